@@ -1,0 +1,42 @@
+# The two commands: `make demo` (set up and run the whole demo) and `make test`.
+# Everything else here is what those two need; nothing relies on hand-installed packages.
+
+VENV        ?= .venv
+PYTHON      ?= python3
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+STAMP       := $(VENV)/.installed
+# CPU inference is all the product needs; this torch pair is the one pip finds locally
+# on the CI-class machines (see README, "Installing"). Override: make TORCH_SPEC=... test
+TORCH_SPEC  ?= torch==2.14.1 torchvision==0.29.1
+export DISASTER_OPS_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: demo test install lint bench clean-demo help
+
+help:
+	@echo "make demo   - install, seed the database from sample_data/, start simulated drone + CCTV replay + dashboard"
+	@echo "make test   - install (with dev extras) and run the whole test suite"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH_SPEC) || $(PIP) install -q torch torchvision
+	$(PIP) install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/disaster-ops demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done
+
+clean-demo:
+	rm -rf var/

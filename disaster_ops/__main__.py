@@ -1,0 +1,3 @@
+from disaster_ops.cli import main
+
+main()

@@ -1,0 +1,30 @@
+"""``disaster-ops config show``: the effective settings."""
+
+from __future__ import annotations
+
+import typer
+
+from disaster_ops.cli._common import app, print_json
+from disaster_ops.config import get_settings
+
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Print the effective settings (defaults < TOML file < environment)."""
+    s = get_settings()
+    data = s.model_dump(mode="json")
+    if as_json:
+        print_json(data)
+        return
+
+    def walk(prefix: str, obj) -> None:
+        for k, v in obj.items():
+            if isinstance(v, dict):
+                walk(f"{prefix}{k}.", v)
+            else:
+                typer.echo(f"{prefix}{k} = {v}")
+
+    walk("", data)

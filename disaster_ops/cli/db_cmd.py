@@ -1,0 +1,35 @@
+"""``disaster-ops db upgrade|current``: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from disaster_ops.cli._common import app, print_json
+from disaster_ops.storage import migrate
+from disaster_ops.storage.db import get_engine
+
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head", help="Target revision."),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """Create or migrate the database to the newest schema."""
+    eng = get_engine()
+    rev = migrate.upgrade(eng, revision)
+    url = eng.url.render_as_string(hide_password=True)
+    if as_json:
+        print_json({"database": url, "revision": rev})
+    else:
+        typer.echo(f"database {url} at revision {rev}")
+
+
+@db_app.command("current")
+def current(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show the database's schema revision and the newest one."""
+    rev, head = migrate.current_revision(), migrate.head_revision()
+    if as_json:
+        print_json({"revision": rev, "head": head, "up_to_date": rev == head})
+    else:
+        typer.echo(f"revision {rev} (head {head}){'' if rev == head else ' - run: disaster-ops db upgrade'}")

@@ -1,0 +1,133 @@
+"""``disaster-ops demo`` and ``disaster-ops serve``: run the product on this machine.
+
+``demo`` seeds the database from ``sample_data/`` and supervises the processes of the
+demo (simulated drone, CCTV replay, dashboard) as children; Ctrl-C (or SIGTERM) stops
+them all, each with a deadline, and nothing stored is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from disaster_ops.cli._common import app
+from disaster_ops.services import demo as demo_svc
+from disaster_ops.storage.migrate import ensure_schema
+
+logger = logging.getLogger(__name__)
+UI_APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen | None = None
+
+
+def _streamlit_argv(port: int, address: str) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(UI_APP),
+            "--server.headless", "true", "--server.port", str(port),
+            "--server.address", address, "--browser.gatherUsageStats", "false"]
+
+
+def _command_names() -> set[str]:
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name for g in app.registered_groups}
+    return names
+
+
+def _supervise(children: list[Child], *, stop_after_s: float | None = None) -> int:
+    stopping = False
+
+    def _stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    old = signal.signal(signal.SIGTERM, _stop)
+    for ch in children:
+        typer.echo(f"starting {ch.name}: {' '.join(ch.argv[1:4])} ...")
+        ch.proc = subprocess.Popen(ch.argv, env=os.environ.copy())
+    t0 = time.monotonic()
+    rc = 0
+    try:
+        while not stopping:
+            for ch in children:
+                code = ch.proc.poll() if ch.proc else None
+                if code is not None:
+                    typer.echo(f"{ch.name} exited with code {code}; stopping the demo", err=True)
+                    rc = code or 1
+                    stopping = True
+            if stop_after_s is not None and time.monotonic() - t0 > stop_after_s:
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        typer.echo("\nstopping (Ctrl-C) ...")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        for ch in children:
+            if ch.proc and ch.proc.poll() is None:
+                ch.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 10.0
+        for ch in children:
+            if not ch.proc:
+                continue
+            try:
+                ch.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop in time; killing it", ch.name)
+                ch.proc.kill()
+                ch.proc.wait(timeout=5)
+    return rc
+
+
+@app.command("demo")
+def demo(
+    port: int = typer.Option(8501, "--port", help="Dashboard port."),
+    address: str = typer.Option("127.0.0.1", "--address", help="Dashboard bind address."),
+    sim: bool = typer.Option(True, "--sim/--no-sim", help="Start the simulated drone."),
+    drone_port: int = typer.Option(14550, "--drone-port", help="UDP port of the simulated drone link."),
+    seed_only: bool = typer.Option(False, "--seed-only", help="Seed the database and exit."),
+    stop_after_s: float | None = typer.Option(None, "--stop-after-s", hidden=True),
+) -> None:
+    """Seed the database from sample_data/ and run the whole demo until Ctrl-C."""
+    ensure_schema()
+    seeded = demo_svc.seed_sample_data()
+    for line in seeded:
+        typer.echo(line)
+    if seed_only:
+        return
+    names = _command_names()
+    children: list[Child] = []
+    if sim and "sim-drone" in names:
+        children.append(Child("simulated drone", [sys.executable, "-m", "disaster_ops", "sim-drone",
+                                                  "--port", str(drone_port), "--speedup", "1"]))
+    if "watch" in names:
+        replay = demo_svc.replay_sources()
+        if replay:
+            children.append(Child("CCTV replay", [sys.executable, "-m", "disaster_ops", "watch", "--replay",
+                                                  *[str(p) for p in replay]]))
+    children.append(Child("dashboard", _streamlit_argv(port, address)))
+    typer.echo(f"dashboard: http://{address}:{port}  (Ctrl-C stops everything)")
+    raise typer.Exit(_supervise(children, stop_after_s=stop_after_s))
+
+
+@app.command("serve")
+def serve(
+    port: int = typer.Option(8501, "--port"),
+    address: str = typer.Option("127.0.0.1", "--address"),
+) -> None:
+    """Serve the dashboard only (alias: dashboard)."""
+    ensure_schema()
+    raise typer.Exit(_supervise([Child("dashboard", _streamlit_argv(port, address))]))
+
+
+app.command("dashboard", help="Serve the dashboard only (alias of serve).")(serve)

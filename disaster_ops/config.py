@@ -1,0 +1,99 @@
+"""Typed settings (pydantic-settings).
+
+Sources, highest priority first: environment variables with prefix ``DISASTER_OPS_``
+(nested sections with ``__``, e.g. ``DISASTER_OPS_CAMERA_DEFAULTS__RANGE_M=80``), a TOML
+file (``DISASTER_OPS_CONFIG`` or ``./disaster-ops.toml``), then the defaults below.
+``DATABASE_URL`` (without prefix) is honoured too, as most deployments set it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("disaster-ops.toml")
+
+
+class CameraDefaults(BaseModel):
+    """View parameters used when a registry row does not say (most Korean rows do not)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heading_deg: float = Field(0.0, ge=0.0, lt=360.0, description="Heading clockwise from true north, degrees.")
+    fov_deg: float = Field(60.0, gt=0.0, le=360.0, description="Horizontal field of view of a fixed camera, degrees.")
+    range_m: float = Field(50.0, gt=0.0, le=2000.0, description="Useful detection range, metres.")
+    ptz_range_m: float = Field(100.0, gt=0.0, le=5000.0, description="Range of a rotating (PTZ / 360°) camera, metres.")
+    mount_height_m: float = Field(6.0, gt=0.0, le=200.0, description="Mount height above ground, metres.")
+    tilt_deg: float = Field(30.0, ge=0.0, le=90.0, description="Tilt below the horizon, degrees.")
+
+
+class ModelPaths(BaseModel):
+    """Detector weights. Relative paths resolve against the package's shipped models."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fire_smoke: str | None = Field(None, description="Fire/smoke detector weights (ONNX or .pt); None = shipped default.")
+    flood: str | None = Field(None, description="Flood segmentation weights; None = shipped default.")
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DISASTER_OPS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(Path("var"), description="Where the database, snapshots and caches live.")
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DISASTER_OPS_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL; default: SQLite file <data_dir>/disaster_ops.db (WAL).",
+    )
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600, description="SQLite busy timeout, seconds.")
+    camera_defaults: CameraDefaults = Field(default_factory=CameraDefaults)
+    models: ModelPaths = Field(default_factory=ModelPaths)
+    log_level: str = Field("INFO", description="Python logging level name.")
+
+    @model_validator(mode="after")
+    def _resolve(self) -> "Settings":
+        self.data_dir = Path(self.data_dir).expanduser()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'disaster_ops.db').as_posix()}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return str(self.database_url).startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("DISASTER_OPS_CONFIG", DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; call ``get_settings.cache_clear()`` after env changes)."""
+    return Settings()

@@ -1,0 +1,31 @@
+"""Audit trail: who did what, when. Every state-changing service call records one event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+
+from disaster_ops.storage.models import AuditEvent
+
+
+def record(session: Session, *, actor: str, action: str, object_type: str = "",
+           object_id: str | int | None = None, role: str | None = None,
+           details: dict[str, Any] | None = None) -> AuditEvent:
+    """Add an audit event to the session (committed with the caller's transaction)."""
+    ev = AuditEvent(
+        actor=actor, role=role, action=action, object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        details_json=json.dumps(details, ensure_ascii=False, default=str) if details else None,
+    )
+    session.add(ev)
+    return ev
+
+
+def recent(session: Session, *, limit: int = 100, action: str | None = None) -> list[AuditEvent]:
+    """Newest events first."""
+    q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    return list(session.exec(q))

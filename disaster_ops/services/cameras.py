@@ -1,0 +1,164 @@
+"""Camera registry service: import files into the database, list and filter cameras.
+
+Import is an upsert keyed on ``source_key``: re-importing a file updates rows instead of
+duplicating them, and rows not in the file are left alone (a partial file never deletes
+cameras). Bad rows are skipped and reported; with ``strict=True`` the first bad row
+raises :class:`RegistryError` and nothing is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from disaster_ops.config import CameraDefaults, get_settings
+from disaster_ops.errors import RegistryError
+from disaster_ops.registry import CameraRecord, ImportReport, RowIssue, read_registry
+from disaster_ops.services import audit
+from disaster_ops.storage.db import get_engine, session_scope
+from disaster_ops.storage.models import Camera, utcnow
+
+logger = logging.getLogger(__name__)
+
+# Columns an import owns (manual edits to stream_url/calibration/status survive re-import
+# unless the file provides them).
+_IMPORTED_FIELDS = ("lat", "lon", "heading_deg", "fov_deg", "range_m", "name", "operator",
+                    "purpose", "address", "camera_count", "view_source")
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A lon/lat box: west, south, east, north (degrees)."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @classmethod
+    def parse(cls, text: str) -> "BBox":
+        """Parse ``west,south,east,north``."""
+        try:
+            w, s, e, n = (float(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"bbox must be 'west,south,east,north' in degrees, got {text!r}") from None
+        if w > e or s > n:
+            raise ValueError(f"bbox west>east or south>north: {text!r}")
+        return cls(w, s, e, n)
+
+
+def import_registry(
+    path: str | Path,
+    *,
+    engine: Engine | None = None,
+    strict: bool = False,
+    actor: str = "cli",
+    defaults: CameraDefaults | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a camera registry file (Korean standard CSV, GeoJSON, or plain CSV)."""
+    t0 = time.perf_counter()
+    p = Path(path)
+    fmt, encoding, rows = read_registry(p, defaults=defaults or get_settings().camera_defaults)
+    report = ImportReport(file=str(p), format=fmt.value, encoding=encoding)
+    records: dict[str, CameraRecord] = {}
+    for item in rows:
+        report.rows_read += 1
+        if isinstance(item, RowIssue):
+            if strict:
+                raise RegistryError(item.reason, file=item.file, row=item.row, field=item.field)
+            report.skipped.append(item)
+            continue
+        records[item.source_key] = item
+        if progress and report.rows_read % 1000 == 0:
+            progress(report.rows_read)
+    eng = engine or get_engine()
+    with session_scope(eng) as session:
+        _upsert(session, records, report, source=str(p))
+        audit.record(session, actor=actor, action="cameras.import", object_type="registry",
+                     object_id=p.name, details={k: v for k, v in report.as_dict().items()
+                                                if k != "skipped_rows"})
+    report.seconds = time.perf_counter() - t0
+    for issue in report.skipped:
+        logger.debug("skipped %s", issue)
+    return report
+
+
+def _upsert(session: Session, records: dict[str, CameraRecord], report: ImportReport,
+            *, source: str) -> None:
+    table = Camera.__table__
+    cols = [table.c.id, table.c.source_key] + [table.c[f] for f in _IMPORTED_FIELDS]
+    existing: dict[str, tuple] = {}
+    keys = list(records)
+    conn = session.connection()
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i:i + _CHUNK]
+        for row in conn.execute(sa.select(*cols).where(table.c.source_key.in_(chunk))):
+            existing[row.source_key] = tuple(row)
+    now = utcnow()
+    inserts, updates = [], []
+    for key, rec in records.items():
+        values = {f: getattr(rec, f) for f in _IMPORTED_FIELDS}
+        old = existing.get(key)
+        if old is None:
+            row = dict(values, source_key=key, imported_from=source, created_at=now, updated_at=now,
+                       status="unknown", stream_url=rec.stream_url)
+            if rec.mount_height_m is not None:
+                row["mount_height_m"] = rec.mount_height_m
+            if rec.tilt_deg is not None:
+                row["tilt_deg"] = rec.tilt_deg
+            inserts.append(row)
+        elif tuple(old[2:]) != tuple(values[f] for f in _IMPORTED_FIELDS):
+            upd = dict(values, b_id=old[0], updated_at=now, imported_from=source)
+            updates.append(upd)
+        else:
+            report.unchanged += 1
+    defaults = {c.name: c.default.arg for c in table.c
+                if c.default is not None and not callable(c.default.arg)}
+    if inserts:
+        full = [{**_insert_defaults(defaults), **r} for r in inserts]
+        conn.execute(table.insert(), full)
+    if updates:
+        stmt = (table.update().where(table.c.id == sa.bindparam("b_id"))
+                .values({f: sa.bindparam(f) for f in (*_IMPORTED_FIELDS, "updated_at", "imported_from")}))
+        conn.execute(stmt, updates)
+    report.imported, report.updated = len(inserts), len(updates)
+
+
+def _insert_defaults(defaults: dict) -> dict:
+    base = {"mount_height_m": 6.0, "tilt_deg": 30.0, "stream_url": None, "calibration": None,
+            "last_frame_at": None}
+    base.update({k: v for k, v in defaults.items() if k in base})
+    return base
+
+
+def list_cameras(*, bbox: BBox | None = None, engine: Engine | None = None,
+                 limit: int | None = None) -> list[Camera]:
+    """Cameras, optionally inside a lon/lat box, ordered by id."""
+    with Session(engine or get_engine()) as session:
+        q = select(Camera).order_by(Camera.id)
+        if bbox:
+            q = q.where(Camera.lon >= bbox.min_lon, Camera.lon <= bbox.max_lon,
+                        Camera.lat >= bbox.min_lat, Camera.lat <= bbox.max_lat)
+        if limit:
+            q = q.limit(limit)
+        return list(session.exec(q))
+
+
+def count_cameras(*, engine: Engine | None = None) -> int:
+    with Session(engine or get_engine()) as session:
+        return int(session.exec(select(sa.func.count()).select_from(Camera)).one())
+
+
+def camera_as_dict(cam: Camera) -> dict:
+    """JSON-ready view of a camera row."""
+    d = cam.model_dump(mode="json")
+    return d

@@ -1,0 +1,29 @@
+"""Demo seeding: the sample data shipped in ``sample_data/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from disaster_ops.services.cameras import import_registry
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def sample_registries() -> list[Path]:
+    """Camera registry files in sample_data/ (CSV with 'cctv' in the name, or cameras*.geojson)."""
+    return sorted([*SAMPLE_DIR.glob("*cctv*.csv"), *SAMPLE_DIR.glob("cameras*.geojson")])
+
+
+def replay_sources() -> list[Path]:
+    """Videos the demo replays as CCTV streams."""
+    return sorted((SAMPLE_DIR / "videos").glob("*.mp4")) if (SAMPLE_DIR / "videos").is_dir() else []
+
+
+def seed_sample_data(*, actor: str = "demo") -> list[str]:
+    """Import every sample registry (idempotent: re-running updates, never duplicates)."""
+    lines = []
+    for f in sample_registries():
+        r = import_registry(f, actor=actor)
+        lines.append(f"seeded {f.name}: {r.imported} new, {r.updated} updated, {r.unchanged} unchanged, "
+                     f"{r.skipped_count} skipped")
+    return lines

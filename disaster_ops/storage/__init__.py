@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, engine/session helpers and Alembic migrations."""

@@ -1,0 +1,209 @@
+"""Domain tables (SQLModel). One database is the integration point between processes.
+
+Geometry is stored as GeoJSON text (WGS84, ``[lon, lat]``) plus bounding-box columns
+(``min_lon``, ``min_lat``, ``max_lon``, ``max_lat``) so plain SQLite and PostgreSQL both
+filter by area with ordinary indexes; spatial work itself happens in :mod:`geo`.
+Timestamps are timezone-aware UTC. Schema changes go through Alembic
+(``disaster_ops/migrations``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(**kw):
+    """A timezone-aware timestamp column."""
+    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class CameraStatus(str, Enum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"
+    DISABLED = "disabled"
+
+
+class SourceKind(str, Enum):
+    CCTV = "cctv"
+    DRONE = "drone"
+
+
+class IncidentStatus(str, Enum):
+    NEW = "new"
+    CONFIRMED = "confirmed"
+    RESPONDING = "responding"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class MissionStatus(str, Enum):
+    DRAFT = "draft"
+    PLANNED = "planned"
+    ASSIGNED = "assigned"
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+
+class Camera(SQLModel, table=True):
+    """A fixed CCTV camera: where it is and what part of the ground it sees."""
+
+    __tablename__ = "camera"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(index=True, unique=True, max_length=200,
+                            description="Stable key: registry 관리번호, or a hash of operator+address+position.")
+    name: str = Field(default="", max_length=300)
+    operator: str = Field(default="", max_length=200)
+    purpose: str = Field(default="", max_length=100)
+    address: str = Field(default="", max_length=400)
+    lat: float = Field(index=True)
+    lon: float = Field(index=True)
+    heading_deg: float = 0.0
+    fov_deg: float = 60.0
+    range_m: float = 50.0
+    camera_count: int = 1
+    mount_height_m: float = 6.0
+    tilt_deg: float = 30.0
+    stream_url: str | None = Field(default=None, max_length=1000)
+    calibration: str | None = Field(default=None, description="JSON: homography or pose calibration from geo.")
+    status: CameraStatus = Field(default=CameraStatus.UNKNOWN, sa_type=sa.String(20))
+    last_frame_at: datetime | None = _ts(default=None)
+    view_source: str = Field(default="default", max_length=40,
+                             description="How heading/FOV were obtained: registry text, number, default, manual.")
+    imported_from: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Detection(SQLModel, table=True):
+    """One hazard seen by one source in one frame."""
+
+    __tablename__ = "detection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_kind: SourceKind = Field(index=True, sa_type=sa.String(20))
+    source_id: str = Field(index=True, max_length=200, description="Camera source_key or drone name.")
+    observed_at: datetime = _ts(default_factory=utcnow, index=True)
+    kind: str = Field(index=True, max_length=40, description="fire, smoke, flood, ...")
+    confidence: float = 0.0
+    bbox_json: str = Field(default="[]", description="Pixel box [x1, y1, x2, y2] as JSON.")
+    ground_lat: float | None = None
+    ground_lon: float | None = None
+    footprint_geojson: str | None = None
+    snapshot_path: str | None = Field(default=None, max_length=1000)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+
+
+class Incident(SQLModel, table=True):
+    """A hazard on the map, fused from one or more detections."""
+
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True, max_length=40)
+    status: IncidentStatus = Field(default=IncidentStatus.NEW, index=True, sa_type=sa.String(20))
+    severity: int = Field(default=1, ge=1, le=5)
+    geometry_geojson: str = Field(description="Incident area or point, GeoJSON geometry.")
+    min_lon: float = Field(index=True)
+    min_lat: float = Field(index=True)
+    max_lon: float
+    max_lat: float
+    first_seen: datetime = _ts(default_factory=utcnow)
+    last_seen: datetime = _ts(default_factory=utcnow, index=True)
+    source_count: int = 1
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    note: str | None = None
+
+
+class Drone(SQLModel, table=True):
+    """A vehicle the product can dispatch (real or simulated)."""
+
+    __tablename__ = "drone"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    connection: str = Field(max_length=300, description="MAVLink connection string, e.g. udpin:0.0.0.0:14550.")
+    system_id: int = 1
+    autopilot: str = Field(default="ardupilot", max_length=40)
+    signing_key_ref: str | None = Field(default=None, max_length=300,
+                                        description="Where the signing key lives (env var or file), never the key.")
+    max_waypoints: int = 700
+    endurance_min: float = 25.0
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Mission(SQLModel, table=True):
+    """A planned coverage or search mission and its life cycle."""
+
+    __tablename__ = "mission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    zone_geojson: str = Field(description="Area the mission covers (GeoJSON geometry).")
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+    items_json: str = Field(default="[]", description="Mission items (drone_link MissionItem as JSON).")
+    plan_json: str | None = Field(default=None, description="QGroundControl .plan document.")
+    status: MissionStatus = Field(default=MissionStatus.PLANNED, index=True, sa_type=sa.String(20))
+    drone_id: int | None = Field(default=None, foreign_key="drone.id", index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
+    created_by: str = Field(default="system", max_length=100)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    current_seq: int | None = None
+    report_json: str | None = Field(default=None, description="Planner report: distance, time, photos, GSD.")
+
+
+class DroneState(SQLModel, table=True):
+    """Latest telemetry per drone (one row per drone, overwritten)."""
+
+    __tablename__ = "drone_state"
+
+    drone_id: int = Field(foreign_key="drone.id", primary_key=True)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    lat: float | None = None
+    lon: float | None = None
+    alt_rel_m: float | None = None
+    alt_amsl_m: float | None = None
+    heading_deg: float | None = None
+    ground_speed_m_s: float | None = None
+    roll_deg: float | None = None
+    pitch_deg: float | None = None
+    battery_pct: float | None = None
+    voltage_v: float | None = None
+    mode: str | None = Field(default=None, max_length=40)
+    armed: bool = False
+    mission_seq: int | None = None
+    link_ok: bool = False
+    last_status_text: str | None = Field(default=None, max_length=200)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: every state-changing action of a user or a process."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100, index=True, description="User name or process (e.g. cli, watcher).")
+    role: str | None = Field(default=None, max_length=40)
+    action: str = Field(max_length=100, index=True)
+    object_type: str = Field(default="", max_length=60)
+    object_id: str | None = Field(default=None, max_length=200)
+    details_json: str | None = None

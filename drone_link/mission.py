@@ -1,0 +1,122 @@
+"""Mission model shared by the planner, the file formats and the MAVLink link.
+
+A :class:`MissionItem` mirrors one MAVLink ``MISSION_ITEM_INT`` (command, frame,
+param1..4, lat/lon in degrees, altitude in metres in the frame's datum). A
+:class:`Mission` is the three MAVLink mission lists a vehicle holds: the flight
+plan (``mission_type`` 0), the geofence (1) and rally points (2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class MissionType(IntEnum):
+    MISSION = 0
+    FENCE = 1
+    RALLY = 2
+
+
+class Frame(IntEnum):
+    """MAV_FRAME values the product uses."""
+
+    GLOBAL = 0  # altitude AMSL
+    MISSION = 2  # no position (DO_ commands)
+    GLOBAL_RELATIVE_ALT = 3  # altitude above home
+    GLOBAL_TERRAIN_ALT = 10
+    GLOBAL_INT = 5
+    GLOBAL_RELATIVE_ALT_INT = 6
+    GLOBAL_TERRAIN_ALT_INT = 11
+
+
+class Cmd(IntEnum):
+    """MAV_CMD values the product emits (numbers from the MAVLink common dialect)."""
+
+    NAV_WAYPOINT = 16
+    NAV_LOITER_UNLIM = 17
+    NAV_RETURN_TO_LAUNCH = 20
+    NAV_LAND = 21
+    NAV_TAKEOFF = 22
+    DO_CHANGE_SPEED = 178
+    DO_SET_HOME = 179
+    DO_SET_ROI = 201
+    DO_DIGICAM_CONTROL = 203
+    DO_MOUNT_CONTROL = 205
+    DO_SET_CAM_TRIGG_DIST = 206
+    NAV_FENCE_POLYGON_VERTEX_INCLUSION = 5001
+    NAV_FENCE_POLYGON_VERTEX_EXCLUSION = 5002
+    NAV_FENCE_CIRCLE_INCLUSION = 5003
+    NAV_FENCE_CIRCLE_EXCLUSION = 5004
+    NAV_RALLY_POINT = 5100
+
+
+NAV_COMMANDS_WITH_POSITION = frozenset(
+    {Cmd.NAV_WAYPOINT, Cmd.NAV_LOITER_UNLIM, Cmd.NAV_LAND, Cmd.NAV_TAKEOFF, Cmd.DO_SET_ROI,
+     Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, Cmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
+     Cmd.NAV_FENCE_CIRCLE_INCLUSION, Cmd.NAV_FENCE_CIRCLE_EXCLUSION, Cmd.NAV_RALLY_POINT}
+)
+
+
+@dataclass(frozen=True)
+class MissionItem:
+    """One mission item, units in names: degrees, metres (altitude datum given by ``frame``)."""
+
+    command: int
+    frame: int = Frame.GLOBAL_RELATIVE_ALT
+    lat_deg: float = 0.0
+    lon_deg: float = 0.0
+    alt_m: float = 0.0
+    param1: float = 0.0
+    param2: float = 0.0
+    param3: float = 0.0
+    param4: float = 0.0
+    autocontinue: bool = True
+    mission_type: MissionType = MissionType.MISSION
+
+    def same_as(self, other: "MissionItem", *, tol_deg: float = 1e-7, tol_m: float = 0.01) -> bool:
+        """Equality as a vehicle stores it (lat/lon in 1e-7 degrees, float32 params)."""
+        return (
+            int(self.command) == int(other.command)
+            and _frame_family(self.frame) == _frame_family(other.frame)
+            and abs(self.lat_deg - other.lat_deg) <= tol_deg
+            and abs(self.lon_deg - other.lon_deg) <= tol_deg
+            and abs(self.alt_m - other.alt_m) <= tol_m
+            and all(_param_equal(a, b) for a, b in zip(self.params, other.params))
+        )
+
+    @property
+    def params(self) -> tuple[float, float, float, float]:
+        return (self.param1, self.param2, self.param3, self.param4)
+
+
+def _param_equal(a: float, b: float) -> bool:
+    """Params equal as float32 on a vehicle; NaN (QGC ``null``, "unchanged") equals NaN."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= 1e-3 * max(1.0, abs(a))
+
+
+def _frame_family(frame: int) -> int:
+    """Map *_INT frames to their float twins so the two compare equal."""
+    return {5: 0, 6: 3, 11: 10}.get(int(frame), int(frame))
+
+
+@dataclass
+class Mission:
+    """Flight plan, geofence and rally points, plus the planned home position."""
+
+    items: list[MissionItem] = field(default_factory=list)
+    fence: list[MissionItem] = field(default_factory=list)
+    rally: list[MissionItem] = field(default_factory=list)
+    home_lat_deg: float | None = None
+    home_lon_deg: float | None = None
+    home_alt_amsl_m: float = 0.0
+    cruise_speed_m_s: float = 10.0
+    hover_speed_m_s: float = 5.0
+    vehicle: str = "copter"  # QGC firmware/vehicle type hint
+
+    def items_of(self, mission_type: MissionType) -> list[MissionItem]:
+        return {MissionType.MISSION: self.items, MissionType.FENCE: self.fence,
+                MissionType.RALLY: self.rally}[MissionType(mission_type)]

@@ -1,0 +1,22 @@
+"""Dashboard entry: ``streamlit run ui/app.py`` (or ``disaster-ops serve``).
+
+Multipage layout: this file sets the page config, the user/role in the sidebar and the
+navigation; each page lives in ``ui/app_pages/`` and only renders what services return.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.session import current_role, role_picker
+
+st.set_page_config(page_title="Disaster COP", page_icon="🛰️", layout="wide")
+role_picker()
+
+pages = [
+    st.Page("app_pages/map.py", title="Map", icon="🗺️", default=True),
+    st.Page("app_pages/cameras.py", title="Cameras", icon="📹"),
+]
+if current_role() == "manager":
+    pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon="📜"))
+st.navigation(pages).run()
