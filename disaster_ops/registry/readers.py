@@ -213,8 +213,12 @@ def _read_korean(reader, header: list[str], file: str, d: CameraDefaults
         if mgmt:
             key = keys(f"kr:{mgmt}")
         else:
-            key = keys(_hash_key("krh", operator, cell(row, cols.road_addr), cell(row, cols.lot_addr),
-                                 f"{lat:.6f}", f"{lon:.6f}"))
+            # No management number (older releases): the operator and address identify the
+            # pole, so coordinate corrections update the camera instead of adding one.
+            # Several cameras at one address are told apart by their order in the file.
+            road, lot = cell(row, cols.road_addr), cell(row, cols.lot_addr)
+            parts = (operator, road, lot) if (road or lot) else (operator, f"{lat:.6f}", f"{lon:.6f}")
+            key = keys(_hash_key("krh", *parts))
         view = parse_view_text(cell(row, cols.view), camera_count=count)
         omni = view.fov_deg is not None and view.fov_deg >= 360.0
         yield CameraRecord(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Compass words → heading clockwise from north. Longer words first so 북서 wins over 북.
 _COMPASS = [
@@ -52,6 +53,7 @@ class ViewSpec:
     source: str  # registry-text | registry-angle | registry-compass | camera-count | default
 
 
+@lru_cache(maxsize=8192)  # registry texts repeat a lot; ViewSpec is immutable
 def parse_view_text(text: str | None, *, camera_count: int = 1) -> ViewSpec:
     """Parse ``촬영방면정보`` plus ``카메라대수`` into a :class:`ViewSpec`."""
     t = (text or "").strip().replace(" ", "")

@@ -20,9 +20,32 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timestamps are UTC and timezone-aware on both sides, on every engine.
+
+    SQLite has no time zone type: values are stored as UTC text and come back naive,
+    so they are re-labelled UTC on load. Naive datetimes are refused on write."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def _ts(**kw):
-    """A timezone-aware timestamp column."""
-    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+    """A timezone-aware UTC timestamp column."""
+    return Field(sa_type=UTCDateTime(), **kw)
 
 
 class CameraStatus(str, Enum):
