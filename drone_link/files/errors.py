@@ -1,0 +1,22 @@
+"""Mission file exceptions: which file, which line or field, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MissionFileError(ValueError):
+    """A mission file cannot be read: names the file, the line or field, and the reason."""
+
+    def __init__(self, path: str | Path, reason: str, *, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.reason = reason
+        where = self.path
+        if line is not None:
+            where += f":{line}"
+        if field:
+            where += f" [{field}]"
+        super().__init__(f"{where}: {reason}")

@@ -1,0 +1,108 @@
+"""``QGC WPL 110`` ``.waypoints`` files (Mission Planner, MAVProxy, QGroundControl).
+
+Tab-separated, one item a line after the header: index, current, frame,
+command, param1..4, lat (param5), lon (param6), alt (param7), autocontinue.
+Line 0 is the home position (AMSL, frame 0), as ArduPilot stores item 0. The
+format holds the flight plan only (no geofence, no rally points).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from drone_link.files.errors import MissionFileError
+from drone_link.mission import Cmd, Frame, Mission, MissionItem
+
+HEADER = "QGC WPL 110"
+
+
+def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    return repr(float(v))
+
+
+def waypoints_text(mission: Mission) -> str:
+    """The ``.waypoints`` text for ``mission`` (home on line 0)."""
+    if mission.home_lat_deg is None or mission.home_lon_deg is None:
+        raise ValueError("a .waypoints file needs the mission's home position")
+    home = MissionItem(Cmd.NAV_WAYPOINT, Frame.GLOBAL, mission.home_lat_deg, mission.home_lon_deg,
+                       mission.home_alt_amsl_m)
+    lines = [HEADER]
+    for i, it in enumerate([home, *mission.items]):
+        fields = [str(i), "1" if i == 0 else "0", str(int(it.frame)), str(int(it.command)),
+                  *(_fmt(p) for p in it.params), f"{it.lat_deg:.8f}", f"{it.lon_deg:.8f}",
+                  _fmt(it.alt_m), "1" if it.autocontinue else "0"]
+        lines.append("\t".join(fields))
+    return "\n".join(lines) + "\n"
+
+
+def write_waypoints(mission: Mission, path: str | Path) -> Path:
+    """Write the flight plan of ``mission`` as ``QGC WPL 110``; returns the path."""
+    path = Path(path)
+    path.write_text(waypoints_text(mission), encoding="utf-8")
+    return path
+
+
+def read_waypoints(path: str | Path, *, cruise_speed_m_s: float = 10.0) -> Mission:
+    """Read a ``QGC WPL 110`` file; :class:`MissionFileError` names the line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise MissionFileError(path, "not UTF-8 text") from None
+    rows = text.splitlines()
+    if not rows or not rows[0].strip().startswith("QGC WPL"):
+        raise MissionFileError(path, f"first line must be '{HEADER}'", line=1)
+    if rows[0].split()[-1] != "110":
+        raise MissionFileError(path, f"unsupported version {rows[0].split()[-1]!r}", line=1,
+                               field="version")
+    items: list[MissionItem] = []
+    home: MissionItem | None = None
+    expected = 0
+    for ln, row in enumerate(rows[1:], start=2):
+        if not row.strip():
+            continue
+        f = row.split("\t") if "\t" in row else row.split()
+        if len(f) != 12:
+            raise MissionFileError(path, f"expected 12 tab-separated fields, got {len(f)}", line=ln)
+        idx = _int(path, ln, "index", f[0])
+        if idx != expected:
+            raise MissionFileError(path, f"index {idx} out of sequence (expected {expected})",
+                                   line=ln, field="index")
+        expected += 1
+        frame = _int(path, ln, "frame", f[2])
+        command = _int(path, ln, "command", f[3])
+        p = [_float(path, ln, name, v) for name, v in
+             zip(("param1", "param2", "param3", "param4", "lat", "lon", "alt"), f[4:11])]
+        if not (-90 <= p[4] <= 90 and -180 <= p[5] <= 180):
+            raise MissionFileError(path, f"lat/lon out of range: {p[4]}, {p[5]}", line=ln,
+                                   field="lat/lon")
+        auto = _int(path, ln, "autocontinue", f[11])
+        item = MissionItem(command, frame, p[4], p[5], p[6], p[0], p[1], p[2], p[3],
+                           autocontinue=bool(auto))
+        if idx == 0:
+            home = item
+        else:
+            items.append(item)
+    if home is None:
+        raise MissionFileError(path, "no home line (index 0)", line=2)
+    return Mission(items=items, home_lat_deg=home.lat_deg, home_lon_deg=home.lon_deg,
+                   home_alt_amsl_m=home.alt_m, cruise_speed_m_s=cruise_speed_m_s)
+
+
+def _int(path: Path, line: int, field: str, v: str) -> int:
+    try:
+        return int(float(v)) if "." in v else int(v)
+    except ValueError:
+        raise MissionFileError(path, f"not an integer: {v!r}", line=line, field=field) from None
+
+
+def _float(path: Path, line: int, field: str, v: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        raise MissionFileError(path, f"not a number: {v!r}", line=line, field=field) from None

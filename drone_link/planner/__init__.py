@@ -1,0 +1,21 @@
+"""Coverage and search mission planning (metric work in a local UTM frame from ``geo.crs``).
+
+Entry points: :func:`plan_coverage` (lawnmower surveys of zones, with no-fly
+zones, fence, endurance and several drones), :func:`expanding_square` and
+:func:`sector_search` (search around a point). Every plan carries a
+:class:`PlanReport`.
+"""
+
+from drone_link.planner.camera import CAMERA_PRESETS, CameraModel, camera_preset
+from drone_link.planner.coverage import CoveragePlan, Sortie, as_polygons, plan_coverage
+from drone_link.planner.errors import AltitudeCapError, InfeasibleRouteError, PlanningError
+from drone_link.planner.report import PlanReport
+from drone_link.planner.search import SearchPlan, expanding_square, sector_search
+from drone_link.planner.spec import KOREA_MAX_ALT_AGL_M, Airspace, Endurance, SurveySpec
+
+__all__ = [
+    "CAMERA_PRESETS", "CameraModel", "camera_preset", "CoveragePlan", "Sortie", "as_polygons",
+    "plan_coverage", "AltitudeCapError", "InfeasibleRouteError", "PlanningError", "PlanReport",
+    "SearchPlan", "expanding_square", "sector_search", "KOREA_MAX_ALT_AGL_M", "Airspace",
+    "Endurance", "SurveySpec",
+]

@@ -1,0 +1,310 @@
+"""Coverage planning: zones (WGS84) → ordered lawnmower sorties per drone, with a report.
+
+Steps: choose the altitude (cap checked) and swath; per zone, keep the part in
+free space, choose the sweep angle, cut sweep lines into legs, split the lines
+between drones by equal band area, decompose into monotone cells; per drone,
+order the cells, join them with routed transits (camera off), split into
+sorties by endurance, and turn each sortie into a MAVLink mission.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from drone_link.mission import Mission
+from drone_link.planner.build import fence_items, make_mission, mission_items
+from drone_link.planner.cells import Cell, decompose
+from drone_link.planner.errors import PlanningError
+from drone_link.planner.ordering import Block, order_blocks
+from drone_link.planner.path import (Action, CameraOff, CameraOn, Waypoint, dedupe, path_length_m,
+                                     turn_count, waypoints_of)
+from drone_link.planner.report import PlanReport
+from drone_link.planner.routing import FreeSpace
+from drone_link.planner.sorties import split_sorties
+from drone_link.planner.spec import Airspace, Endurance, FlightModel, SurveySpec
+from drone_link.planner.sweep import (best_angle_rad, clip_intervals, heading_deg_of, rotate_m,
+                                      sweep_lines, theta_of_heading, unrotate_xy)
+from drone_link.planner.triggers import (Photo, covered_share, footprints, swept_footprints,
+                                         trigger_points)
+from geo.crs import LocalFrame
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Sortie:
+    """One flight of one drone: its mission, metric path and simulated photos."""
+
+    drone: int
+    index: int
+    mission: Mission
+    actions: list[Action]
+    photos: list[Photo]
+    report: PlanReport
+
+
+@dataclass
+class CoveragePlan:
+    """All sorties of all drones, the total report, and what is needed to export them."""
+
+    sorties: list[Sortie]
+    report: PlanReport
+    frame: LocalFrame
+    footprint_m: tuple[float, float]
+    zones_m: list[shapely.Polygon] = field(default_factory=list)
+
+    @property
+    def missions(self) -> list[Mission]:
+        return [s.mission for s in self.sorties]
+
+    def path_latlon(self, sortie: Sortie) -> list[tuple[float, float]]:
+        wps = waypoints_of(sortie.actions)
+        lat, lon = self.frame.to_latlon([w.x_m for w in wps], [w.y_m for w in wps])
+        return list(zip(np.atleast_1d(lat).tolist(), np.atleast_1d(lon).tolist()))
+
+    def footprints_m(self, sortie: Sortie | None = None) -> np.ndarray:
+        photos = sortie.photos if sortie is not None else [p for s in self.sorties for p in s.photos]
+        return footprints(photos, width_m=self.footprint_m[0], height_m=self.footprint_m[1])
+
+    def footprints_wgs84(self, sortie: Sortie | None = None) -> list[shapely.Polygon]:
+        return list(self.frame.geom_to_wgs84(self.footprints_m(sortie)))
+
+
+def as_polygons(zones) -> list[shapely.Polygon]:
+    """Polygons from a Polygon, MultiPolygon, GeometryCollection or a sequence of them."""
+    geoms = zones if isinstance(zones, (list, tuple)) else [zones]
+    out: list[shapely.Polygon] = []
+    for g in geoms:
+        for part in shapely.get_parts(g):
+            if isinstance(part, shapely.Polygon) and not part.is_empty:
+                out.append(part if part.is_valid else shapely.make_valid(part).buffer(0))
+            elif isinstance(part, shapely.MultiPolygon):
+                out.extend(as_polygons(part))
+            elif not part.is_empty:
+                raise PlanningError(f"zones must be polygons, got {part.geom_type}")
+    flat: list[shapely.Polygon] = []
+    for p in out:
+        flat.extend(q for q in shapely.get_parts(p) if isinstance(q, shapely.Polygon))
+    if not flat:
+        raise PlanningError("no polygon zone to cover")
+    return flat
+
+
+def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace = Airspace(),
+                  endurance: Endurance | None = None, drones: int = 1,
+                  home_latlon: tuple[float, float] | None = None,
+                  waypoint_limit: int | None = None) -> CoveragePlan:
+    """Plan a photo survey of ``zones`` (WGS84 polygons).
+
+    Example: ``plan_coverage(zone, SurveySpec(camera=camera_preset("mavic3e-wide"), alt_rel_m=80))``.
+    Raises :class:`PlanningError` (or :class:`AltitudeCapError`) with one clear line.
+    """
+    if drones < 1:
+        raise PlanningError(f"drones must be >= 1, got {drones}")
+    polys = as_polygons(zones)
+    warnings: list[str] = []
+    alt = survey.resolve_altitude(warnings)
+    width_m, height_m, spacing, trig = survey.swath_geometry(alt)
+    # the first photo on a leg can be up to one trigger distance in: keep it before the zone edge
+    turn = max(survey.turnaround_m, trig - height_m / 2 + 0.5)
+    frame = LocalFrame.for_geometry(shapely.union_all(polys))
+    zones_m = [frame.geom_to_m(p) for p in polys]
+    free = None
+    if airspace.constrained:
+        free = FreeSpace(
+            fence_m=frame.geom_to_m(airspace.fence) if airspace.fence is not None else None,
+            exclusions_m=[frame.geom_to_m(e) for e in airspace.exclusions],
+            margin_m=airspace.margin_m)
+    home = None
+    if home_latlon is not None:
+        hx, hy = frame.to_xy_m(home_latlon[0], home_latlon[1])
+        home = Waypoint(float(hx), float(hy))
+        if free is not None and not free.contains_points(np.array([[home.x_m, home.y_m]]))[0]:
+            raise PlanningError(f"home {home_latlon} is outside the fence or inside a no-fly zone")
+
+    headings: list[float] = []
+    blocks_per_drone: list[list[Block]] = [[] for _ in range(drones)]
+    for zi, zone in enumerate(zones_m):
+        area = zone
+        if free is not None:
+            area = shapely.intersection(zone, free.region) if free.region is not None else zone
+            area = shapely.difference(area, free.blocked) if not free.blocked.is_empty else area
+        if area.is_empty or area.area < 1.0:
+            warnings.append(f"zone {zi}: nothing left to fly outside the no-fly zones / fence")
+            continue
+        if survey.sweep_angle_deg is not None:
+            theta = theta_of_heading(survey.sweep_angle_deg)
+        else:
+            theta = best_angle_rad(area, spacing_m=spacing, turnaround_m=turn,
+                                   turn_cost_m=survey.turn_cost_s * survey.speed_m_s)
+        headings.append(round(heading_deg_of(theta), 2))
+        rot = rotate_m(area, theta)
+        lines = sweep_lines(rot, spacing_m=spacing, merge_gap_m=2 * turn)
+        legs = clip_intervals(
+            lines,
+            rotate_m(free.region, theta) if free is not None and free.region is not None else None,
+            blocked_rot=rotate_m(free.blocked, theta) if free is not None else None,
+            turnaround_m=turn, x_span=(rot.bounds[0], rot.bounds[2]))
+        joinable = _turns_stay_near(rot, turn + spacing / 2)
+        for d, (i0, i1) in enumerate(_split_by_area([ln.band_area_m2 for ln in lines], drones)):
+            cells = decompose([(lines[k].y_m, legs[k]) for k in range(i0, i1)], joinable=joinable)
+            blocks_per_drone[d].extend(_to_block(c, theta) for c in cells)
+
+    if not any(blocks_per_drone):
+        raise PlanningError("nothing to fly: every zone is inside no-fly zones or outside the fence")
+    model = FlightModel(speed_m_s=survey.speed_m_s, turn_cost_s=survey.turn_cost_s,
+                        **({"climb_m_s": endurance.climb_m_s, "descent_m_s": endurance.descent_m_s}
+                           if endurance else {}))
+    fence_list = fence_items(fence=airspace.fence, exclusions=airspace.exclusions)
+    sorties: list[Sortie] = []
+    for d, blocks in enumerate(blocks_per_drone):
+        if not blocks:
+            warnings.append(f"drone {d + 1}: no area assigned")
+            continue
+        start = (home.x_m, home.y_m) if home is not None else None
+        order = order_blocks(blocks, start=start)
+        survey_path = _join_cells(blocks, order, free=free, trig=trig)
+        d_home = home or waypoints_of(survey_path)[0]
+        home_ll = frame.to_latlon(d_home.x_m, d_home.y_m)
+        home_ll = (float(home_ll[0]), float(home_ll[1]))
+        if endurance is not None:
+            pieces = split_sorties(
+                survey_path, model=model, usable_s=endurance.usable_s, alt_m=alt, trigger_m=trig,
+                distance_home_m=lambda p, h=d_home: (free.route_length_m(p, h) if free is not None
+                                                     else math.hypot(p.x_m - h.x_m, p.y_m - h.y_m)))
+        else:
+            pieces = [survey_path]
+        for si, piece in enumerate(pieces):
+            actions = _close_sortie(piece, d_home, free=free, trig=trig)
+            items = mission_items(actions[1:-1], frame=frame, home_latlon=home_ll, alt_rel_m=alt,
+                                  speed_m_s=survey.speed_m_s)
+            mission = make_mission(items, fence=fence_list, home_latlon=home_ll,
+                                   speed_m_s=survey.speed_m_s)
+            photos = trigger_points(actions)
+            sorties.append(Sortie(d, si, mission, actions, photos, PlanReport(
+                distance_m=0, flight_time_s=0, photo_count=0, gsd_cm_px=0, covered_share=0,
+                covered_share_min_zone=0, zone_area_m2=0, alt_rel_m=alt, line_spacing_m=spacing,
+                trigger_distance_m=trig)))
+
+    plan = CoveragePlan(sorties, None, frame, (width_m, height_m), zones_m)  # type: ignore[arg-type]
+    _fill_reports(plan, survey=survey, model=model, alt=alt, spacing=spacing, trig=trig, turn=turn,
+                  headings=headings, warnings=warnings, drones=drones,
+                  waypoint_limit=waypoint_limit, endurance=endurance)
+    return plan
+
+
+def _turns_stay_near(area_rot: shapely.Geometry, margin_m: float):
+    """A cell-join test: both possible turns between two legs stay within ``margin_m`` of the zone."""
+    near = area_rot.buffer(margin_m + 0.25)
+    shapely.prepare(near)
+
+    def joinable(y_a: float, a, y_b: float, b) -> bool:
+        turns = shapely.linestrings([[(a[2], y_a), (b[2], y_b)], [(a[3], y_a), (b[3], y_b)]])
+        return bool(shapely.covers(near, turns).all())
+    return joinable
+
+
+def _split_by_area(band_areas: list[float], parts: int) -> list[tuple[int, int]]:
+    """Consecutive line ranges with about equal band area (cuts on band boundaries)."""
+    n = len(band_areas)
+    if parts <= 1 or n <= 1:
+        return [(0, n)] + [(n, n)] * (parts - 1)
+    cum = np.concatenate([[0.0], np.cumsum(band_areas)])
+    cuts = [0]
+    for i in range(1, parts):
+        k = int(np.argmin(np.abs(cum - cum[-1] * i / parts)))
+        cuts.append(max(k, cuts[-1]))
+    cuts.append(n)
+    return [(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
+def _to_block(cell: Cell, theta: float) -> Block:
+    variants = []
+    for k in range(4):
+        variants.append(tuple(unrotate_xy(x, y, theta) for x, y in cell.variant(k)))
+    return Block(tuple(variants))
+
+
+def _link(a: Waypoint, b: Waypoint, free: FreeSpace | None) -> list[Waypoint]:
+    """Waypoints after ``a`` up to and including ``b``, routed around no-fly zones."""
+    if free is None:
+        return [b]
+    return free.route(a, b)[1:]
+
+
+def _join_cells(blocks: list[Block], order: list[tuple[int, int]], *, free: FreeSpace | None,
+                trig: float) -> list[Action]:
+    actions: list[Action] = []
+    pos: Waypoint | None = None
+    for bi, var in order:
+        pts = [Waypoint(x, y) for x, y in blocks[bi].variants[var]]
+        if pos is None:
+            actions.append(pts[0])
+        else:
+            actions.extend(_link(pos, pts[0], free))
+        actions.append(CameraOn(trig))
+        for a, b in zip(pts, pts[1:]):
+            actions.extend(_link(a, b, free))
+        actions.append(CameraOff())
+        pos = pts[-1]
+    return dedupe(actions)
+
+
+def _close_sortie(piece: list[Action], home: Waypoint, *, free: FreeSpace | None,
+                  trig: float) -> list[Action]:
+    """Home → (routed) → piece → (routed) → home, camera off on the transits."""
+    first = waypoints_of(piece)[0]
+    last = waypoints_of(piece)[-1]
+    out: list[Action] = [home]
+    out.extend(_link(home, first, free) if free is not None else [first])
+    out.extend(piece[1:] if isinstance(piece[0], Waypoint) else piece)
+    if not isinstance(out[-1], CameraOff) and any(isinstance(a, CameraOn) for a in piece):
+        out.append(CameraOff())
+    out.extend(_link(last, home, free))
+    return dedupe(out)
+
+
+def _fill_reports(plan: CoveragePlan, *, survey: SurveySpec, model: FlightModel, alt: float,
+                  spacing: float, trig: float, turn: float, headings: list[float], warnings: list[str],
+                  drones: int, waypoint_limit: int | None, endurance: Endurance | None) -> None:
+    gsd = survey.camera.gsd_cm_px(alt)
+    for s in plan.sorties:
+        wps = waypoints_of(s.actions)
+        dist = path_length_m(wps)
+        t = dist / model.speed_m_s + turn_count(wps) * model.turn_cost_s + model.vertical_s(alt)
+        n_items = len(s.mission.items) + 1  # + home (item 0 on ArduPilot)
+        if waypoint_limit is not None and n_items > waypoint_limit:
+            msg = (f"drone {s.drone + 1} sortie {s.index + 1}: {n_items} items exceed the "
+                   f"vehicle limit of {waypoint_limit}")
+            logger.warning(msg)
+            warnings.append(msg)
+        if endurance is not None and t > endurance.usable_s * 1.02:
+            warnings.append(f"drone {s.drone + 1} sortie {s.index + 1}: {t:.0f} s exceeds the "
+                            f"usable {endurance.usable_s:.0f} s")
+        s.report = PlanReport(
+            distance_m=round(dist, 1), flight_time_s=round(t, 1), photo_count=len(s.photos),
+            gsd_cm_px=round(gsd, 3), covered_share=float("nan"), covered_share_min_zone=float("nan"),
+            zone_area_m2=0.0, alt_rel_m=alt, line_spacing_m=round(spacing, 2),
+            trigger_distance_m=round(trig, 2), turnaround_m=round(turn, 2),
+            sweep_headings_deg=tuple(headings), item_count=n_items, warnings=())
+    photos = [p for s in plan.sorties for p in s.photos]
+    prints = swept_footprints(photos, width_m=plan.footprint_m[0], height_m=plan.footprint_m[1])
+    shares = [covered_share(z, prints) for z in plan.zones_m]
+    areas = [z.area for z in plan.zones_m]
+    total_area = float(sum(areas))
+    plan.report = PlanReport(
+        distance_m=round(sum(s.report.distance_m for s in plan.sorties), 1),
+        flight_time_s=round(sum(s.report.flight_time_s for s in plan.sorties), 1),
+        photo_count=sum(s.report.photo_count for s in plan.sorties),
+        gsd_cm_px=round(gsd, 3),
+        covered_share=round(sum(a * s for a, s in zip(areas, shares)) / total_area, 4),
+        covered_share_min_zone=round(min(shares), 4),
+        zone_area_m2=round(total_area, 1), alt_rel_m=alt, line_spacing_m=round(spacing, 2),
+        trigger_distance_m=round(trig, 2), turnaround_m=round(turn, 2),
+        sweep_headings_deg=tuple(headings), item_count=max(s.report.item_count for s in plan.sorties),
+        sortie_count=len(plan.sorties), drone_count=drones, warnings=tuple(warnings))
