@@ -1,0 +1,320 @@
+"""Camera coverage and the zones no camera sees.
+
+``uncovered_zones(aoi, cameras)`` = AOI minus the union of the cameras' view sectors,
+as valid polygons with area, centroid and a rank. Two ways in:
+
+* plain :class:`~geo.sectors.Cameras`: the cameras near the AOI are found with a vectorised
+  bounding-box filter, their sectors built, and an STRtree keeps only sectors that touch
+  the AOI before the union. Good for one-off queries.
+* a :class:`CoverageIndex` built once for a whole registry: sectors, STRtree and a
+  :class:`TiledCoverage` (the union of all sectors, computed per grid tile) are kept,
+  so a query only unions the few tile pieces under the AOI (tens of milliseconds at
+  province scale).
+
+The tiled union is the fast path for province-wide coverage: the union is computed
+independently in each ``tile_m`` square (sectors clipped to the tile), which avoids the
+very large intermediate geometries of one global ``shapely.union_all``. Pieces of
+different tiles have disjoint interiors, so areas add up exactly; :meth:`TiledCoverage.merged`
+dissolves the tile seams when one single geometry is really needed (slow, like union_all).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+from geo.aoi import AoiLike, PointRadius, _polygonal_part, aoi_to_m, frame_for_aoi, load_aoi
+from geo.crs import LocalFrame
+from geo.errors import GeoError
+from geo.sectors import DEFAULT_ARC_STEP_DEG, Cameras, SectorDefaults, ViewSectors, view_sectors
+
+logger = logging.getLogger(__name__)
+
+M_PER_DEG_LAT = 111_320.0
+
+
+@dataclass
+class UncoveredZone:
+    """One connected area no camera sees."""
+
+    polygon_wgs84: shapely.Polygon
+    polygon_m: shapely.Polygon
+    area_m2: float
+    centroid_lat: float
+    centroid_lon: float
+    rank: int
+    distance_m: float | None = None  # from ``rank_from`` when given
+
+
+@dataclass
+class CoverageResult:
+    """Outcome of :func:`uncovered_zones`.
+
+    ``aoi_area_m2 == covered_area_m2 + uncovered_area_m2`` (up to float rounding);
+    ``uncovered_area_m2`` includes slivers that were dropped from ``zones``
+    (``dropped_area_m2``).
+    """
+
+    zones: list[UncoveredZone]
+    aoi_m: shapely.Geometry
+    covered_m: shapely.Geometry
+    uncovered_m: shapely.Geometry
+    frame: LocalFrame
+    aoi_area_m2: float
+    covered_area_m2: float
+    uncovered_area_m2: float
+    dropped_area_m2: float
+    cameras_used: int
+    invalid_cameras: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def covered_fraction(self) -> float:
+        return self.covered_area_m2 / self.aoi_area_m2 if self.aoi_area_m2 > 0 else 0.0
+
+    def to_geojson(self) -> dict:
+        """FeatureCollection of the zones (properties ``rank``, ``area_m2``, centroid)."""
+        feats = []
+        for z in self.zones:
+            props = {"rank": z.rank, "area_m2": round(z.area_m2, 2),
+                     "centroid_lat": z.centroid_lat, "centroid_lon": z.centroid_lon}
+            if z.distance_m is not None:
+                props["distance_m"] = round(z.distance_m, 2)
+            feats.append({"type": "Feature", "properties": props,
+                          "geometry": mapping(z.polygon_wgs84)})
+        return {"type": "FeatureCollection", "features": feats}
+
+
+@dataclass
+class TiledCoverage:
+    """Union of many polygons, stored as pieces clipped to a square grid (``tile_m``).
+
+    ``pieces`` are Polygons in the metric frame; pieces of different tiles have disjoint
+    interiors (they may share tile edges), pieces of one tile are disjoint.
+    """
+
+    pieces: np.ndarray
+    tile_m: float
+    tree: shapely.STRtree
+
+    @classmethod
+    def build(cls, polygons_m: np.ndarray, *, tile_m: float = 500.0) -> "TiledCoverage":
+        """Union ``polygons_m`` tile by tile. Identical polygons (co-located 360° cameras) count once."""
+        if tile_m <= 0:
+            raise GeoError(f"tile_m must be > 0, got {tile_m}")
+        polys = np.asarray(polygons_m, dtype=object)
+        polys = polys[~shapely.is_missing(polys)]
+        if polys.size == 0:
+            return cls(np.array([], dtype=object), tile_m, shapely.STRtree([]))
+        _, first = np.unique(shapely.to_wkb(polys), return_index=True)
+        polys = polys[np.sort(first)]
+        b = shapely.bounds(polys)
+        # Tile indices of each polygon's bounds: polygons in one tile need no clipping.
+        ix0 = np.floor(b[:, 0] / tile_m).astype(np.int64)
+        iy0 = np.floor(b[:, 1] / tile_m).astype(np.int64)
+        ix1 = np.floor(b[:, 2] / tile_m).astype(np.int64)
+        iy1 = np.floor(b[:, 3] / tile_m).astype(np.int64)
+        nx = ix1 - ix0 + 1
+        ny = iy1 - iy0 + 1
+        count = nx * ny
+        owner = np.repeat(np.arange(polys.size), count)
+        offs = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+        tx = ix0[owner] + offs % nx[owner]
+        ty = iy0[owner] + offs // nx[owner]
+        geoms = polys[owner].copy()
+        cut = count[owner] > 1
+        if cut.any():
+            geoms[cut] = shapely.clip_by_rect(
+                polys[owner[cut]], tx[cut] * tile_m, ty[cut] * tile_m, (tx[cut] + 1) * tile_m, (ty[cut] + 1) * tile_m
+            ) if _clip_vectorised() else [
+                shapely.clip_by_rect(g, x * tile_m, y * tile_m, (x + 1) * tile_m, (y + 1) * tile_m)
+                for g, x, y in zip(polys[owner[cut]], tx[cut], ty[cut])
+            ]
+        key = tx * 1_000_003 + ty
+        order = np.argsort(key, kind="stable")
+        key, geoms = key[order], geoms[order]
+        splits = np.flatnonzero(np.diff(key)) + 1
+        starts = np.r_[0, splits]
+        ends = np.r_[splits, key.size]
+        unions = [shapely.union_all(geoms[s:e]) if e - s > 1 else geoms[s] for s, e in zip(starts, ends)]
+        parts = shapely.get_parts(np.asarray(unions, dtype=object))
+        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+        return cls(parts, tile_m, shapely.STRtree(parts))
+
+    @property
+    def area_m2(self) -> float:
+        """Total area in frame units (pieces do not overlap)."""
+        return float(shapely.area(self.pieces).sum())
+
+    def clip(self, geom_m: shapely.Geometry) -> shapely.Geometry:
+        """The coverage inside ``geom_m`` (one valid geometry)."""
+        hit = self.tree.query(geom_m, predicate="intersects")
+        if hit.size == 0:
+            return shapely.Polygon()
+        return shapely.union_all(shapely.intersection(self.pieces[hit], geom_m))
+
+    def merged(self) -> shapely.Geometry:
+        """All pieces dissolved into one geometry (as slow as a plain union_all of everything)."""
+        return shapely.union_all(self.pieces)
+
+
+def _clip_vectorised() -> bool:
+    """shapely.clip_by_rect takes array bounds only from shapely 2.1 on."""
+    try:
+        shapely.clip_by_rect(np.array([shapely.box(0, 0, 2, 2)]), np.array([0.0]), np.array([0.0]),
+                             np.array([1.0]), np.array([1.0]))
+        return True
+    except Exception:
+        return False
+
+
+@dataclass
+class CoverageIndex:
+    """Sectors of a whole registry, indexed for repeated coverage queries.
+
+    Build once (``CoverageIndex.build(cameras)``), query many times with
+    :func:`uncovered_zones`. ``tiled`` is None unless ``precompute=True``.
+    """
+
+    sectors: ViewSectors
+    polygons_m: np.ndarray
+    tree: shapely.STRtree
+    tiled: TiledCoverage | None = None
+
+    @classmethod
+    def build(cls, cameras: Cameras, *, frame: LocalFrame | None = None, defaults: SectorDefaults | None = None,
+              arc_step_deg: float = DEFAULT_ARC_STEP_DEG, precompute: bool = True,
+              tile_m: float = 500.0) -> "CoverageIndex":
+        sectors = view_sectors(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
+        polys = sectors.polygons_m[sectors.valid]
+        tiled = TiledCoverage.build(polys, tile_m=tile_m) if precompute else None
+        return cls(sectors, polys, shapely.STRtree(polys), tiled)
+
+    @property
+    def frame(self) -> LocalFrame:
+        return self.sectors.frame
+
+
+def _candidates(cameras: Cameras, aoi_wgs84_bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """Indices of cameras whose range may reach the AOI bounding box (vectorised, conservative)."""
+    xmin, ymin, xmax, ymax = aoi_wgs84_bounds
+    rng = np.nan_to_num(cameras.range_m, nan=0.0, posinf=0.0)
+    reach = np.max(rng, initial=0.0)
+    dlat = reach / M_PER_DEG_LAT
+    coslat = max(math.cos(math.radians(max(abs(ymin), abs(ymax)) + dlat)), 1e-6)
+    dlon = reach / (M_PER_DEG_LAT * coslat)
+    lat, lon = cameras.lat, cameras.lon
+    near = (lat >= ymin - dlat) & (lat <= ymax + dlat) & (lon >= xmin - dlon) & (lon <= xmax + dlon)
+    # Cameras with NaN coordinates are kept so they are reported as invalid, not silently lost.
+    near |= ~np.isfinite(lat) | ~np.isfinite(lon)
+    return np.flatnonzero(near)
+
+
+def _aoi_bounds_wgs84(aoi: shapely.Geometry | PointRadius) -> tuple[float, float, float, float]:
+    if isinstance(aoi, PointRadius):
+        dlat = aoi.radius_m / M_PER_DEG_LAT
+        dlon = aoi.radius_m / (M_PER_DEG_LAT * max(math.cos(math.radians(abs(aoi.lat) + dlat)), 1e-6))
+        return aoi.lon - dlon, aoi.lat - dlat, aoi.lon + dlon, aoi.lat + dlat
+    return tuple(aoi.bounds)  # type: ignore[return-value]
+
+
+def uncovered_zones(
+    aoi: AoiLike,
+    cameras: Cameras | CoverageIndex,
+    *,
+    min_area_m2: float = 25.0,
+    rank_from: tuple[float, float] | None = None,
+    defaults: SectorDefaults | None = None,
+    arc_step_deg: float = DEFAULT_ARC_STEP_DEG,
+    repair: bool = True,
+) -> CoverageResult:
+    """The parts of ``aoi`` that no camera sees, ranked.
+
+    Args:
+        aoi: polygon / multipolygon (lon/lat), GeoJSON mapping or file path, or :class:`PointRadius`.
+        cameras: camera arrays, or a prebuilt :class:`CoverageIndex` (fast repeated queries).
+        min_area_m2: zones smaller than this (slivers between sectors) are dropped.
+        rank_from: ``(lat, lon)``; when given zones are ranked nearest first, else largest first.
+        defaults: fill values for missing camera parameters (plain ``Cameras`` only).
+        arc_step_deg: arc vertex spacing of sectors (plain ``Cameras`` only).
+        repair: repair an invalid AOI polygon (make_valid) instead of raising.
+
+    Raises:
+        InvalidGeometryError: the AOI is empty, not polygonal, not lon/lat, or unrepairable.
+    """
+    if not (min_area_m2 >= 0):
+        raise GeoError(f"min_area_m2 must be >= 0, got {min_area_m2}")
+    aoi_n = load_aoi(aoi, repair=repair)
+    invalid: list[tuple[str, str]] = []
+    if isinstance(cameras, CoverageIndex):
+        frame = cameras.frame
+        aoi_m = aoi_to_m(aoi_n, frame)
+        if cameras.tiled is not None:
+            covered = cameras.tiled.clip(aoi_m)
+            used = int(cameras.tree.query(aoi_m, predicate="intersects").size)
+        else:
+            hit = cameras.tree.query(aoi_m, predicate="intersects")
+            used = int(hit.size)
+            covered = shapely.intersection(shapely.union_all(cameras.polygons_m[hit]), aoi_m)
+    else:
+        frame = frame_for_aoi(aoi_n)
+        aoi_m = aoi_to_m(aoi_n, frame)
+        cand = _candidates(cameras, _aoi_bounds_wgs84(aoi_n))
+        sectors = view_sectors(cameras.subset(cand), frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
+        invalid = sectors.problems()
+        polys = sectors.polygons_m[sectors.valid]
+        tree = shapely.STRtree(polys)
+        hit = tree.query(aoi_m, predicate="intersects")
+        used = int(hit.size)
+        covered = shapely.intersection(shapely.union_all(polys[hit]), aoi_m) if used else shapely.Polygon()
+    covered = _polygonal_part(covered)
+    uncovered = _polygonal_part(shapely.difference(aoi_m, covered)) if not covered.is_empty else aoi_m
+    if not shapely.is_valid(uncovered):
+        uncovered = _polygonal_part(shapely.make_valid(uncovered))
+
+    # Areas in true square metres: divide grid area by the squared point scale at the AOI.
+    c = shapely.centroid(aoi_m)
+    clat, clon = frame.to_latlon(c.x, c.y)
+    _, k = frame.north_and_scale(clat, clon)
+    k2 = float(k) ** 2
+    aoi_area = aoi_m.area / k2
+    covered_area = covered.area / k2
+    uncovered_area = uncovered.area / k2
+
+    parts = shapely.get_parts(uncovered)
+    parts = parts[shapely.get_type_id(parts) == 3] if parts.size else parts
+    areas = shapely.area(parts) / k2 if parts.size else np.array([])
+    keep = areas >= min_area_m2
+    dropped = float(areas[~keep].sum()) if areas.size else 0.0
+    parts, areas = parts[keep], areas[keep]
+    dist = None
+    if rank_from is not None:
+        px, py = frame.to_xy_m(rank_from[0], rank_from[1])
+        dist = shapely.distance(parts, shapely.Point(float(px), float(py))) / float(k) if parts.size else np.array([])
+        order = np.lexsort((-areas, dist))
+    else:
+        order = np.argsort(-areas, kind="stable")
+    zones: list[UncoveredZone] = []
+    if parts.size:
+        parts, areas = parts[order], areas[order]
+        dist = dist[order] if dist is not None else None
+        wgs = frame.geom_to_wgs84(parts)
+        cents = shapely.centroid(parts)
+        clats, clons = frame.to_latlon(shapely.get_x(cents), shapely.get_y(cents))
+        for i in range(parts.size):
+            zones.append(UncoveredZone(
+                polygon_wgs84=wgs[i], polygon_m=parts[i], area_m2=float(areas[i]),
+                centroid_lat=float(clats[i]), centroid_lon=float(clons[i]), rank=i + 1,
+                distance_m=None if dist is None else float(dist[i]),
+            ))
+    logger.debug("uncovered_zones: %d cameras used, %d zones, covered %.1f%%", used, len(zones),
+                 100.0 * covered_area / aoi_area if aoi_area else 0.0)
+    return CoverageResult(
+        zones=zones, aoi_m=aoi_m, covered_m=covered, uncovered_m=uncovered, frame=frame,
+        aoi_area_m2=aoi_area, covered_area_m2=covered_area, uncovered_area_m2=uncovered_area,
+        dropped_area_m2=dropped, cameras_used=used, invalid_cameras=invalid,
+    )
