@@ -1,0 +1,552 @@
+"""DroneLink: one GCS connection to one vehicle (mission transfers, commands, telemetry).
+
+Single-threaded by design: every blocking call pumps the connection itself (reads
+messages, updates telemetry, feeds the active transaction, ticks its deadline and sends
+the GCS heartbeat once a second), and every wait has a deadline. Call :meth:`pump`
+regularly while idle (e.g. in a monitoring loop) so the vehicle keeps seeing the GCS.
+Not thread-safe: use one DroneLink per thread.
+
+Example::
+
+    with DroneLink.connect("udpin:0.0.0.0:14550") as link:
+        link.wait_heartbeat(timeout_s=10)
+        link.upload_mission(mission, progress=lambda done, total: ...)
+        link.start_mission()
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from drone_link.errors import (
+    CommandRejected,
+    DroneLinkError,
+    HeartbeatTimeout,
+    LinkLost,
+    MissionMismatch,
+    MissionTransferError,
+    OperationTimeout,
+)
+from drone_link.link._mav import (
+    AUTOPILOT_COMPONENT_ID,
+    GCS_COMPONENT_ID,
+    GCS_SYSTEM_ID,
+    MAV_AUTOPILOT_INVALID,
+    MAV_TYPE_GCS,
+    mavlink2,
+)
+from drone_link.link.commands import (
+    INTENT_MODES,
+    CommandResult,
+    CommandTransaction,
+    MavCmd,
+    autopilot_family,
+    set_mode_params,
+)
+from drone_link.link.connection import open_connection, parse_connection
+from drone_link.link.telemetry import Telemetry, TelemetryTracker
+from drone_link.link.transfer import (
+    FrameStyle,
+    MissionClear,
+    MissionDownload,
+    MissionUpload,
+    Progress,
+    Result,
+    Transaction,
+)
+from drone_link.mission import Cmd, Frame, Mission, MissionItem, MissionType
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Timing of the link (seconds) and retry caps."""
+
+    heartbeat_interval_s: float = 1.0
+    link_loss_s: float = 5.0
+    item_timeout_s: float = 0.5
+    item_retries: int = 10
+    command_timeout_s: float = 1.0
+    command_retries: int = 3
+    mode_confirm_timeout_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class TransferReport:
+    """What one upload cost: items, seconds, resends, and the wire options it ended with."""
+
+    mission_type: MissionType
+    items: int
+    duration_s: float
+    resends: int
+    legacy_requests: int
+    legacy_items: bool
+    frames: FrameStyle
+
+
+@dataclass(frozen=True)
+class MissionProgress:
+    """Progress in *plan* indices (the vehicle's home item, if any, already removed)."""
+
+    current_index: int | None
+    reached: tuple[int, ...]
+    total: int
+
+    @property
+    def finished(self) -> bool:
+        return self.total > 0 and bool(self.reached) and self.reached[-1] >= self.total - 1
+
+
+@dataclass
+class _Counters:
+    received: int = 0
+    rejected_signature: int = 0
+    other_system: int = 0
+    sent: int = 0
+
+
+class DroneLink:
+    """A GCS link to one vehicle over a pymavlink connection (see module docstring)."""
+
+    def __init__(self, conn, *, label: str = "drone", target_system: int | None = None,
+                 options: LinkOptions | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.conn = conn
+        self.label = label
+        self.options = options or LinkOptions()
+        self._clock = clock
+        self.target_system = target_system
+        self.target_component = AUTOPILOT_COMPONENT_ID
+        self.own_system = conn.mav.srcSystem
+        self.own_component = conn.mav.srcComponent
+        self.tracker = TelemetryTracker(system_id=target_system)
+        self.counters = _Counters()
+        self._active: list[Transaction | CommandTransaction] = []
+        self._last_gcs_hb = -1e9
+        self.seq_offset = 0  # 1 on ArduPilot: mission item 0 is home
+        self.uploaded: Mission | None = None
+
+    # -- opening and closing -----------------------------------------------------------
+    @classmethod
+    def connect(cls, connection: str, *, signing_key: bytes | None = None,
+                target_system: int | None = None, label: str | None = None,
+                source_system: int = GCS_SYSTEM_ID, source_component: int = GCS_COMPONENT_ID,
+                options: LinkOptions | None = None) -> "DroneLink":
+        """Open ``connection`` (see :mod:`drone_link.link.connection`); no traffic yet."""
+        spec = parse_connection(connection)
+        conn = open_connection(spec, source_system=source_system,
+                               source_component=source_component, signing_key=signing_key)
+        return cls(conn, label=label or str(spec), target_system=target_system, options=options)
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:  # pragma: no cover - already closed
+            pass
+
+    def __enter__(self) -> "DroneLink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def local_port(self) -> int | None:
+        """The bound UDP/TCP port (useful with ``udpin:127.0.0.1:0``)."""
+        sock = getattr(self.conn, "port", None)
+        try:
+            return sock.getsockname()[1] if sock is not None else None
+        except (OSError, AttributeError):
+            return None
+
+    @property
+    def rejected_count(self) -> int:
+        """Messages dropped because they were unsigned or wrongly signed."""
+        return self.counters.rejected_signature
+
+    # -- receiving ---------------------------------------------------------------------
+    def send(self, msg) -> None:
+        self.conn.mav.send(msg)
+        self.counters.sent += 1
+
+    def pump(self, duration_s: float = 0.0) -> int:
+        """Process incoming messages for ``duration_s`` (0: what is queued). Returns count."""
+        end = self._clock() + max(0.0, duration_s)
+        n = 0
+        while True:
+            now = self._clock()
+            self._maybe_send_heartbeat(now)
+            msg = self.conn.recv_msg()
+            if msg is not None:
+                n += 1
+                self._dispatch(msg, self._clock())
+                continue
+            for tx in list(self._active):
+                tx.tick(now)
+            if now >= end:
+                return n
+            self.conn.select(min(0.02, max(0.0, end - now)))
+
+    def _maybe_send_heartbeat(self, now: float) -> None:
+        if now - self._last_gcs_hb >= self.options.heartbeat_interval_s:
+            self._last_gcs_hb = now
+            self.send(mavlink2.MAVLink_heartbeat_message(MAV_TYPE_GCS, MAV_AUTOPILOT_INVALID,
+                                                         0, 0, 4, 3))
+
+    def _dispatch(self, msg, now: float) -> None:
+        kind = msg.get_type()
+        if kind == "BAD_DATA":
+            if "signature" in str(getattr(msg, "reason", "")).lower():
+                self.counters.rejected_signature += 1
+                logger.debug("%s: rejected a message with a bad or missing signature", self.label)
+            return
+        src = msg.get_srcSystem()
+        if self.target_system is None:
+            if kind == "HEARTBEAT" and msg.type != MAV_TYPE_GCS and msg.autopilot != MAV_AUTOPILOT_INVALID:
+                self.target_system = src
+                self.tracker.system_id = src
+                logger.info("%s: vehicle system id %d", self.label, src)
+            else:
+                return
+        if src != self.target_system:
+            self.counters.other_system += 1
+            return
+        self.counters.received += 1
+        self.tracker.update(msg, now)
+        if kind == "STATUSTEXT":
+            logger.info("%s: vehicle says %s", self.label, self.tracker.snapshot().last_status_text)
+        for tx in list(self._active):
+            tx.handle(msg)
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def telemetry(self) -> Telemetry:
+        return self.tracker.snapshot()
+
+    @property
+    def family(self) -> str:
+        return autopilot_family(self.telemetry.autopilot)
+
+    def link_ok(self) -> bool:
+        """True while heartbeats arrive (none for ``link_loss_s`` = link lost)."""
+        age = self.tracker.seconds_since_heartbeat(self._clock())
+        return age is not None and age <= self.options.link_loss_s
+
+    def wait_heartbeat(self, *, timeout_s: float = 10.0) -> Telemetry:
+        """Block until a vehicle heartbeat arrives; :class:`HeartbeatTimeout` otherwise."""
+        end = self._clock() + timeout_s
+        while self._clock() < end:
+            self.pump(min(0.1, max(0.0, end - self._clock())))
+            if self.telemetry.last_heartbeat_s is not None:
+                return self.telemetry
+        raise HeartbeatTimeout(self.label, timeout_s, rejected=self.rejected_count)
+
+    def wait_for(self, predicate: Callable[[Telemetry], bool], *, timeout_s: float,
+                 what: str) -> Telemetry:
+        """Pump until ``predicate(telemetry)``; :class:`OperationTimeout` / :class:`LinkLost`."""
+        end = self._clock() + timeout_s
+        while True:
+            t = self.telemetry
+            if predicate(t):
+                return t
+            if self._clock() >= end:
+                raise OperationTimeout(what, timeout_s)
+            if t.last_heartbeat_s is not None and not self.link_ok():
+                raise LinkLost(f"{self.label}: no heartbeat for {self.options.link_loss_s:g} s "
+                               f"while waiting for {what}")
+            self.pump(min(0.05, max(0.0, end - self._clock())))
+
+    def _require_vehicle(self) -> int:
+        if self.target_system is None:
+            self.wait_heartbeat(timeout_s=self.options.link_loss_s)
+        assert self.target_system is not None
+        return self.target_system
+
+    def _run(self, tx, *, timeout_s: float):
+        """Run one transaction to its end, with an overall deadline on top of its own."""
+        self._active.append(tx)
+        try:
+            tx.start()
+            end = self._clock() + timeout_s
+            while not tx.done:
+                if self._clock() >= end:
+                    break
+                self.pump(0.01)
+            return tx
+        finally:
+            self._active.remove(tx)
+
+    def _tx_kwargs(self, mission_type: MissionType | int) -> dict:
+        return dict(send=self.send, clock=self._clock, target_system=self._require_vehicle(),
+                    target_component=self.target_component, own_system=self.own_system,
+                    own_component=self.own_component, mission_type=mission_type,
+                    timeout_s=self.options.item_timeout_s, retries=self.options.item_retries)
+
+    def _overall_timeout_s(self, n_items: int) -> float:
+        per_item = self.options.item_timeout_s * (self.options.item_retries + 1)
+        return 10.0 + per_item + n_items * 2.0 * self.options.item_timeout_s
+
+    # -- mission protocol --------------------------------------------------------------
+    def upload(self, items: Sequence[MissionItem], *,
+               mission_type: MissionType | int = MissionType.MISSION,
+               progress: Progress | None = None, legacy_items: bool = False,
+               frames: FrameStyle = FrameStyle.AS_GIVEN,
+               fallback_frames: bool = True) -> TransferReport:
+        """Upload one list exactly as given (no home item handling; see :meth:`upload_mission`).
+
+        If the vehicle rejects the ``*_INT`` frame values (UNSUPPORTED_FRAME) and
+        ``fallback_frames`` is set, the upload is repeated once with their float twins.
+        Raises :class:`MissionTransferError` on failure.
+        """
+        mission_type = MissionType(int(mission_type))
+        t0 = self._clock()
+        tx = MissionUpload(items, legacy_items=legacy_items, frames=frames, progress=progress,
+                           **self._tx_kwargs(mission_type))
+        self._run(tx, timeout_s=self._overall_timeout_s(len(items)))
+        if (tx.result is Result.UNSUPPORTED_FRAME and fallback_frames
+                and frames is FrameStyle.AS_GIVEN):
+            logger.warning("%s: vehicle rejected *_INT frames; uploading with float frames",
+                           self.label)
+            return self.upload(items, mission_type=mission_type, progress=progress,
+                               legacy_items=legacy_items, frames=FrameStyle.FLOAT_FAMILY,
+                               fallback_frames=False)
+        if tx.result is not Result.SUCCESS:
+            raise MissionTransferError(tx.result or Result.TIMEOUT, tx.step,
+                                       mission_type=int(mission_type), detail=tx.detail)
+        report = TransferReport(mission_type, len(items), self._clock() - t0, tx.resends_total,
+                                tx.legacy_requests_seen, legacy_items, frames)
+        logger.info("%s: uploaded %d %s item(s) in %.2f s (%d resends)", self.label, len(items),
+                    mission_type.name.lower(), report.duration_s, report.resends)
+        return report
+
+    def download(self, mission_type: MissionType | int = MissionType.MISSION, *,
+                 legacy_items: bool = False, progress: Progress | None = None) -> list[MissionItem]:
+        """Read one list back exactly as the vehicle holds it."""
+        mission_type = MissionType(int(mission_type))
+        tx = MissionDownload(legacy_items=legacy_items, progress=progress,
+                             **self._tx_kwargs(mission_type))
+        self._run(tx, timeout_s=self._overall_timeout_s(2000))
+        if tx.result is not Result.SUCCESS:
+            raise MissionTransferError(tx.result or Result.TIMEOUT, tx.step,
+                                       mission_type=int(mission_type), detail=tx.detail)
+        return tx.items
+
+    def clear(self, mission_type: MissionType | int = MissionType.MISSION) -> None:
+        """MISSION_CLEAR_ALL for one list."""
+        tx = MissionClear(**self._tx_kwargs(mission_type))
+        self._run(tx, timeout_s=self._overall_timeout_s(1))
+        if tx.result is not Result.SUCCESS:
+            raise MissionTransferError(tx.result or Result.TIMEOUT, tx.step,
+                                       mission_type=int(mission_type), detail=tx.detail)
+
+    def _home_item(self, mission: Mission) -> MissionItem:
+        t = self.telemetry
+        lat = mission.home_lat_deg if mission.home_lat_deg is not None else (t.home_lat_deg or t.lat_deg or 0.0)
+        lon = mission.home_lon_deg if mission.home_lon_deg is not None else (t.home_lon_deg or t.lon_deg or 0.0)
+        return MissionItem(Cmd.NAV_WAYPOINT, Frame.GLOBAL, lat, lon, mission.home_alt_amsl_m)
+
+    def upload_mission(self, mission: Mission, *, progress: Progress | None = None,
+                       verify: bool = True, legacy_items: bool = False) -> list[TransferReport]:
+        """Upload flight plan, fence and rally lists (empty lists are cleared), then verify.
+
+        On ArduPilot, mission item 0 is the home position: a home item is put in front
+        of the plan, and progress/verify/telemetry indices are shifted back for the caller.
+        ``progress(done, total)`` counts plan items of all three lists together.
+        """
+        self._require_vehicle()
+        self.seq_offset = 1 if self.family == "ardupilot" else 0
+        lists = [(MissionType.MISSION, mission.items), (MissionType.FENCE, mission.fence),
+                 (MissionType.RALLY, mission.rally)]
+        total = sum(len(x) for _, x in lists)
+        reports: list[TransferReport] = []
+        base = 0
+        for mtype, items in lists:
+            if not items and mtype is not MissionType.MISSION:
+                self.clear(mtype)
+                continue
+            wire = list(items)
+            offset = 0
+            if mtype is MissionType.MISSION and self.seq_offset:
+                wire = [self._home_item(mission)] + wire
+                offset = 1
+
+            def _p(done: int, _n: int, _base=base, _offset=offset) -> None:
+                if progress is not None:
+                    progress(_base + max(0, done - _offset), total)
+
+            reports.append(self.upload(wire, mission_type=mtype, progress=_p,
+                                       legacy_items=legacy_items))
+            base += len(items)
+        self.uploaded = mission
+        self.tracker.reset_mission_progress()
+        if verify:
+            self.verify_mission(mission, legacy_items=legacy_items)
+        return reports
+
+    def download_mission(self, *, legacy_items: bool = False) -> Mission:
+        """All three lists as the vehicle holds them (home item removed on ArduPilot)."""
+        self._require_vehicle()
+        items = self.download(MissionType.MISSION, legacy_items=legacy_items)
+        home = None
+        if self.family == "ardupilot" and items:
+            home, items = items[0], items[1:]
+        m = Mission(items=items,
+                    fence=self.download(MissionType.FENCE, legacy_items=legacy_items),
+                    rally=self.download(MissionType.RALLY, legacy_items=legacy_items))
+        if home is not None and (home.lat_deg or home.lon_deg):
+            m.home_lat_deg, m.home_lon_deg, m.home_alt_amsl_m = home.lat_deg, home.lon_deg, home.alt_m
+        return m
+
+    def verify_mission(self, mission: Mission, *, legacy_items: bool = False) -> Mission:
+        """Download and compare item by item (:meth:`MissionItem.same_as`); raise on difference."""
+        back = self.download_mission(legacy_items=legacy_items)
+        tol_deg = 2e-5 if legacy_items else 1e-7  # float32 lat/lon in legacy MISSION_ITEM
+        for mtype in MissionType:
+            sent, got = mission.items_of(mtype), back.items_of(mtype)
+            if len(sent) != len(got):
+                raise MissionMismatch(int(mtype), min(len(sent), len(got)),
+                                      f"{len(got)} item(s) on the vehicle, {len(sent)} sent")
+            for i, (a, b) in enumerate(zip(sent, got)):
+                if not a.same_as(b, tol_deg=tol_deg):
+                    raise MissionMismatch(int(mtype), i, f"sent {a}, vehicle has {b}")
+        logger.info("%s: verified %d mission, %d fence, %d rally item(s)", self.label,
+                    len(mission.items), len(mission.fence), len(mission.rally))
+        return back
+
+    def progress(self) -> MissionProgress:
+        """Where the vehicle is in the uploaded plan (plan indices)."""
+        t = self.telemetry
+        total = len(self.uploaded.items) if self.uploaded else max(0, (t.mission_total or 0) - self.seq_offset)
+        cur = None if t.mission_seq is None else t.mission_seq - self.seq_offset
+        reached = tuple(s - self.seq_offset for s in t.reached if s >= self.seq_offset)
+        return MissionProgress(cur, reached, total)
+
+    # -- commands ----------------------------------------------------------------------
+    def command(self, command: int, *params: float, what: str = "",
+                timeout_s: float | None = None) -> CommandResult:
+        """COMMAND_LONG until acknowledged; :class:`CommandRejected` unless ACCEPTED."""
+        texts_before = len(self.telemetry.status_texts)
+        tx = CommandTransaction(command, tuple(params), send=self.send, clock=self._clock,
+                                target_system=self._require_vehicle(),
+                                target_component=self.target_component,
+                                own_system=self.own_system, own_component=self.own_component,
+                                timeout_s=timeout_s or self.options.command_timeout_s,
+                                retries=self.options.command_retries)
+        self._run(tx, timeout_s=(timeout_s or self.options.command_timeout_s)
+                  * (self.options.command_retries + 2) + tx.in_progress_timeout_s)
+        result = tx.result if tx.done else CommandResult.TIMEOUT
+        if result is not CommandResult.ACCEPTED:
+            self.pump(0.05)  # the reason often follows the ACK as STATUSTEXT
+            texts = self.telemetry.status_texts[texts_before:]
+            raise CommandRejected(command, result, text=texts[-1].text if texts else "",
+                                  what=what)
+        return result
+
+    def set_mode(self, name: str, *, wait: bool = True) -> None:
+        """Change flight mode by name (ArduPilot Copter or PX4 names) and wait for the heartbeat."""
+        self._require_vehicle()
+        autopilot = self.telemetry.autopilot
+        params = set_mode_params(autopilot, name)
+        self.command(MavCmd.DO_SET_MODE, *params, what=f"mode {name.upper()}")
+        if wait:
+            target = name.strip().upper()
+            self.wait_for(lambda t: t.mode == target, timeout_s=self.options.mode_confirm_timeout_s,
+                          what=f"mode {target}")
+
+    def _intent(self, intent: str) -> str:
+        return INTENT_MODES[self.family][intent]
+
+    def arm(self, *, force: bool = False) -> None:
+        self.command(MavCmd.COMPONENT_ARM_DISARM, 1.0, 21196.0 if force else 0.0, what="arm")
+        self.wait_for(lambda t: t.armed, timeout_s=self.options.mode_confirm_timeout_s, what="armed")
+
+    def disarm(self, *, force: bool = False) -> None:
+        self.command(MavCmd.COMPONENT_ARM_DISARM, 0.0, 21196.0 if force else 0.0, what="disarm")
+        self.wait_for(lambda t: not t.armed, timeout_s=self.options.mode_confirm_timeout_s,
+                      what="disarmed")
+
+    def takeoff(self, alt_rel_m: float) -> None:
+        if not 0 < alt_rel_m <= 1000:
+            raise ValueError(f"takeoff altitude must be in (0, 1000] m, got {alt_rel_m}")
+        self.command(MavCmd.NAV_TAKEOFF, 0, 0, 0, float("nan"), 0, 0, float(alt_rel_m),
+                     what=f"takeoff to {alt_rel_m:g} m")
+
+    def wait_ready_to_arm(self, *, timeout_s: float = 60.0) -> Telemetry:
+        """Wait for the EKF / GPS / pre-arm checks the vehicle reports."""
+        return self.wait_for(lambda t: t.ready_to_arm, timeout_s=timeout_s,
+                             what="vehicle ready to arm (EKF, GPS, pre-arm checks)")
+
+    def start_mission(self, *, takeoff_alt_m: float | None = None, ready_timeout_s: float = 60.0,
+                      use_mission_start: bool = False, airborne_alt_m: float = 1.0,
+                      takeoff_timeout_s: float = 60.0) -> None:
+        """Arm and start the uploaded mission.
+
+        ArduPilot: GUIDED → wait EKF/pre-arm → arm → takeoff → (airborne) → AUTO, the
+        order Copter needs; with ``use_mission_start`` it arms in GUIDED, switches to AUTO
+        on the ground and sends MAV_CMD_MISSION_START. PX4: arm, then MISSION_START.
+        """
+        self._require_vehicle()
+        if takeoff_alt_m is None:
+            first = self.uploaded.items[0] if self.uploaded and self.uploaded.items else None
+            takeoff_alt_m = first.alt_m if first is not None and first.command == Cmd.NAV_TAKEOFF and first.alt_m > 0 else 10.0
+        if self.family == "px4":
+            self.wait_ready_to_arm(timeout_s=ready_timeout_s)
+            self.arm()
+            self.command(MavCmd.MISSION_START, 0, 0, what="mission start")
+            return
+        self.set_mode("GUIDED")
+        self.wait_ready_to_arm(timeout_s=ready_timeout_s)
+        self._arm_with_retry(deadline_s=self._clock() + ready_timeout_s)
+        if use_mission_start:
+            self.set_mode("AUTO")
+            self.command(MavCmd.MISSION_START, 0, 0, what="mission start")
+            return
+        self.takeoff(takeoff_alt_m)
+        self.wait_for(lambda t: (t.alt_rel_m or 0.0) >= min(airborne_alt_m, takeoff_alt_m * 0.5),
+                      timeout_s=takeoff_timeout_s, what="airborne after takeoff")
+        self.set_mode("AUTO")
+
+    def _arm_with_retry(self, *, deadline_s: float) -> None:
+        while True:
+            try:
+                self.arm()
+                return
+            except CommandRejected as exc:
+                if self._clock() >= deadline_s or exc.result not in (
+                        CommandResult.FAILED, CommandResult.TEMPORARILY_REJECTED):
+                    raise
+                logger.info("%s: arming refused (%s), retrying", self.label, exc.text)
+                self.pump(1.0)
+
+    def pause(self) -> None:
+        """Hold position: BRAKE on ArduPilot, DO_PAUSE_CONTINUE(0) on PX4."""
+        if self.family == "px4":
+            self.command(MavCmd.DO_PAUSE_CONTINUE, 0, what="pause")
+        else:
+            self.set_mode(self._intent("brake"))
+
+    def resume(self) -> None:
+        if self.family == "px4":
+            self.command(MavCmd.DO_PAUSE_CONTINUE, 1, what="continue")
+        else:
+            self.set_mode(self._intent("mission"))
+
+    def rtl(self) -> None:
+        """Return to launch (mode RTL on ArduPilot, NAV_RETURN_TO_LAUNCH on PX4)."""
+        if self.family == "px4":
+            self.command(MavCmd.NAV_RETURN_TO_LAUNCH, what="return to launch")
+        else:
+            self.set_mode(self._intent("rtl"))
+
+    def land(self) -> None:
+        if self.family == "px4":
+            self.command(MavCmd.NAV_LAND, 0, 0, 0, float("nan"), 0, 0, 0, what="land")
+        else:
+            self.set_mode(self._intent("land"))
+
+
+__all__ = ["DroneLink", "LinkOptions", "MissionProgress", "TransferReport", "DroneLinkError"]
