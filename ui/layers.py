@@ -6,7 +6,23 @@ import folium
 
 from disaster_ops.services.cop import CameraMarker
 
+# Leaflet is served by the dashboard itself (ui/static, Streamlit static serving) so the
+# map works on a closed disaster network; folium's defaults point at public CDNs.
+LOCAL_JS = [("leaflet", "/app/static/vendor/leaflet/leaflet.js")]
+LOCAL_CSS = [("leaflet_css", "/app/static/vendor/leaflet/leaflet.css")]
+OSM_TILES = "OpenStreetMap"
+
 STATUS_COLOURS = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#546e7a", "disabled": "#9e9e9e"}
+
+
+def base_map(center: tuple[float, float], *, zoom_start: int = 15, tiles: str | None = OSM_TILES) -> folium.Map:
+    """A folium map that loads Leaflet from the dashboard, not from the internet."""
+    fmap = folium.Map(location=center, zoom_start=zoom_start, tiles=None, control_scale=True)
+    fmap.default_js = list(LOCAL_JS)
+    fmap.default_css = list(LOCAL_CSS)
+    if tiles:
+        folium.TileLayer(tiles, name="Base map").add_to(fmap)
+    return fmap
 
 
 def add_camera_layer(fmap: folium.Map, markers: list[CameraMarker]) -> folium.FeatureGroup:

@@ -36,7 +36,8 @@ class Child:
 def _streamlit_argv(port: int, address: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(UI_APP),
             "--server.headless", "true", "--server.port", str(port),
-            "--server.address", address, "--browser.gatherUsageStats", "false"]
+            "--server.address", address, "--browser.gatherUsageStats", "false",
+            "--server.enableStaticServing", "true"]
 
 
 def _command_names() -> set[str]:
