@@ -23,6 +23,7 @@ from geo.crs import LocalFrame
 from geo.errors import InvalidGeometryError
 
 POLYGONAL = (shapely.Polygon, shapely.MultiPolygon)
+MIN_AREA_DEG2 = 1e-12  # about 0.01 m²: anything smaller is a degenerate (collinear) ring
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def clean_polygonal(geom: shapely.Geometry, *, what: str = "AOI", repair: bool =
             raise InvalidGeometryError(f"{what}: invalid polygon ({why}) and nothing polygonal is left after repair")
     else:
         geom = _polygonal_part(geom)
-    if geom.is_empty or geom.area <= 0:
+    if geom.is_empty or geom.area <= MIN_AREA_DEG2:
         raise InvalidGeometryError(f"{what}: polygon has zero area")
     return geom
 

@@ -1,0 +1,155 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from geo.aoi import PointRadius, load_aoi
+from geo.coverage import CoverageIndex, TiledCoverage, uncovered_zones
+from geo.errors import InvalidGeometryError
+from geo.sectors import Cameras
+
+BOUNDARIES = Path("/work/shared/data/boundaries")
+
+
+def grid_cameras(lat0=37.5, lon0=127.0, n=12, step_deg=0.001, seed=3):
+    rng = np.random.default_rng(seed)
+    la, lo = np.meshgrid(lat0 + np.arange(n) * step_deg, lon0 + np.arange(n) * step_deg)
+    m = la.size
+    return Cameras(la.ravel(), lo.ravel(), rng.uniform(0, 360, m), rng.choice([60.0, 90.0, 360.0], m),
+                   rng.uniform(30.0, 80.0, m))
+
+
+def box(lon0, lat0, lon1, lat1):
+    return shapely.box(lon0, lat0, lon1, lat1)
+
+
+def assert_area_identity(res):
+    total = res.covered_area_m2 + res.uncovered_area_m2
+    assert abs(total - res.aoi_area_m2) / res.aoi_area_m2 < 1e-4  # 0.01 %
+    kept = sum(z.area_m2 for z in res.zones)
+    assert kept + res.dropped_area_m2 == pytest.approx(res.uncovered_area_m2, rel=1e-9)
+
+
+def test_uncovered_plus_covered_equals_aoi_polygon():
+    cams = grid_cameras()
+    res = uncovered_zones(box(127.0, 37.5, 127.012, 37.51), cams, min_area_m2=10.0)
+    assert 0.05 < res.covered_fraction < 0.95
+    assert_area_identity(res)
+    assert all(z.polygon_m.is_valid and z.area_m2 >= 10.0 for z in res.zones)
+    areas = [z.area_m2 for z in res.zones]
+    assert areas == sorted(areas, reverse=True)
+    assert [z.rank for z in res.zones] == list(range(1, len(areas) + 1))
+    # zones really are outside every sector
+    cover = shapely.union_all(shapely.buffer(res.covered_m, -0.01))
+    assert all(shapely.intersection(z.polygon_m, cover).area < 1e-3 for z in res.zones)
+
+
+def test_polygon_with_hole_and_multipolygon():
+    outer = box(127.0, 37.5, 127.012, 37.51)
+    hole = box(127.004, 37.503, 127.008, 37.507)
+    holed = shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])
+    far = box(127.05, 37.55, 127.052, 37.552)  # no camera there: fully uncovered
+    aoi = shapely.MultiPolygon([holed, far])
+    res = uncovered_zones(aoi, grid_cameras(), min_area_m2=0.0)
+    assert_area_identity(res)
+    # nothing inside the hole is reported
+    hole_m = res.frame.geom_to_m(hole)
+    assert sum(shapely.intersection(z.polygon_m, hole_m).area for z in res.zones) < 1e-6
+    far_m = res.frame.geom_to_m(far)
+    assert res.zones[0].polygon_m.equals_exact(far_m, tolerance=1e-6) or \
+        abs(res.zones[0].polygon_m.area - far_m.area) < 1.0 or any(
+            abs(z.polygon_m.area - far_m.area) < 1.0 for z in res.zones)
+
+
+def test_point_radius_aoi_and_rank_from():
+    cams = grid_cameras()
+    aoi = PointRadius(37.505, 127.005, 600.0)
+    res = uncovered_zones(aoi, cams, rank_from=(37.505, 127.005))
+    assert_area_identity(res)
+    assert res.aoi_area_m2 == pytest.approx(np.pi * 600**2, rel=0.002)
+    d = [z.distance_m for z in res.zones]
+    assert d == sorted(d)
+
+
+def test_no_cameras_means_whole_aoi_uncovered():
+    cams = Cameras([], [], [], [], [])
+    res = uncovered_zones(PointRadius(37.5, 127.0, 100.0), cams)
+    assert res.covered_area_m2 == 0
+    assert len(res.zones) == 1 and res.zones[0].area_m2 == pytest.approx(res.aoi_area_m2)
+
+
+def test_invalid_cameras_in_the_batch_are_reported_not_fatal():
+    cams = grid_cameras(n=4)
+    cams.fov_deg[0] = -1.0
+    cams.heading_deg[1] = np.nan
+    cams.fov_deg[1] = 60.0
+    res = uncovered_zones(box(127.0, 37.5, 127.004, 37.504), cams)
+    reasons = dict(res.invalid_cameras)
+    assert reasons["0"].startswith("fov_deg") and reasons["1"] == "heading_deg missing"
+    assert_area_identity(res)
+
+
+def test_bowtie_is_repaired_or_rejected():
+    bowtie = shapely.Polygon([(127.0, 37.5), (127.01, 37.51), (127.01, 37.5), (127.0, 37.51)])
+    assert not bowtie.is_valid
+    res = uncovered_zones(bowtie, grid_cameras())
+    assert res.aoi_m.is_valid and res.aoi_area_m2 > 0
+    assert_area_identity(res)
+    with pytest.raises(InvalidGeometryError, match="invalid polygon.*Self-intersection"):
+        uncovered_zones(bowtie, grid_cameras(), repair=False)
+
+
+@pytest.mark.parametrize("aoi,match", [
+    (shapely.Polygon(), "empty"),
+    (shapely.LineString([(127, 37.5), (127.1, 37.6)]), "expected a Polygon"),
+    (shapely.Polygon([(127, 37.5), (127.1, 37.6), (127.2, 37.7)]), "zero area"),
+    (shapely.box(200000, 400000, 201000, 401000), "not WGS84 lon/lat"),
+    ({"type": "FeatureCollection", "features": []}, "no geometries"),
+    ({"foo": 1}, "not a GeoJSON"),
+])
+def test_unusable_aoi_is_rejected_with_a_clear_error(aoi, match):
+    with pytest.raises(InvalidGeometryError, match=match):
+        load_aoi(aoi)
+
+
+def test_index_with_tiles_matches_plain_computation():
+    cams = grid_cameras(n=20)
+    aoi = PointRadius(37.509, 127.009, 700.0)
+    plain = uncovered_zones(aoi, cams)
+    idx = CoverageIndex.build(cams, frame=plain.frame, tile_m=300.0)
+    fast = uncovered_zones(aoi, idx)
+    assert fast.covered_area_m2 == pytest.approx(plain.covered_area_m2, rel=1e-6)
+    assert len(fast.zones) == len(plain.zones)
+    assert_area_identity(fast)
+    no_tiles = uncovered_zones(aoi, CoverageIndex.build(cams, frame=plain.frame, precompute=False))
+    assert no_tiles.covered_area_m2 == pytest.approx(plain.covered_area_m2, rel=1e-6)
+
+
+def test_tiled_union_area_equals_union_all():
+    cams = grid_cameras(n=25)
+    idx = CoverageIndex.build(cams, tile_m=250.0)
+    ref = shapely.union_all(idx.polygons_m).area
+    assert idx.tiled.area_m2 == pytest.approx(ref, rel=1e-9)
+    assert idx.tiled.merged().area == pytest.approx(ref, rel=1e-9)
+    assert TiledCoverage.build(np.array([], dtype=object)).area_m2 == 0
+
+
+@pytest.mark.skipif(not (BOUNDARIES / "seoul_municipalities_2018.geojson").is_file(),
+                    reason="real boundary data not present")
+def test_admin_boundary_geojson_file_as_aoi(tmp_path):
+    src = json.loads((BOUNDARIES / "seoul_municipalities_2018.geojson").read_text(encoding="utf-8"))
+    feats = src["features"]
+    one = next(f for f in feats if "종로" in json.dumps(f["properties"], ensure_ascii=False))
+    path = tmp_path / "jongno.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [one]}), encoding="utf-8")
+    aoi = load_aoi(path)
+    c = aoi.centroid
+    rng = np.random.default_rng(0)
+    cams = Cameras(c.y + rng.normal(0, 0.01, 3000), c.x + rng.normal(0, 0.01, 3000), rng.uniform(0, 360, 3000),
+                   np.full(3000, 90.0), np.full(3000, 60.0))
+    res = uncovered_zones(path, cams)
+    assert 20e6 < res.aoi_area_m2 < 30e6  # Jongno-gu is about 23.9 km²
+    assert 0 < res.covered_fraction < 1
+    assert_area_identity(res)
