@@ -18,7 +18,10 @@ from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)
 from disaster_ops.cli import config_cmd  # noqa: E402,F401
 from disaster_ops.cli import db_cmd  # noqa: E402,F401
 from disaster_ops.cli import cameras_cmd  # noqa: E402,F401
+from disaster_ops.cli import coverage_cmd  # noqa: E402,F401
 from disaster_ops.cli import demo_cmd  # noqa: E402,F401
+from disaster_ops.cli import plan_cmd  # noqa: E402,F401
+from disaster_ops.cli import detect_cmd  # noqa: E402,F401
 
 
 def main() -> None:
