@@ -15,6 +15,7 @@ role_picker()
 
 pages = [
     st.Page("app_pages/map.py", title="Map", icon="🗺️", default=True),
+    st.Page("app_pages/incidents.py", title="Incidents", icon="🔥"),
     st.Page("app_pages/cameras.py", title="Cameras", icon="📹"),
 ]
 if current_role() == "manager":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import folium
 
-from disaster_ops.services.cop import CameraMarker
+import json
+
+from disaster_ops.services.cop import CameraMarker, IncidentMarker
 
 # Leaflet is served by the dashboard itself (ui/static, Streamlit static serving) so the
 # map works on a closed disaster network; folium's defaults point at public CDNs.
@@ -33,5 +35,23 @@ def add_camera_layer(fmap: folium.Map, markers: list[CameraMarker]) -> folium.Fe
             color=STATUS_COLOURS.get(m.status, "#546e7a"), fill=True, fill_opacity=0.8,
             tooltip=f"{m.name} · {m.purpose} · fov {m.fov_deg:.0f}° · {m.range_m:.0f} m ({m.view_source})",
         ).add_to(group)
+    group.add_to(fmap)
+    return group
+
+
+KIND_COLOURS = {"fire": "#d50000", "smoke": "#616161", "flood": "#1565c0"}
+
+
+def add_incident_layer(fmap: folium.Map, incidents: list[IncidentMarker]) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="Incidents", show=True)
+    for inc in incidents:
+        colour = KIND_COLOURS.get(inc.kind, "#ff6f00")
+        label = (f"#{inc.id} {inc.kind} · {inc.status} · severity {inc.severity} · "
+                 f"{inc.source_count} sources · {inc.last_seen_utc}")
+        folium.GeoJson(json.loads(inc.geometry_geojson), name=f"incident {inc.id}",
+                       style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.35},
+                       tooltip=label).add_to(group)
+        folium.CircleMarker((inc.lat, inc.lon), radius=7 + inc.severity, color=colour, weight=3,
+                            fill=True, fill_opacity=0.9, tooltip=label).add_to(group)
     group.add_to(fmap)
     return group

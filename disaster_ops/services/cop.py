@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from disaster_ops.services.cameras import BBox, list_cameras
+from disaster_ops.services.incidents import list_incidents
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,28 @@ def map_center(markers: list[CameraMarker], default=(35.1028, 129.0327)) -> tupl
     if not markers:
         return default
     return (sum(m.lat for m in markers) / len(markers), sum(m.lon for m in markers) / len(markers))
+
+
+@dataclass(frozen=True)
+class IncidentMarker:
+    id: int
+    kind: str
+    status: str
+    severity: int
+    geometry_geojson: str
+    lat: float
+    lon: float
+    last_seen_utc: str
+    source_count: int
+    acknowledged_by: str | None
+
+
+def incident_markers(*, engine: Engine | None = None, open_only: bool = True) -> list[IncidentMarker]:
+    """Incidents to draw, newest first."""
+    out = []
+    for i in list_incidents(engine=engine, open_only=open_only):
+        out.append(IncidentMarker(
+            i.id, i.kind, str(getattr(i.status, "value", i.status)), i.severity, i.geometry_geojson,
+            (i.min_lat + i.max_lat) / 2.0, (i.min_lon + i.max_lon) / 2.0,
+            i.last_seen.strftime("%Y-%m-%d %H:%M:%S UTC"), i.source_count, i.acknowledged_by))
+    return out

@@ -35,3 +35,39 @@ def test_audit_page_only_for_managers(seeded):
     assert not at.exception, at.exception
     assert at.title[0].value == "Audit trail"
     assert len(at.dataframe) == 1
+
+
+def _fire_incident():
+    from datetime import datetime, timezone
+
+    from disaster_ops.incidents import GroundDetection
+    from disaster_ops.services.incidents import ingest
+
+    return ingest([GroundDetection(source_kind="cctv", source_id="cam-1",
+                                   observed_at=datetime.now(timezone.utc), kind="fire", confidence=0.9,
+                                   bbox_px=(1, 1, 5, 5), ground_lat=35.103, ground_lon=129.033)])[0].incident_id
+
+
+def test_responder_can_acknowledge_but_not_confirm(seeded):
+    inc_id = _fire_incident()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["role"] = "responder"
+    at.session_state["user"] = "lee"
+    at.run()
+    at.switch_page("app_pages/incidents.py").run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button]
+    assert "Acknowledge" in labels and "Confirm" not in labels
+    at.button(key=f"inc_ack_{inc_id}").click().run()
+    assert any("acknowledged by lee" in m.value for m in at.markdown)
+
+
+def test_manager_confirms_incident(seeded):
+    inc_id = _fire_incident()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["role"] = "manager"
+    at.run()
+    at.switch_page("app_pages/incidents.py").run()
+    at.button(key=f"inc_conf_{inc_id}").click().run()
+    assert not at.exception, at.exception
+    assert any("confirmed" in m.value for m in at.markdown)
