@@ -49,7 +49,7 @@ def plan_to_dict(mission: Mission, *, firmware: str = "ardupilot",
         }
         if int(it.frame) in _ALT_MODE:
             d["AMSLAltAboveTerrain"] = None
-            d["Altitude"] = it.alt_m
+            d["Altitude"] = float(it.alt_m)
             d["AltitudeMode"] = _ALT_MODE[Frame(int(it.frame))]
         items.append(d)
     return {
@@ -57,17 +57,18 @@ def plan_to_dict(mission: Mission, *, firmware: str = "ardupilot",
         "geoFence": _fence_to_dict(mission.fence),
         "groundStation": ground_station,
         "mission": {
-            "cruiseSpeed": mission.cruise_speed_m_s,
+            "cruiseSpeed": float(mission.cruise_speed_m_s),
             "firmwareType": FIRMWARE_TYPES.get(firmware, 0),
             "globalPlanAltitudeMode": 1,
-            "hoverSpeed": mission.hover_speed_m_s,
+            "hoverSpeed": float(mission.hover_speed_m_s),
             "items": items,
-            "plannedHomePosition": [mission.home_lat_deg, mission.home_lon_deg,
-                                    mission.home_alt_amsl_m],
+            "plannedHomePosition": [float(mission.home_lat_deg), float(mission.home_lon_deg),
+                                    float(mission.home_alt_amsl_m)],
             "vehicleType": VEHICLE_TYPES.get(mission.vehicle, 0),
             "version": 2,
         },
-        "rallyPoints": {"points": [[r.lat_deg, r.lon_deg, r.alt_m] for r in mission.rally],
+        "rallyPoints": {"points": [[float(r.lat_deg), float(r.lon_deg), float(r.alt_m)]
+                                   for r in mission.rally],
                         "version": 2},
         "version": 1,
     }
@@ -82,7 +83,7 @@ def write_plan(mission: Mission, path: str | Path, *, firmware: str = "ardupilot
 
 
 def _num(v: float) -> float | None:
-    return None if math.isnan(v) else v
+    return None if math.isnan(v) else float(v)
 
 
 def _fence_to_dict(fence: list[MissionItem]) -> dict[str, Any]:
@@ -96,10 +97,12 @@ def _fence_to_dict(fence: list[MissionItem]) -> dict[str, Any]:
             if n < 3 or len(group) < n or any(int(g.command) != int(it.command) for g in group):
                 raise ValueError(f"fence item {i}: polygon of {n} vertices is incomplete")
             polygons.append({"inclusion": int(it.command) == Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION,
-                             "polygon": [[g.lat_deg, g.lon_deg] for g in group], "version": 1})
+                             "polygon": [[float(g.lat_deg), float(g.lon_deg)] for g in group],
+                             "version": 1})
             i += n
         elif int(it.command) in _FENCE_CIRCLE:
-            circles.append({"circle": {"center": [it.lat_deg, it.lon_deg], "radius": it.param1},
+            circles.append({"circle": {"center": [float(it.lat_deg), float(it.lon_deg)],
+                                       "radius": float(it.param1)},
                             "inclusion": int(it.command) == Cmd.NAV_FENCE_CIRCLE_INCLUSION,
                             "version": 1})
             i += 1

@@ -4,8 +4,9 @@ The planner flies the camera in *landscape* orientation (image width across the
 flight direction, as QGroundControl's survey does by default), so the swath is
 the footprint width and the trigger distance comes from the footprint height.
 
-``geo/camera_model.py`` may grow a richer camera model; this one holds only what
-the planner needs and can be built from HFOV/VFOV or sensor + focal length.
+``geo.camera_model.CameraIntrinsics`` is the shared pinhole model (used for
+pixel-to-ground projection); this one holds only what the planner needs, has a
+name for presets, and converts both ways (:meth:`CameraModel.from_intrinsics`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from drone_link.planner.errors import PlanningError
+from geo.camera_model import CameraIntrinsics
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,19 @@ class CameraModel:
         half = math.tan(math.radians(hfov_deg) / 2) * image_height_px / image_width_px
         return cls(name=name, hfov_deg=hfov_deg, vfov_deg=math.degrees(2 * math.atan(half)),
                    image_width_px=image_width_px, image_height_px=image_height_px)
+
+    @classmethod
+    def from_intrinsics(cls, intrinsics: CameraIntrinsics, *, name: str = "custom") -> "CameraModel":
+        """From :class:`geo.camera_model.CameraIntrinsics` (the shared pinhole model)."""
+        return cls(name=name, hfov_deg=intrinsics.hfov_deg, vfov_deg=intrinsics.vfov_deg,
+                   image_width_px=intrinsics.width_px, image_height_px=intrinsics.height_px)
+
+    def to_intrinsics(self) -> CameraIntrinsics:
+        """The same camera as :class:`geo.camera_model.CameraIntrinsics` (centred principal point)."""
+        fx = (self.image_width_px / 2) / math.tan(math.radians(self.hfov_deg) / 2)
+        fy = (self.image_height_px / 2) / math.tan(math.radians(self.vfov_deg) / 2)
+        return CameraIntrinsics(self.image_width_px, self.image_height_px, fx, fy,
+                                self.image_width_px / 2, self.image_height_px / 2)
 
     def footprint_m(self, alt_m: float) -> tuple[float, float]:
         """Ground footprint (width across track, height along track) in metres at ``alt_m`` AGL."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import shapely
@@ -294,6 +294,13 @@ def _fill_reports(plan: CoveragePlan, *, survey: SurveySpec, model: FlightModel,
             sweep_headings_deg=tuple(headings), item_count=n_items, warnings=())
     photos = [p for s in plan.sorties for p in s.photos]
     prints = swept_footprints(photos, width_m=plan.footprint_m[0], height_m=plan.footprint_m[1])
+    all_zones = shapely.union_all(plan.zones_m)
+    if len(plan.sorties) > 1:
+        for s in plan.sorties:
+            share = round(covered_share(all_zones, swept_footprints(
+                s.photos, width_m=plan.footprint_m[0], height_m=plan.footprint_m[1])), 4)
+            s.report = replace(s.report, covered_share=share, covered_share_min_zone=share,
+                               zone_area_m2=round(all_zones.area, 1))
     shares = [covered_share(z, prints) for z in plan.zones_m]
     areas = [z.area for z in plan.zones_m]
     total_area = float(sum(areas))
@@ -308,3 +315,5 @@ def _fill_reports(plan: CoveragePlan, *, survey: SurveySpec, model: FlightModel,
         trigger_distance_m=round(trig, 2), turnaround_m=round(turn, 2),
         sweep_headings_deg=tuple(headings), item_count=max(s.report.item_count for s in plan.sorties),
         sortie_count=len(plan.sorties), drone_count=drones, warnings=tuple(warnings))
+    if len(plan.sorties) == 1:
+        plan.sorties[0].report = plan.report

@@ -16,7 +16,7 @@ class AltitudeCapError(PlanningError):
         extra = f" ({reason})" if reason else ""
         super().__init__(
             f"altitude {alt_rel_m:.1f} m AGL is above the cap of {cap_m:.1f} m{extra}; "
-            "lower the altitude, relax the GSD or pass clamp_altitude=True"
+            "lower the altitude, relax the GSD or allow clamping (clamp_altitude, --clamp-alt)"
         )
 
 

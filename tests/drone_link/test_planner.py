@@ -273,3 +273,12 @@ def test_camera_model_numbers():
     with pytest.raises(PlanningError, match="unknown camera"):
         camera_preset("nope")
     assert np.isfinite(camera_preset("generic-84").vfov_deg)
+
+
+def test_camera_model_agrees_with_geo_intrinsics():
+    cam = camera_preset("p4rtk")
+    intr = cam.to_intrinsics()
+    assert intr.nadir_footprint_m(90.0) == pytest.approx(cam.footprint_m(90.0))
+    back = type(cam).from_intrinsics(intr, name="p4")
+    assert back.hfov_deg == pytest.approx(cam.hfov_deg)
+    assert back.gsd_cm_px(50.0) == pytest.approx(cam.gsd_cm_px(50.0))

@@ -1,0 +1,61 @@
+"""Reading zone polygons (survey areas, no-fly zones, fences) from GeoJSON files.
+
+Accepts a FeatureCollection, a Feature or a bare geometry; keeps Polygon and
+MultiPolygon parts (WGS84 ``[lon, lat]``) and names the feature that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
+
+from drone_link.files.errors import MissionFileError
+
+
+def read_polygons(path: str | Path) -> list[shapely.Polygon]:
+    """All polygons in a GeoJSON file (MultiPolygons split into parts)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise MissionFileError(path, "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise MissionFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(doc, dict) or "type" not in doc:
+        raise MissionFileError(path, "not a GeoJSON object", field="type")
+    if doc["type"] == "FeatureCollection":
+        feats = doc.get("features")
+        if not isinstance(feats, list):
+            raise MissionFileError(path, "FeatureCollection without a features list", field="features")
+        geoms = [(f"features[{i}].geometry", f.get("geometry") if isinstance(f, dict) else None)
+                 for i, f in enumerate(feats)]
+    elif doc["type"] == "Feature":
+        geoms = [("geometry", doc.get("geometry"))]
+    else:
+        geoms = [("", doc)]
+    out: list[shapely.Polygon] = []
+    for field, g in geoms:
+        if not isinstance(g, dict):
+            raise MissionFileError(path, "missing geometry", field=field or None)
+        try:
+            geom = shape(g)
+        except Exception as exc:  # shapely raises several types for bad coordinates
+            raise MissionFileError(path, f"bad geometry: {exc}", field=field or None) from None
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise MissionFileError(path, f"expected Polygon or MultiPolygon, got {geom.geom_type}",
+                                   field=field or None)
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise MissionFileError(path, "coordinates are not WGS84 [lon, lat]", field=field or None)
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        out.extend(p for p in shapely.get_parts(geom)
+                   if isinstance(p, shapely.Polygon) and not p.is_empty)
+    if not out:
+        raise MissionFileError(path, "no polygon found")
+    return out
