@@ -105,17 +105,16 @@ def estimate_cost_m(poly: shapely.Geometry, theta_rad: float, *, spacing_m: floa
     top = _crossings(x0, y0, x1, y1, ys + step / 2 - eps)
     finite = np.isfinite(mid)
     counts = finite.sum(axis=1)
-    total = 0.0
-    n_int = 0
-    for k in range(n):
-        row = mid[k, : counts[k]]
-        if len(row) < 2:
-            continue
-        total += float(np.sum(row[1::2] - row[0::2]))
-        n_int += len(row) // 2
-        b, t = bot[k][np.isfinite(bot[k])], top[k][np.isfinite(top[k])]
-        if len(b) and len(t):
-            total += 0.5 * (abs(b[0] - t[0]) + abs(b[-1] - t[-1]))
+    m = np.where(finite, mid, 0.0)
+    width = m.shape[1] // 2 * 2
+    pair_ok = finite[:, 1:width:2] & finite[:, 0:width:2]
+    total = float(np.sum(np.where(pair_ok, m[:, 1:width:2] - m[:, 0:width:2], 0.0)))
+    n_int = int(np.sum(counts // 2))
+    has = np.isfinite(bot[:, 0]) & np.isfinite(top[:, 0]) & (counts >= 2)
+    b_last = np.where(np.isfinite(bot), bot, -np.inf).max(axis=1)
+    t_last = np.where(np.isfinite(top), top, -np.inf).max(axis=1)
+    slant = 0.5 * (np.abs(bot[:, 0] - top[:, 0]) + np.abs(b_last - t_last))
+    total += float(np.sum(np.where(has, slant, 0.0)))
     connectors = (n - 1) * step
     return total + n_int * (2 * turnaround_m + turn_cost_m) + connectors
 

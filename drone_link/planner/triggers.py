@@ -70,8 +70,11 @@ def trigger_points(actions: list[Action]) -> list[Photo]:
     return photos
 
 
-def footprints(photos: list[Photo], *, width_m: float, height_m: float) -> np.ndarray:
-    """Footprint rectangles (metric polygons): width across the travel direction."""
+def footprints(photos: list[Photo], *, width_m: float, height_m) -> np.ndarray:
+    """Footprint rectangles (metric polygons): width across the travel direction.
+
+    ``height_m`` (along track) may be one number or one per photo.
+    """
     if not photos:
         return np.array([], dtype=object)
     p = np.array([(ph.x_m, ph.y_m, ph.heading_rad) for ph in photos])
@@ -106,9 +109,7 @@ def swept_footprints(photos: list[Photo], *, width_m: float, height_m: float) ->
         i = j + 1
     if not runs:
         return np.array([], dtype=object)
-    rects = [footprints([r], width_m=width_m, height_m=height_m + ln)[0]
-             for r, ln in zip(runs, lengths)]
-    return np.array(rects, dtype=object)
+    return footprints(runs, width_m=width_m, height_m=height_m + np.asarray(lengths))
 
 
 def _same_run(p: Photo, q: Photo, first: Photo, height_m: float) -> bool:
