@@ -15,6 +15,7 @@ with ``--json``, the figures as JSON.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import statistics
@@ -84,7 +85,7 @@ def naive_length_m(zone_wgs84) -> float:
     """Fixed angle (legs east-west), one cell: every line flown min→max crossing plus turnaround."""
     frame = LocalFrame.for_geometry(zone_wgs84)
     z = frame.geom_to_m(zone_wgs84)
-    w, h, spacing, trig = SPEC.swath_geometry(SPEC.alt_rel_m)
+    _w, _h, spacing, _trig = SPEC.swath_geometry(SPEC.alt_rel_m)
     lines = sweep_lines(rotate_m(z, 0.0), spacing_m=spacing, merge_gap_m=0.0)
     pts = []
     right = False
@@ -94,7 +95,7 @@ def naive_length_m(zone_wgs84) -> float:
         lo, hi = ln.intervals[0][0] - SPEC.turnaround_m, ln.intervals[-1][1] + SPEC.turnaround_m
         pts += [(hi, ln.y_m), (lo, ln.y_m)] if right else [(lo, ln.y_m), (hi, ln.y_m)]
         right = not right
-    return sum(math.dist(a, b) for a, b in zip(pts, pts[1:]))
+    return sum(math.dist(a, b) for a, b in itertools.pairwise(pts))
 
 
 def timed(fn, runs: int) -> tuple[float, object]:

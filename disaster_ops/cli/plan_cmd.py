@@ -11,8 +11,16 @@ from disaster_ops.cli._common import app, fail, print_json
 from drone_link.files import MissionFileError, write_plan, write_waypoints
 from drone_link.files.export import write_geojson, write_kml
 from drone_link.files.zones import read_polygons
-from drone_link.planner import (CAMERA_PRESETS, Airspace, CameraModel, Endurance, PlanningError,
-                                SurveySpec, camera_preset, plan_coverage)
+from drone_link.planner import (
+    CAMERA_PRESETS,
+    Airspace,
+    CameraModel,
+    Endurance,
+    PlanningError,
+    SurveySpec,
+    camera_preset,
+    plan_coverage,
+)
 
 
 def _out_path(base: Path, drone: int, sortie: int, many: bool) -> Path:

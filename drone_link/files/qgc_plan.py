@@ -92,7 +92,7 @@ def _fence_to_dict(fence: list[MissionItem]) -> dict[str, Any]:
     while i < len(fence):
         it = fence[i]
         if int(it.command) in _FENCE_POLY:
-            n = int(round(it.param1))
+            n = round(it.param1)
             group = fence[i:i + n]
             if n < 3 or len(group) < n or any(int(g.command) != int(it.command) for g in group):
                 raise ValueError(f"fence item {i}: polygon of {n} vertices is incomplete")

@@ -44,7 +44,8 @@ def read_polygons(path: str | Path) -> list[shapely.Polygon]:
             raise MissionFileError(path, "missing geometry", field=field or None)
         try:
             geom = shape(g)
-        except Exception as exc:  # shapely raises several types for bad coordinates
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError,
+                shapely.errors.GEOSException) as exc:
             raise MissionFileError(path, f"bad geometry: {exc}", field=field or None) from None
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise MissionFileError(path, f"expected Polygon or MultiPolygon, got {geom.geom_type}",

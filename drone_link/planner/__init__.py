@@ -14,8 +14,22 @@ from drone_link.planner.search import SearchPlan, expanding_square, sector_searc
 from drone_link.planner.spec import KOREA_MAX_ALT_AGL_M, Airspace, Endurance, SurveySpec
 
 __all__ = [
-    "CAMERA_PRESETS", "CameraModel", "camera_preset", "CoveragePlan", "Sortie", "as_polygons",
-    "plan_coverage", "AltitudeCapError", "InfeasibleRouteError", "PlanningError", "PlanReport",
-    "SearchPlan", "expanding_square", "sector_search", "KOREA_MAX_ALT_AGL_M", "Airspace",
-    "Endurance", "SurveySpec",
+    "CAMERA_PRESETS",
+    "KOREA_MAX_ALT_AGL_M",
+    "Airspace",
+    "AltitudeCapError",
+    "CameraModel",
+    "CoveragePlan",
+    "Endurance",
+    "InfeasibleRouteError",
+    "PlanReport",
+    "PlanningError",
+    "SearchPlan",
+    "Sortie",
+    "SurveySpec",
+    "as_polygons",
+    "camera_preset",
+    "expanding_square",
+    "plan_coverage",
+    "sector_search",
 ]

@@ -49,7 +49,7 @@ class CameraModel:
         focal_length_mm: float,
         image_width_px: int,
         image_height_px: int,
-    ) -> "CameraModel":
+    ) -> CameraModel:
         if min(sensor_width_mm, sensor_height_mm, focal_length_mm) <= 0:
             raise PlanningError(f"camera {name}: sensor size and focal length must be positive")
         return cls(
@@ -62,14 +62,14 @@ class CameraModel:
 
     @classmethod
     def from_hfov(cls, *, name: str, hfov_deg: float, image_width_px: int = 4000,
-                  image_height_px: int = 3000) -> "CameraModel":
+                  image_height_px: int = 3000) -> CameraModel:
         """HFOV only: VFOV follows from the image aspect ratio (square pixels)."""
         half = math.tan(math.radians(hfov_deg) / 2) * image_height_px / image_width_px
         return cls(name=name, hfov_deg=hfov_deg, vfov_deg=math.degrees(2 * math.atan(half)),
                    image_width_px=image_width_px, image_height_px=image_height_px)
 
     @classmethod
-    def from_intrinsics(cls, intrinsics: CameraIntrinsics, *, name: str = "custom") -> "CameraModel":
+    def from_intrinsics(cls, intrinsics: CameraIntrinsics, *, name: str = "custom") -> CameraModel:
         """From :class:`geo.camera_model.CameraIntrinsics` (the shared pinhole model)."""
         return cls(name=name, hfov_deg=intrinsics.hfov_deg, vfov_deg=intrinsics.vfov_deg,
                    image_width_px=intrinsics.width_px, image_height_px=intrinsics.height_px)

@@ -9,6 +9,7 @@ on the left or the right end), chosen later when the cells are ordered.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class Cell:
 
     def length_m(self, k: int) -> float:
         pts = self.variant(k)
-        return sum(math.dist(a, b) for a, b in zip(pts, pts[1:]))
+        return sum(math.dist(a, b) for a, b in itertools.pairwise(pts))
 
 
 def _overlaps(a: Leg, b: Leg) -> bool:

@@ -9,6 +9,7 @@ sorties by endurance, and turn each sortie into a MAVLink mission.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass, field, replace
@@ -21,16 +22,36 @@ from drone_link.planner.build import fence_items, make_mission, mission_items
 from drone_link.planner.cells import Cell, decompose
 from drone_link.planner.errors import PlanningError
 from drone_link.planner.ordering import Block, order_blocks
-from drone_link.planner.path import (Action, CameraOff, CameraOn, Waypoint, dedupe, path_length_m,
-                                     turn_count, waypoints_of)
+from drone_link.planner.path import (
+    Action,
+    CameraOff,
+    CameraOn,
+    Waypoint,
+    dedupe,
+    path_length_m,
+    turn_count,
+    waypoints_of,
+)
 from drone_link.planner.report import PlanReport
 from drone_link.planner.routing import FreeSpace
 from drone_link.planner.sorties import split_sorties
 from drone_link.planner.spec import Airspace, Endurance, FlightModel, SurveySpec
-from drone_link.planner.sweep import (best_angle_rad, clip_intervals, heading_deg_of, rotate_m,
-                                      sweep_lines, theta_of_heading, unrotate_xy)
-from drone_link.planner.triggers import (Photo, covered_share, footprints, swept_footprints,
-                                         trigger_points)
+from drone_link.planner.sweep import (
+    best_angle_rad,
+    clip_intervals,
+    heading_deg_of,
+    rotate_m,
+    sweep_lines,
+    theta_of_heading,
+    unrotate_xy,
+)
+from drone_link.planner.triggers import (
+    Photo,
+    covered_share,
+    footprints,
+    swept_footprints,
+    trigger_points,
+)
 from geo.crs import LocalFrame
 
 logger = logging.getLogger(__name__)
@@ -95,7 +116,7 @@ def as_polygons(zones) -> list[shapely.Polygon]:
     return flat
 
 
-def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace = Airspace(),
+def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None,
                   endurance: Endurance | None = None, drones: int = 1,
                   home_latlon: tuple[float, float] | None = None,
                   waypoint_limit: int | None = None) -> CoveragePlan:
@@ -106,6 +127,7 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace = Airspace(),
     """
     if drones < 1:
         raise PlanningError(f"drones must be >= 1, got {drones}")
+    airspace = airspace or Airspace()
     polys = as_polygons(zones)
     warnings: list[str] = []
     alt = survey.resolve_altitude(warnings)
@@ -220,7 +242,7 @@ def _split_by_area(band_areas: list[float], parts: int) -> list[tuple[int, int]]
         k = int(np.argmin(np.abs(cum - cum[-1] * i / parts)))
         cuts.append(max(k, cuts[-1]))
     cuts.append(n)
-    return [(a, b) for a, b in zip(cuts, cuts[1:])]
+    return [(a, b) for a, b in itertools.pairwise(cuts)]
 
 
 def _to_block(cell: Cell, theta: float) -> Block:
@@ -248,7 +270,7 @@ def _join_cells(blocks: list[Block], order: list[tuple[int, int]], *, free: Free
         else:
             actions.extend(_link(pos, pts[0], free))
         actions.append(CameraOn(trig))
-        for a, b in zip(pts, pts[1:]):
+        for a, b in itertools.pairwise(pts):
             actions.extend(_link(a, b, free))
         actions.append(CameraOff())
         pos = pts[-1]

@@ -9,6 +9,7 @@ zones happens afterwards).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ def _dp(order: list[int], blocks: list[Block], start: XY | None) -> tuple[float,
     first = blocks[order[0]]
     cost = [0.0 if start is None else math.dist(start, v[0]) for v in first.variants]
     back: list[list[int]] = []
-    for prev_i, cur_i in zip(order, order[1:]):
+    for prev_i, cur_i in itertools.pairwise(order):
         pv, cv = blocks[prev_i].variants, blocks[cur_i].variants
         new, arg = [], []
         for c in cv:

@@ -7,6 +7,7 @@ MAVLink items (``build.py``) and into simulated trigger points (``triggers.py``)
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ def waypoints_of(actions: list[Action]) -> list[Waypoint]:
 
 
 def path_length_m(points: list[Waypoint]) -> float:
-    return sum(math.hypot(b.x_m - a.x_m, b.y_m - a.y_m) for a, b in zip(points, points[1:]))
+    return sum(math.hypot(b.x_m - a.x_m, b.y_m - a.y_m) for a, b in itertools.pairwise(points))
 
 
 def turn_count(points: list[Waypoint], *, min_turn_deg: float = 10.0) -> int:

@@ -10,6 +10,7 @@ in free space), found with Dijkstra over the precomputed visibility graph.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 
 import numpy as np
@@ -141,7 +142,7 @@ class FreeSpace:
 
     def route_length_m(self, a: Waypoint, b: Waypoint) -> float:
         pts = self.route(a, b)
-        return sum(math.hypot(q.x_m - p.x_m, q.y_m - p.y_m) for p, q in zip(pts, pts[1:]))
+        return sum(math.hypot(q.x_m - p.x_m, q.y_m - p.y_m) for p, q in itertools.pairwise(pts))
 
 
 def _vertices(geom: shapely.Geometry) -> list[tuple[float, float]]:

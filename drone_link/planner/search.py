@@ -21,8 +21,13 @@ from drone_link.planner.errors import PlanningError
 from drone_link.planner.path import Action, CameraOff, CameraOn, Waypoint, path_length_m, turn_count
 from drone_link.planner.report import PlanReport
 from drone_link.planner.spec import SurveySpec
-from drone_link.planner.triggers import (Photo, covered_share, footprints, swept_footprints,
-                                         trigger_points)
+from drone_link.planner.triggers import (
+    Photo,
+    covered_share,
+    footprints,
+    swept_footprints,
+    trigger_points,
+)
 from geo.crs import LocalFrame
 
 

@@ -10,8 +10,14 @@ import pytest
 import shapely
 from pymavlink import mavwp
 
-from drone_link.files import (MissionFileError, plan_to_dict, read_plan, read_waypoints, write_plan,
-                              write_waypoints)
+from drone_link.files import (
+    MissionFileError,
+    plan_to_dict,
+    read_plan,
+    read_waypoints,
+    write_plan,
+    write_waypoints,
+)
 from drone_link.files.export import plan_geojson, plan_kml, write_geojson, write_kml
 from drone_link.mission import Cmd, Frame, Mission, MissionItem, MissionType
 from drone_link.planner import Airspace, SurveySpec, camera_preset, plan_coverage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -13,8 +14,15 @@ from shapely import affinity
 from shapely.geometry import shape
 
 from drone_link.mission import Cmd
-from drone_link.planner import (AltitudeCapError, Airspace, Endurance, PlanningError, SurveySpec,
-                                camera_preset, plan_coverage)
+from drone_link.planner import (
+    Airspace,
+    AltitudeCapError,
+    Endurance,
+    PlanningError,
+    SurveySpec,
+    camera_preset,
+    plan_coverage,
+)
 from drone_link.planner.path import CameraOff, CameraOn, Waypoint
 from drone_link.planner.triggers import covered_share
 from geo.crs import LocalFrame
@@ -196,7 +204,7 @@ def test_mission_structure():
     assert trig[-1].param1 == 0.0
     # every "on" is followed by an "off" before the next "on"
     states = [i.param1 > 0 for i in trig]
-    assert all(a != b for a, b in zip(states, states[1:]))
+    assert all(a != b for a, b in itertools.pairwise(states))
     assert plan.report.photo_count == len(plan.sorties[0].photos) > 100
     assert plan.report.distance_m > plan.report.zone_area_m2 / plan.report.line_spacing_m
 
@@ -236,11 +244,11 @@ def test_waypoint_limit_warning():
 
 
 @pytest.mark.parametrize("bad", [
-    dict(alt_rel_m=80, target_gsd_cm_px=2.0),
-    dict(alt_rel_m=None),
-    dict(alt_rel_m=80, front_overlap=1.0),
-    dict(alt_rel_m=80, speed_m_s=0),
-    dict(alt_rel_m=-5),
+    {"alt_rel_m": 80, "target_gsd_cm_px": 2.0},
+    {"alt_rel_m": None},
+    {"alt_rel_m": 80, "front_overlap": 1.0},
+    {"alt_rel_m": 80, "speed_m_s": 0},
+    {"alt_rel_m": -5},
 ])
 def test_bad_survey_spec(bad):
     with pytest.raises(PlanningError):
