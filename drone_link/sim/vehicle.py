@@ -213,6 +213,7 @@ class SimVehicle:
             if self.current_seq >= len(self.missions.lists[MissionType.MISSION]):
                 self.current_seq = 1
         logger.info("sim sys%d: mode %s%s", self.cfg.sysid, mode.name, f" ({reason})" if reason else "")
+        self._send_heartbeat()  # announce the change now rather than at the next 1 Hz beat
         return True
 
     # -- incoming ----------------------------------------------------------------------
@@ -323,6 +324,7 @@ class SimVehicle:
         self.armed = True
         self._failsafe_battery = False
         self._text(SEV_INFO, "Arming motors")
+        self._send_heartbeat()
         return MAV_RESULT_ACCEPTED
 
     def _disarm(self, why: str) -> None:
@@ -330,7 +332,10 @@ class SimVehicle:
         self._auto_started = False
         self._guided_alt_m = None
         self.kin.ve_m_s = self.kin.vn_m_s = self.kin.vu_m_s = 0.0
+        if self.kin.alt_rel_m < 0.1:
+            self.kin.alt_rel_m = 0.0  # settled on the ground
         self._text(SEV_INFO, f"Disarming motors ({why})")
+        self._send_heartbeat()
 
     # -- simulation step ---------------------------------------------------------------
     def _step(self, dt: float, now: float) -> None:

@@ -1,0 +1,137 @@
+"""Flying the simulated vehicle through the link: waypoints in order, failsafes, commands."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from drone_link.errors import CommandRejected
+from drone_link.link import LinkOptions
+from drone_link.link.commands import CommandResult
+from drone_link.sim import SimConfig
+from drone_link.errors import SimConfigError
+
+from .conftest import square_mission
+
+
+def _follow(link, *, until, timeout_s: float = 20.0):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        link.pump(0.1)
+        if until(link.telemetry):
+            return link.telemetry
+    raise AssertionError(f"condition not reached in {timeout_s} s; telemetry {link.telemetry}")
+
+
+def test_flown_mission_reaches_every_item_in_order_and_lands(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=40.0)
+    link.wait_heartbeat(timeout_s=5)
+    mission = square_mission(4)
+    link.upload_mission(mission)
+    link.start_mission()
+    assert link.telemetry.mode == "AUTO" and link.telemetry.armed
+    _follow(link, until=lambda t: not t.armed, timeout_s=30)
+    link.pump(0.3)
+    progress = link.progress()
+    assert progress.reached == tuple(range(len(mission.items)))
+    assert progress.finished
+    assert sim.events.reached == list(range(1, len(mission.items) + 1))
+    snap = sim.snapshot()
+    assert abs(snap["e_m"]) < 3 and abs(snap["n_m"]) < 3 and snap["alt_rel_m"] == 0.0
+    assert snap["battery_pct"] < 100.0
+    assert sim.speed_m_s == 12.0  # DO_CHANGE_SPEED applied
+
+
+def test_mission_start_on_the_ground(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=40.0)
+    link.wait_heartbeat(timeout_s=5)
+    link.upload_mission(square_mission(1))
+    link.start_mission(use_mission_start=True)
+    _follow(link, until=lambda t: 0 in link.progress().reached, timeout_s=10)
+    assert sim.mode.name == "AUTO" and sim.events.reached[0] == 1
+    assert link.telemetry.alt_rel_m == pytest.approx(20, abs=1.0)
+
+
+def test_low_battery_triggers_rtl(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=40.0, battery_pct=30.0, low_battery_pct=25.0,
+                  critical_battery_pct=5.0, battery_minutes=6.0)
+    link.wait_heartbeat(timeout_s=5)
+    link.upload_mission(square_mission(8, step_deg=0.002))
+    link.start_mission()
+    _follow(link, until=lambda t: t.mode == "RTL", timeout_s=15)
+    assert "battery_low" in sim.events.failsafes
+    link.pump(0.6)  # battery telemetry comes at 2 Hz
+    assert link.telemetry.battery_pct <= 25
+    assert any("Battery failsafe" in s.text for s in link.telemetry.status_texts)
+    _follow(link, until=lambda t: not t.armed, timeout_s=20)
+    assert abs(sim.kin.e_m) < 3 and abs(sim.kin.n_m) < 3
+
+
+def test_lost_gcs_triggers_rtl(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=20.0, gcs_failsafe_s=0.6)
+    link.wait_heartbeat(timeout_s=5)
+    link.upload_mission(square_mission(6, step_deg=0.002))
+    link.start_mission()
+    time.sleep(1.2)  # the GCS goes silent: no heartbeats sent
+    t = _follow(link, until=lambda t: t.mode == "RTL", timeout_s=5)
+    assert "gcs_lost" in sim.events.failsafes and t.system_status == "CRITICAL"
+
+
+def test_arming_refused_until_ekf_ready_then_commands(rig):
+    link = rig.link(options=LinkOptions(command_timeout_s=0.3))
+    sim = rig.sim(link, speedup=1.0, boot_s=30.0)
+    link.wait_heartbeat(timeout_s=5)
+    link.set_mode("GUIDED")
+    with pytest.raises(CommandRejected) as err:
+        link.arm()
+    assert err.value.result is CommandResult.FAILED and "PreArm" in err.value.text
+    with pytest.raises(CommandRejected, match="mode AUTO"):
+        link.set_mode("AUTO")  # no mission on the vehicle
+    with pytest.raises(CommandRejected) as err:
+        link.takeoff(10)
+    assert err.value.result is CommandResult.FAILED
+    assert not link.telemetry.ready_to_arm and not sim.armed
+
+
+def test_pause_resume_rtl_land(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=20.0)
+    link.wait_heartbeat(timeout_s=5)
+    link.upload_mission(square_mission(3, step_deg=0.003))
+    link.start_mission()
+    _follow(link, until=lambda t: (t.ground_speed_m_s or 0) > 3, timeout_s=10)
+    link.pause()
+    assert link.telemetry.mode == "BRAKE"
+    _follow(link, until=lambda t: (t.ground_speed_m_s or 9) < 0.5, timeout_s=10)
+    link.resume()
+    assert link.telemetry.mode == "AUTO"
+    link.rtl()
+    assert sim.mode.name == "RTL"
+    link.land()
+    _follow(link, until=lambda t: not t.armed, timeout_s=20)
+    assert sim.events.modes[-2:] == ["RTL", "LAND"]
+
+
+def test_attitude_and_position_telemetry_while_flying(rig):
+    link = rig.link()
+    rig.sim(link, speedup=20.0)
+    link.wait_heartbeat(timeout_s=5)
+    link.upload_mission(square_mission(2, step_deg=0.003))
+    link.start_mission()
+    t = _follow(link, until=lambda t: (t.ground_speed_m_s or 0) > 8, timeout_s=10)
+    assert t.pitch_deg is not None and t.pitch_deg < -5  # nose down when moving forward
+    assert t.lat_deg > 37.5665 and t.alt_rel_m == pytest.approx(20, abs=1.5)
+
+
+@pytest.mark.parametrize("field,value", [("loss", 1.0), ("sysid", 255), ("speedup", 0.0),
+                                         ("port", 0), ("signing_key", b"short"),
+                                         ("home_lat_deg", 91.0)])
+def test_bad_sim_config_names_the_field(field, value):
+    with pytest.raises(SimConfigError) as err:
+        SimConfig(**{field: value})
+    assert err.value.field in (field, "home")
