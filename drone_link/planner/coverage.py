@@ -197,8 +197,7 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
         if endurance is not None:
             pieces = split_sorties(
                 survey_path, model=model, usable_s=endurance.usable_s, alt_m=alt, trigger_m=trig,
-                distance_home_m=lambda p, h=d_home: (free.route_length_m(p, h) if free is not None
-                                                     else math.hypot(p.x_m - h.x_m, p.y_m - h.y_m)))
+                home_time_s=lambda p, h=d_home: _transit_time_s(p, h, free, model))
         else:
             pieces = [survey_path]
         for si, piece in enumerate(pieces):
@@ -229,6 +228,12 @@ def _turns_stay_near(area_rot: shapely.Geometry, margin_m: float):
         turns = shapely.linestrings([[(a[2], y_a), (b[2], y_b)], [(a[3], y_a), (b[3], y_b)]])
         return bool(shapely.covers(near, turns).all())
     return joinable
+
+
+def _transit_time_s(a: Waypoint, b: Waypoint, free: FreeSpace | None, model: FlightModel) -> float:
+    """Flight time a → b (routed around no-fly zones), one turn cost per waypoint on the way."""
+    pts = free.route(a, b) if free is not None else [a, b]
+    return path_length_m(pts) / model.speed_m_s + (len(pts) - 1) * model.turn_cost_s
 
 
 def _split_by_area(band_areas: list[float], parts: int) -> list[tuple[int, int]]:

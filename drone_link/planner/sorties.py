@@ -16,24 +16,28 @@ from drone_link.planner.path import Action, CameraOff, CameraOn, Waypoint
 from drone_link.planner.spec import FlightModel
 
 
-def split_sorties(survey: list[Action], *, distance_home_m: Callable[[Waypoint], float],
+def split_sorties(survey: list[Action], *, home_time_s: Callable[[Waypoint], float],
                   model: FlightModel, usable_s: float, alt_m: float,
                   trigger_m: float) -> list[list[Action]]:
-    """Cut ``survey`` (starting with a waypoint) into pieces that each fit ``usable_s``."""
+    """Cut ``survey`` (starting with a waypoint) into pieces that each fit ``usable_s``.
+
+    ``home_time_s(p)`` is the flight time between ``p`` and home (routed, with
+    its turns); it counts once to get there and once to come back.
+    """
     v = model.speed_m_s
     fixed = model.vertical_s(alt_m)
     pieces: list[list[Action]] = []
     start = next(a for a in survey if isinstance(a, Waypoint))
 
     def opening(p: Waypoint) -> float:
-        return fixed + distance_home_m(p) / v + model.turn_cost_s
+        return fixed + home_time_s(p)
 
     cur: list[Action] = [start]
     used = opening(start)
-    if used + distance_home_m(start) / v > usable_s:
+    if used + home_time_s(start) > usable_s:
         raise PlanningError(
             f"endurance too short: reaching the zone and back takes "
-            f"{used + distance_home_m(start) / v:.0f} s, usable is {usable_s:.0f} s")
+            f"{used + home_time_s(start):.0f} s, usable is {usable_s:.0f} s")
     cam_on = False
     prev = start
     progressed = False
@@ -49,7 +53,7 @@ def split_sorties(survey: list[Action], *, distance_home_m: Callable[[Waypoint],
         while True:
             seg = math.hypot(a.x_m - prev.x_m, a.y_m - prev.y_m)
             t_full = used + seg / v + model.turn_cost_s
-            if t_full + distance_home_m(a) / v <= usable_s:
+            if t_full + home_time_s(a) <= usable_s:
                 cur.append(a)
                 used, prev, progressed = t_full, a, True
                 break
@@ -57,14 +61,15 @@ def split_sorties(survey: list[Action], *, distance_home_m: Callable[[Waypoint],
             for _ in range(14):
                 mid = (lo + hi) / 2
                 p = _lerp(prev, a, mid)
-                if used + mid * seg / v + model.turn_cost_s + distance_home_m(p) / v <= usable_s:
+                if used + mid * seg / v + model.turn_cost_s + home_time_s(p) <= usable_s:
                     lo = mid
                 else:
                     hi = mid
             if lo * seg < 1.0 and not progressed:
                 raise PlanningError(
-                    f"endurance too short: a sortie cannot make progress from "
-                    f"({prev.x_m:.0f}, {prev.y_m:.0f}) m with {usable_s:.0f} s usable")
+                    f"endurance too short: from ({prev.x_m:.0f}, {prev.y_m:.0f}) m (local frame) "
+                    f"a sortie cannot fly further and return home within {usable_s:.0f} s usable; "
+                    "move home closer, split the zone or use a bigger battery")
             cut = _lerp(prev, a, lo) if lo * seg >= 1.0 else prev
             if cut is not prev:
                 cur.append(cut)

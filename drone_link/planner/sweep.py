@@ -113,7 +113,8 @@ def estimate_cost_m(poly: shapely.Geometry, theta_rad: float, *, spacing_m: floa
     has = np.isfinite(bot[:, 0]) & np.isfinite(top[:, 0]) & (counts >= 2)
     b_last = np.where(np.isfinite(bot), bot, -np.inf).max(axis=1)
     t_last = np.where(np.isfinite(top), top, -np.inf).max(axis=1)
-    slant = 0.5 * (np.abs(bot[:, 0] - top[:, 0]) + np.abs(b_last - t_last))
+    with np.errstate(invalid="ignore"):  # inf - inf on lines that miss the zone
+        slant = 0.5 * (np.abs(bot[:, 0] - top[:, 0]) + np.abs(b_last - t_last))
     total += float(np.sum(np.where(has, slant, 0.0)))
     connectors = (n - 1) * step
     return total + n_int * (2 * turnaround_m + turn_cost_m) + connectors

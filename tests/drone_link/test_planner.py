@@ -24,7 +24,8 @@ from drone_link.planner import (
     plan_coverage,
 )
 from drone_link.planner.path import CameraOff, CameraOn, Waypoint
-from drone_link.planner.triggers import covered_share
+from drone_link.planner.search import expanding_square, sector_search
+from drone_link.planner.triggers import covered_share, footprints
 from geo.crs import LocalFrame
 
 LAT0, LON0 = 37.5665, 126.9780  # Seoul City Hall
@@ -290,3 +291,57 @@ def test_camera_model_agrees_with_geo_intrinsics():
     back = type(cam).from_intrinsics(intr, name="p4")
     assert back.hfov_deg == pytest.approx(cam.hfov_deg)
     assert back.gsd_cm_px(50.0) == pytest.approx(cam.gsd_cm_px(50.0))
+
+
+def test_no_fly_strip_through_zone_with_drones_and_sorties():
+    """A no-fly strip cuts the zone in two: two drones, short batteries, nothing crosses the strip."""
+    zone = shapely.box(0, 0, 1000, 800)
+    strip = shapely.box(450, -200, 550, 1000)
+    home = FRAME.to_latlon(X0 - 100, Y0 - 100)
+    spec = SurveySpec(camera=SPEC.camera, alt_rel_m=120)
+    endurance = Endurance(battery_min=15.0)
+    plan = plan_coverage(to_wgs84(zone), spec, airspace=Airspace(exclusions=(to_wgs84(strip),)),
+                         home_latlon=(float(home[0]), float(home[1])), drones=2, endurance=endurance)
+    strip_m = plan.frame.geom_to_m(to_wgs84(strip))
+    assert not any(seg.intersects(strip_m) for seg, _ in survey_segments(plan))
+    assert {s.drone for s in plan.sorties} == {0, 1}
+    assert all(s.report.flight_time_s <= endurance.usable_s for s in plan.sorties)
+    assert not plan.report.warnings
+    flyable = plan.zones_m[0].difference(strip_m.buffer(5.0))
+    assert photo_share(plan, flyable) >= 0.99
+
+
+def test_expanding_square_search():
+    spec = SurveySpec(camera=camera_preset("m30t-wide"), alt_rel_m=60)
+    plan = expanding_square(LAT0, LON0, spec, radius_m=250.0, heading_deg=30.0)
+    wps = [a for a in plan.actions if isinstance(a, Waypoint)]
+    assert (wps[0].x_m, wps[0].y_m) == pytest.approx((wps[-1].x_m, wps[-1].y_m))  # starts/ends at datum
+    legs_m = [math.dist((a.x_m, a.y_m), (b.x_m, b.y_m)) for a, b in zip(wps[:-1], wps[1:-1])][:6]
+    s = plan.report.line_spacing_m
+    assert legs_m == pytest.approx([s, s, 2 * s, 2 * s, 3 * s, 3 * s], rel=1e-3)
+    first_heading = math.degrees(math.atan2(wps[1].x_m - wps[0].x_m, wps[1].y_m - wps[0].y_m))
+    assert first_heading == pytest.approx(30.0, abs=1e-6)
+    assert plan.report.covered_share >= 0.99
+    assert covered_share(plan.area_m, footprints(plan.photos, width_m=plan.footprint_m[0],
+                                                 height_m=plan.footprint_m[1])) >= 0.99
+    items = plan.mission.items
+    assert items[0].command == Cmd.NAV_TAKEOFF and items[-1].command == Cmd.NAV_RETURN_TO_LAUNCH
+
+
+def test_sector_search_pattern():
+    spec = SurveySpec(camera=camera_preset("m30t-wide"), alt_rel_m=60)
+    plan = sector_search(LAT0, LON0, spec, radius_m=300.0, heading_deg=0.0, second_pass=True)
+    wps = [a for a in plan.actions if isinstance(a, Waypoint)]
+    datum = (wps[0].x_m, wps[0].y_m)
+    at_datum = [i for i, w in enumerate(wps) if math.dist((w.x_m, w.y_m), datum) < 0.01]
+    assert len(at_datum) == 1 + 6 + 1  # start, 3 triangles per pass x 2 passes, home (=datum)
+    pattern = wps[:-1]
+    legs_m = [math.dist((a.x_m, a.y_m), (b.x_m, b.y_m)) for a, b in zip(pattern, pattern[1:])]
+    assert legs_m == pytest.approx([300.0] * 18, rel=1e-6)
+    # outbound headings of the first pass: 0, 240, 120 (each continues the previous return leg)
+    out = [math.degrees(math.atan2(pattern[i + 1].x_m - pattern[i].x_m,
+                                   pattern[i + 1].y_m - pattern[i].y_m)) % 360 for i in (0, 3, 6)]
+    assert out == pytest.approx([0.0, 240.0, 120.0], abs=1e-6)
+    assert 0.8 <= plan.report.covered_share <= 1.0
+    with pytest.raises(PlanningError):
+        sector_search(LAT0, LON0, spec, radius_m=0)
