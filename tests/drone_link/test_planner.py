@@ -316,7 +316,7 @@ def test_expanding_square_search():
     plan = expanding_square(LAT0, LON0, spec, radius_m=250.0, heading_deg=30.0)
     wps = [a for a in plan.actions if isinstance(a, Waypoint)]
     assert (wps[0].x_m, wps[0].y_m) == pytest.approx((wps[-1].x_m, wps[-1].y_m))  # starts/ends at datum
-    legs_m = [math.dist((a.x_m, a.y_m), (b.x_m, b.y_m)) for a, b in zip(wps[:-1], wps[1:-1])][:6]
+    legs_m = [math.dist((a.x_m, a.y_m), (b.x_m, b.y_m)) for a, b in itertools.pairwise(wps)][:6]
     s = plan.report.line_spacing_m
     assert legs_m == pytest.approx([s, s, 2 * s, 2 * s, 3 * s, 3 * s], rel=1e-3)
     first_heading = math.degrees(math.atan2(wps[1].x_m - wps[0].x_m, wps[1].y_m - wps[0].y_m))
@@ -336,7 +336,7 @@ def test_sector_search_pattern():
     at_datum = [i for i, w in enumerate(wps) if math.dist((w.x_m, w.y_m), datum) < 0.01]
     assert len(at_datum) == 1 + 6 + 1  # start, 3 triangles per pass x 2 passes, home (=datum)
     pattern = wps[:-1]
-    legs_m = [math.dist((a.x_m, a.y_m), (b.x_m, b.y_m)) for a, b in zip(pattern, pattern[1:])]
+    legs_m = [math.dist((a.x_m, a.y_m), (b.x_m, b.y_m)) for a, b in itertools.pairwise(pattern)]
     assert legs_m == pytest.approx([300.0] * 18, rel=1e-6)
     # outbound headings of the first pass: 0, 240, 120 (each continues the previous return leg)
     out = [math.degrees(math.atan2(pattern[i + 1].x_m - pattern[i].x_m,
