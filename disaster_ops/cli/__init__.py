@@ -20,7 +20,10 @@ from disaster_ops.cli import db_cmd  # noqa: E402,F401
 from disaster_ops.cli import cameras_cmd  # noqa: E402,F401
 from disaster_ops.cli import coverage_cmd  # noqa: E402,F401
 from disaster_ops.cli import demo_cmd  # noqa: E402,F401
+from disaster_ops.cli import watch_cmd  # noqa: E402,F401
 from disaster_ops.cli import plan_cmd  # noqa: E402,F401
+from disaster_ops.cli import fly_cmd  # noqa: E402,F401
+from disaster_ops.cli import sim_drone_cmd  # noqa: E402,F401
 from disaster_ops.cli import detect_cmd  # noqa: E402,F401
 
 

@@ -79,6 +79,11 @@ def import_registry(
                 raise RegistryError(item.reason, file=item.file, row=item.row, field=item.field)
             report.skipped.append(item)
             continue
+        if item.stream_url and "://" not in item.stream_url and not Path(item.stream_url).is_absolute():
+            # A relative file path (replayed video) is relative to the registry file.
+            candidate = p.parent / item.stream_url
+            if candidate.exists():
+                item.stream_url = str(candidate.resolve())
         records[item.source_key] = item
         if progress and report.rows_read % 1000 == 0:
             progress(report.rows_read)
@@ -94,46 +99,45 @@ def import_registry(
     return report
 
 
+_OPTIONAL_FIELDS = ("stream_url", "mount_height_m", "tilt_deg")  # updated only when the file gives them
+
+
 def _upsert(session: Session, records: dict[str, CameraRecord], report: ImportReport,
             *, source: str) -> None:
     table = Camera.__table__
-    cols = [table.c.id, table.c.source_key] + [table.c[f] for f in _IMPORTED_FIELDS]
-    existing: dict[str, tuple] = {}
+    fields = (*_IMPORTED_FIELDS, *_OPTIONAL_FIELDS)
+    cols = [table.c.id, table.c.source_key] + [table.c[f] for f in fields]
+    existing: dict[str, dict] = {}
     keys = list(records)
     conn = session.connection()
     for i in range(0, len(keys), _CHUNK):
         chunk = keys[i:i + _CHUNK]
         for row in conn.execute(sa.select(*cols).where(table.c.source_key.in_(chunk))):
-            existing[row.source_key] = tuple(row)
+            existing[row.source_key] = dict(row._mapping)
     now = utcnow()
     inserts, updates = [], []
+    defaults = _insert_defaults()
     for key, rec in records.items():
         values = {f: getattr(rec, f) for f in _IMPORTED_FIELDS}
+        optional = {f: getattr(rec, f) for f in _OPTIONAL_FIELDS if getattr(rec, f) is not None}
         old = existing.get(key)
         if old is None:
-            row = dict(values, source_key=key, imported_from=source, created_at=now, updated_at=now,
-                       status="unknown", stream_url=rec.stream_url)
-            if rec.mount_height_m is not None:
-                row["mount_height_m"] = rec.mount_height_m
-            if rec.tilt_deg is not None:
-                row["tilt_deg"] = rec.tilt_deg
-            inserts.append(row)
-        elif tuple(old[2:]) != tuple(values[f] for f in _IMPORTED_FIELDS):
-            upd = dict(values, b_id=old[0], updated_at=now, imported_from=source)
-            updates.append(upd)
+            inserts.append({**defaults, **values, **optional, "source_key": key, "imported_from": source,
+                            "created_at": now, "updated_at": now, "status": "unknown"})
+            continue
+        new = {**{f: old[f] for f in _OPTIONAL_FIELDS}, **values, **optional}
+        if any(old[f] != new[f] for f in fields):
+            updates.append({**new, "b_id": old["id"], "updated_at": now, "imported_from": source})
         else:
             report.unchanged += 1
-    defaults = {c.name: c.default.arg for c in table.c
-                if c.default is not None and not callable(c.default.arg)}
     if inserts:
-        full = [{**_insert_defaults(defaults), **r} for r in inserts]
         if conn.dialect.name == "sqlite":
-            _sqlite_bulk_insert(conn, table, full)
+            _sqlite_bulk_insert(conn, table, inserts)
         else:
-            conn.execute(table.insert(), full)
+            conn.execute(table.insert(), inserts)
     if updates:
         stmt = (table.update().where(table.c.id == sa.bindparam("b_id"))
-                .values({f: sa.bindparam(f) for f in (*_IMPORTED_FIELDS, "updated_at", "imported_from")}))
+                .values({f: sa.bindparam(f) for f in (*fields, "updated_at", "imported_from")}))
         conn.execute(stmt, updates)
     report.imported, report.updated = len(inserts), len(updates)
 
@@ -155,11 +159,10 @@ def _sqlite_bulk_insert(conn, table, rows: list[dict]) -> None:
     conn.exec_driver_sql(sql, [tuple(conv(r[n]) for n in names) for r in rows])
 
 
-def _insert_defaults(defaults: dict) -> dict:
-    base = {"mount_height_m": 6.0, "tilt_deg": 30.0, "stream_url": None, "calibration": None,
-            "last_frame_at": None}
-    base.update({k: v for k, v in defaults.items() if k in base})
-    return base
+def _insert_defaults() -> dict:
+    """Column defaults for bulk inserts (the ORM would fill them per object)."""
+    return {"mount_height_m": 6.0, "tilt_deg": 30.0, "stream_url": None, "calibration": None,
+            "detect_config": None, "image_hfov_deg": None, "last_frame_at": None}
 
 
 def list_cameras(*, bbox: BBox | None = None, engine: Engine | None = None,

@@ -103,6 +103,10 @@ class Camera(SQLModel, table=True):
     tilt_deg: float = 30.0
     stream_url: str | None = Field(default=None, max_length=1000)
     calibration: str | None = Field(default=None, description="JSON: homography or pose calibration from geo.")
+    detect_config: str | None = Field(default=None, description="JSON: per-camera detection settings "
+                                      "(kinds, thresholds, ROI, exclusion masks).")
+    image_hfov_deg: float | None = Field(default=None, description="Lens horizontal field of view when it "
+                                         "differs from the coverage fov (PTZ cameras), degrees.")
     status: CameraStatus = Field(default=CameraStatus.UNKNOWN, sa_type=sa.String(20))
     last_frame_at: datetime | None = _ts(default=None)
     view_source: str = Field(default="default", max_length=40,

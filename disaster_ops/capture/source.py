@@ -1,0 +1,160 @@
+"""One camera stream read on its own thread; consumers take the latest frame.
+
+Live streams are read as fast as they come (so the decoder never lags behind), and
+only the newest frame is kept: a slow detector drops frames (counted) instead of
+falling behind real time, as Frigate's capture does. A stream that fails to open or
+stops delivering is retried with back-off; after ``offline_after_s`` without a frame the
+source reports itself offline with the reason. Files can be replayed in a loop at their
+own frame rate, which is how the demo and the tests stand in for CCTV.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+class SourceState(str, enum.Enum):
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # BGR uint8
+    captured_at_s: float  # time.time() when read
+    index: int  # running frame counter of this source
+
+
+class FrameSource:
+    """Read ``url`` (RTSP/HTTP URL or a file path) on a background thread."""
+
+    def __init__(self, name: str, url: str, *, replay: bool = False, offline_after_s: float = 10.0,
+                 open_timeout_s: float = 10.0, backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0),
+                 max_fps: float | None = None) -> None:
+        self.name, self.url, self.replay = name, url, replay
+        self.offline_after_s, self.open_timeout_s, self.backoff_s = offline_after_s, open_timeout_s, backoff_s
+        self.max_fps = max_fps
+        self._lock = threading.Lock()
+        self._latest: Frame | None = None
+        self._taken_index = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state = SourceState.CONNECTING
+        self.reason = ""
+        self.frames_read = 0
+        self.frames_dropped = 0
+        self.reconnects = 0
+        self._last_frame_mono = 0.0
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> "FrameSource":
+        self._thread = threading.Thread(target=self._run, name=f"capture-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=timeout_s)
+        self.state = SourceState.STOPPED
+
+    # ------------------------------------------------------------------ consumer side
+    def latest(self) -> Frame | None:
+        """The newest frame not yet taken (None if nothing new since the last call)."""
+        with self._lock:
+            f = self._latest
+            if f is None or f.index == self._taken_index:
+                return None
+            if self._taken_index >= 0:
+                self.frames_dropped += max(0, f.index - self._taken_index - 1)
+            self._taken_index = f.index
+            return f
+
+    def health(self) -> tuple[SourceState, str]:
+        """Current state, turning ONLINE into OFFLINE when frames stopped arriving."""
+        if self.state is SourceState.ONLINE and time.monotonic() - self._last_frame_mono > self.offline_after_s:
+            self.state, self.reason = SourceState.OFFLINE, f"no frame for {self.offline_after_s:.0f} s"
+        return self.state, self.reason
+
+    def seconds_since_frame(self) -> float | None:
+        """Age of the newest frame, or None if none was ever read."""
+        return None if not self._last_frame_mono else time.monotonic() - self._last_frame_mono
+
+    # ------------------------------------------------------------------ reader thread
+    def _open(self) -> cv2.VideoCapture | None:
+        is_file = Path(self.url).exists()
+        if not is_file and "://" not in self.url:
+            self.state, self.reason = SourceState.OFFLINE, f"no such file: {self.url}"
+            return None
+        if is_file:
+            cap = cv2.VideoCapture(self.url)
+        else:
+            t_ms = int(self.open_timeout_s * 1000)
+            cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, t_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, t_ms])
+        if not cap.isOpened():
+            cap.release()
+            self.state, self.reason = SourceState.OFFLINE, "cannot open stream"
+            return None
+        return cap
+
+    def _run(self) -> None:
+        attempt = 0
+        index = 0
+        while not self._stop.is_set():
+            cap = self._open()
+            if cap is None:
+                wait = self.backoff_s[min(attempt, len(self.backoff_s) - 1)]
+                logger.warning("%s: %s; retrying in %.0f s", self.name, self.reason, wait)
+                attempt += 1
+                self.reconnects += 1
+                self._stop.wait(wait)
+                continue
+            fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+            pace_s = (1.0 / fps) if (self.replay and 0 < fps < 240) else 0.0
+            if self.max_fps:
+                pace_s = max(pace_s, 1.0 / self.max_fps)
+            got_any = False
+            next_t = time.monotonic()
+            while not self._stop.is_set():
+                ok, img = cap.read()
+                if not ok or img is None:
+                    break
+                got_any = True
+                index += 1
+                now = time.monotonic()
+                with self._lock:
+                    self._latest = Frame(img, time.time(), index)
+                self.frames_read += 1
+                self._last_frame_mono = now
+                if self.state is not SourceState.ONLINE:
+                    logger.info("%s: online", self.name)
+                self.state, self.reason = SourceState.ONLINE, ""
+                attempt = 0
+                if pace_s:
+                    next_t += pace_s
+                    self._stop.wait(max(0.0, next_t - time.monotonic()))
+            cap.release()
+            if self._stop.is_set():
+                break
+            if self.replay and got_any:
+                continue  # loop the file
+            self.state = SourceState.OFFLINE
+            self.reason = "stream ended" if got_any else "stream delivers no decodable frames"
+            wait = self.backoff_s[min(attempt, len(self.backoff_s) - 1)]
+            logger.warning("%s: %s; reconnecting in %.0f s", self.name, self.reason, wait)
+            attempt += 1
+            self.reconnects += 1
+            self._stop.wait(wait)

@@ -1,0 +1,74 @@
+"""From a camera row to a pixel→ground model, and from detections to ground detections."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import datetime
+
+import numpy as np
+
+from disaster_ops.detect.records import Detections
+from disaster_ops.incidents.fusion import GroundDetection
+from disaster_ops.storage.models import Camera
+from geo.crs import LocalFrame
+from geo.homography import calibration_from_json
+from geo.projection import PinholePose, box_to_ground_point, pixel_polygon_to_ground
+
+logger = logging.getLogger(__name__)
+PTZ_LENS_HFOV_DEG = 60.0  # lens of a 360°-coverage (rotating) camera when nothing else is known
+
+
+def camera_model(cam: Camera, *, width_px: int, height_px: int):
+    """The camera's calibration if it has one, else a pinhole pose from its registry fields."""
+    if cam.calibration:
+        return calibration_from_json(cam.calibration)
+    hfov = cam.image_hfov_deg or (cam.fov_deg if cam.fov_deg < 180 else PTZ_LENS_HFOV_DEG)
+    return PinholePose.fixed(lat=cam.lat, lon=cam.lon, mount_height_m=cam.mount_height_m,
+                             heading_deg=cam.heading_deg, tilt_deg=cam.tilt_deg, hfov_deg=hfov,
+                             width_px=width_px, height_px=height_px)
+
+
+def fallback_point(cam: Camera) -> tuple[float, float]:
+    """Where to put a hazard whose box does not reach the ground (smoke in the sky):
+    half the camera's range along its heading. Marked approximate by its footprint-less record."""
+    f = LocalFrame.around(cam.lat, cam.lon)
+    x, y = f.to_xy_m(cam.lat, cam.lon)
+    d = cam.range_m / 2.0
+    h = math.radians(cam.heading_deg)
+    lat, lon = f.to_latlon(x + d * math.sin(h), y + d * math.cos(h))
+    return float(lat), float(lon)
+
+
+def to_ground(cam: Camera, dets: Detections, *, kinds: set[str], observed_at: datetime,
+              width_px: int, height_px: int, snapshot_path: str | None = None,
+              source_kind: str = "cctv", model=None) -> list[GroundDetection]:
+    """Project the detections of the given kinds to the ground."""
+    keep = np.array([k in kinds for k in dets.kind], dtype=bool)
+    if not keep.any():
+        return []
+    sel = dets[keep]
+    model = model or camera_model(cam, width_px=width_px, height_px=height_px)
+    pts = box_to_ground_point(model, sel.xyxy, max_range_m=max(cam.range_m * 3, 300.0))
+    out = []
+    for i in range(len(sel)):
+        if pts.ok[i]:
+            lat, lon = float(pts.lat[i]), float(pts.lon[i])
+        else:
+            lat, lon = fallback_point(cam)
+        footprint = None
+        poly = sel.polygons[i]
+        if poly is not None and len(poly) >= 3:
+            g = pixel_polygon_to_ground(model, np.asarray(poly, dtype=float))
+            footprint = None if g.is_empty else g
+        out.append(GroundDetection(
+            source_kind=source_kind, source_id=cam.source_key, observed_at=observed_at,
+            kind=str(sel.kind[i]), confidence=float(sel.confidence[i]),
+            bbox_px=tuple(float(v) for v in sel.xyxy[i]), ground_lat=lat, ground_lon=lon,
+            footprint_wgs84=footprint, snapshot_path=snapshot_path))
+    return out
+
+
+def detect_config_json(cfg) -> str:
+    return json.dumps(cfg.model_dump(mode="json"))

@@ -1,0 +1,193 @@
+"""The CCTV watcher: streams → motion gate → batched detector → N-of-M confirmation →
+ground projection → incidents, with camera health written back to the database.
+
+One tick every ``1 / sample_fps`` seconds takes the newest frame of every camera (the
+capture threads keep only the newest), so a slow detector drops frames instead of
+lagging. A confirmed hazard is reported (stored + fused into an incident, with a JPEG
+snapshot) when it is raised and then at most every ``report_interval_s`` while it lasts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from disaster_ops.capture import FrameSource, SourceState
+from disaster_ops.config import get_settings
+from disaster_ops.detect import CameraDetectConfig, Detector, create_detector
+from disaster_ops.detect.pipeline import MultiCameraRunner
+from disaster_ops.services import incidents as incident_svc
+from disaster_ops.services.incidents import IngestResult
+from disaster_ops.services.projection import camera_model, to_ground
+from disaster_ops.storage.db import get_engine, session_scope
+from disaster_ops.storage.models import Camera, CameraStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WatchStats:
+    ticks: int = 0
+    frames: int = 0
+    reports: int = 0
+    incidents_created: int = 0
+    errors: int = 0
+    by_camera: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Watched:
+    cam: Camera
+    source: FrameSource
+    model: object | None = None
+    model_size: tuple[int, int] | None = None
+
+
+def cameras_to_watch(keys: list[str] | None = None, *, engine: Engine | None = None) -> list[Camera]:
+    """Cameras with a stream URL (or the given keys), skipping disabled ones."""
+    with Session(engine or get_engine()) as s:
+        q = select(Camera).where(Camera.stream_url.is_not(None), Camera.status != CameraStatus.DISABLED.value)
+        if keys:
+            q = select(Camera).where(Camera.source_key.in_(keys))
+        cams = list(s.exec(q))
+    if keys:
+        missing = set(keys) - {c.source_key for c in cams}
+        if missing:
+            raise KeyError(f"unknown camera(s): {', '.join(sorted(missing))}")
+        nourl = [c.source_key for c in cams if not c.stream_url]
+        if nourl:
+            raise KeyError(f"camera(s) without stream_url: {', '.join(nourl)}")
+    return cams
+
+
+class Watcher:
+    def __init__(self, cameras: list[Camera], *, detector: Detector | None = None, engine: Engine | None = None,
+                 sample_fps: float = 1.0, report_interval_s: float = 15.0, replay: bool = False,
+                 snapshot_dir: Path | None = None, health_interval_s: float = 5.0) -> None:
+        if not cameras:
+            raise ValueError("no cameras to watch (none has a stream_url)")
+        self.engine = engine or get_engine()
+        self.detector = detector or create_detector()
+        self.sample_period_s = 1.0 / sample_fps
+        self.report_interval_s = report_interval_s
+        self.health_interval_s = health_interval_s
+        self.snapshot_dir = snapshot_dir or (get_settings().data_dir / "snapshots")
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self.watched = {c.source_key: _Watched(c, FrameSource(c.source_key, c.stream_url, replay=replay))
+                        for c in cameras}
+        configs = {k: (CameraDetectConfig.model_validate_json(w.cam.detect_config) if w.cam.detect_config
+                       else CameraDetectConfig()) for k, w in self.watched.items()}
+        self.runner = MultiCameraRunner(self.detector, configs)
+        self._last_report: dict[tuple[str, str], float] = {}
+        self._last_health = 0.0
+        self.stats = WatchStats()
+        self.stop_event = threading.Event()
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        for w in self.watched.values():
+            w.source.start()
+
+    def close(self) -> None:
+        for w in self.watched.values():
+            w.source.stop()
+        self._write_health(force=True)
+
+    def run(self, *, duration_s: float | None = None, on_report=None) -> WatchStats:
+        """Run until ``stop_event`` is set or ``duration_s`` passed."""
+        self.start()
+        t_end = None if duration_s is None else time.monotonic() + duration_s
+        next_tick = time.monotonic()
+        try:
+            while not self.stop_event.is_set() and (t_end is None or time.monotonic() < t_end):
+                results = self.tick()
+                if on_report:
+                    for r in results:
+                        on_report(r)
+                next_tick += self.sample_period_s
+                self.stop_event.wait(max(0.0, next_tick - time.monotonic()))
+        finally:
+            self.close()
+        return self.stats
+
+    # ---------------------------------------------------------------- one tick
+    def tick(self) -> list[IngestResult]:
+        self.stats.ticks += 1
+        frames = {}
+        for key, w in self.watched.items():
+            f = w.source.latest()
+            if f is not None:
+                frames[key] = f
+        self.stats.frames += len(frames)
+        out: list[IngestResult] = []
+        if frames:
+            try:
+                results = self.runner.process({k: (f.image, f.captured_at_s) for k, f in frames.items()})
+            except Exception:  # a detector crash must not kill the watcher
+                logger.exception("detector failed on this tick")
+                self.stats.errors += 1
+                results = []
+            now = time.monotonic()
+            for res in results:
+                if res.confirm is None or res.detections is None or not res.confirm.active:
+                    continue
+                due = {k for k in res.confirm.active
+                       if k in res.confirm.raised or now - self._last_report.get((res.camera_id, k), -1e9)
+                       >= self.report_interval_s}
+                due &= res.detections.kinds()
+                if not due:
+                    continue
+                out.extend(self._report(self.watched[res.camera_id], frames[res.camera_id], res.detections, due))
+                for k in due:
+                    self._last_report[(res.camera_id, k)] = now
+        self._write_health()
+        return out
+
+    def _report(self, w: _Watched, frame, dets, kinds: set[str]) -> list[IngestResult]:
+        h, wpx = frame.image.shape[:2]
+        if w.model is None or w.model_size != (wpx, h):
+            w.model, w.model_size = camera_model(w.cam, width_px=wpx, height_px=h), (wpx, h)
+        at = datetime.fromtimestamp(frame.captured_at_s, tz=timezone.utc)
+        snap = self.snapshot_dir / f"{w.cam.source_key.replace(':', '_')}_{at:%Y%m%dT%H%M%S}_{frame.index}.jpg"
+        img = frame.image.copy()
+        for (x1, y1, x2, y2), k in zip(dets.xyxy.astype(int), dets.kind):
+            if k in kinds:
+                cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
+                cv2.putText(img, str(k), (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
+        cv2.imwrite(str(snap), img)
+        ground = to_ground(w.cam, dets, kinds=kinds, observed_at=at, width_px=wpx, height_px=h,
+                           snapshot_path=str(snap), model=w.model)
+        results = incident_svc.ingest(ground, engine=self.engine, actor="watcher")
+        self.stats.reports += len(results)
+        self.stats.incidents_created += sum(r.created for r in results)
+        self.stats.by_camera[w.cam.source_key] = self.stats.by_camera.get(w.cam.source_key, 0) + len(results)
+        for r in results:
+            logger.info("%s: %s → incident %d%s", w.cam.source_key, ",".join(sorted(kinds)), r.incident_id,
+                        " (new)" if r.created else "")
+        return results
+
+    def _write_health(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_health < self.health_interval_s:
+            return
+        self._last_health = now
+        with session_scope(self.engine) as s:
+            for key, w in self.watched.items():
+                state, _reason = w.source.health()
+                cam = s.get(Camera, w.cam.id)
+                if cam is None:
+                    continue
+                cam.status = (CameraStatus.ONLINE if state is SourceState.ONLINE else
+                              CameraStatus.OFFLINE if state is SourceState.OFFLINE else cam.status)
+                age_s = w.source.seconds_since_frame()
+                if age_s is not None:
+                    cam.last_frame_at = datetime.now(timezone.utc) - timedelta(seconds=age_s)
+                s.add(cam)
