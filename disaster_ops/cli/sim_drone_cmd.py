@@ -1,0 +1,79 @@
+"""``disaster-ops sim-drone``: run a simulated ArduCopter that sends MAVLink 2 to a GCS port.
+
+The vehicle *sends* to ``--host:--port`` (default 127.0.0.1:14550); the GCS listens there
+(``disaster-ops fly --connect udpin:0.0.0.0:14550``, QGroundControl, MAVProxy
+``--master=udpin:0.0.0.0:14550``). Several vehicles: give each its own ``--sysid`` (and
+its own port if the GCS expects one vehicle per port).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from disaster_ops.cli._common import app, fail, print_json
+from drone_link.errors import SimConfigError
+from drone_link.link._mav import parse_signing_key
+
+
+def _home(text: str) -> tuple[float, float, float]:
+    parts = text.split(",")
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        fail(f"--home: expected LAT,LON[,ALT_AMSL_M], got {text!r}")
+    if len(vals) not in (2, 3):
+        fail(f"--home: expected LAT,LON[,ALT_AMSL_M], got {text!r}")
+    return vals[0], vals[1], vals[2] if len(vals) == 3 else 38.0
+
+
+@app.command("sim-drone")
+def sim_drone(
+    port: int = typer.Option(14550, "--port", help="GCS UDP port the vehicle sends to."),
+    host: str = typer.Option("127.0.0.1", "--host", help="GCS address."),
+    sysid: int = typer.Option(1, "--sysid", help="MAVLink system id (1..254), distinct per vehicle."),
+    home: str = typer.Option("37.5665,126.9780", "--home", help="Home LAT,LON[,ALT_AMSL_M]."),
+    loss: float = typer.Option(0.0, "--loss", help="Datagram loss probability per direction, 0..<1."),
+    latency_ms: float = typer.Option(0.0, "--latency-ms", help="One-way added delay, ms."),
+    speedup: float = typer.Option(1.0, "--speedup", help="Simulated-time factor (flight, boot, battery)."),
+    legacy: bool = typer.Option(False, "--legacy", help="Old ArduPilot: MISSION_REQUEST, no *_INT frames."),
+    signing_key: str | None = typer.Option(
+        None, "--signing-key", help="64 hex digits; default $DISASTER_OPS_SIGNING_KEY if set."),
+    battery_pct: float = typer.Option(100.0, "--battery-pct", help="Charge at start, %."),
+    battery_minutes: float = typer.Option(20.0, "--battery-minutes", help="Hover endurance, minutes."),
+    gcs_failsafe_s: float = typer.Option(5.0, "--gcs-failsafe-s", help="RTL after this long without GCS heartbeat (0 = off)."),
+    duration_s: float | None = typer.Option(None, "--duration-s", help="Stop after this many real seconds."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on exit."),
+) -> None:
+    """Run a simulated ArduCopter until Ctrl-C (or --duration-s)."""
+    from drone_link.sim import SimConfig, SimVehicle
+
+    lat, lon, alt = _home(home)
+    try:
+        key = parse_signing_key(signing_key or os.environ.get("DISASTER_OPS_SIGNING_KEY"))
+    except ValueError as exc:
+        fail(f"--signing-key: {exc}")
+    try:
+        cfg = SimConfig(port=port, host=host, sysid=sysid, home_lat_deg=lat, home_lon_deg=lon,
+                        home_alt_amsl_m=alt, loss=loss, latency_s=latency_ms / 1000.0,
+                        speedup=speedup, legacy=legacy, signing_key=key, battery_pct=battery_pct,
+                        battery_minutes=battery_minutes, gcs_failsafe_s=gcs_failsafe_s)
+    except SimConfigError as exc:
+        fail(f"--{exc.field.replace('_', '-')}: {exc.reason}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    sim = SimVehicle(cfg)
+    typer.echo(f"sim-drone sys{sysid}: sending MAVLink 2 to udp {host}:{port} "
+               f"(GCS: udpin:0.0.0.0:{port}); Ctrl-C to stop", err=True)
+    try:
+        sim.run(duration_s=duration_s)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.transport.close()
+    if json_out:
+        snap = sim.snapshot()
+        print_json({"sysid": sysid, "port": port, **snap,
+                    "transport": vars(sim.transport.stats),
+                    "missions": vars(sim.missions.stats)})

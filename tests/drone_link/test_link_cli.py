@@ -1,0 +1,82 @@
+"""``disaster-ops sim-drone`` and ``disaster-ops fly`` as separate processes over UDP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+from sqlmodel import Session, select
+
+from drone_link.files import write_plan
+
+from ..conftest import run_cli
+from .conftest import fence_items, square_mission
+
+
+def _free_udp_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_fly_uploads_verifies_flies_and_records(tmp_path, data_dir, engine):
+    from disaster_ops.storage.models import Drone, DroneState, Mission as MissionRow
+
+    plan = tmp_path / "m.plan"
+    mission = square_mission(3)
+    mission.fence = fence_items()[:4]
+    write_plan(mission, plan)
+    port = _free_udp_port()
+    sim = subprocess.Popen([sys.executable, "-m", "disaster_ops", "sim-drone", "--port", str(port),
+                            "--sysid", "3", "--speedup", "30", "--duration-s", "60"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        res = run_cli("fly", "--connect", f"udpin:127.0.0.1:{port}", "--mission", str(plan),
+                      "--start", "--json", "--heartbeat-timeout-s", "20", "--follow-timeout-s", "60",
+                      timeout_s=120)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["status"] == "completed" and out["verified"] and out["system_id"] == 3
+    assert out["reached"] == list(range(len(mission.items)))
+    with Session(engine) as s:
+        drone = s.exec(select(Drone)).one()
+        row = s.exec(select(MissionRow)).one()
+        state = s.get(DroneState, drone.id)
+    assert drone.name == "drone-3" and drone.system_id == 3
+    assert str(getattr(row.status, "value", row.status)) == "completed"
+    assert state is not None and state.armed is False and state.link_ok
+
+
+def test_fly_without_vehicle_fails_with_one_line(tmp_path, data_dir):
+    plan = tmp_path / "m.plan"
+    write_plan(square_mission(2), plan)
+    res = run_cli("fly", "--connect", f"udpin:127.0.0.1:{_free_udp_port()}", "--mission", str(plan),
+                  "--heartbeat-timeout-s", "0.5", "--no-record")
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1].startswith("error: no heartbeat")
+
+
+def test_fly_bad_inputs_exit_2(tmp_path, data_dir):
+    plan = tmp_path / "m.plan"
+    write_plan(square_mission(2), plan)
+    cases = [
+        (["--connect", "bogus", "--mission", str(plan)], "--connect"),
+        (["--connect", "udpin:127.0.0.1:0", "--mission", str(tmp_path / "none.plan")], "not found"),
+        (["--connect", "udpin:127.0.0.1:0", "--mission", str(plan), "--signing-key", "abc"],
+         "--signing-key"),
+    ]
+    for args, needle in cases:
+        res = run_cli("fly", *args, "--no-record")
+        assert res.returncode == 2, res.stderr
+        assert needle in res.stderr
+    bad = tmp_path / "bad.plan"
+    bad.write_text("{not json")
+    res = run_cli("fly", "--connect", "udpin:127.0.0.1:0", "--mission", str(bad), "--no-record")
+    assert res.returncode == 2 and "bad.plan" in res.stderr
