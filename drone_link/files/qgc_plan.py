@@ -141,7 +141,13 @@ def plan_from_dict(doc: Any, *, path: str | Path = "<plan>") -> Mission:
              "must be [lat, lon, alt]")
     items_doc = m.get("items")
     r.expect(isinstance(items_doc, list), "mission.items", "missing or not a list")
-    items = [_item(r, d, f"mission.items[{i}]") for i, d in enumerate(items_doc)]
+    items: list[MissionItem] = []
+    for i, d in enumerate(items_doc):
+        field = f"mission.items[{i}]"
+        if isinstance(d, dict) and d.get("type") == "ComplexItem":
+            items.extend(_complex_items(r, d, field))
+        else:
+            items.append(_item(r, d, field))
     mission = Mission(
         items=items,
         fence=_fence_from_dict(r, doc.get("geoFence")),
@@ -170,6 +176,20 @@ class _Reader:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise MissionFileError(self.path, f"expected a number, got {v!r}", field=field)
         return float(v)
+
+
+def _complex_items(r: _Reader, d: dict, field: str) -> list[MissionItem]:
+    """A QGC survey / corridor scan: the SimpleItems QGC generated for it (``Items``).
+
+    QGC saves the generated waypoints and camera items of transect-style complex
+    items, so they can be flown as they are; the survey polygon is not re-planned.
+    """
+    ts = d.get("TransectStyleComplexItem")
+    sub = ts.get("Items") if isinstance(ts, dict) else None
+    r.expect(isinstance(sub, list), f"{field}.TransectStyleComplexItem.Items",
+             f"unsupported complex item {d.get('complexItemType')!r} (no generated Items); "
+             "re-save it from QGroundControl as waypoints")
+    return [_item(r, s, f"{field}.TransectStyleComplexItem.Items[{k}]") for k, s in enumerate(sub)]
 
 
 def _item(r: _Reader, d: Any, field: str) -> MissionItem:

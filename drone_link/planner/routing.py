@@ -43,12 +43,12 @@ class FreeSpace:
         self._check = self.region if self.region is not None else blocked
         shapely.prepare(self._check)
         nodes: list[tuple[float, float]] = []
+        grow = margin_m + pad * (_NODE_PAD - 1.0) + 0.2
         for e in exclusions_m:
-            ring = e.buffer(margin_m + pad * (_NODE_PAD - 1.0) + 0.2, **_MITRE)
-            nodes.extend(_vertices(ring.simplify(0.1)))
+            # nodes only need the outline's shape: simplify detailed real boundaries
+            nodes.extend(_vertices(_simplified(e.buffer(grow, **_MITRE))))
         if fence_m is not None:
-            shrunk = fence_m.buffer(-(margin_m + pad * (_NODE_PAD - 1.0) + 0.2), **_MITRE)
-            nodes.extend(_vertices(shrunk.simplify(0.1)))
+            nodes.extend(_vertices(_simplified(fence_m.buffer(-grow, **_MITRE))))
         pts = np.array(nodes, dtype=float).reshape(-1, 2)
         if len(pts):
             ok = self.contains_points(pts)
@@ -143,6 +143,16 @@ class FreeSpace:
     def route_length_m(self, a: Waypoint, b: Waypoint) -> float:
         pts = self.route(a, b)
         return sum(math.hypot(q.x_m - p.x_m, q.y_m - p.y_m) for p, q in itertools.pairwise(pts))
+
+
+def _simplified(geom: shapely.Geometry, *, max_vertices: int = 120) -> shapely.Geometry:
+    """Fewer vertices (tolerance doubled until at most ``max_vertices`` remain)."""
+    tol = 0.1
+    out = geom.simplify(tol)
+    while shapely.get_num_coordinates(out) > max_vertices and tol < 1e4:
+        tol *= 2
+        out = geom.simplify(tol)
+    return out
 
 
 def _vertices(geom: shapely.Geometry) -> list[tuple[float, float]]:

@@ -137,7 +137,7 @@ def _plan_doc(mission: Mission) -> dict:
     (lambda d: d["mission"]["items"][2].update(params=[0, 0, 0]), "mission.items[2].params"),
     (lambda d: d["mission"]["items"][1].update(command="x"), "mission.items[1].command"),
     (lambda d: d["mission"]["items"][3]["params"].__setitem__(4, "north"), "mission.items[3].params[4]"),
-    (lambda d: d["mission"]["items"][0].update(type="ComplexItem"), "mission.items[0].type"),
+    (lambda d: d["mission"]["items"][0].update(type="Waypoint"), "mission.items[0].type"),
     (lambda d: d["mission"].pop("plannedHomePosition"), "mission.plannedHomePosition"),
     (lambda d: d["geoFence"]["polygons"][0].update(polygon=[[1, 2]]), "geoFence.polygons[0].polygon"),
     (lambda d: d["rallyPoints"]["points"].append([1, 2]), "rallyPoints.points[1]"),
@@ -196,3 +196,29 @@ def test_mission_planner_style_file_reads(tmp_path):
     assert [int(i.command) for i in m.items] == [22, 16]
     assert m.home_alt_amsl_m == 35.0
     assert math.isclose(m.items[1].lon_deg, 126.979)
+
+
+def test_qgc_survey_complex_item_reads_its_generated_items(tmp_path):
+    """QGC saves a Survey as a ComplexItem holding the SimpleItems it generated."""
+    wp = {"AMSLAltAboveTerrain": None, "Altitude": 50, "AltitudeMode": 1, "autoContinue": True,
+          "command": 16, "doJumpId": 2, "frame": 3, "params": [0, 0, 0, None, 37.5, 127.0, 50],
+          "type": "SimpleItem"}
+    cam = {"autoContinue": True, "command": 206, "doJumpId": 3, "frame": 2,
+           "params": [25, 0, 1, 0, 0, 0, 0], "type": "SimpleItem"}
+    doc = {"fileType": "Plan", "version": 1, "groundStation": "QGroundControl",
+           "geoFence": {"circles": [], "polygons": [], "version": 2},
+           "rallyPoints": {"points": [], "version": 2},
+           "mission": {"version": 2, "firmwareType": 12, "vehicleType": 2, "cruiseSpeed": 15,
+                       "hoverSpeed": 5, "plannedHomePosition": [37.4, 127.0, 30],
+                       "items": [{"type": "ComplexItem", "complexItemType": "survey", "version": 5,
+                                  "TransectStyleComplexItem": {"Items": [wp, cam]},
+                                  "polygon": [[37.5, 127.0], [37.6, 127.0], [37.6, 127.1]]}]}}
+    path = tmp_path / "qgc.plan"
+    path.write_text(json.dumps(doc))
+    m = read_plan(path)
+    assert [int(i.command) for i in m.items] == [16, 206]
+    assert math.isnan(m.items[0].param4) and m.items[1].param1 == 25
+    del doc["mission"]["items"][0]["TransectStyleComplexItem"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(MissionFileError, match="complex item"):
+        read_plan(path)
