@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -149,7 +150,7 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
             raise PlanningError(f"home {home_latlon} is outside the fence or inside a no-fly zone")
 
     headings: list[float] = []
-    blocks_per_drone: list[list[Block]] = [[] for _ in range(drones)]
+    sweeps: list[_ZoneSweep] = []
     for zi, zone in enumerate(zones_m):
         area = zone
         if free is not None:
@@ -171,10 +172,16 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
             rotate_m(free.region, theta) if free is not None and free.region is not None else None,
             blocked_rot=rotate_m(free.blocked, theta) if free is not None else None,
             turnaround_m=turn, x_span=(rot.bounds[0], rot.bounds[2]))
-        joinable = _turns_stay_near(rot, turn + spacing / 2)
-        for d, (i0, i1) in enumerate(_split_by_area([ln.band_area_m2 for ln in lines], drones)):
-            cells = decompose([(lines[k].y_m, legs[k]) for k in range(i0, i1)], joinable=joinable)
-            blocks_per_drone[d].extend(_to_block(c, theta) for c in cells)
+        c = area.centroid
+        sweeps.append(_ZoneSweep(theta, lines, legs, _turns_stay_near(rot, turn + spacing / 2),
+                                 (c.x, c.y)))
+
+    blocks_per_drone: list[list[Block]] = [[] for _ in range(drones)]
+    for d, parts in enumerate(_share_between_drones(sweeps, drones, home)):
+        for sw, (i0, i1) in parts:
+            cells = decompose([(sw.lines[k].y_m, sw.legs[k]) for k in range(i0, i1)],
+                              joinable=sw.joinable)
+            blocks_per_drone[d].extend(_to_block(cell, sw.theta) for cell in cells)
 
     if not any(blocks_per_drone):
         raise PlanningError("nothing to fly: every zone is inside no-fly zones or outside the fence")
@@ -235,18 +242,49 @@ def _transit_time_s(a: Waypoint, b: Waypoint, free: FreeSpace | None, model: Fli
     return path_length_m(pts) / model.speed_m_s + (len(pts) - 1) * model.turn_cost_s
 
 
-def _split_by_area(band_areas: list[float], parts: int) -> list[tuple[int, int]]:
-    """Consecutive line ranges with about equal band area (cuts on band boundaries)."""
-    n = len(band_areas)
-    if parts <= 1 or n <= 1:
-        return [(0, n)] + [(n, n)] * (parts - 1)
-    cum = np.concatenate([[0.0], np.cumsum(band_areas)])
+@dataclass(frozen=True)
+class _ZoneSweep:
+    """One zone's sweep: angle, lines (rotated frame), flyable legs per line, join test."""
+
+    theta: float
+    lines: list
+    legs: list
+    joinable: object
+    centroid: tuple[float, float]
+
+
+def _share_between_drones(sweeps: list[_ZoneSweep], drones: int, home: Waypoint | None
+                          ) -> list[list[tuple[_ZoneSweep, tuple[int, int]]]]:
+    """Give each drone a run of consecutive sweep bands of about equal area.
+
+    Zones are chained nearest-neighbour from home, their bands concatenated in
+    sweep order, and the chain cut at the equal-area quantiles (on band
+    boundaries). A drone thus gets whole zones and at most two partial ones:
+    strips along the sweep direction when a zone is split.
+    """
+    if not sweeps:
+        return [[] for _ in range(drones)]
+    pos = (home.x_m, home.y_m) if home is not None else sweeps[0].centroid
+    left = list(range(len(sweeps)))
+    chain: list[int] = []
+    while left:
+        i = min(left, key=lambda k: math.dist(pos, sweeps[k].centroid))
+        left.remove(i)
+        chain.append(i)
+        pos = sweeps[i].centroid
+    seq = [(z, k) for z in chain for k in range(len(sweeps[z].lines))]
+    cum = np.concatenate([[0.0], np.cumsum([sweeps[z].lines[k].band_area_m2 for z, k in seq])])
     cuts = [0]
-    for i in range(1, parts):
-        k = int(np.argmin(np.abs(cum - cum[-1] * i / parts)))
-        cuts.append(max(k, cuts[-1]))
-    cuts.append(n)
-    return [(a, b) for a, b in itertools.pairwise(cuts)]
+    for i in range(1, drones):
+        cuts.append(max(int(np.argmin(np.abs(cum - cum[-1] * i / drones))), cuts[-1]))
+    cuts.append(len(seq))
+    out: list[list[tuple[_ZoneSweep, tuple[int, int]]]] = []
+    for a, b in itertools.pairwise(cuts):
+        parts: dict[int, list[int]] = {}
+        for z, k in seq[a:b]:
+            parts.setdefault(z, []).append(k)
+        out.append([(sweeps[z], (ks[0], ks[-1] + 1)) for z, ks in parts.items()])
+    return out
 
 
 def _to_block(cell: Cell, theta: float) -> Block:

@@ -345,3 +345,19 @@ def test_sector_search_pattern():
     assert 0.8 <= plan.report.covered_share <= 1.0
     with pytest.raises(PlanningError):
         sector_search(LAT0, LON0, spec, radius_m=0)
+
+
+def test_drones_share_several_zones_without_all_visiting_all():
+    zones = shapely.MultiPolygon([shapely.box(0, 0, 600, 500),
+                                  affinity.translate(shapely.box(0, 0, 600, 500), 2000, 0),
+                                  affinity.translate(shapely.box(0, 0, 600, 500), 4000, 0)])
+    plan = plan_coverage(to_wgs84(zones), SPEC, drones=2, home_latlon=(LAT0, LON0))
+    for z in plan.zones_m:
+        assert photo_share(plan, z) >= 0.99
+    visits = 0
+    for d in (0, 1):
+        pts = shapely.points([(p.x_m, p.y_m) for s in plan.sorties if s.drone == d for p in s.photos])
+        visits += sum(bool(shapely.intersects(z.buffer(50), pts).any()) for z in plan.zones_m)
+    assert visits <= len(plan.zones_m) + 1  # whole zones plus at most one shared zone
+    photos = [sum(s.report.photo_count for s in plan.sorties if s.drone == d) for d in (0, 1)]
+    assert max(photos) < 1.3 * min(photos)
