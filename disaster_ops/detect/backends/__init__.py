@@ -1,0 +1,3 @@
+"""Built-in detector backends; importing this package registers them."""
+
+from disaster_ops.detect.backends import hazardnet, ultralytics_yolo  # noqa: F401

@@ -1,0 +1,113 @@
+"""Typed detector configuration: per camera kinds, thresholds, ROI / exclusion masks,
+motion gating and temporal confirmation. One pydantic model per section,
+``extra="forbid"``, every field with unit and bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Point = tuple[float, float]
+Polygon = Annotated[list[Point], Field(min_length=3, description="Pixel polygon [[x, y], ...], at least 3 points.")]
+
+KNOWN_KINDS = ("fire", "smoke", "flood")
+
+
+class MotionConfig(BaseModel):
+    """Frame-differencing gate (Frigate-style) deciding when the model runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Run the model only on motion (plus the schedule below).")
+    frame_width_px: int = Field(160, ge=32, le=1280, description="Width the grayscale frame is downscaled to, px.")
+    pixel_threshold: int = Field(25, ge=1, le=255, description="Grey-level change counted as motion, 0..255.")
+    min_changed_share: float = Field(
+        0.005, ge=0.0, le=1.0, description="Share of (ROI) pixels that must change to call it motion."
+    )
+    background_alpha: float = Field(
+        0.05, gt=0.0, le=1.0, description="Running-average weight of a new frame in the background model."
+    )
+    scheduled_interval_s: float = Field(
+        10.0, gt=0.0, le=3600.0, description="Run the model at least this often without motion (slow smoke, rising water), s."
+    )
+
+
+class ConfirmConfig(BaseModel):
+    """N of the last M sampled frames must agree before a hazard is raised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required: int = Field(3, ge=1, le=100, description="N: frames with the kind needed among the window.")
+    window: int = Field(5, ge=1, le=100, description="M: number of most recent sampled frames considered.")
+
+    @model_validator(mode="after")
+    def _n_le_m(self) -> "ConfirmConfig":
+        if self.required > self.window:
+            raise ValueError(f"confirm.required ({self.required}) must be <= confirm.window ({self.window})")
+        return self
+
+
+class DetectorConfig(BaseModel):
+    """Which detector backend runs and with which weights (the registry ``type`` key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field("hazardnet", description="Registered detector type: 'hazardnet' or 'ultralytics'.")
+    weights: str | None = Field(None, description="Weights path; None = the shipped default of that type.")
+    input_size_px: int | None = Field(None, ge=64, le=1280, description="Square model input, px; None = model default.")
+    class_map: dict[str, str] = Field(
+        default_factory=dict, description="ultralytics only: model class name -> kind (e.g. {'Fire': 'fire'})."
+    )
+
+    @field_validator("input_size_px")
+    @classmethod
+    def _multiple_of_32(cls, v: int | None) -> int | None:
+        if v is not None and v % 32:
+            raise ValueError(f"input_size_px must be a multiple of 32, got {v}")
+        return v
+
+
+class CameraDetectConfig(BaseModel):
+    """Detection settings of one camera (or one drone video stream)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[str] = Field(default_factory=lambda: list(KNOWN_KINDS), description="Hazard kinds reported.")
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Per-kind minimum confidence 0..1; missing kinds use the model's own."
+    )
+    roi: list[Polygon] = Field(
+        default_factory=list, description="Regions of interest (pixel polygons); empty = whole frame."
+    )
+    exclude: list[Polygon] = Field(
+        default_factory=list, description="Exclusion masks (neon sign, sky...), pixel polygons."
+    )
+    min_area_px: float = Field(64.0, ge=0.0, description="Smallest detection box area kept, px^2.")
+    motion: MotionConfig = Field(default_factory=MotionConfig)
+    confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds_nonempty(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("kinds must name at least one hazard kind")
+        if len(set(v)) != len(v):
+            raise ValueError(f"kinds has duplicates: {v}")
+        return v
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for kind, t in v.items():
+            if not 0.0 <= t <= 1.0:
+                raise ValueError(f"thresholds[{kind!r}] = {t} is outside 0..1")
+        return v
+
+    @model_validator(mode="after")
+    def _threshold_kinds_enabled(self) -> "CameraDetectConfig":
+        extra = set(self.thresholds) - set(self.kinds)
+        if extra:
+            raise ValueError(f"thresholds given for kinds not enabled: {sorted(extra)}")
+        return self

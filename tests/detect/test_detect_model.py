@@ -1,0 +1,150 @@
+"""The shipped HazardNet on real frames: fire, smoke and flood found, normal scenes quiet."""
+
+import cv2
+import numpy as np
+import pytest
+
+from disaster_ops.detect import CameraDetectConfig, ConfigError, DetectorConfig, ModelError, create_detector
+from disaster_ops.detect.backends.hazardnet import DEFAULT_WEIGHTS
+from disaster_ops.detect.evaluation.datasets import dry_window
+from disaster_ops.detect.flood_reference import FloodReferenceMonitor
+from disaster_ops.detect.frames import iter_video, read_image
+from disaster_ops.detect.pipeline import MultiCameraRunner
+from tests.conftest import shared_path
+from tests.detect.fixtures_detect import FIXTURES, fixture_images
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return create_detector(DetectorConfig())
+
+
+def _flood_holdout(detector, n=4):
+    root = shared_path("flood_aerial")
+    names = sorted(detector.meta.raw["holdout"]["flood_aerial/images"])[:n]
+    return root, names
+
+
+@pytest.mark.parametrize("kind", ["fire", "smoke"])
+def test_hazard_found_on_real_cctv_frames(detector, kind):
+    images = fixture_images(kind)
+    assert len(images) == 3
+    dets = detector.detect_batch([read_image(p) for p in images])
+    for p, d in zip(images, dets):
+        assert kind in d.kinds(), f"{kind} missed in {p.name}: {d.to_json()}"
+        box = d[d.kind == kind].xyxy[0]
+        assert 0 <= box[0] < box[2] <= 608 and 0 <= box[1] < box[3] <= 608
+
+
+def test_normal_scenes_stay_quiet(detector):
+    for p in fixture_images("normal"):
+        d = detector.detect(read_image(p))
+        assert len(d) == 0, f"false alarm on {p.name}: {d.to_json()}"
+
+
+def test_flood_found_on_held_out_aerial_photos_with_polygon(detector):
+    root, names = _flood_holdout(detector)
+    for name in names:
+        img = read_image(root / "images" / name)
+        d = detector.detect(img)
+        flood = d[d.kind == "flood"]
+        assert len(flood), f"flood missed in {name}"
+        assert flood.polygons[0] is not None and flood.polygons[0].shape[1] == 2
+        truth = (cv2.imread(str(root / "masks" / name.replace(".jpg", ".png")), 0) > 127).mean()
+        assert abs(float(flood.area_share.sum()) - truth) < 0.35
+
+
+def test_dry_aerial_ground_is_not_flood(detector):
+    root, names = _flood_holdout(detector, n=12)
+    checked = 0
+    for name in names:
+        win = dry_window(root / "masks" / name.replace(".jpg", ".png"))
+        if win is None:
+            continue
+        x1, y1, x2, y2 = win
+        crop = read_image(root / "images" / name)[y1:y2, x1:x2]
+        assert "flood" not in detector.detect(crop).kinds(), name
+        checked += 1
+    assert checked >= 3
+
+
+def test_grayscale_and_bgra_inputs(detector):
+    fire = read_image(fixture_images("fire")[0])
+    bgra = cv2.cvtColor(fire, cv2.COLOR_BGR2BGRA)
+    assert "fire" in detector.detect(bgra).kinds()
+    gray = cv2.cvtColor(fire, cv2.COLOR_BGR2GRAY)
+    out = detector.detect(gray)  # runs; colour-less fire may or may not be seen
+    assert set(out.kinds()) <= {"fire", "smoke", "flood"}
+
+
+def test_batch_equals_single_and_thresholds_roi_exclusion(detector):
+    frames = [read_image(p) for p in fixture_images("fire")[:2]]
+    batch = detector.detect_batch(frames)
+    single = [detector.detect(f) for f in frames]
+    for a, b in zip(batch, single):
+        assert np.allclose(a.confidence, b.confidence, atol=1e-5)
+    h, w = frames[0].shape[:2]
+    everything = [[(0, 0), (w, 0), (w, h), (0, h)]]
+    assert len(detector.detect(frames[0], CameraDetectConfig(exclude=everything))) == 0
+    assert len(detector.detect(frames[0], CameraDetectConfig(kinds=["flood"]))) == 0
+    assert len(detector.detect(frames[0], CameraDetectConfig(kinds=["fire"], thresholds={"fire": 1.0}))) == 0
+    roi = [[(0, 0), (w, 0), (w, h), (0, h)]]
+    assert "fire" in detector.detect(frames[0], CameraDetectConfig(roi=roi)).kinds()
+
+
+def test_fire_clip_confirmed_through_gated_pipeline(detector):
+    runner = MultiCameraRunner(detector, {"house6": CameraDetectConfig()})
+    raised = set()
+    for sf in iter_video(FIXTURES / "house6_clip.mp4", fps=2.0):
+        for r in runner.process({"house6": (sf.image, sf.time_s)}):
+            if r.confirm:
+                raised |= r.confirm.raised
+    assert raised & {"fire", "smoke"}
+    assert runner.stats.model_runs >= 3
+
+
+def test_flood_against_dry_reference_in_ground_roi(detector):
+    root, names = _flood_holdout(detector, n=12)
+    name = next(n for n in names if dry_window(root / "masks" / n.replace(".jpg", ".png")))
+    flood = read_image(root / "images" / name)
+    x1, y1, x2, y2 = dry_window(root / "masks" / name.replace(".jpg", ".png"))
+    h, w = flood.shape[:2]
+    dry = cv2.resize(flood[y1:y2, x1:x2], (w, h))
+    ground = [[(0, h * 0.3), (w, h * 0.3), (w, h), (0, h)]]
+    # permanent water in the reference is not a flood
+    same = FloodReferenceMonitor(detector, flood, ground_roi=ground).assess(flood)
+    assert same.roi_water_share < 0.05 and len(same.detections) == 0
+    # ground that was dry in the reference and is water now is
+    mon = FloodReferenceMonitor(detector, dry, ground_roi=ground)
+    res = mon.assess(flood)
+    assert res.roi_water_share > 0.15
+    assert len(res.detections) == 1 and res.detections.polygons[0] is not None
+    with pytest.raises(ConfigError):
+        FloodReferenceMonitor(detector, dry, ground_roi=[[(-90, -90), (-50, -90), (-50, -50)]])
+
+
+def test_registry_and_model_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown detector type"):
+        create_detector(DetectorConfig(type="nope"))
+    with pytest.raises(ModelError, match="not found"):
+        create_detector(DetectorConfig(weights=str(tmp_path / "missing.onnx")))
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not onnx")
+    (tmp_path / "bad.json").write_text(DEFAULT_WEIGHTS.with_suffix(".json").read_text())
+    with pytest.raises(ModelError):
+        create_detector(DetectorConfig(weights=str(bad)))
+    with pytest.raises(ModelError, match="needs detector.weights"):
+        create_detector(DetectorConfig(type="ultralytics"))
+
+
+def test_checkpoint_exported_on_first_use_and_cached(data_dir):
+    """A .pt checkpoint is exported to ONNX under <data_dir>/models and matches PyTorch."""
+    frames = [read_image(p) for p in fixture_images("smoke")[:2]]
+    det = create_detector(DetectorConfig(weights=str(DEFAULT_WEIGHTS.with_suffix(".pt"))))
+    cached = list((data_dir / "models").glob("*.onnx"))
+    assert len(cached) == 1 and det.onnx_path == cached[0]
+    torch_det = create_detector(DetectorConfig(type="hazardnet-torch"))
+    assert np.allclose(det.probability_maps(frames), torch_det.probability_maps(frames), atol=2e-3)
+    mtime = cached[0].stat().st_mtime_ns
+    create_detector(DetectorConfig(weights=str(DEFAULT_WEIGHTS.with_suffix(".pt"))))
+    assert cached[0].stat().st_mtime_ns == mtime  # reused, not exported again
