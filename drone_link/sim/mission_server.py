@@ -136,7 +136,9 @@ class MissionServer:
             return
         if seq != len(up.items):
             self.stats.duplicates += 1
-            return  # the re-request timer asks again for the one we need
+            if seq < len(up.items):  # the GCS resent: our request was lost, ask again now
+                self._request_next(self._clock())
+            return
         if self.legacy and int(msg.frame) in INT_FRAMES:
             self._fail(MavMissionResult.UNSUPPORTED_FRAME, f"frame {int(msg.frame)} unsupported")
             return

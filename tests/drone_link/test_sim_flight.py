@@ -107,7 +107,8 @@ def test_pause_resume_rtl_land(rig):
     _follow(link, until=lambda t: (t.ground_speed_m_s or 0) > 3, timeout_s=10)
     link.pause()
     assert link.telemetry.mode == "BRAKE"
-    _follow(link, until=lambda t: (t.ground_speed_m_s or 9) < 0.5, timeout_s=10)
+    _follow(link, until=lambda t: t.ground_speed_m_s is not None and t.ground_speed_m_s < 0.5,
+            timeout_s=10)
     link.resume()
     assert link.telemetry.mode == "AUTO"
     link.rtl()
