@@ -11,8 +11,8 @@ import os
 
 os.environ["MAVLINK20"] = "1"
 
-from pymavlink import mavutil  # noqa: E402
-from pymavlink.dialects.v20 import ardupilotmega as mavlink2  # noqa: E402
+from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 if getattr(mavutil, "current_dialect", None) != "ardupilotmega" or not hasattr(
     mavutil.mavlink, "MAVLinkSigning"
@@ -36,7 +36,7 @@ MAV_SYS_STATUS_PREARM_CHECK = 0x10000000
 MAV_SYS_STATUS_SENSOR_GPS = 0x20
 
 
-def encoder(*, system_id: int, component_id: int) -> "mavlink2.MAVLink":
+def encoder(*, system_id: int, component_id: int) -> mavlink2.MAVLink:
     """A MAVLink 2 encoder/decoder not bound to any file (messages packed by hand)."""
     mav = mavlink2.MAVLink(None, srcSystem=system_id, srcComponent=component_id)
     mav.robust_parsing = True

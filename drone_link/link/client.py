@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from drone_link.errors import (
     CommandRejected,
@@ -135,7 +135,7 @@ class DroneLink:
     def connect(cls, connection: str, *, signing_key: bytes | None = None,
                 target_system: int | None = None, label: str | None = None,
                 source_system: int = GCS_SYSTEM_ID, source_component: int = GCS_COMPONENT_ID,
-                options: LinkOptions | None = None) -> "DroneLink":
+                options: LinkOptions | None = None) -> DroneLink:
         """Open ``connection`` (see :mod:`drone_link.link.connection`); no traffic yet."""
         spec = parse_connection(connection)
         conn = open_connection(spec, source_system=source_system,
@@ -148,7 +148,7 @@ class DroneLink:
         except OSError:  # pragma: no cover - already closed
             pass
 
-    def __enter__(self) -> "DroneLink":
+    def __enter__(self) -> DroneLink:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -549,4 +549,4 @@ class DroneLink:
             self.set_mode(self._intent("land"))
 
 
-__all__ = ["DroneLink", "LinkOptions", "MissionProgress", "TransferReport", "DroneLinkError"]
+__all__ = ["DroneLink", "DroneLinkError", "LinkOptions", "MissionProgress", "TransferReport"]

@@ -112,7 +112,7 @@ class SimVehicle:
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> "SimVehicle":
+    def start(self) -> SimVehicle:
         self._stop.clear()
         self._thread = threading.Thread(target=self.run, name=f"sim-drone-{self.cfg.sysid}",
                                         daemon=True)
@@ -125,7 +125,7 @@ class SimVehicle:
             self._thread.join(timeout_s)
         self.transport.close()
 
-    def __enter__(self) -> "SimVehicle":
+    def __enter__(self) -> SimVehicle:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -24,7 +24,8 @@ def _free_udp_port() -> int:
 
 
 def test_fly_uploads_verifies_flies_and_records(tmp_path, data_dir, engine):
-    from disaster_ops.storage.models import Drone, DroneState, Mission as MissionRow
+    from disaster_ops.storage.models import Drone, DroneState
+    from disaster_ops.storage.models import Mission as MissionRow
 
     plan = tmp_path / "m.plan"
     mission = square_mission(3)

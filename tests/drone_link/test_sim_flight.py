@@ -6,11 +6,10 @@ import time
 
 import pytest
 
-from drone_link.errors import CommandRejected
+from drone_link.errors import CommandRejected, SimConfigError
 from drone_link.link import LinkOptions
 from drone_link.link.commands import CommandResult
 from drone_link.sim import SimConfig
-from drone_link.errors import SimConfigError
 
 from .conftest import square_mission
 
