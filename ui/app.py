@@ -10,14 +10,15 @@ import streamlit as st
 
 from ui.session import current_role, role_picker
 
-st.set_page_config(page_title="Disaster COP", page_icon="🛰️", layout="wide")
+st.set_page_config(page_title="Disaster COP", page_icon=":material/satellite_alt:", layout="wide")
 role_picker()
 
 pages = [
-    st.Page("app_pages/map.py", title="Map", icon="🗺️", default=True),
-    st.Page("app_pages/incidents.py", title="Incidents", icon="🔥"),
-    st.Page("app_pages/cameras.py", title="Cameras", icon="📹"),
+    st.Page("app_pages/map.py", title="Map", icon=":material/map:", default=True),
+    st.Page("app_pages/incidents.py", title="Incidents", icon=":material/local_fire_department:"),
+    st.Page("app_pages/missions.py", title="Drone missions", icon=":material/flight:"),
+    st.Page("app_pages/cameras.py", title="Cameras", icon=":material/videocam:"),
 ]
 if current_role() == "manager":
-    pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon="📜"))
+    pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon=":material/history:"))
 st.navigation(pages).run()

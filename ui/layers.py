@@ -6,7 +6,7 @@ import folium
 
 import json
 
-from disaster_ops.services.cop import CameraMarker, IncidentMarker
+from disaster_ops.services.cop import CameraMarker, DroneMarker, IncidentMarker, MissionArea
 
 # Leaflet is served by the dashboard itself (ui/static, Streamlit static serving) so the
 # map works on a closed disaster network; folium's defaults point at public CDNs.
@@ -31,7 +31,7 @@ def add_camera_layer(fmap: folium.Map, markers: list[CameraMarker]) -> folium.Fe
     group = folium.FeatureGroup(name="CCTV cameras", show=True)
     for m in markers:
         folium.CircleMarker(
-            location=(m.lat, m.lon), radius=4, weight=1,
+            location=(m.lat, m.lon), radius=4, weight=1, class_name="cctv-camera",
             color=STATUS_COLOURS.get(m.status, "#546e7a"), fill=True, fill_opacity=0.8,
             tooltip=f"{m.name} · {m.purpose} · fov {m.fov_deg:.0f}° · {m.range_m:.0f} m ({m.view_source})",
         ).add_to(group)
@@ -55,3 +55,45 @@ def add_incident_layer(fmap: folium.Map, incidents: list[IncidentMarker]) -> fol
                             fill=True, fill_opacity=0.9, tooltip=label).add_to(group)
     group.add_to(fmap)
     return group
+
+
+def add_drone_layer(fmap: folium.Map, drones: list[DroneMarker]) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="Drones", show=True)
+    for d in drones:
+        colour = "#00897b" if d.link_ok else "#c62828"
+        batt = "?" if d.battery_pct is None else f"{d.battery_pct:.0f}%"
+        alt = "?" if d.alt_rel_m is None else f"{d.alt_rel_m:.0f} m"
+        folium.RegularPolygonMarker(
+            (d.lat, d.lon), number_of_sides=3, radius=10, rotation=(d.heading_deg or 0.0) - 90.0,
+            color=colour, fill=True, fill_opacity=0.9,
+            tooltip=f"{d.name} · {d.mode or '?'} · {alt} · battery {batt} · "
+                    f"{'armed' if d.armed else 'disarmed'} · {'link ok' if d.link_ok else 'LINK LOST'} · {d.updated_utc}",
+        ).add_to(group)
+    group.add_to(fmap)
+    return group
+
+
+def add_mission_layer(fmap: folium.Map, missions: list[MissionArea]) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="Drone missions", show=True)
+    for m in missions:
+        folium.GeoJson(json.loads(m.zone_geojson), name=f"mission {m.id}",
+                       style_function=lambda _f: {"color": "#6a1b9a", "weight": 2, "dashArray": "6 4",
+                                                  "fillOpacity": 0.08},
+                       tooltip=f"mission #{m.id} {m.name} · {m.status}").add_to(group)
+    group.add_to(fmap)
+    return group
+
+
+def add_view_layer(fmap: folium.Map, views: dict) -> None:
+    if views["features"]:
+        folium.GeoJson(views, name="Camera views",
+                       style_function=lambda f: {"color": "#9e9d24" if f["properties"]["guessed"] else "#2e7d32",
+                                                 "weight": 0.5, "fillOpacity": 0.12}).add_to(fmap)
+
+
+def add_blind_spot_layer(fmap: folium.Map, gaps: dict) -> None:
+    if gaps["features"]:
+        folium.GeoJson(gaps, name="Blind spots (no camera)",
+                       style_function=lambda _f: {"color": "#ef6c00", "weight": 1, "fillColor": "#ff9800",
+                                                  "fillOpacity": 0.3},
+                       tooltip=folium.GeoJsonTooltip(["incident_id", "rank", "area_m2"])).add_to(fmap)

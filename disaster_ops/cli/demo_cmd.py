@@ -95,6 +95,7 @@ def demo(
     port: int = typer.Option(8501, "--port", help="Dashboard port."),
     address: str = typer.Option("127.0.0.1", "--address", help="Dashboard bind address."),
     sim: bool = typer.Option(True, "--sim/--no-sim", help="Start the simulated drone."),
+    replay: bool = typer.Option(True, "--replay/--no-replay", help="Replay sample videos as CCTV and detect."),
     drone_port: int = typer.Option(14550, "--drone-port", help="UDP port of the simulated drone link."),
     seed_only: bool = typer.Option(False, "--seed-only", help="Seed the database and exit."),
     stop_after_s: float | None = typer.Option(None, "--stop-after-s", hidden=True),
@@ -111,11 +112,9 @@ def demo(
     if sim and "sim-drone" in names:
         children.append(Child("simulated drone", [sys.executable, "-m", "disaster_ops", "sim-drone",
                                                   "--port", str(drone_port), "--speedup", "1"]))
-    if "watch" in names:
-        replay = demo_svc.replay_sources()
-        if replay:
-            children.append(Child("CCTV replay", [sys.executable, "-m", "disaster_ops", "watch", "--replay",
-                                                  *[str(p) for p in replay]]))
+    if replay and "watch" in names and demo_svc.has_replay_cameras():
+        children.append(Child("CCTV replay + detection", [sys.executable, "-m", "disaster_ops", "watch",
+                                                          "--replay", "--fps", "2"]))
     children.append(Child("dashboard", _streamlit_argv(port, address)))
     typer.echo(f"dashboard: http://{address}:{port}  (Ctrl-C stops everything)")
     raise typer.Exit(_supervise(children, stop_after_s=stop_after_s))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from disaster_ops.services.cameras import BBox, list_cameras
 from disaster_ops.services.incidents import list_incidents
+from disaster_ops.storage.db import get_engine
+from disaster_ops.storage.models import Drone, DroneState
+from disaster_ops.storage.models import Mission as MissionRow
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,93 @@ def incident_markers(*, engine: Engine | None = None, open_only: bool = True) ->
             (i.min_lat + i.max_lat) / 2.0, (i.min_lon + i.max_lon) / 2.0,
             i.last_seen.strftime("%Y-%m-%d %H:%M:%S UTC"), i.source_count, i.acknowledged_by))
     return out
+
+
+@dataclass(frozen=True)
+class DroneMarker:
+    name: str
+    lat: float
+    lon: float
+    alt_rel_m: float | None
+    heading_deg: float | None
+    battery_pct: float | None
+    mode: str | None
+    armed: bool
+    link_ok: bool
+    updated_utc: str
+
+
+def drone_markers(*, engine: Engine | None = None) -> list[DroneMarker]:
+    """Drones with a known position (latest telemetry)."""
+    with Session(engine or get_engine()) as s:
+        rows = s.exec(select(Drone, DroneState).join(DroneState, DroneState.drone_id == Drone.id)).all()
+    return [DroneMarker(d.name, st.lat, st.lon, st.alt_rel_m, st.heading_deg, st.battery_pct, st.mode,
+                        bool(st.armed), bool(st.link_ok), st.updated_at.strftime("%H:%M:%S UTC"))
+            for d, st in rows if st.lat is not None and st.lon is not None]
+
+
+@dataclass(frozen=True)
+class MissionArea:
+    id: int
+    name: str
+    status: str
+    zone_geojson: str
+    drone_id: int | None
+
+
+def mission_areas(*, engine: Engine | None = None, limit: int = 50) -> list[MissionArea]:
+    """Zones of the newest missions that are not finished."""
+    with Session(engine or get_engine()) as s:
+        rows = s.exec(select(MissionRow).where(MissionRow.status.not_in(["completed", "aborted", "failed"]))
+                      .order_by(MissionRow.id.desc()).limit(limit)).all()
+    return [MissionArea(r.id, r.name, str(getattr(r.status, "value", r.status)), r.zone_geojson, r.drone_id)
+            for r in rows]
+
+
+def camera_view_geojson(markers: list[CameraMarker], *, limit: int = 3000) -> dict:
+    """View sectors of the cameras as a GeoJSON FeatureCollection (guessed views flagged)."""
+    import shapely
+
+    from geo.sectors import Cameras, view_sectors
+
+    ms = markers[:limit]
+    if not ms:
+        return {"type": "FeatureCollection", "features": []}
+    cams = Cameras.from_records(ms)
+    sectors = view_sectors(cams)
+    feats = []
+    for m, geom in zip(ms, sectors.to_wgs84()):
+        if geom is None or shapely.is_empty(geom):
+            continue
+        feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)),
+                      "properties": {"id": m.id, "guessed": m.view_source == "default"}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def blind_spots_geojson(incidents: list[IncidentMarker], *, radius_m: float = 300.0,
+                        engine: Engine | None = None, max_incidents: int = 20) -> dict:
+    """Zones no camera sees around each open incident (what a drone should cover)."""
+    from disaster_ops.services.missions import coverage_gaps
+    from geo.aoi import PointRadius
+
+    feats = []
+    for inc in incidents[:max_incidents]:
+        cov = coverage_gaps(PointRadius(lat=inc.lat, lon=inc.lon, radius_m=radius_m), engine=engine)
+        for f in cov.to_geojson()["features"]:
+            f["properties"]["incident_id"] = inc.id
+            f["properties"]["covered_fraction"] = round(cov.covered_fraction, 3)
+            feats.append(f)
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def drone_names(*, engine: Engine | None = None) -> list[str]:
+    with Session(engine or get_engine()) as s:
+        return [d.name for d in s.exec(select(Drone).order_by(Drone.name))]
+
+
+def drone_name(drone_id: int | None, *, engine: Engine | None = None) -> str | None:
+    if drone_id is None:
+        return None
+    with Session(engine or get_engine()) as s:
+        d = s.get(Drone, drone_id)
+    return d.name if d else None

@@ -14,9 +14,11 @@ def sample_registries() -> list[Path]:
     return sorted([*SAMPLE_DIR.glob("*cctv*.csv"), *SAMPLE_DIR.glob("cameras*.geojson")])
 
 
-def replay_sources() -> list[Path]:
-    """Videos the demo replays as CCTV streams."""
-    return sorted((SAMPLE_DIR / "videos").glob("*.mp4")) if (SAMPLE_DIR / "videos").is_dir() else []
+def has_replay_cameras() -> bool:
+    """Whether any seeded camera has a stream to replay."""
+    from disaster_ops.services.watch import cameras_to_watch
+
+    return bool(cameras_to_watch())
 
 
 def seed_sample_data(*, actor: str = "demo") -> list[str]:

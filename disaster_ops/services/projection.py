@@ -41,33 +41,41 @@ def fallback_point(cam: Camera) -> tuple[float, float]:
     return float(lat), float(lon)
 
 
-def to_ground(cam: Camera, dets: Detections, *, kinds: set[str], observed_at: datetime,
-              width_px: int, height_px: int, snapshot_path: str | None = None,
-              source_kind: str = "cctv", model=None) -> list[GroundDetection]:
-    """Project the detections of the given kinds to the ground."""
+def to_ground(model, dets: Detections, *, kinds: set[str], source_kind: str, source_id: str,
+              observed_at: datetime, max_range_m: float, fallback_latlon: tuple[float, float],
+              snapshot_path: str | None = None) -> list[GroundDetection]:
+    """Project the detections of the given kinds to the ground with any pixel→ground
+    ``model`` (fixed pinhole, homography, or an aerial pose). A box whose bottom does not
+    reach the ground (smoke against the sky) is placed at ``fallback_latlon``."""
     keep = np.array([k in kinds for k in dets.kind], dtype=bool)
     if not keep.any():
         return []
     sel = dets[keep]
-    model = model or camera_model(cam, width_px=width_px, height_px=height_px)
-    pts = box_to_ground_point(model, sel.xyxy, max_range_m=max(cam.range_m * 3, 300.0))
+    pts = box_to_ground_point(model, sel.xyxy, max_range_m=max_range_m)
     out = []
     for i in range(len(sel)):
-        if pts.ok[i]:
-            lat, lon = float(pts.lat[i]), float(pts.lon[i])
-        else:
-            lat, lon = fallback_point(cam)
+        lat, lon = (float(pts.lat[i]), float(pts.lon[i])) if pts.ok[i] else fallback_latlon
         footprint = None
         poly = sel.polygons[i]
         if poly is not None and len(poly) >= 3:
             g = pixel_polygon_to_ground(model, np.asarray(poly, dtype=float))
             footprint = None if g.is_empty else g
         out.append(GroundDetection(
-            source_kind=source_kind, source_id=cam.source_key, observed_at=observed_at,
+            source_kind=source_kind, source_id=source_id, observed_at=observed_at,
             kind=str(sel.kind[i]), confidence=float(sel.confidence[i]),
             bbox_px=tuple(float(v) for v in sel.xyxy[i]), ground_lat=lat, ground_lon=lon,
             footprint_wgs84=footprint, snapshot_path=snapshot_path))
     return out
+
+
+def camera_to_ground(cam: Camera, dets: Detections, *, kinds: set[str], observed_at: datetime,
+                     width_px: int, height_px: int, snapshot_path: str | None = None,
+                     model=None) -> list[GroundDetection]:
+    """Fixed CCTV: project with the camera's calibration or registry pose."""
+    model = model or camera_model(cam, width_px=width_px, height_px=height_px)
+    return to_ground(model, dets, kinds=kinds, source_kind="cctv", source_id=cam.source_key,
+                     observed_at=observed_at, max_range_m=max(cam.range_m * 3, 300.0),
+                     fallback_latlon=fallback_point(cam), snapshot_path=snapshot_path)
 
 
 def detect_config_json(cfg) -> str:

@@ -26,7 +26,7 @@ from disaster_ops.detect import CameraDetectConfig, Detector, create_detector
 from disaster_ops.detect.pipeline import MultiCameraRunner
 from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.incidents import IngestResult
-from disaster_ops.services.projection import camera_model, to_ground
+from disaster_ops.services.projection import camera_model, camera_to_ground
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera, CameraStatus
 
@@ -163,7 +163,7 @@ class Watcher:
                 cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
                 cv2.putText(img, str(k), (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
         cv2.imwrite(str(snap), img)
-        ground = to_ground(w.cam, dets, kinds=kinds, observed_at=at, width_px=wpx, height_px=h,
+        ground = camera_to_ground(w.cam, dets, kinds=kinds, observed_at=at, width_px=wpx, height_px=h,
                            snapshot_path=str(snap), model=w.model)
         results = incident_svc.ingest(ground, engine=self.engine, actor="watcher")
         self.stats.reports += len(results)

@@ -51,11 +51,11 @@ def test_map_shows_camera_markers_in_browser(dashboard, tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(dashboard, wait_until="domcontentloaded")
             page.get_by_text("Common operating picture").first.wait_for(timeout=60_000)
-            page.get_by_text("408 cameras").wait_for(timeout=60_000)
+            page.get_by_text("409 cameras").wait_for(timeout=60_000)
             frame = page.frame_locator("iframe").first
-            markers = frame.locator("path.leaflet-interactive")
+            markers = frame.locator("path.cctv-camera")
             markers.first.wait_for(timeout=60_000)
-            assert markers.count() == 408
+            assert markers.count() == 409  # 408 Busan registry rows + the demo replay camera
             page.screenshot(path=str(tmp_path / "map.png"))
         finally:
             browser.close()

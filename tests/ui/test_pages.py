@@ -24,7 +24,7 @@ def test_map_page_renders_for_each_role(seeded, role):
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Common operating picture"
-    assert any("408 cameras" in c.value for c in at.caption)
+    assert any("409 cameras" in c.value for c in at.caption)
 
 
 def test_audit_page_only_for_managers(seeded):
@@ -71,3 +71,30 @@ def test_manager_confirms_incident(seeded):
     at.button(key=f"inc_conf_{inc_id}").click().run()
     assert not at.exception, at.exception
     assert any("confirmed" in m.value for m in at.markdown)
+
+
+def test_manager_plans_and_dispatches_pilot_downloads(seeded):
+    from disaster_ops.services.drones import register_drone
+    from disaster_ops.storage.db import session_scope
+
+    _fire_incident()
+    with session_scope() as s:
+        register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["role"] = "manager"
+    at.run()
+    at.switch_page("app_pages/missions.py").run()
+    at.button(key="mis_plan").click().run()
+    assert not at.exception, at.exception
+    assert at.success, [e.value for e in at.error]
+    mission_btn = [b for b in at.button if b.key and b.key.startswith("mis_assign_")]
+    assert mission_btn
+    mission_btn[0].click().run()
+    assert any("assigned" in m.value and "sim-1" in m.value for m in at.markdown)
+    # A responder sees missions but can neither plan nor dispatch.
+    rt = AppTest.from_file(APP, default_timeout=60)
+    rt.session_state["role"] = "responder"
+    rt.run()
+    rt.switch_page("app_pages/missions.py").run()
+    keys = [b.key for b in rt.button]
+    assert "mis_plan" not in keys and not any(k and k.startswith("mis_assign_") for k in keys)

@@ -1,0 +1,70 @@
+"""Drone missions: managers plan gap surveys and dispatch; pilots take and fly them."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from disaster_ops.errors import DisasterOpsError
+from disaster_ops.services import cop
+from disaster_ops.services import missions as svc
+from disaster_ops.services.roles import Action, allowed
+from drone_link.files import plan_from_dict, waypoints_text
+from geo.aoi import PointRadius
+from ui.session import current_role, current_user
+
+st.title("Drone missions")
+role, user = current_role(), current_user()
+
+if allowed(role, Action.PLAN_MISSION):
+    with st.expander("Plan a survey of the blind spots around an incident", expanded=True):
+        incidents = cop.incident_markers()
+        if not incidents:
+            st.info("No open incident. Missions are planned around incidents.")
+        else:
+            pick = st.selectbox("Incident", incidents, key="mis_incident",
+                                format_func=lambda i: f"#{i.id} {i.kind} · {i.status} · severity {i.severity}")
+            c1, c2, c3 = st.columns(3)
+            radius = c1.number_input("Radius (m)", 50, 3000, 300, step=50, key="mis_radius")
+            alt = c2.number_input("Altitude above home (m)", 20, 150, 80, step=10, key="mis_alt")
+            camera = c3.selectbox("Camera", ["mavic3e-wide", "m30t-wide", "p4rtk", "generic-84"], key="mis_cam")
+            if st.button("Plan survey", key="mis_plan", type="primary"):
+                try:
+                    gp = svc.plan_gap_survey(PointRadius(lat=pick.lat, lon=pick.lon, radius_m=float(radius)),
+                                             actor=user, role=role, alt_rel_m=float(alt), camera=camera,
+                                             incident_id=pick.id)
+                    r = gp.report
+                    st.success(f"Planned mission(s) {', '.join(map(str, gp.mission_ids))}: cameras see "
+                               f"{gp.coverage.covered_fraction:.0%} of the area; the drone covers "
+                               f"{r['zone_area_m2']:.0f} m² of blind spots, {r['distance_m']:.0f} m, "
+                               f"{r['flight_time_s'] / 60:.1f} min, {r['photo_count']} photos at "
+                               f"{r['gsd_cm_px']:.1f} cm/px.")
+                except DisasterOpsError as exc:
+                    st.error(str(exc))
+
+drones = cop.drone_names()
+for m in svc.list_missions():
+    status = str(getattr(m.status, "value", m.status))
+    with st.container(border=True):
+        report = json.loads(m.report_json) if m.report_json else {}
+        st.markdown(f"**#{m.id} {m.name}** · {status} · drone {cop.drone_name(m.drone_id) or '—'} · "
+                    f"created by {m.created_by}"
+                    + (f" · {report.get('distance_m', 0):.0f} m, {report.get('flight_time_s', 0) / 60:.1f} min"
+                       if report else ""))
+        cols = st.columns(3)
+        if allowed(role, Action.DISPATCH_DRONE) and status in ("planned", "assigned") and drones:
+            target = cols[0].selectbox("Drone", drones, key=f"mis_drone_{m.id}", label_visibility="collapsed")
+            if cols[1].button("Dispatch", key=f"mis_assign_{m.id}"):
+                try:
+                    svc.assign(m.id, target, actor=user, role=role)
+                    st.rerun()
+                except DisasterOpsError as exc:
+                    st.error(str(exc))
+        if m.plan_json and allowed(role, Action.FLY_MISSION):
+            plan_text = svc.plan_file(m.id)
+            cols[2].download_button("Download .plan", plan_text, file_name=f"mission_{m.id}.plan",
+                                    mime="application/json", key=f"mis_dl_{m.id}")
+            cols[2].download_button("Download .waypoints", waypoints_text(plan_from_dict(json.loads(plan_text))),
+                                    file_name=f"mission_{m.id}.waypoints", key=f"mis_wp_{m.id}")
+            st.caption(f"Fly it: `disaster-ops fly --connect udpin:0.0.0.0:14550 --mission mission_{m.id}.plan --start`")
