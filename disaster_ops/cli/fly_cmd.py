@@ -164,6 +164,7 @@ def fly(
     summary: dict = {"connection": connect, "mission": str(mission_path), "items": len(mission.items),
                      "fence": len(mission.fence), "rally": len(mission.rally)}
     status = "uploaded"
+    interrupted = False
     try:
         with link:
             t = link.wait_heartbeat(timeout_s=heartbeat_timeout_s)
@@ -189,6 +190,7 @@ def fly(
                     status = _follow(link, db, json_out=json_out, timeout_s=follow_timeout_s)
                 except KeyboardInterrupt:
                     typer.echo("interrupted: returning to launch", err=True)
+                    interrupted = True
                     link.rtl()
                     status = "aborted"
                 db.state(link, force=True)
@@ -205,3 +207,5 @@ def fly(
     else:
         typer.echo(f"{summary.get('drone')}: mission {status} ({summary['items']} items, verified"
                    f"{', reached ' + str(len(summary['reached'])) if 'reached' in summary else ''})")
+    if interrupted:
+        raise typer.Exit(130)

@@ -39,6 +39,7 @@ def sim_drone(
     latency_ms: float = typer.Option(0.0, "--latency-ms", help="One-way added delay, ms."),
     speedup: float = typer.Option(1.0, "--speedup", help="Simulated-time factor (flight, boot, battery)."),
     legacy: bool = typer.Option(False, "--legacy", help="Old ArduPilot: MISSION_REQUEST, no *_INT frames."),
+    autopilot: str = typer.Option("ardupilot", "--autopilot", help="ardupilot (ArduCopter) or px4 (PX4 modes)."),
     signing_key: str | None = typer.Option(
         None, "--signing-key", help="64 hex digits; default $DISASTER_OPS_SIGNING_KEY if set."),
     battery_pct: float = typer.Option(100.0, "--battery-pct", help="Charge at start, %."),
@@ -58,7 +59,8 @@ def sim_drone(
     try:
         cfg = SimConfig(port=port, host=host, sysid=sysid, home_lat_deg=lat, home_lon_deg=lon,
                         home_alt_amsl_m=alt, loss=loss, latency_s=latency_ms / 1000.0,
-                        speedup=speedup, legacy=legacy, signing_key=key, battery_pct=battery_pct,
+                        speedup=speedup, legacy=legacy, autopilot=autopilot, signing_key=key,
+                        battery_pct=battery_pct,
                         battery_minutes=battery_minutes, gcs_failsafe_s=gcs_failsafe_s)
     except SimConfigError as exc:
         fail(f"--{exc.field.replace('_', '-')}: {exc.reason}")

@@ -95,10 +95,11 @@ class MissionProgress:
     current_index: int | None
     reached: tuple[int, ...]
     total: int
+    complete_reported: bool = False  # MISSION_CURRENT.mission_state == COMPLETE
 
     @property
     def finished(self) -> bool:
-        return self.total > 0 and bool(self.reached) and self.reached[-1] >= self.total - 1
+        return self.total > 0 and (self.complete_reported or (self.total - 1) in self.reached)
 
 
 @dataclass
@@ -129,6 +130,7 @@ class DroneLink:
         self._last_gcs_hb = -1e9
         self.seq_offset = 0  # 1 on ArduPilot: mission item 0 is home
         self.uploaded: Mission | None = None
+        self._paused_by_command = False
 
     # -- opening and closing -----------------------------------------------------------
     @classmethod
@@ -423,7 +425,7 @@ class DroneLink:
         total = len(self.uploaded.items) if self.uploaded else max(0, (t.mission_total or 0) - self.seq_offset)
         cur = None if t.mission_seq is None else t.mission_seq - self.seq_offset
         reached = tuple(s - self.seq_offset for s in t.reached if s >= self.seq_offset)
-        return MissionProgress(cur, reached, total)
+        return MissionProgress(cur, reached, total, complete_reported=t.mission_state == 5)
 
     # -- commands ----------------------------------------------------------------------
     def command(self, command: int, *params: float, what: str = "",
@@ -522,18 +524,26 @@ class DroneLink:
                 logger.info("%s: arming refused (%s), retrying", self.label, exc.text)
                 self.pump(1.0)
 
-    def pause(self) -> None:
-        """Hold position: BRAKE on ArduPilot, DO_PAUSE_CONTINUE(0) on PX4."""
-        if self.family == "px4":
+    def pause(self, *, use_command: bool = False) -> None:
+        """Hold position: BRAKE mode on ArduPilot, or MAV_CMD_DO_PAUSE_CONTINUE(0)
+        (always on PX4; on ArduPilot with ``use_command``, which keeps AUTO and resumes
+        the same item)."""
+        if use_command or self.family == "px4":
             self.command(MavCmd.DO_PAUSE_CONTINUE, 0, what="pause")
         else:
             self.set_mode(self._intent("brake"))
+        self._paused_by_command = use_command or self.family == "px4"
 
     def resume(self) -> None:
-        if self.family == "px4":
+        """Continue the mission after :meth:`pause` (the same way it was paused)."""
+        if self._paused_by_command:
             self.command(MavCmd.DO_PAUSE_CONTINUE, 1, what="continue")
+            if self.family == "px4":
+                self.wait_for(lambda t: t.mode == self._intent("mission"),
+                              timeout_s=self.options.mode_confirm_timeout_s, what="mission mode")
         else:
             self.set_mode(self._intent("mission"))
+        self._paused_by_command = False
 
     def rtl(self) -> None:
         """Return to launch (mode RTL on ArduPilot, NAV_RETURN_TO_LAUNCH on PX4)."""

@@ -67,6 +67,7 @@ class Telemetry:
     home_alt_amsl_m: float | None = None
     mission_seq: int | None = None
     mission_total: int | None = None
+    mission_state: int | None = None  # MISSION_STATE: 5 = COMPLETE (ArduPilot 4.4+, PX4)
     reached: tuple[int, ...] = ()
     status_texts: tuple[StatusText, ...] = ()
 
@@ -100,6 +101,7 @@ class TelemetryTracker:
     max_texts: int = 50
     _t: Telemetry = field(default_factory=Telemetry)
     _reached: list[int] = field(default_factory=list)
+    _reached_set: set[int] = field(default_factory=set)
     _texts: deque = field(default_factory=lambda: deque(maxlen=50))
 
     def snapshot(self) -> Telemetry:
@@ -111,7 +113,13 @@ class TelemetryTracker:
 
     def reset_mission_progress(self) -> None:
         self._reached.clear()
-        self._t = replace(self._t, mission_seq=None)
+        self._reached_set.clear()
+        self._t = replace(self._t, mission_seq=None, mission_state=None)
+
+    def _add_reached(self, seq: int) -> None:
+        if seq not in self._reached_set:
+            self._reached_set.add(seq)
+            self._reached.append(seq)
 
     def update(self, msg, now_s: float) -> bool:
         """Fold one message in; True if it was telemetry of this vehicle."""
@@ -172,12 +180,19 @@ class TelemetryTracker:
                   home_alt_amsl_m=m.altitude / 1000.0)
 
     def _on_mission_current(self, m, now_s: float) -> None:
+        # MISSION_ITEM_REACHED is sent once and may be lost: the current item moving on
+        # from a to b also says a..b-1 were done.
+        prev = self._t.mission_seq
+        if prev is not None and m.seq > prev and self._t.armed:
+            for seq in range(prev, m.seq):
+                self._add_reached(seq)
         total = getattr(m, "total", 0)
-        self._set(mission_seq=m.seq, mission_total=None if total in (0, 65535) else total)
+        state = getattr(m, "mission_state", 0)
+        self._set(mission_seq=m.seq, mission_total=None if total in (0, 65535) else total,
+                  mission_state=state or None)
 
     def _on_mission_item_reached(self, m, now_s: float) -> None:
-        if not self._reached or self._reached[-1] != m.seq:
-            self._reached.append(int(m.seq))
+        self._add_reached(int(m.seq))
 
     def _on_statustext(self, m, now_s: float) -> None:
         text = m.text if isinstance(m.text, str) else m.text.decode("utf-8", "replace")

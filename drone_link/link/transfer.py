@@ -124,7 +124,7 @@ def item_to_msg(item: MissionItem, *, seq: int, target_system: int, target_compo
         return mavlink2.MAVLink_mission_item_message(x=float(item.lat_deg), y=float(item.lon_deg),
                                                      **common)
     return mavlink2.MAVLink_mission_item_int_message(
-        x=int(round(item.lat_deg * 1e7)), y=int(round(item.lon_deg * 1e7)), **common)
+        x=round(item.lat_deg * 1e7), y=round(item.lon_deg * 1e7), **common)
 
 
 def msg_to_item(msg) -> MissionItem:
@@ -222,7 +222,7 @@ class Transaction:
         logger.debug("sys%d %s finished: %s %s", self.target_system, type(self).__name__,
                      result.name, detail)
 
-    def _ours(self, msg, types: set[str]) -> bool:
+    def _ours(self, msg, types: frozenset[str] | set[str]) -> bool:
         """Same check as MAVProxy's mission_item_protocol: type, source, target, list."""
         if msg.get_type() not in types:
             return False
@@ -252,7 +252,7 @@ class MissionUpload(Transaction):
     asks for a new highest item (all before it are stored) and at the end.
     """
 
-    REQUEST_TYPES = {"MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"}
+    REQUEST_TYPES = frozenset({"MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"})
 
     def __init__(self, items: Sequence[MissionItem], *, legacy_items: bool = False,
                  frames: FrameStyle = FrameStyle.AS_GIVEN, progress: Progress | None = None,
@@ -331,7 +331,7 @@ class MissionUpload(Transaction):
 class MissionDownload(Transaction):
     """MISSION_REQUEST_LIST → MISSION_COUNT → (MISSION_REQUEST_INT → MISSION_ITEM_INT)* → MISSION_ACK."""
 
-    TYPES = {"MISSION_COUNT", "MISSION_ITEM_INT", "MISSION_ITEM", "MISSION_ACK"}
+    TYPES = frozenset({"MISSION_COUNT", "MISSION_ITEM_INT", "MISSION_ITEM", "MISSION_ACK"})
 
     def __init__(self, *, legacy_items: bool = False, progress: Progress | None = None,
                  **kw) -> None:

@@ -28,6 +28,7 @@ class SimConfig:
     latency_s: float = 0.0  # one-way delay added to each datagram, each direction
     speedup: float = 1.0
     legacy: bool = False  # request with MISSION_REQUEST, reject *_INT frames (old ArduPilot)
+    autopilot: str = "ardupilot"  # or "px4": PX4 mode numbers, no home item, MISSION_START arms-in-any-mode
     signing_key: bytes | None = None
     boot_s: float = 3.0  # simulated seconds until GPS 3D fix + EKF ready
     cruise_speed_m_s: float = 10.0
@@ -54,6 +55,7 @@ class SimConfig:
             ("home", -90 <= self.home_lat_deg <= 90 and -180 <= self.home_lon_deg <= 180,
              "lat must be -90..90 and lon -180..180"),
             ("loss", 0.0 <= self.loss < 1.0, "must be in [0, 1)"),
+            ("autopilot", self.autopilot in ("ardupilot", "px4"), "must be ardupilot or px4"),
             ("latency_s", 0.0 <= self.latency_s <= 5.0, "must be 0..5 s"),
             ("speedup", 0.1 <= self.speedup <= 200.0, "must be 0.1..200"),
             ("boot_s", self.boot_s >= 0, "must be >= 0"),

@@ -4,7 +4,8 @@ Behaves like ArduPilot's ``MissionItemProtocol``: the vehicle drives an upload b
 requesting items in order and re-requesting after ``request_timeout_s``; duplicates and
 out-of-order items are ignored; a repeated final item after completion is answered with
 the ACK again (the GCS lost it). Downloads are stateless. Mission item 0 is the home
-position (ArduPilot convention): whatever the GCS sends there is replaced by the home.
+position (ArduPilot convention; off for PX4): whatever the GCS sends there is replaced by
+the home.
 ``legacy`` requests with ``MISSION_REQUEST`` and rejects the ``*_INT`` frame values.
 """
 
@@ -53,6 +54,7 @@ class MissionServer:
                  clock: Callable[[], float], legacy: bool = False, max_items: int = 1000,
                  request_timeout_s: float = 0.25, upload_timeout_s: float = 8.0,
                  home: Callable[[], MissionItem | None] = lambda: None,
+                 home_at_zero: bool = True,
                  on_change: Callable[[MissionType], None] = lambda t: None) -> None:
         self.sysid = sysid
         self.compid = compid
@@ -63,6 +65,7 @@ class MissionServer:
         self.request_timeout_s = request_timeout_s
         self.upload_timeout_s = upload_timeout_s
         self._home = home
+        self.home_at_zero = home_at_zero
         self._on_change = on_change
         self.lists: dict[MissionType, list[MissionItem]] = {t: [] for t in MissionType}
         self._upload: _Upload | None = None
@@ -72,7 +75,7 @@ class MissionServer:
     # -- public ------------------------------------------------------------------------
     def items(self, mission_type: MissionType = MissionType.MISSION) -> list[MissionItem]:
         lst = list(self.lists[mission_type])
-        if mission_type is MissionType.MISSION:
+        if mission_type is MissionType.MISSION and self.home_at_zero:
             home = self._home()
             if home is not None:
                 lst = [home] + lst[1:] if lst else [home]
@@ -210,7 +213,7 @@ class MissionServer:
         self.stats.uploads_failed += 1
 
     def _commit(self, mtype: MissionType, items: list[MissionItem], partner) -> None:
-        if mtype is MissionType.MISSION and items:
+        if mtype is MissionType.MISSION and items and self.home_at_zero:
             items = [MissionItem(Cmd.NAV_WAYPOINT, Frame.GLOBAL)] + items[1:]  # item 0 = home
         self.lists[mtype] = list(items)
         self._completed[mtype] = (len(items), partner)

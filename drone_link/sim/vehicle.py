@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from drone_link.link._mav import (
     MAV_AUTOPILOT_ARDUPILOTMEGA,
+    MAV_AUTOPILOT_PX4,
     MAV_MODE_FLAG_CUSTOM_MODE_ENABLED,
     MAV_MODE_FLAG_SAFETY_ARMED,
     MAV_SYS_STATUS_PREARM_CHECK,
@@ -29,7 +30,8 @@ from drone_link.link._mav import (
     MAV_TYPE_QUADROTOR,
     mavlink2,
 )
-from drone_link.link.commands import CopterMode, MavCmd
+from drone_link.link.commands import CopterMode, MavCmd, mode_number
+from drone_link.link.commands import mode_name as mode_name_of
 from drone_link.mission import Cmd, Frame, MissionItem, MissionType
 from drone_link.sim.config import SimConfig
 from drone_link.sim.kinematics import Kinematics
@@ -41,6 +43,14 @@ logger = logging.getLogger(__name__)
 SUPPORTED_MODES = {CopterMode.STABILIZE, CopterMode.GUIDED, CopterMode.AUTO, CopterMode.LOITER,
                    CopterMode.RTL, CopterMode.LAND, CopterMode.BRAKE}
 ARMABLE_MODES = {CopterMode.STABILIZE, CopterMode.GUIDED, CopterMode.LOITER}
+PX4_ARMABLE_MODES = SUPPORTED_MODES - {CopterMode.RTL, CopterMode.LAND}
+# The PX4 flavour reports the same internal behaviours with PX4 names.
+PX4_NAMES = {CopterMode.STABILIZE: "POSCTL", CopterMode.GUIDED: "AUTO.TAKEOFF",
+             CopterMode.AUTO: "AUTO.MISSION", CopterMode.LOITER: "AUTO.LOITER",
+             CopterMode.BRAKE: "AUTO.LOITER", CopterMode.RTL: "AUTO.RTL", CopterMode.LAND: "AUTO.LAND"}
+PX4_FROM_NAME = {"POSCTL": CopterMode.STABILIZE, "AUTO.TAKEOFF": CopterMode.GUIDED,
+                 "AUTO.MISSION": CopterMode.AUTO, "AUTO.LOITER": CopterMode.LOITER,
+                 "AUTO.RTL": CopterMode.RTL, "AUTO.LAND": CopterMode.LAND}
 MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED, MAV_RESULT_UNSUPPORTED, MAV_RESULT_FAILED = 0, 2, 3, 4
 SEV_CRITICAL, SEV_WARNING, SEV_INFO = 2, 4, 6
 EKF_ALL_OK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x80 | 0x100 | 0x200
@@ -72,11 +82,14 @@ class SimVehicle:
                                       loss=config.loss, latency_s=config.latency_s,
                                       signing_key=config.signing_key, seed=config.seed)
         req_timeout = max(config.request_timeout_s, 4 * config.latency_s)
+        self.px4 = config.autopilot == "px4"
+        self._first_seq = 0 if self.px4 else 1  # ArduPilot: item 0 is home
         self.missions = MissionServer(sysid=config.sysid, send=self._send, clock=clock,
                                       legacy=config.legacy, max_items=config.max_items,
                                       request_timeout_s=req_timeout,
                                       upload_timeout_s=config.upload_timeout_s,
-                                      home=self._home_item, on_change=self._mission_changed)
+                                      home=self._home_item, home_at_zero=not self.px4,
+                                      on_change=self._mission_changed)
         from geo.crs import LocalFrame  # pyproj import is slow; only when a vehicle is made
 
         self._frame = LocalFrame.around(config.home_lat_deg, config.home_lon_deg)
@@ -94,7 +107,7 @@ class SimVehicle:
         self._guided_alt_m: float | None = None
         self._hold_en: tuple[float, float] | None = None
         self._hold_alt_m: float | None = None
-        self.current_seq = 1
+        self.current_seq = self._first_seq
         self._auto_started = False
         self._auto_paused = False
         self._item_state: dict = {}
@@ -189,13 +202,13 @@ class SimVehicle:
 
     def _mission_changed(self, mtype: MissionType) -> None:
         if mtype is MissionType.MISSION:
-            self.current_seq = 1
+            self.current_seq = self._first_seq
             self._item_state = {}
 
     def set_mode(self, mode: CopterMode, *, reason: str = "") -> bool:
         if mode not in SUPPORTED_MODES:
             return False
-        if mode is CopterMode.AUTO and len(self.missions.lists[MissionType.MISSION]) <= 1:
+        if mode is CopterMode.AUTO and len(self.missions.lists[MissionType.MISSION]) <= self._first_seq:
             self._text(SEV_WARNING, "Mode change to AUTO failed: no mission")
             return False
         if mode is self.mode:
@@ -211,7 +224,7 @@ class SimVehicle:
             self._auto_started = self.flying
             self._item_state = {}
             if self.current_seq >= len(self.missions.lists[MissionType.MISSION]):
-                self.current_seq = 1
+                self.current_seq = self._first_seq
         logger.info("sim sys%d: mode %s%s", self.cfg.sysid, mode.name, f" ({reason})" if reason else "")
         self._send_heartbeat()  # announce the change now rather than at the next 1 Hz beat
         return True
@@ -241,17 +254,31 @@ class SimVehicle:
                 self._set_mode_number(int(msg.custom_mode))
         elif kind == "MISSION_SET_CURRENT":
             n = len(self.missions.lists[MissionType.MISSION])
-            if 0 < msg.seq < n:
+            if self._first_seq <= msg.seq < n:
                 self.current_seq = int(msg.seq)
                 self._item_state = {}
             self._send_mission_current()
 
     def _set_mode_number(self, number: int) -> bool:
+        if self.px4:
+            mode = PX4_FROM_NAME.get(mode_name_of(MAV_AUTOPILOT_PX4, number))
+            return mode is not None and self.set_mode(mode, reason="GCS")
         try:
             mode = CopterMode(number)
         except ValueError:
             return False
         return self.set_mode(mode, reason="GCS")
+
+    @property
+    def wire_mode(self) -> int:
+        """HEARTBEAT custom_mode: ArduCopter number, or PX4 main/sub mode."""
+        if self.px4:
+            return mode_number(MAV_AUTOPILOT_PX4, PX4_NAMES[self.mode])
+        return int(self.mode)
+
+    @property
+    def mode_name(self) -> str:
+        return PX4_NAMES[self.mode] if self.px4 else self.mode.name
 
     def _command(self, cmd: int, p: list[float]) -> int:
         if cmd == MavCmd.COMPONENT_ARM_DISARM:
@@ -259,24 +286,32 @@ class SimVehicle:
         if cmd == MavCmd.DO_SET_MODE:
             if not int(p[0]) & MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
                 return MAV_RESULT_UNSUPPORTED
-            return MAV_RESULT_ACCEPTED if self._set_mode_number(int(p[1])) else MAV_RESULT_FAILED
+            number = (int(p[1]) << 16) | (int(p[2]) << 24) if self.px4 else int(p[1])
+            return MAV_RESULT_ACCEPTED if self._set_mode_number(number) else MAV_RESULT_FAILED
         if cmd == MavCmd.NAV_TAKEOFF:
             alt = p[6]
+            if self.px4 and self.armed and alt > 0:
+                self.set_mode(CopterMode.GUIDED, reason="takeoff")  # PX4: AUTO.TAKEOFF
             if self.mode is not CopterMode.GUIDED or not self.armed or not alt > 0:
                 return MAV_RESULT_FAILED
             self._guided_alt_m = float(alt)
             self._hold_en = (self.kin.e_m, self.kin.n_m)
             return MAV_RESULT_ACCEPTED
         if cmd == MavCmd.MISSION_START:
+            if self.px4 and self.armed:
+                self.set_mode(CopterMode.AUTO, reason="mission start")
             if self.mode is not CopterMode.AUTO or not self.armed:
                 return MAV_RESULT_FAILED
             first = int(p[0])
-            if 0 < first < len(self.missions.lists[MissionType.MISSION]):
+            if max(1, self._first_seq) <= first < len(self.missions.lists[MissionType.MISSION]):
                 self.current_seq = first
             self._auto_started = True
             self._auto_paused = False
             self._item_state = {}
             return MAV_RESULT_ACCEPTED
+        if cmd == MavCmd.DO_PAUSE_CONTINUE and self.px4:  # PX4: pause = hold mode
+            target = CopterMode.LOITER if p[0] < 0.5 else CopterMode.AUTO
+            return MAV_RESULT_ACCEPTED if self.set_mode(target, reason="pause/continue") else MAV_RESULT_FAILED
         if cmd == MavCmd.DO_PAUSE_CONTINUE:
             if self.mode is not CopterMode.AUTO:
                 return MAV_RESULT_FAILED
@@ -315,7 +350,7 @@ class SimVehicle:
                 self._text(SEV_CRITICAL, "PreArm: EKF attitude is bad" if self.sim_time_s < self.cfg.boot_s / 2
                            else "PreArm: Need 3D Fix")
                 return MAV_RESULT_FAILED
-            if self.mode not in ARMABLE_MODES:
+            if self.mode not in (PX4_ARMABLE_MODES if self.px4 else ARMABLE_MODES):
                 self._text(SEV_CRITICAL, "Arm: Mode not armable")
                 return MAV_RESULT_FAILED
             if self.battery_pct <= self.cfg.low_battery_pct:
@@ -515,15 +550,16 @@ class SimVehicle:
         state = 4 if self.armed else 3  # ACTIVE / STANDBY
         if self._failsafe_battery or self._failsafe_gcs:
             state = 5  # CRITICAL
-        self._send(mavlink2.MAVLink_heartbeat_message(MAV_TYPE_QUADROTOR, MAV_AUTOPILOT_ARDUPILOTMEGA,
-                                                      base, int(self.mode), state, 3))
+        autopilot = MAV_AUTOPILOT_PX4 if self.px4 else MAV_AUTOPILOT_ARDUPILOTMEGA
+        self._send(mavlink2.MAVLink_heartbeat_message(MAV_TYPE_QUADROTOR, autopilot,
+                                                      base, self.wire_mode, state, 3))
 
     def _send_status(self) -> None:
         sensors = MAV_SYS_STATUS_PREARM_CHECK | MAV_SYS_STATUS_SENSOR_GPS | 0x1 | 0x2 | 0x4 | 0x8
         health = sensors if self.ready else (sensors & ~(MAV_SYS_STATUS_PREARM_CHECK | MAV_SYS_STATUS_SENSOR_GPS))
         volts_mv = int((13.2 + 3.6 * self.battery_pct / 100.0) * 1000)
         current_ca = (1500 if self.flying else 50 if self.armed else 0)
-        remaining = int(round(self.battery_pct))
+        remaining = round(self.battery_pct)
         self._send(mavlink2.MAVLink_sys_status_message(sensors, sensors, health, 200, volts_mv,
                                                        current_ca, remaining, 0, 0, 0, 0, 0, 0))
         self._send(mavlink2.MAVLink_battery_status_message(
@@ -553,7 +589,13 @@ class SimVehicle:
 
     def _send_mission_current(self) -> None:
         n = len(self.missions.lists[MissionType.MISSION])
-        state = 1 if n <= 1 else (2 if not self._auto_started else 3 if self.current_seq < n else 5)
+        # MISSION_STATE: 1 no mission, 2 not started, 3 active, 5 complete
+        if n <= self._first_seq:
+            state = 1
+        elif self.current_seq >= n:
+            state = 5
+        else:
+            state = 3 if self._auto_started else 2
         self._send(mavlink2.MAVLink_mission_current_message(min(self.current_seq, max(n - 1, 0)),
                                                             n, state, 0))
 
@@ -571,7 +613,7 @@ class SimVehicle:
     def snapshot(self) -> dict:
         """A consistent read of the main state (for logs and tests)."""
         with self._lock:
-            return {"mode": self.mode.name, "armed": self.armed, "alt_rel_m": self.kin.alt_rel_m,
+            return {"mode": self.mode_name, "armed": self.armed, "alt_rel_m": self.kin.alt_rel_m,
                     "battery_pct": self.battery_pct, "current_seq": self.current_seq,
                     "reached": list(self.events.reached), "failsafes": list(self.events.failsafes),
                     "sim_time_s": self.sim_time_s, "e_m": self.kin.e_m, "n_m": self.kin.n_m}

@@ -81,3 +81,45 @@ def test_fly_bad_inputs_exit_2(tmp_path, data_dir):
     bad.write_text("{not json")
     res = run_cli("fly", "--connect", "udpin:127.0.0.1:0", "--mission", str(bad), "--no-record")
     assert res.returncode == 2 and "bad.plan" in res.stderr
+
+
+def test_fly_ctrl_c_sends_rtl(tmp_path, data_dir):
+    import os
+    import select
+    import signal
+    import time
+
+    plan = tmp_path / "m.plan"
+    write_plan(square_mission(6, step_deg=0.003), plan)
+    port = _free_udp_port()
+    sim = subprocess.Popen([sys.executable, "-m", "disaster_ops", "sim-drone", "--port", str(port),
+                            "--speedup", "10", "--duration-s", "90", "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    fly = subprocess.Popen([sys.executable, "-m", "disaster_ops", "fly", "--connect",
+                            f"udpin:127.0.0.1:{port}", "--mission", str(plan), "--start",
+                            "--no-record", "--heartbeat-timeout-s", "20"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        seen, end = [], time.monotonic() + 60
+        while time.monotonic() < end and not any(line.startswith("AUTO armed") for line in seen):
+            ready, _, _ = select.select([fly.stderr], [], [], 1.0)
+            if ready:
+                line = fly.stderr.readline()
+                if not line:
+                    break
+                seen.append(line)
+        assert any(line.startswith("AUTO armed") for line in seen), seen
+        fly.send_signal(signal.SIGINT)
+        _, err = fly.communicate(timeout=30)
+        assert fly.returncode == 130, err
+        assert "returning to launch" in err
+        sim.send_signal(signal.SIGINT)
+        out, _ = sim.communicate(timeout=15)
+        state = json.loads(out.strip().splitlines()[-1])
+        assert state["mode"] == "RTL"
+    finally:
+        for proc in (fly, sim):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)

@@ -97,3 +97,20 @@ def test_telemetry_tracker_folds_messages():
     assert t.battery_pct == 77 and t.battery_voltage_v == pytest.approx(15.8) and t.prearm_ok
     assert t.reached == (2,) and t.last_status_text == "PreArm: Need 3D Fix"
     assert tr.seconds_since_heartbeat(15.0) == pytest.approx(5.0)
+
+
+def test_reached_inferred_from_mission_current_when_reached_messages_are_lost():
+    mav = mavlink2.MAVLink(None, srcSystem=1, srcComponent=1)
+
+    def m(msg):
+        return mav.parse_buffer(msg.pack(mav))[0]
+
+    tr = TelemetryTracker(system_id=1)
+    tr.update(m(mavlink2.MAVLink_heartbeat_message(2, 3, 1 | 128, 3, 4, 3)), 1.0)  # armed, AUTO
+    tr.update(m(mavlink2.MAVLink_mission_current_message(1, 6, 3, 0)), 1.1)
+    tr.update(m(mavlink2.MAVLink_mission_item_reached_message(1)), 1.2)
+    tr.update(m(mavlink2.MAVLink_mission_current_message(4, 6, 3, 0)), 1.3)  # REACHED 2, 3 lost
+    tr.update(m(mavlink2.MAVLink_mission_item_reached_message(3)), 1.4)  # late duplicate
+    tr.update(m(mavlink2.MAVLink_mission_current_message(5, 6, 5, 0)), 1.5)
+    t = tr.snapshot()
+    assert t.reached == (1, 2, 3, 4) and t.mission_state == 5

@@ -135,3 +135,54 @@ def test_bad_sim_config_names_the_field(field, value):
     with pytest.raises(SimConfigError) as err:
         SimConfig(**{field: value})
     assert err.value.field in (field, "home")
+
+
+def test_pause_with_do_pause_continue_keeps_auto(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=20.0)
+    link.wait_heartbeat(timeout_s=5)
+    link.upload_mission(square_mission(2, step_deg=0.003))
+    link.start_mission()
+    _follow(link, until=lambda t: (t.ground_speed_m_s or 0) > 3, timeout_s=10)
+    link.pause(use_command=True)
+    t = _follow(link, until=lambda t: t.ground_speed_m_s is not None and t.ground_speed_m_s < 0.3,
+                timeout_s=10)
+    assert t.mode == "AUTO"
+    seq = sim.current_seq
+    link.pump(0.5)
+    assert sim.current_seq == seq  # holding, not advancing
+    link.resume()
+    _follow(link, until=lambda t: (t.ground_speed_m_s or 0) > 3, timeout_s=10)
+
+
+def test_px4_flavour_modes_and_mission_without_home_item(rig):
+    link = rig.link()
+    sim = rig.sim(link, speedup=40.0, autopilot="px4")
+    t = link.wait_heartbeat(timeout_s=5)
+    assert t.autopilot == 12 and t.mode == "POSCTL" and link.family == "px4"
+    mission = square_mission(2)
+    link.upload_mission(mission)
+    assert len(sim.missions.lists[0]) == len(mission.items)  # no home item on PX4
+    link.start_mission()  # arm + MISSION_START
+    _follow(link, until=lambda t: t.mode == "AUTO.MISSION" and 0 in link.progress().reached,
+            timeout_s=10)
+    link.pause()
+    assert link.telemetry.mode == "AUTO.LOITER"
+    link.resume()
+    assert link.telemetry.mode == "AUTO.MISSION"
+    _follow(link, until=lambda t: not t.armed, timeout_s=30)
+    link.pump(0.3)
+    assert link.progress().reached == tuple(range(len(mission.items)))
+    link.set_mode("AUTO.LOITER")
+    assert sim.mode_name == "AUTO.LOITER"
+
+
+def test_upload_and_flight_with_latency(rig):
+    link = rig.link()
+    sim = rig.sim(link, latency_s=0.03, speedup=40.0)
+    link.wait_heartbeat(timeout_s=5)
+    mission = square_mission(3)
+    link.upload_mission(mission)  # with verify: every request/item pair waits 60 ms round trip
+    link.start_mission()
+    _follow(link, until=lambda t: not t.armed, timeout_s=30)
+    assert sim.events.reached == list(range(1, len(mission.items) + 1))
