@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,10 +33,12 @@ from geo.aoi import AoiLike, PointRadius, _polygonal_part, aoi_to_m, frame_for_a
 from geo.crs import LocalFrame
 from geo.errors import GeoError
 from geo.sectors import DEFAULT_ARC_STEP_DEG, Cameras, SectorDefaults, ViewSectors, view_sectors
+from geo.union import coverage_union_polygons
 
 logger = logging.getLogger(__name__)
 
 M_PER_DEG_LAT = 111_320.0
+DEFAULT_TILE_M = 2000.0  # large enough that few sectors are cut, small enough to keep unions local
 
 
 @dataclass
@@ -102,16 +105,22 @@ class TiledCoverage:
     tree: shapely.STRtree
 
     @classmethod
-    def build(cls, polygons_m: np.ndarray, *, tile_m: float = 500.0) -> "TiledCoverage":
-        """Union ``polygons_m`` tile by tile. Identical polygons (co-located 360° cameras) count once."""
+    def build(cls, polygons_m: np.ndarray, *, tile_m: float = DEFAULT_TILE_M,
+              is_disc: np.ndarray | None = None, workers: int = 1) -> "TiledCoverage":
+        """Union ``polygons_m`` tile by tile (see :mod:`geo.union`).
+
+        ``is_disc`` marks regular-polygon discs (360° cameras): polygons inside one of them
+        are skipped. Identical polygons always count once. Tiles are independent, so with
+        ``workers > 1`` they are unioned on that many threads (GEOS releases the GIL).
+        """
         if tile_m <= 0:
             raise GeoError(f"tile_m must be > 0, got {tile_m}")
         polys = np.asarray(polygons_m, dtype=object)
-        polys = polys[~shapely.is_missing(polys)]
+        present = ~shapely.is_missing(polys)
+        polys = polys[present]
         if polys.size == 0:
             return cls(np.array([], dtype=object), tile_m, shapely.STRtree([]))
-        _, first = np.unique(shapely.to_wkb(polys), return_index=True)
-        polys = polys[np.sort(first)]
+        polys = coverage_union_polygons(polys, None if is_disc is None else np.asarray(is_disc)[present])
         b = shapely.bounds(polys)
         # Tile indices of each polygon's bounds: polygons in one tile need no clipping.
         ix0 = np.floor(b[:, 0] / tile_m).astype(np.int64)
@@ -140,7 +149,7 @@ class TiledCoverage:
         splits = np.flatnonzero(np.diff(key)) + 1
         starts = np.r_[0, splits]
         ends = np.r_[splits, key.size]
-        unions = [shapely.union_all(geoms[s:e]) if e - s > 1 else geoms[s] for s, e in zip(starts, ends)]
+        unions = _union_tiles(geoms, starts, ends, workers=workers)
         parts = shapely.get_parts(np.asarray(unions, dtype=object))
         parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
         return cls(parts, tile_m, shapely.STRtree(parts))
@@ -160,6 +169,23 @@ class TiledCoverage:
     def merged(self) -> shapely.Geometry:
         """All pieces dissolved into one geometry (as slow as a plain union_all of everything)."""
         return shapely.union_all(self.pieces)
+
+
+def _union_group(geoms: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list:
+    return [shapely.union_all(geoms[s:e]) if e - s > 1 else geoms[s] for s, e in zip(starts, ends)]
+
+
+def _union_tiles(geoms: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, workers: int) -> list:
+    """One union per tile (``geoms[starts[i]:ends[i]]``), optionally on a thread pool."""
+    if workers <= 1 or starts.size < 2 * workers:
+        return _union_group(geoms, starts, ends)
+    # Chunks of about equal polygon count, several per worker to even out dense tiles.
+    n_chunks = 8 * workers
+    cuts = np.searchsorted(starts, np.linspace(0, geoms.size, n_chunks + 1)[1:-1])
+    groups = [(a, b) for a, b in zip(np.r_[0, cuts], np.r_[cuts, starts.size]) if b > a]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(lambda g: _union_group(geoms, starts[g[0]:g[1]], ends[g[0]:g[1]]), groups)
+        return [u for chunk in results for u in chunk]
 
 
 def _clip_vectorised() -> bool:
@@ -188,10 +214,12 @@ class CoverageIndex:
     @classmethod
     def build(cls, cameras: Cameras, *, frame: LocalFrame | None = None, defaults: SectorDefaults | None = None,
               arc_step_deg: float = DEFAULT_ARC_STEP_DEG, precompute: bool = True,
-              tile_m: float = 500.0) -> "CoverageIndex":
+              tile_m: float = DEFAULT_TILE_M, workers: int = 1) -> "CoverageIndex":
         sectors = view_sectors(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
         polys = sectors.polygons_m[sectors.valid]
-        tiled = TiledCoverage.build(polys, tile_m=tile_m) if precompute else None
+        is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0
+        tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers)
+                 if precompute else None)
         return cls(sectors, polys, shapely.STRtree(polys), tiled)
 
     @property
