@@ -5,7 +5,7 @@ fence and rally protocols (:mod:`drone_link.sim.mission_server`), arming checks 
 EKF ready after ``boot_s``), Copter modes (STABILIZE, GUIDED, AUTO, LOITER, RTL, LAND,
 BRAKE), takeoff, missions flown with :class:`~drone_link.sim.kinematics.Kinematics`,
 MISSION_CURRENT / MISSION_ITEM_REACHED, battery drain and failsafes (RTL on low
-battery or lost GCS heartbeat, LAND on critical battery).
+battery, lost GCS heartbeat or a fence breach; LAND on critical battery).
 
     sim = SimVehicle(SimConfig(port=14550, speedup=10)); sim.start(); ...; sim.stop()
 """
@@ -34,6 +34,7 @@ from drone_link.link.commands import CopterMode, MavCmd, mode_number
 from drone_link.link.commands import mode_name as mode_name_of
 from drone_link.mission import Cmd, Frame, MissionItem, MissionType
 from drone_link.sim.config import SimConfig
+from drone_link.sim.fence import Fence
 from drone_link.sim.kinematics import Kinematics
 from drone_link.sim.mission_server import MissionServer
 from drone_link.sim.transport import SimTransport
@@ -116,6 +117,8 @@ class SimVehicle:
         self._failsafe_gcs = False
         self._last_gcs_hb_s: float | None = None
         self._photos = 0
+        self.fence = Fence()
+        self._fence_breached = False
         self._trigger_dist_m = 0.0
         self._last_trigger_odo_m = 0.0
         # streams (real time)
@@ -201,6 +204,9 @@ class SimVehicle:
                            self.cfg.home_lon_deg, self.cfg.home_alt_amsl_m)
 
     def _mission_changed(self, mtype: MissionType) -> None:
+        if mtype is MissionType.FENCE:
+            self.fence = Fence.from_items(self.missions.lists[MissionType.FENCE], self._en)
+            self._fence_breached = False
         if mtype is MissionType.MISSION:
             self.current_seq = self._first_seq
             self._item_state = {}
@@ -519,6 +525,14 @@ class SimVehicle:
             self._text(SEV_CRITICAL, "Battery failsafe: low - RTL")
             self.set_mode(CopterMode.RTL, reason="battery low")
             return
+        if self.fence.enabled and not self._fence_breached and self.mode not in (CopterMode.RTL, CopterMode.LAND):
+            why = self.fence.breach(self.kin.e_m, self.kin.n_m)
+            if why:
+                self._fence_breached = True
+                self.events.failsafes.append("fence")
+                self._text(SEV_CRITICAL, f"Fence breach ({why}) - RTL")
+                self.set_mode(CopterMode.RTL, reason="fence breach")
+                return
         if (self.cfg.gcs_failsafe_s > 0 and self._last_gcs_hb_s is not None and not self._failsafe_gcs
                 and now - self._last_gcs_hb_s > self.cfg.gcs_failsafe_s
                 and self.mode not in (CopterMode.RTL, CopterMode.LAND)):

@@ -186,3 +186,27 @@ def test_upload_and_flight_with_latency(rig):
     link.start_mission()
     _follow(link, until=lambda t: not t.armed, timeout_s=30)
     assert sim.events.reached == list(range(1, len(mission.items) + 1))
+
+
+def test_leaving_the_inclusion_fence_triggers_rtl(rig):
+    from drone_link.mission import Cmd, Frame, MissionItem, MissionType
+
+    from .conftest import HOME
+
+    link = rig.link()
+    sim = rig.sim(link, speedup=40.0)
+    link.wait_heartbeat(timeout_s=5)
+    mission = square_mission(4, step_deg=0.001)  # goes ~450 m north
+    d = 0.002  # the fence: about 220 m around home
+    lat0, lon0 = HOME
+    mission.fence = [MissionItem(Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, Frame.GLOBAL, lat0 + a, lon0 + b,
+                                 0.0, param1=4, mission_type=MissionType.FENCE)
+                     for a, b in [(-d, -d), (-d, d), (d, d), (d, -d)]]
+    link.upload_mission(mission)
+    assert sim.fence.enabled
+    link.start_mission()
+    _follow(link, until=lambda t: t.mode == "RTL", timeout_s=15)
+    assert sim.events.failsafes == ["fence"]
+    assert 0.0015 < link.telemetry.lat_deg - lat0 < 0.0030  # turned back at the fence line
+    link.pump(0.2)
+    assert any("Fence breach" in st.text for st in link.telemetry.status_texts)
