@@ -56,7 +56,9 @@ def _supervise(children: list[Child], *, stop_after_s: float | None = None) -> i
     old = signal.signal(signal.SIGTERM, _stop)
     for ch in children:
         typer.echo(f"starting {ch.name}: {' '.join(ch.argv[1:4])} ...")
-        ch.proc = subprocess.Popen(ch.argv, env=os.environ.copy())
+        # Own session: a terminal Ctrl-C reaches only this supervisor, which then stops
+        # the children in order (SIGTERM), so none dies mid-import with a traceback.
+        ch.proc = subprocess.Popen(ch.argv, env=os.environ.copy(), start_new_session=True)
     t0 = time.monotonic()
     rc = 0
     try:
@@ -74,9 +76,9 @@ def _supervise(children: list[Child], *, stop_after_s: float | None = None) -> i
         typer.echo("\nstopping (Ctrl-C) ...")
     finally:
         signal.signal(signal.SIGTERM, old)
-        for ch in children:
+        for ch in reversed(children):
             if ch.proc and ch.proc.poll() is None:
-                ch.proc.send_signal(signal.SIGINT)
+                ch.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10.0
         for ch in children:
             if not ch.proc:
@@ -110,8 +112,12 @@ def demo(
     names = _command_names()
     children: list[Child] = []
     if sim and "sim-drone" in names:
+        lat, lon = demo_svc.DEMO_HOME
         children.append(Child("simulated drone", [sys.executable, "-m", "disaster_ops", "sim-drone",
-                                                  "--port", str(drone_port), "--speedup", "1"]))
+                                                  "--port", str(drone_port), "--speedup", "3",
+                                                  "--home", f"{lat},{lon}", "--gcs-failsafe-s", "0"]))
+        children.append(Child("drone worker", [sys.executable, "-m", "disaster_ops", "drone-worker",
+                                               "--name", "sim-1", "--connect", f"udpin:127.0.0.1:{drone_port}"]))
     if replay and "watch" in names and demo_svc.has_replay_cameras():
         children.append(Child("CCTV replay + detection", [sys.executable, "-m", "disaster_ops", "watch",
                                                           "--replay", "--fps", "2"]))

@@ -7,6 +7,7 @@ from pathlib import Path
 from disaster_ops.services.cameras import import_registry
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+DEMO_HOME = (35.1020, 129.0330)  # simulated drone's home: Busan Jung-gu, inside the sample cameras' area
 
 
 def sample_registries() -> list[Path]:

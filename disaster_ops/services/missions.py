@@ -150,3 +150,27 @@ def plan_file(mission_id: int, *, engine: Engine | None = None) -> str:
     if row is None or not row.plan_json:
         raise InputError(f"mission {mission_id} has no plan")
     return json.dumps(json.loads(row.plan_json), indent=2)
+
+
+def request_flight(mission_id: int, *, actor: str, role: Role | str, engine: Engine | None = None) -> MissionRow:
+    """Pilot releases an assigned mission to its drone's worker (upload, arm, take off, fly)."""
+    require(role, Action.FLY_MISSION)
+    with session_scope(engine or get_engine()) as s:
+        row = s.get(MissionRow, mission_id)
+        if row is None:
+            raise InputError(f"no mission {mission_id}")
+        if row.drone_id is None or MissionStatus(row.status) is not MissionStatus.ASSIGNED:
+            raise InputError(f"mission {mission_id} is {row.status}; a manager must dispatch it to a drone first")
+        return set_mission_status(s, mission_id, MissionStatus.UPLOADING, actor=actor, note="fly requested")
+
+
+def request_rtl(mission_id: int, *, actor: str, role: Role | str, engine: Engine | None = None) -> MissionRow:
+    """Abort an active mission: the drone's worker commands return-to-launch."""
+    require(role, Action.FLY_MISSION)
+    with session_scope(engine or get_engine()) as s:
+        row = s.get(MissionRow, mission_id)
+        if row is None:
+            raise InputError(f"no mission {mission_id}")
+        if MissionStatus(row.status) not in (MissionStatus.UPLOADING, MissionStatus.UPLOADED, MissionStatus.ACTIVE):
+            raise InputError(f"mission {mission_id} is {row.status}, not flying")
+        return set_mission_status(s, mission_id, MissionStatus.ABORTED, actor=actor, note="RTL requested")

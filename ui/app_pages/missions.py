@@ -61,6 +61,20 @@ for m in svc.list_missions():
                     st.rerun()
                 except DisasterOpsError as exc:
                     st.error(str(exc))
+        if allowed(role, Action.FLY_MISSION) and status == "assigned":
+            if cols[1].button("Fly", key=f"mis_fly_{m.id}", type="primary"):
+                try:
+                    svc.request_flight(m.id, actor=user, role=role)
+                    st.rerun()
+                except DisasterOpsError as exc:
+                    st.error(str(exc))
+        if allowed(role, Action.FLY_MISSION) and status in ("uploading", "uploaded", "active"):
+            if cols[1].button("Return to launch", key=f"mis_rtl_{m.id}"):
+                try:
+                    svc.request_rtl(m.id, actor=user, role=role)
+                    st.rerun()
+                except DisasterOpsError as exc:
+                    st.error(str(exc))
         if m.plan_json and allowed(role, Action.FLY_MISSION):
             plan_text = svc.plan_file(m.id)
             cols[2].download_button("Download .plan", plan_text, file_name=f"mission_{m.id}.plan",
