@@ -81,7 +81,7 @@ def synthetic_registry(n_cameras: int = 170_000, *, seed: int = 7, fixed_fov_deg
     lats, lons, heads, fovs, rngs = [], [], [], [], []
     total = 0
     for (name, clat, clon, pop), frac in zip(GYEONGGI_CITIES, share):
-        want = int(round(frac * n_cameras))
+        want = round(frac * n_cameras)
         scale = np.sqrt(pop / 1000.0) * 0.8 + 0.2  # smaller towns: tighter clusters
         got = 0
         while got < want:

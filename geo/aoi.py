@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import shapely
@@ -53,7 +53,7 @@ class PointRadius:
         return frame.geom_to_wgs84(self.polygon_m(frame))
 
 
-AoiLike = Union[shapely.Geometry, dict, str, Path, PointRadius]
+AoiLike = shapely.Geometry | dict | str | Path | PointRadius
 
 
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:

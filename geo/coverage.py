@@ -11,11 +11,13 @@ as valid polygons with area, centroid and a rank. Two ways in:
   so a query only unions the few tile pieces under the AOI (tens of milliseconds at
   province scale).
 
-The tiled union is the fast path for province-wide coverage: the union is computed
-independently in each ``tile_m`` square (sectors clipped to the tile), which avoids the
-very large intermediate geometries of one global ``shapely.union_all``. Pieces of
-different tiles have disjoint interiors, so areas add up exactly; :meth:`TiledCoverage.merged`
-dissolves the tile seams when one single geometry is really needed (slow, like union_all).
+The tiled union (:mod:`geo.union`) is the fast path for province-wide coverage:
+duplicates and sectors inside another camera's disc are dropped, then the union is
+computed independently in each ``tile_m`` square (sectors clipped to the tile), which
+avoids the very large intermediate geometries of one global ``shapely.union_all``.
+Pieces of different tiles have disjoint interiors, so areas add up exactly;
+:meth:`TiledCoverage.merged` dissolves the tile seams when one single geometry is really
+needed (slow, like union_all).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class TiledCoverage:
 
     @classmethod
     def build(cls, polygons_m: np.ndarray, *, tile_m: float = DEFAULT_TILE_M,
-              is_disc: np.ndarray | None = None, workers: int = 1) -> "TiledCoverage":
+              is_disc: np.ndarray | None = None, workers: int = 1) -> TiledCoverage:
         """Union ``polygons_m`` tile by tile (see :mod:`geo.union`).
 
         ``is_disc`` marks regular-polygon discs (360° cameras): polygons inside one of them
@@ -137,11 +139,10 @@ class TiledCoverage:
         geoms = polys[owner].copy()
         cut = count[owner] > 1
         if cut.any():
-            geoms[cut] = shapely.clip_by_rect(
-                polys[owner[cut]], tx[cut] * tile_m, ty[cut] * tile_m, (tx[cut] + 1) * tile_m, (ty[cut] + 1) * tile_m
-            ) if _clip_vectorised() else [
+            # clip_by_rect takes scalar bounds only; few polygons cross a 2 km tile edge.
+            geoms[cut] = [
                 shapely.clip_by_rect(g, x * tile_m, y * tile_m, (x + 1) * tile_m, (y + 1) * tile_m)
-                for g, x, y in zip(polys[owner[cut]], tx[cut], ty[cut])
+                for g, x, y in zip(polys[owner[cut]], tx[cut], ty[cut], strict=True)
             ]
         key = tx * 1_000_003 + ty
         order = np.argsort(key, kind="stable")
@@ -188,16 +189,6 @@ def _union_tiles(geoms: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, wor
         return [u for chunk in results for u in chunk]
 
 
-def _clip_vectorised() -> bool:
-    """shapely.clip_by_rect takes array bounds only from shapely 2.1 on."""
-    try:
-        shapely.clip_by_rect(np.array([shapely.box(0, 0, 2, 2)]), np.array([0.0]), np.array([0.0]),
-                             np.array([1.0]), np.array([1.0]))
-        return True
-    except Exception:
-        return False
-
-
 @dataclass
 class CoverageIndex:
     """Sectors of a whole registry, indexed for repeated coverage queries.
@@ -214,7 +205,7 @@ class CoverageIndex:
     @classmethod
     def build(cls, cameras: Cameras, *, frame: LocalFrame | None = None, defaults: SectorDefaults | None = None,
               arc_step_deg: float = DEFAULT_ARC_STEP_DEG, precompute: bool = True,
-              tile_m: float = DEFAULT_TILE_M, workers: int = 1) -> "CoverageIndex":
+              tile_m: float = DEFAULT_TILE_M, workers: int = 1) -> CoverageIndex:
         sectors = view_sectors(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
         polys = sectors.polygons_m[sectors.valid]
         is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0

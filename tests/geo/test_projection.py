@@ -10,7 +10,12 @@ from geo.camera_model import CameraIntrinsics
 from geo.crs import LocalFrame
 from geo.errors import CalibrationError
 from geo.homography import HomographyCalibration, calibration_from_json, calibration_to_json
-from geo.projection import PinholePose, ProjectionStatus, box_to_ground_point, pixel_polygon_to_ground
+from geo.projection import (
+    PinholePose,
+    ProjectionStatus,
+    box_to_ground_point,
+    pixel_polygon_to_ground,
+)
 
 LAT, LON = 37.2636, 127.0286
 

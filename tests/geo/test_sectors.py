@@ -9,7 +9,7 @@ from geo.sectors import Cameras, SectorDefaults, view_sectors
 
 
 def cams(**kw):
-    base = dict(lat=[37.5], lon=[127.0], heading_deg=[0.0], fov_deg=[60.0], range_m=[50.0])
+    base = {"lat": [37.5], "lon": [127.0], "heading_deg": [0.0], "fov_deg": [60.0], "range_m": [50.0]}
     base.update(kw)
     return Cameras(**base)
 
@@ -26,7 +26,7 @@ def test_heading_is_true_north_not_grid_north():
     # At 127E the UTM 52N grid is rotated ~1.2 deg from true north; the sector axis must follow true north.
     s = view_sectors(cams(fov_deg=[2.0], range_m=[1000.0]), arc_step_deg=0.5)
     tip = s.polygons_m[0].centroid
-    lat, lon = s.frame.to_latlon(tip.x, tip.y)
+    _, lon = s.frame.to_latlon(tip.x, tip.y)
     assert abs(float(lon) - 127.0) < 1e-6
 
 
@@ -47,7 +47,7 @@ def test_disc_for_360_and_ignores_heading():
     ("lon", np.nan, "lon missing"),
 ])
 def test_invalid_cameras_are_reported_per_camera(field, value, reason):
-    good = dict(lat=37.5, lon=127.0, heading_deg=10.0, fov_deg=60.0, range_m=50.0)
+    good = {"lat": 37.5, "lon": 127.0, "heading_deg": 10.0, "fov_deg": 60.0, "range_m": 50.0}
     bad = dict(good, **{field: value})
     c = Cameras(**{k: [good[k], bad[k], good[k]] for k in good})
     s = view_sectors(c)

@@ -31,7 +31,7 @@ def test_contained_in_discs_is_safe_and_finds_inner_sectors():
     assert 0 < drop.sum() < polys.size
     # every dropped polygon really is covered by some other disc
     tree = shapely.STRtree(polys[disc])
-    i, j = tree.query(polys[drop], predicate="covered_by")
+    i, _ = tree.query(polys[drop], predicate="covered_by")
     assert np.unique(i).size == drop.sum()
 
 
