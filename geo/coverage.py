@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from shapely.geometry import mapping
+import shapely.errors
 
 from geo.aoi import AoiLike, PointRadius, _polygonal_part, aoi_to_m, frame_for_aoi, load_aoi
 from geo.crs import LocalFrame
@@ -67,7 +68,6 @@ class CoverageResult:
 
     zones: list[UncoveredZone]
     aoi_m: shapely.Geometry
-    covered_m: shapely.Geometry
     uncovered_m: shapely.Geometry
     frame: LocalFrame
     aoi_area_m2: float
@@ -76,6 +76,14 @@ class CoverageResult:
     dropped_area_m2: float
     cameras_used: int
     invalid_cameras: list[tuple[str, str]] = field(default_factory=list)
+    _covered_m: shapely.Geometry | None = field(default=None, repr=False)
+
+    @property
+    def covered_m(self) -> shapely.Geometry:
+        """The covered part of the AOI (metric frame); computed on first use for indexed queries."""
+        if self._covered_m is None:
+            self._covered_m = _polygonal_part(shapely.difference(self.aoi_m, self.uncovered_m))
+        return self._covered_m
 
     @property
     def covered_fraction(self) -> float:
@@ -105,6 +113,8 @@ class TiledCoverage:
     pieces: np.ndarray
     tile_m: float
     tree: shapely.STRtree
+    tile_x: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # tile column of each piece
+    tile_y: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
 
     @classmethod
     def build(cls, polygons_m: np.ndarray, *, tile_m: float = DEFAULT_TILE_M,
@@ -151,9 +161,12 @@ class TiledCoverage:
         starts = np.r_[0, splits]
         ends = np.r_[splits, key.size]
         unions = _union_tiles(geoms, starts, ends, workers=workers)
-        parts = shapely.get_parts(np.asarray(unions, dtype=object))
-        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
-        return cls(parts, tile_m, shapely.STRtree(parts))
+        parts, src = shapely.get_parts(np.asarray(unions, dtype=object), return_index=True)
+        ok = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+        parts, src = parts[ok], src[ok]
+        tile_x = tx[order][starts][src]
+        tile_y = ty[order][starts][src]
+        return cls(parts, tile_m, shapely.STRtree(parts), tile_x, tile_y)
 
     @property
     def area_m2(self) -> float:
@@ -166,6 +179,41 @@ class TiledCoverage:
         if hit.size == 0:
             return shapely.Polygon()
         return shapely.union_all(shapely.intersection(self.pieces[hit], geom_m))
+
+    def uncovered(self, geom_m: shapely.Geometry) -> shapely.Geometry:
+        """``geom_m`` minus the coverage, computed tile by tile and dissolved across tile seams.
+
+        Each tile's share of ``geom_m`` minus that tile's pieces is a small overlay; the
+        per-tile results meet exactly along the tile edges (both sides were clipped at the
+        same lines), so a fast coverage union joins them. Falls back to ``union_all`` if
+        GEOS finds the seams not exactly noded.
+        """
+        hit = self.tree.query(geom_m)
+        pcs, px, py = self.pieces[hit], self.tile_x[hit], self.tile_y[hit]
+        t = self.tile_m
+        x0, y0, x1, y1 = geom_m.bounds
+        out = []
+        for ix in range(int(math.floor(x0 / t)), int(math.floor(x1 / t)) + 1):
+            for iy in range(int(math.floor(y0 / t)), int(math.floor(y1 / t)) + 1):
+                part = shapely.clip_by_rect(geom_m, ix * t, iy * t, (ix + 1) * t, (iy + 1) * t)
+                if part.is_empty:
+                    continue
+                mine = pcs[(px == ix) & (py == iy)]
+                out.append(shapely.difference(part, shapely.multipolygons(mine)) if mine.size else part)
+        if not out:
+            return shapely.Polygon()
+        parts = shapely.get_parts(np.asarray(out, dtype=object))
+        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+        if parts.size == 0:
+            return shapely.Polygon()
+        try:
+            merged = shapely.coverage_union_all(parts)
+        except shapely.errors.GEOSException:
+            logger.debug("tiled uncovered: seams not exactly noded, using union_all")
+            merged = shapely.union_all(parts)
+        if not shapely.is_valid(merged):
+            merged = shapely.union_all(parts)
+        return _polygonal_part(merged)
 
     def merged(self) -> shapely.Geometry:
         """All pieces dissolved into one geometry (as slow as a plain union_all of everything)."""
@@ -273,7 +321,8 @@ def uncovered_zones(
         frame = cameras.frame
         aoi_m = aoi_to_m(aoi_n, frame)
         if cameras.tiled is not None:
-            covered = cameras.tiled.clip(aoi_m)
+            covered = None  # computed on demand from the uncovered part
+            uncovered = cameras.tiled.uncovered(aoi_m)
             used = int(cameras.tree.query(aoi_m, predicate="intersects").size)
         else:
             hit = cameras.tree.query(aoi_m, predicate="intersects")
@@ -290,8 +339,9 @@ def uncovered_zones(
         hit = tree.query(aoi_m, predicate="intersects")
         used = int(hit.size)
         covered = shapely.intersection(shapely.union_all(polys[hit]), aoi_m) if used else shapely.Polygon()
-    covered = _polygonal_part(covered)
-    uncovered = _polygonal_part(shapely.difference(aoi_m, covered)) if not covered.is_empty else aoi_m
+    if covered is not None:
+        covered = _polygonal_part(covered)
+        uncovered = _polygonal_part(shapely.difference(aoi_m, covered)) if not covered.is_empty else aoi_m
     if not shapely.is_valid(uncovered):
         uncovered = _polygonal_part(shapely.make_valid(uncovered))
 
@@ -301,8 +351,8 @@ def uncovered_zones(
     _, k = frame.north_and_scale(clat, clon)
     k2 = float(k) ** 2
     aoi_area = aoi_m.area / k2
-    covered_area = covered.area / k2
     uncovered_area = uncovered.area / k2
+    covered_area = covered.area / k2 if covered is not None else aoi_area - uncovered_area
 
     parts = shapely.get_parts(uncovered)
     parts = parts[shapely.get_type_id(parts) == 3] if parts.size else parts
@@ -333,7 +383,7 @@ def uncovered_zones(
     logger.debug("uncovered_zones: %d cameras used, %d zones, covered %.1f%%", used, len(zones),
                  100.0 * covered_area / aoi_area if aoi_area else 0.0)
     return CoverageResult(
-        zones=zones, aoi_m=aoi_m, covered_m=covered, uncovered_m=uncovered, frame=frame,
+        zones=zones, aoi_m=aoi_m, uncovered_m=uncovered, frame=frame,
         aoi_area_m2=aoi_area, covered_area_m2=covered_area, uncovered_area_m2=uncovered_area,
-        dropped_area_m2=dropped, cameras_used=used, invalid_cameras=invalid,
+        dropped_area_m2=dropped, cameras_used=used, invalid_cameras=invalid, _covered_m=covered,
     )

@@ -122,7 +122,17 @@ def test_index_with_tiles_matches_plain_computation():
     fast = uncovered_zones(aoi, idx)
     assert fast.covered_area_m2 == pytest.approx(plain.covered_area_m2, rel=1e-6)
     assert len(fast.zones) == len(plain.zones)
+    assert fast.uncovered_m.is_valid
+    assert fast.uncovered_m.symmetric_difference(plain.uncovered_m).area < 1e-6 * plain.aoi_area_m2
+    assert fast.covered_m.area == pytest.approx(plain.covered_m.area, rel=1e-6)
     assert_area_identity(fast)
+    # an AOI with a hole, spanning many tiles, through the index
+    ring = shapely.Point(127.009, 37.509).buffer(0.008)
+    holed = ring.difference(shapely.Point(127.009, 37.509).buffer(0.003))
+    a = uncovered_zones(holed, cams)
+    b = uncovered_zones(holed, idx)
+    assert b.uncovered_area_m2 == pytest.approx(a.uncovered_area_m2, rel=1e-6)
+    assert [round(z.area_m2, 3) for z in b.zones] == [round(z.area_m2, 3) for z in a.zones]
     no_tiles = uncovered_zones(aoi, CoverageIndex.build(cams, frame=plain.frame, precompute=False))
     assert no_tiles.covered_area_m2 == pytest.approx(plain.covered_area_m2, rel=1e-6)
 
