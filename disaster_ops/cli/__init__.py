@@ -22,6 +22,7 @@ from disaster_ops.cli import coverage_cmd  # noqa: E402,F401
 from disaster_ops.cli import demo_cmd  # noqa: E402,F401
 from disaster_ops.cli import watch_cmd  # noqa: E402,F401
 from disaster_ops.cli import drone_worker_cmd  # noqa: E402,F401
+from disaster_ops.cli import export_cmd  # noqa: E402,F401
 from disaster_ops.cli import plan_cmd  # noqa: E402,F401
 from disaster_ops.cli import fly_cmd  # noqa: E402,F401
 from disaster_ops.cli import sim_drone_cmd  # noqa: E402,F401
