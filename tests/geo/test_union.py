@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.coverage import TiledCoverage
+from geo.coverage import TiledCoverage, _strip_seam_vertices
 from geo.crs import LocalFrame
 from geo.sectors import Cameras, view_sectors
 from geo.union import contained_in_discs, dedupe_polygons
@@ -45,3 +45,16 @@ def test_tiled_union_equals_union_all_and_threads_agree():
     assert shapely.is_valid(one.pieces).all()
     # pieces of different tiles do not overlap
     assert sum(shapely.area(one.pieces)) == pytest.approx(one.merged().area, rel=1e-9)
+
+
+def test_merged_dissolves_seams_exactly_with_a_coverage_union():
+    polys, disc = city_sectors(n=4000, seed=11)
+    tiled = TiledCoverage.build(polys, tile_m=250.0, is_disc=disc)
+    stripped = _strip_seam_vertices(tiled.pieces, tiled.tile_m)
+    assert shapely.is_valid(stripped).all()
+    fast = shapely.coverage_union_all(stripped)  # raises if the seams were not exactly noded
+    ref = shapely.union_all(polys)
+    merged = tiled.merged()
+    assert merged.is_valid and fast.is_valid
+    assert merged.symmetric_difference(ref).area < 1e-6 * ref.area
+    assert len(shapely.get_parts(merged)) == len(shapely.get_parts(ref))
