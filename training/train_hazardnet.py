@@ -109,7 +109,8 @@ def flood_samples(root: Path) -> tuple[list[Sample], list[str]]:
             holdout.append(img.name)
             continue
         samples.append(Sample(img, "flood_set", mask_path=mask))
-        win = dry_window(mask)
+        im = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
+        win = dry_window(mask, image_wh=(im.shape[1], im.shape[0]))
         if win is not None:  # same-domain negative: dry aerial ground must not look like flood or smoke
             samples.append(Sample(img, "dry_crop", crop_xyxy=win))
     return samples, holdout
@@ -196,28 +197,37 @@ def loss_fn(logits, tgt, wgt, lab):
 
 
 def best_thresholds(scores: np.ndarray, labs: np.ndarray) -> list[float]:
-    """Per kind the threshold maximising F1 - 2 x false-alarm rate on normal scenes."""
+    """Per kind the threshold maximising F1 - 2 x false-alarm rate on normal scenes.
+
+    Where several thresholds tie (a clean validation split often separates perfectly),
+    the middle of the tied range is taken, leaving margin on both sides.
+    """
     normal = labs.sum(axis=1) == 0
+    grid = np.linspace(0.2, 0.95, 31)
     out = []
     for k in range(3):
-        best = (-1.0, 0.5, 0.0, 0.0)
-        for t in np.linspace(0.2, 0.95, 31):
+        objs = []
+        for t in grid:
             pred = scores[:, k] >= t
             tp = (pred & (labs[:, k] > 0)).sum()
             fp = (pred & (labs[:, k] == 0)).sum()
             fn = (~pred & (labs[:, k] > 0)).sum()
             f1 = 2 * tp / max(1, 2 * tp + fp + fn)
             fa = pred[normal].mean() if normal.any() else 0.0
-            if f1 - 2 * fa > best[0] + 1e-9:
-                best = (f1 - 2 * fa, float(t), f1, fa)
-        logger.info("internal val %s: threshold %.2f F1 %.3f false alarms %.3f", KINDS[k], best[1], best[2], best[3])
-        out.append(best[1])
+            objs.append((f1 - 2 * fa, f1, fa))
+        best = max(o[0] for o in objs)
+        tied = [i for i, o in enumerate(objs) if o[0] >= best - 1e-9]
+        i = tied[len(tied) // 2]
+        logger.info("internal val %s: threshold %.3f (tied %.3f..%.3f) F1 %.3f false alarms %.3f",
+                    KINDS[k], grid[i], grid[tied[0]], grid[tied[-1]], objs[i][1], objs[i][2])
+        out.append(float(grid[i]))
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--export-only", type=Path, help="only write .onnx/.json from an existing checkpoint")
+    ap.add_argument("--retune-only", type=Path, help="only re-choose thresholds of a checkpoint on the internal val split")
     ap.add_argument("--backbone", type=Path, help="ultralytics YOLOv8s .pt with pretrained weights")
     ap.add_argument("--fire-dir", type=Path)
     ap.add_argument("--flood-dir", type=Path)
@@ -230,6 +240,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.export_only:
         write_shipped(args.export_only)
+        return
+    if args.retune_only:
+        retune(args.retune_only, args.fire_dir, args.flood_dir, args.size)
         return
     if not (args.backbone and args.fire_dir and args.flood_dir and args.out):
         ap.error("--backbone, --fire-dir, --flood-dir and --out are required for training")
@@ -309,6 +322,24 @@ def main() -> None:
     torch.save({"state_dict": state, "meta": meta}, args.out)
     logger.info("wrote %s (%.1f MB)", args.out, args.out.stat().st_size / 1e6)
     write_shipped(args.out)
+
+
+def retune(checkpoint: Path, fire_dir: Path, flood_dir: Path, size: int) -> None:
+    """Recompute the thresholds of ``checkpoint`` on the internal validation split."""
+    from disaster_ops.detect.hazard_net import load_hazard_net
+
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    net = load_hazard_net(ckpt)
+    fire, _ = fire_samples(fire_dir)
+    flood, _ = flood_samples(flood_dir)
+    val = [s for s in fire + flood if is_internal_val(s.path.name)]
+    va = cache_features(net, val, size)
+    with torch.no_grad():
+        prob = torch.sigmoid(net.head(va[0][: len(val)].float(), va[1][: len(val)].float()))
+    thresholds = best_thresholds(image_scores(prob).numpy(), va[4][: len(val)].numpy())
+    ckpt["meta"]["thresholds"] = dict(zip(KINDS, thresholds))
+    torch.save(ckpt, checkpoint)
+    write_shipped(checkpoint)
 
 
 def write_shipped(checkpoint: Path) -> None:

@@ -3,7 +3,8 @@
 A kind is reported where a connected region of cells is confident: region score =
 mean of its (up to) 3 most confident cells, the same statistic the image-level
 threshold was tuned on in training. Each region gives one box; area hazards (flood)
-also give the region outline as a polygon and the share of the frame they cover.
+also give the outline of the region's confidently covered cells (probability >= 0.5)
+as a polygon and the share of the frame (or ROI) those cells cover.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from disaster_ops.detect.records import Detections
 
 AREA_KINDS = frozenset({"flood"})
 CELL_FACTOR = 0.6  # cells above CELL_FACTOR * threshold join a region
-AREA_CELL_PROB = 0.5  # area hazards: a cell is covered (e.g. water) above this probability
-AREA_MIN_SHARE = 0.01  # area hazards: regions under 1 % of the frame are noise
+AREA_CELL_PROB = 0.5  # area hazards: a cell counts as covered (e.g. water) above this probability
+AREA_MIN_CELLS = 4  # area hazards: smaller regions are noise
 TOP_K = 3
+BOX_CORE_FACTOR = 0.9  # point hazards: the box bounds the region's cells above 0.9 x its score
 
 
 def region_score(values: np.ndarray) -> float:
@@ -58,7 +60,7 @@ def maps_to_detections(
         if valid_cells is not None:
             p = np.where(valid_cells, p, 0.0)
         is_area = kind in AREA_KINDS
-        on = (p >= (AREA_CELL_PROB if is_area else CELL_FACTOR * thr)).astype(np.uint8)
+        on = (p >= CELL_FACTOR * thr).astype(np.uint8)
         if not on.any():
             continue
         n_lab, labels, stats, _ = cv2.connectedComponentsWithStats(on, connectivity=8)
@@ -69,16 +71,21 @@ def maps_to_detections(
             if score < thr:
                 continue
             x, y, bw, bh, area = stats[lab]
-            if is_area and area < AREA_MIN_SHARE * gh * gw:
+            if not is_area:  # tight box around the confident core, not the faint glow around it
+                ys, xs = np.nonzero(sel & (p >= BOX_CORE_FACTOR * score))
+                if xs.size:
+                    x, y, bw, bh = xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+            covered = sel & (p >= AREA_CELL_PROB) if is_area else sel
+            if is_area and (area < AREA_MIN_CELLS or not covered.any()):
                 continue
             box = [x * sx, y * sy, (x + bw) * sx, (y + bh) * sy]
             if (box[2] - box[0]) * (box[3] - box[1]) < min_area_px:
                 continue
             boxes.append(box)
             confs.append(min(1.0, score))
-            shares.append(area / max(1, n_valid))
-            if kind in AREA_KINDS:
-                contours, _ = cv2.findContours(sel.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            shares.append(int(covered.sum()) / max(1, n_valid))
+            if is_area:
+                contours, _ = cv2.findContours(covered.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
                 c = max(contours, key=cv2.contourArea).reshape(-1, 2).astype(np.float32)
                 polys.append(np.stack([(c[:, 0] + 0.5) * sx, (c[:, 1] + 0.5) * sy], axis=1))
             else:

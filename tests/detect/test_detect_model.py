@@ -25,6 +25,13 @@ def _flood_holdout(detector, n=4):
     return root, names
 
 
+def _dry(root, name):
+    """The held-out image and its largest dry window (image pixels) or None."""
+    img = read_image(root / "images" / name)
+    win = dry_window(root / "masks" / name.replace(".jpg", ".png"), image_wh=(img.shape[1], img.shape[0]))
+    return img, win
+
+
 @pytest.mark.parametrize("kind", ["fire", "smoke"])
 def test_hazard_found_on_real_cctv_frames(detector, kind):
     images = fixture_images(kind)
@@ -58,11 +65,11 @@ def test_dry_aerial_ground_is_not_flood(detector):
     root, names = _flood_holdout(detector, n=12)
     checked = 0
     for name in names:
-        win = dry_window(root / "masks" / name.replace(".jpg", ".png"))
+        img, win = _dry(root, name)
         if win is None:
             continue
         x1, y1, x2, y2 = win
-        crop = read_image(root / "images" / name)[y1:y2, x1:x2]
+        crop = img[y1:y2, x1:x2]
         assert "flood" not in detector.detect(crop).kinds(), name
         checked += 1
     assert checked >= 3
@@ -105,9 +112,8 @@ def test_fire_clip_confirmed_through_gated_pipeline(detector):
 
 def test_flood_against_dry_reference_in_ground_roi(detector):
     root, names = _flood_holdout(detector, n=12)
-    name = next(n for n in names if dry_window(root / "masks" / n.replace(".jpg", ".png")))
-    flood = read_image(root / "images" / name)
-    x1, y1, x2, y2 = dry_window(root / "masks" / name.replace(".jpg", ".png"))
+    name = next(n for n in names if _dry(root, n)[1] is not None)
+    flood, (x1, y1, x2, y2) = _dry(root, name)
     h, w = flood.shape[:2]
     dry = cv2.resize(flood[y1:y2, x1:x2], (w, h))
     ground = [[(0, h * 0.3), (w, h * 0.3), (w, h), (0, h)]]

@@ -23,6 +23,8 @@ from disaster_ops.detect.records import Detections
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_CONF = 0.25  # ultralytics' own default confidence
+
 
 @register_detector("ultralytics")
 class UltralyticsDetector(Detector):
@@ -52,6 +54,9 @@ class UltralyticsDetector(Detector):
             raise ModelError(f"no class of {path.name} ({list(names.values())}) maps to a hazard kind; set class_map")
         self.kinds = tuple(sorted(set(self.class_kind.values())))
 
+    def default_thresholds(self) -> dict[str, float]:
+        return {k: DEFAULT_CONF for k in self.kinds}
+
     def detect_batch(
         self, frames: Sequence[np.ndarray], configs: Sequence[CameraDetectConfig] | None = None
     ) -> list[Detections]:
@@ -67,7 +72,7 @@ class UltralyticsDetector(Detector):
             conf = boxes.conf.cpu().numpy()
             xyxy = boxes.xyxy.cpu().numpy()
             kinds = np.array([self.class_kind.get(c, "") for c in cls], object)
-            thr = np.array([cfg.thresholds.get(k, 0.25) for k in kinds], np.float32)
+            thr = np.array([cfg.thresholds.get(k, DEFAULT_CONF) for k in kinds], np.float32)
             keep = (kinds != "") & np.isin(kinds, cfg.kinds) & (conf >= thr)
             area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
             keep &= area >= cfg.min_area_px

@@ -129,11 +129,19 @@ def water_share(mask_path: Path) -> float:
     return float((m > 127).mean())
 
 
-def dry_window(mask_path: Path, *, min_side_frac: float = 0.35) -> tuple[int, int, int, int] | None:
-    """Largest square window (>= ``min_side_frac`` of the short side) that is nearly dry."""
+def dry_window(
+    mask_path: Path, *, image_wh: tuple[int, int] | None = None, min_side_frac: float = 0.35
+) -> tuple[int, int, int, int] | None:
+    """Largest square window (>= ``min_side_frac`` of the short side) that is nearly dry.
+
+    Pixel coordinates of the image; pass ``image_wh`` when the mask may have another
+    resolution than its image (a few masks of the flood set do).
+    """
     m = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
     if m is None:
         return None
+    if image_wh is not None and (m.shape[1], m.shape[0]) != tuple(image_wh):
+        m = cv2.resize(m, tuple(image_wh), interpolation=cv2.INTER_NEAREST)
     water = (m > 127).astype(np.float64)
     h, w = water.shape
     integral = cv2.integral(water)
@@ -167,7 +175,9 @@ def load_masks(
         kinds = frozenset({"flood"}) if water_share(mask) >= flood_share else frozenset()
         out.append(EvalSample(img, kinds, group="aerial"))
         if dry_crops:
-            win = dry_window(mask)
+            probe = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
+            full_wh = (probe.shape[1], probe.shape[0]) if probe is not None else None
+            win = dry_window(mask, image_wh=full_wh)
             if win is not None:
                 out.append(EvalSample(img, frozenset(), crop_xyxy=win, group="aerial dry crop"))
     return out

@@ -18,7 +18,7 @@ from disaster_ops.detect.frames import read_image
 
 logger = logging.getLogger(__name__)
 
-AP_THRESHOLD = 0.05  # low threshold so AP sees the whole precision/recall curve
+AP_THRESHOLD_FACTOR = 0.5  # AP also sees regions scored down to half the default threshold
 
 
 @dataclass
@@ -76,7 +76,10 @@ def evaluate(
     kinds = kinds or detector.kinds
     metrics = {k: KindMetrics(k) for k in kinds}
     default_cfg = CameraDetectConfig(kinds=list(kinds))
-    low_cfg = CameraDetectConfig(kinds=list(kinds), thresholds={k: AP_THRESHOLD for k in kinds})
+    defaults = detector.default_thresholds()
+    low_cfg = CameraDetectConfig(
+        kinds=list(kinds), thresholds={k: AP_THRESHOLD_FACTOR * defaults.get(k, 0.5) for k in kinds}
+    )
     want_ap = box_metrics and any(s.boxes for s in samples)
     ap_preds: dict[str, list] = {k: [] for k in kinds}
     ap_truth: dict[str, list] = {k: [] for k in kinds}
