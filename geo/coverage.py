@@ -155,13 +155,18 @@ class TiledCoverage:
                 shapely.clip_by_rect(g, x * tile_m, y * tile_m, (x + 1) * tile_m, (y + 1) * tile_m)
                 for g, x, y in zip(polys[owner[cut]], tx[cut], ty[cut], strict=True)
             ]
+        # Polygons whose envelope meets no other polygon's need no overlay at all.
+        a, b = shapely.STRtree(polys).query(polys)
+        isolated = np.bincount(a[a != b], minlength=polys.size) == 0
+        iso = isolated[owner]
         key = tx * 1_000_003 + ty
-        order = np.argsort(key, kind="stable")
-        key, geoms = key[order], geoms[order]
+        order = np.lexsort((iso, key))  # by tile, isolated polygons last within a tile
+        key, geoms, iso = key[order], geoms[order], iso[order]
         splits = np.flatnonzero(np.diff(key)) + 1
         starts = np.r_[0, splits]
         ends = np.r_[splits, key.size]
-        unions = _union_tiles(geoms, starts, ends, workers=workers)
+        mids = starts + np.add.reduceat((~iso).astype(np.int64), starts)
+        unions = _union_tiles(geoms, starts, mids, ends, workers=workers)
         parts, src = shapely.get_parts(np.asarray(unions, dtype=object), return_index=True)
         ok = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
         parts, src = parts[ok], src[ok]
@@ -282,20 +287,40 @@ def _canonical_along(values: np.ndarray, seam: np.ndarray, *, tol: float = 1e-6)
     return out
 
 
-def _union_group(geoms: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list:
-    return [shapely.union_all(geoms[s:e]) if e - s > 1 else geoms[s] for s, e in zip(starts, ends)]
+def _union_one(geoms: np.ndarray, s: int, m: int, e: int) -> shapely.Geometry:
+    """Union of ``geoms[s:m]``, plus ``geoms[m:e]`` that touch nothing (added without an overlay)."""
+    if m - s > 1:
+        u = shapely.union_all(geoms[s:m])
+    elif m > s:
+        u = geoms[s]
+    else:
+        u = None
+    if m == e:
+        return u
+    rest = list(geoms[m:e]) if u is None else [u, *geoms[m:e]]
+    if len(rest) == 1:
+        return rest[0]
+    parts = shapely.get_parts(np.asarray(rest, dtype=object))
+    return shapely.multipolygons(parts[shapely.get_type_id(parts) == 3])
 
 
-def _union_tiles(geoms: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, workers: int) -> list:
-    """One union per tile (``geoms[starts[i]:ends[i]]``), optionally on a thread pool."""
+def _union_group(geoms: np.ndarray, starts: np.ndarray, mids: np.ndarray, ends: np.ndarray) -> list:
+    return [_union_one(geoms, s, m, e) for s, m, e in zip(starts, mids, ends, strict=True)]
+
+
+def _union_tiles(geoms: np.ndarray, starts: np.ndarray, mids: np.ndarray, ends: np.ndarray, *,
+                 workers: int) -> list:
+    """One union per tile: ``geoms[starts[i]:mids[i]]`` overlap others, ``geoms[mids[i]:ends[i]]``
+    are isolated; optionally on a thread pool."""
     if workers <= 1 or starts.size < 2 * workers:
-        return _union_group(geoms, starts, ends)
+        return _union_group(geoms, starts, mids, ends)
     # Chunks of about equal polygon count, several per worker to even out dense tiles.
     n_chunks = 8 * workers
     cuts = np.searchsorted(starts, np.linspace(0, geoms.size, n_chunks + 1)[1:-1])
     groups = [(a, b) for a, b in zip(np.r_[0, cuts], np.r_[cuts, starts.size]) if b > a]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda g: _union_group(geoms, starts[g[0]:g[1]], ends[g[0]:g[1]]), groups)
+        results = pool.map(lambda g: _union_group(geoms, starts[g[0]:g[1]], mids[g[0]:g[1]], ends[g[0]:g[1]]),
+                           groups)
         return [u for chunk in results for u in chunk]
 
 
