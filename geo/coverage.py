@@ -156,8 +156,8 @@ class TiledCoverage:
                 for g, x, y in zip(polys[owner[cut]], tx[cut], ty[cut], strict=True)
             ]
         # Polygons whose envelope meets no other polygon's need no overlay at all.
-        a, b = shapely.STRtree(polys).query(polys)
-        isolated = np.bincount(a[a != b], minlength=polys.size) == 0
+        left, right = shapely.STRtree(polys).query(polys)
+        isolated = np.bincount(left[left != right], minlength=polys.size) == 0
         iso = isolated[owner]
         key = tx * 1_000_003 + ty
         order = np.lexsort((iso, key))  # by tile, isolated polygons last within a tile
