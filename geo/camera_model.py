@@ -45,7 +45,7 @@ class CameraIntrinsics:
             raise CalibrationError("principal point must be finite")
 
     @classmethod
-    def from_hfov(cls, *, hfov_deg: float, width_px: int, height_px: int) -> "CameraIntrinsics":
+    def from_hfov(cls, *, hfov_deg: float, width_px: int, height_px: int) -> CameraIntrinsics:
         """Square pixels, principal point at the image centre, from the horizontal FOV."""
         if not (0.0 < hfov_deg < 180.0):
             raise CalibrationError(f"hfov_deg must be in (0, 180), got {hfov_deg}")
@@ -61,7 +61,7 @@ class CameraIntrinsics:
         width_px: int,
         height_px: int,
         sensor_height_mm: float | None = None,
-    ) -> "CameraIntrinsics":
+    ) -> CameraIntrinsics:
         """From lens focal length and sensor size (e.g. a drone camera's data sheet).
 
         ``sensor_height_mm`` defaults to square pixels (sensor_width × height/width).
@@ -136,7 +136,7 @@ class CameraIntrinsics:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CameraIntrinsics":
+    def from_dict(cls, data: dict) -> CameraIntrinsics:
         try:
             return cls(
                 int(data["width_px"]),

@@ -40,11 +40,11 @@ class LocalFrame:
     crs: CRS
 
     @classmethod
-    def around(cls, lat: float, lon: float) -> "LocalFrame":
+    def around(cls, lat: float, lon: float) -> LocalFrame:
         return _frame_for_crs(utm_crs_for(round(lat, 0), round(lon, 0)))
 
     @classmethod
-    def for_geometry(cls, geom_wgs84: shapely.Geometry) -> "LocalFrame":
+    def for_geometry(cls, geom_wgs84: shapely.Geometry) -> LocalFrame:
         c = shapely.centroid(geom_wgs84)
         return cls.around(c.y, c.x)
 
@@ -75,7 +75,7 @@ class LocalFrame:
         return shapely.transform(geom_m, lambda c: np.column_stack(self._inv.transform(c[:, 0], c[:, 1])))
 
     @classmethod
-    def tangent(cls, lat: float, lon: float) -> "LocalFrame":
+    def tangent(cls, lat: float, lon: float) -> LocalFrame:
         """An azimuthal equidistant frame centred on ``lat, lon``: x east, y true north, metres.
 
         Distances and azimuths from the centre are exact (geodesic), so per-camera work

@@ -18,7 +18,7 @@ import numpy as np
 
 from geo.crs import LocalFrame
 from geo.errors import CalibrationError
-from geo.projection import GroundPoints, PixelPoints, PinholePose, ProjectionStatus, _ground_points
+from geo.projection import GroundPoints, PinholePose, PixelPoints, ProjectionStatus, _ground_points
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class HomographyCalibration:
 
     @classmethod
     def fit(cls, pixels_px, ground_latlon, *, width_px: int, height_px: int,
-            ransac_threshold_m: float = 1.0) -> "HomographyCalibration":
+            ransac_threshold_m: float = 1.0) -> HomographyCalibration:
         """Fit from ``pixels_px`` (N, 2: u, v) and ``ground_latlon`` (N, 2: lat, lon), N >= 4."""
         px = np.asarray(pixels_px, dtype=float)
         ll = np.asarray(ground_latlon, dtype=float)
@@ -140,7 +140,7 @@ class HomographyCalibration:
                 "horizon_sign": self.horizon_sign}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "HomographyCalibration":
+    def from_dict(cls, data: dict) -> HomographyCalibration:
         try:
             H = np.asarray(data["H"], dtype=float)
             if H.shape != (3, 3) or not np.isfinite(H).all():

@@ -119,14 +119,14 @@ class PinholePose:
 
     @classmethod
     def from_angles(cls, *, lat: float, lon: float, height_m: float, yaw_deg: float, pitch_deg: float,
-                    roll_deg: float = 0.0, intrinsics: CameraIntrinsics) -> "PinholePose":
+                    roll_deg: float = 0.0, intrinsics: CameraIntrinsics) -> PinholePose:
         r = axes_from_angles(_finite("yaw_deg", yaw_deg), _finite("pitch_deg", pitch_deg),
                              _finite("roll_deg", roll_deg))
         return cls(float(lat), float(lon), float(height_m), _as_tuple(r), intrinsics)
 
     @classmethod
     def fixed(cls, *, lat: float, lon: float, mount_height_m: float, heading_deg: float, tilt_deg: float,
-              hfov_deg: float, width_px: int, height_px: int, roll_deg: float = 0.0) -> "PinholePose":
+              hfov_deg: float, width_px: int, height_px: int, roll_deg: float = 0.0) -> PinholePose:
         """A fixed CCTV camera: mounted ``mount_height_m`` up, looking ``tilt_deg`` below the horizon."""
         if not (-90.0 <= tilt_deg <= 90.0):
             raise CalibrationError(f"tilt_deg must be within [-90, 90], got {tilt_deg}")
@@ -191,7 +191,7 @@ class PinholePose:
                 "rotation": [list(r) for r in self.rotation], "intrinsics": self.intrinsics.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PinholePose":
+    def from_dict(cls, data: dict) -> PinholePose:
         try:
             return cls(float(data["lat"]), float(data["lon"]), float(data["height_m"]),
                        _as_tuple(np.asarray(data["rotation"], dtype=float)),

@@ -17,8 +17,8 @@ inscribed 36-gon covering 99.5 % of the true circle: slightly conservative cover
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import shapely
@@ -69,7 +69,7 @@ class Cameras:
         return int(self.lat.shape[0])
 
     @classmethod
-    def from_records(cls, records: Iterable) -> "Cameras":
+    def from_records(cls, records: Iterable) -> Cameras:
         """From objects with ``lat, lon, heading_deg, fov_deg, range_m`` attributes (None → NaN).
 
         An optional ``source_key`` or ``id`` attribute becomes the id.
@@ -84,7 +84,7 @@ class Cameras:
                         for i, r in enumerate(rows)], dtype=object)
         return cls(col("lat"), col("lon"), col("heading_deg"), col("fov_deg"), col("range_m"), ids)
 
-    def subset(self, index) -> "Cameras":
+    def subset(self, index) -> Cameras:
         """The cameras selected by an index array or boolean mask."""
         return Cameras(self.lat[index], self.lon[index], self.heading_deg[index], self.fov_deg[index],
                        self.range_m[index], self.ids[index])
