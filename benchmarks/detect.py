@@ -28,10 +28,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from disaster_ops.detect import CameraDetectConfig, DetectorConfig, create_detector  # noqa: E402
-from disaster_ops.detect.evaluation import evaluate, load_dataset  # noqa: E402
-from disaster_ops.detect.evaluation.runner import _load  # noqa: E402
-from disaster_ops.detect.pipeline import MultiCameraRunner  # noqa: E402
+from disaster_ops.detect import CameraDetectConfig, DetectorConfig, create_detector
+from disaster_ops.detect.evaluation import evaluate, load_dataset
+from disaster_ops.detect.evaluation.runner import _load
+from disaster_ops.detect.pipeline import MultiCameraRunner
 
 SHARED = Path(os.environ.get("DISASTER_OPS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -54,7 +54,7 @@ def f1s(detector, samples) -> dict[str, float]:
 
 def capacity(detector, scenes: list[np.ndarray], clip: list[np.ndarray], *, cameras: int, ticks: int, moving_share: float):
     rng = np.random.default_rng(0)
-    n_moving = int(round(cameras * moving_share))
+    n_moving = round(cameras * moving_share)
     variants = []  # per static scene: a few noisy copies (sensor noise), made up-front
     for s in scenes:
         variants.append([np.clip(s.astype(np.int16) + rng.normal(0, 2.5, s.shape), 0, 255).astype(np.uint8) for _ in range(3)])

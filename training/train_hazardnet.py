@@ -43,7 +43,13 @@ import torch
 from torch.nn import functional as F
 
 from disaster_ops.detect.evaluation.datasets import dry_window
-from disaster_ops.detect.hazard_net import BACKBONE_LAYERS, KINDS, STRIDE_PX, HazardHead, HazardNet, build_backbone
+from disaster_ops.detect.hazard_net import (
+    BACKBONE_LAYERS,
+    KINDS,
+    STRIDE_PX,
+    HazardNet,
+    build_backbone,
+)
 
 logger = logging.getLogger("train_hazardnet")
 
@@ -145,12 +151,24 @@ def targets(sample: Sample, size: int, flip: bool) -> tuple[np.ndarray, np.ndarr
     return tgt, wgt, img_lab
 
 
+def jitter(im: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Photometric jitter: brightness, contrast, saturation, small hue shift (lights, dusk, IR)."""
+    hsv = cv2.cvtColor(im, cv2.COLOR_BGR2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-6, 6)) % 180
+    hsv[..., 1] *= rng.uniform(0.5, 1.3)
+    out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
+    out = (out - out.mean()) * rng.uniform(0.7, 1.3) + out.mean() * rng.uniform(0.7, 1.25)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 @torch.no_grad()
-def cache_features(net: HazardNet, samples: list[Sample], size: int, batch: int = 8):
-    """Backbone P3/P4 maps (fp16) of every sample and its mirror."""
+def cache_features(net: HazardNet, samples: list[Sample], size: int, batch: int = 8, *, views: int = 2):
+    """Backbone P3/P4 maps (fp16) of every sample, its mirror and (views=3) a jittered mirror."""
     p3s, p4s, tgts, wgts, labs = [], [], [], [], []
     t0 = time.monotonic()
-    for flip in (False, True):
+    rng = np.random.default_rng(0)
+    for view in range(views):
+        flip = view >= 1
         for i in range(0, len(samples), batch):
             chunk = samples[i : i + batch]
             imgs = []
@@ -162,6 +180,8 @@ def cache_features(net: HazardNet, samples: list[Sample], size: int, batch: int 
                 im = cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA)
                 if flip:
                     im = im[:, ::-1]
+                if view == 2:
+                    im = jitter(np.ascontiguousarray(im), rng)
                 imgs.append(np.ascontiguousarray(im))
                 t, w, lab = targets(s, size, flip)
                 tgts.append(t)
@@ -236,6 +256,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--views", type=int, default=2, choices=(2, 3), help="2: image + mirror; 3: + jittered mirror")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.export_only:
@@ -266,7 +287,7 @@ def main() -> None:
     logger.info("train %d, internal val %d, held out normals %d, held out flood %d",
                 len(train), len(val), len(normal_holdout), len(flood_holdout))
 
-    tr = cache_features(net, train, args.size)
+    tr = cache_features(net, train, args.size, views=args.views)
     va = cache_features(net, val, args.size)
     n_val = len(val)  # only un-flipped val images for thresholds
     head = net.head
@@ -315,6 +336,7 @@ def main() -> None:
         "trained_on": "fire_smoke_cctv train (CC BY 4.0) + flood_aerial 70 % split",
         "holdout": {"fire_smoke_cctv/train/images": normal_holdout, "flood_aerial/images": flood_holdout},
         "epochs": args.epochs,
+        "views": args.views,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     state = {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}

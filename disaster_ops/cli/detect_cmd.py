@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,7 +23,7 @@ logger = logging.getLogger(__name__)
 BATCH = 8
 
 
-def _detector(detector_type: str, weights: Optional[str], imgsz: Optional[int]):
+def _detector(detector_type: str, weights: str | None, imgsz: int | None):
     from pydantic import ValidationError
 
     from disaster_ops.detect.base import create_detector
@@ -57,10 +56,10 @@ def detect_command(
     paths: list[Path] = typer.Argument(..., help="Images, videos or folders (searched recursively)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per image / video frame."),
     fps: float = typer.Option(1.0, "--fps", min=0.01, max=120.0, help="Video sampling rate, frames per second."),
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="At most this many frames per video."),
+    max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="At most this many frames per video."),
     detector_type: str = typer.Option("hazardnet", "--detector", help="Registered detector type."),
-    weights: Optional[str] = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
-    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
+    weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
 ) -> None:
     """Detect fire, smoke and flood in images, videos and folders."""
     from disaster_ops.detect.errors import FrameError
@@ -106,8 +105,8 @@ def eval_command(
     dirs: list[Path] = typer.Argument(..., help="Labelled folders: fire/ smoke/ flood/ normal/, YOLO data.yaml, or images/ masks/."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable report."),
     detector_type: str = typer.Option("hazardnet", "--detector", help="Registered detector type."),
-    weights: Optional[str] = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
-    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
+    weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
     flood_share: float = typer.Option(0.05, "--flood-share", min=0.0, max=1.0, help="Mask layout: water share making an image 'flood'."),
     dry_crops: bool = typer.Option(True, "--dry-crops/--no-dry-crops", help="Mask layout: add each image's dry window as a normal sample."),
     use_holdout: bool = typer.Option(True, "--holdout/--no-holdout", help="Use the model's training hold-out lists (add held-out normals, restrict mask sets)."),
@@ -140,8 +139,11 @@ def eval_command(
     for m in report.kinds.values():
         d = m.as_dict()
         ap = "-" if d["map50"] is None else f"{d['map50']:.3f}"
-        typer.echo(f"{m.kind:<7}{d['positives']:>5}{d['negatives']:>5}{d['precision']:>8.3f}{d['recall']:>8.3f}"
-                   f"{d['f1']:>7.3f}{d['false_alarm_rate']:>9.3f}{ap:>8}")
+        if d["positives"]:
+            prf = f"{d['precision']:>8.3f}{d['recall']:>8.3f}{d['f1']:>7.3f}"
+        else:  # no positive of this kind in the data: only false alarms are meaningful
+            prf = f"{'-':>8}{'-':>8}{'-':>7}"
+        typer.echo(f"{m.kind:<7}{d['positives']:>5}{d['negatives']:>5}{prf}{d['false_alarm_rate']:>9.3f}{ap:>8}")
     typer.echo(f"false-alarm rate on normal scenes (any kind): {report.false_alarm_rate:.3f}")
     if report.unreadable:
         typer.echo(f"unreadable: {len(report.unreadable)} files")

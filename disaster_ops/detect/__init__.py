@@ -9,8 +9,19 @@ against a dry reference; ``evaluation`` computes precision / recall / F1 / mAP50
 """
 
 from disaster_ops.detect.base import Detector, create_detector, register_detector, registered_types
-from disaster_ops.detect.config import CameraDetectConfig, ConfirmConfig, DetectorConfig, MotionConfig
-from disaster_ops.detect.errors import ConfigError, DatasetError, DetectError, FrameError, ModelError
+from disaster_ops.detect.config import (
+    CameraDetectConfig,
+    ConfirmConfig,
+    DetectorConfig,
+    MotionConfig,
+)
+from disaster_ops.detect.errors import (
+    ConfigError,
+    DatasetError,
+    DetectError,
+    FrameError,
+    ModelError,
+)
 from disaster_ops.detect.records import Detections
 
 __all__ = [

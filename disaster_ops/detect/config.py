@@ -43,7 +43,7 @@ class ConfirmConfig(BaseModel):
     window: int = Field(5, ge=1, le=100, description="M: number of most recent sampled frames considered.")
 
     @model_validator(mode="after")
-    def _n_le_m(self) -> "ConfirmConfig":
+    def _n_le_m(self) -> ConfirmConfig:
         if self.required > self.window:
             raise ValueError(f"confirm.required ({self.required}) must be <= confirm.window ({self.window})")
         return self
@@ -106,7 +106,7 @@ class CameraDetectConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _threshold_kinds_enabled(self) -> "CameraDetectConfig":
+    def _threshold_kinds_enabled(self) -> CameraDetectConfig:
         extra = set(self.thresholds) - set(self.kinds)
         if extra:
             raise ValueError(f"thresholds given for kinds not enabled: {sorted(extra)}")

@@ -120,4 +120,5 @@ def export_onnx(net: HazardNet, out_path, *, size_px: int = 320) -> None:
             dynamic_axes={"bgr": {0: "n", 1: "h", 2: "w"}, "prob": {0: "n", 2: "gh", 3: "gw"}},
             opset_version=17, dynamo=False,
         )
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; installed models must be readable by all
     os.replace(tmp, out_path)

@@ -56,11 +56,11 @@ class Detections:
         object.__setattr__(self, "area_share", share)
 
     @classmethod
-    def empty(cls) -> "Detections":
+    def empty(cls) -> Detections:
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, object))
 
     @classmethod
-    def merge(cls, parts: list["Detections"]) -> "Detections":
+    def merge(cls, parts: list[Detections]) -> Detections:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
@@ -75,7 +75,7 @@ class Detections:
     def __len__(self) -> int:
         return int(self.xyxy.shape[0])
 
-    def __getitem__(self, index: np.ndarray | slice | int) -> "Detections":
+    def __getitem__(self, index: np.ndarray | slice | int) -> Detections:
         """Filter with a boolean mask, an index array or a slice."""
         if isinstance(index, (int, np.integer)):
             index = np.array([index])

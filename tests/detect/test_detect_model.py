@@ -4,7 +4,13 @@ import cv2
 import numpy as np
 import pytest
 
-from disaster_ops.detect import CameraDetectConfig, ConfigError, DetectorConfig, ModelError, create_detector
+from disaster_ops.detect import (
+    CameraDetectConfig,
+    ConfigError,
+    DetectorConfig,
+    ModelError,
+    create_detector,
+)
 from disaster_ops.detect.backends.hazardnet import DEFAULT_WEIGHTS
 from disaster_ops.detect.evaluation.datasets import dry_window
 from disaster_ops.detect.flood_reference import FloodReferenceMonitor

@@ -7,7 +7,6 @@ import pytest
 from disaster_ops.detect import ConfirmConfig, Detections, MotionConfig
 from disaster_ops.detect.confirm import TemporalConfirmer
 from disaster_ops.detect.motion import GateReason, MotionGate
-
 from tests.detect.fixtures_detect import FIXTURES, fixture_images
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from disaster_ops.config import get_settings
 from disaster_ops.detect.base import Detector, register_detector
 from disaster_ops.detect.config import CameraDetectConfig, DetectorConfig
 from disaster_ops.detect.errors import ModelError
@@ -35,25 +36,14 @@ DEFAULT_WEIGHTS = MODELS_DIR / "hazardnet_s320.onnx"
 
 
 def cache_dir() -> Path:
-    """Where exported models are cached: ``<data_dir>/models`` (``./var`` fallback)."""
-    try:
-        from disaster_ops.config import get_settings
-
-        base = Path(get_settings().data_dir)
-    except Exception:  # settings module absent or invalid env: still usable
-        base = Path("var")
-    return base / "models"
+    """Where exported models are cached: ``<data_dir>/models``."""
+    return Path(get_settings().data_dir) / "models"
 
 
 def resolve_weights(weights: str | Path | None) -> Path:
     """Configured path, else settings ``models.fire_smoke``, else the shipped default."""
     if weights is None:
-        try:
-            from disaster_ops.config import get_settings
-
-            weights = get_settings().models.fire_smoke
-        except Exception:
-            weights = None
+        weights = get_settings().models.fire_smoke
     path = Path(weights) if weights else DEFAULT_WEIGHTS
     if not path.is_absolute() and not path.exists() and (MODELS_DIR / path).exists():
         path = MODELS_DIR / path
