@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -63,16 +64,21 @@ def _cameras_from_db(bounds: tuple[float, float, float, float], reach_m: float) 
 
 @app.command("coverage")
 def coverage(
-    area: Path = typer.Option(None, "--area", help="AOI GeoJSON (Polygon/MultiPolygon, Feature or FeatureCollection, lon/lat)."),
-    around: str = typer.Option(None, "--around", help="AOI as a circle: 'LAT,LON' (with --radius-m)."),
-    radius_m: float = typer.Option(2000.0, "--radius-m", min=1.0, help="Radius of the --around circle, metres."),
-    cameras: Path = typer.Option(None, "--cameras", help="Registry file (CSV or GeoJSON); default: the database."),
-    fov_deg: float = typer.Option(None, "--fov-deg", min=0.001, max=360.0, help="Override every camera's FOV, degrees."),
-    range_m: float = typer.Option(None, "--range-m", min=0.001, help="Override every camera's range, metres."),
-    out: Path = typer.Option(..., "--out", help="Where to write the uncovered zones (GeoJSON FeatureCollection)."),
-    min_area_m2: float = typer.Option(25.0, "--min-area-m2", min=0.0, help="Drop zones smaller than this, m²."),
-    rank_from: str = typer.Option(None, "--rank-from", help="'LAT,LON': rank zones nearest first (default: largest)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    out: Annotated[Path, typer.Option("--out", help="Where to write the uncovered zones (GeoJSON FeatureCollection).")],
+    area: Annotated[Path | None, typer.Option(
+        "--area", help="AOI GeoJSON (Polygon/MultiPolygon, Feature or FeatureCollection, lon/lat).")] = None,
+    around: Annotated[str | None, typer.Option("--around", help="AOI as a circle: 'LAT,LON' (with --radius-m).")] = None,
+    radius_m: Annotated[float, typer.Option("--radius-m", min=1.0, help="Radius of the --around circle, metres.")] = 2000.0,
+    cameras: Annotated[Path | None, typer.Option(
+        "--cameras", help="Registry file (CSV or GeoJSON); default: the database.")] = None,
+    fov_deg: Annotated[float | None, typer.Option(
+        "--fov-deg", min=0.001, max=360.0, help="Override every camera's FOV, degrees.")] = None,
+    range_m: Annotated[float | None, typer.Option(
+        "--range-m", min=0.001, help="Override every camera's range, metres.")] = None,
+    min_area_m2: Annotated[float, typer.Option("--min-area-m2", min=0.0, help="Drop zones smaller than this, m².")] = 25.0,
+    rank_from: Annotated[str | None, typer.Option(
+        "--rank-from", help="'LAT,LON': rank zones nearest first (default: largest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Compute the parts of an area that no camera sees and write them as GeoJSON."""
     if (area is None) == (around is None):
