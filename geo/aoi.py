@@ -117,6 +117,8 @@ def _from_geojson(obj: Any, what: str) -> shapely.Geometry:
         return shape(obj)
     except InvalidGeometryError:
         raise
+    except KeyError as exc:
+        raise InvalidGeometryError(f"{what}: GeoJSON geometry has no {exc} member") from exc
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise InvalidGeometryError(f"{what}: malformed GeoJSON geometry ({exc})") from exc
 
