@@ -160,3 +160,25 @@ def test_checkpoint_exported_on_first_use_and_cached(data_dir):
     mtime = cached[0].stat().st_mtime_ns
     create_detector(DetectorConfig(weights=str(DEFAULT_WEIGHTS.with_suffix(".pt"))))
     assert cached[0].stat().st_mtime_ns == mtime  # reused, not exported again
+
+
+def test_multi_camera_runner_batches_gates_and_confirms(detector):
+    fire = read_image(fixture_images("fire")[0])
+    normal = read_image(fixture_images("normal")[1])
+    cfg = CameraDetectConfig(motion={"scheduled_interval_s": 1.0})
+    runner = MultiCameraRunner(detector, {"fire-cam": cfg, "quiet-cam": cfg, "broken-cam": cfg})
+    raised_at, quiet_raised, errors = None, set(), 0
+    for t in range(6):
+        out = runner.process(
+            {"fire-cam": (fire, float(t)), "quiet-cam": (normal, float(t)), "broken-cam": (np.zeros((0, 0, 3), np.uint8), float(t))}
+        )
+        by_id = {r.camera_id: r for r in out}
+        if by_id["fire-cam"].confirm and "fire" in by_id["fire-cam"].confirm.raised:
+            raised_at = t
+        if by_id["quiet-cam"].confirm:
+            quiet_raised |= by_id["quiet-cam"].confirm.active
+        errors += by_id["broken-cam"].error is not None
+    assert raised_at == 2  # third sampled frame with fire: 3 of 5
+    assert quiet_raised == set()
+    assert errors == 6 and runner.stats.errors == 6
+    assert runner.stats.model_runs == 12  # two good cameras, every tick (first frame + schedule)
