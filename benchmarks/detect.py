@@ -36,13 +36,21 @@ from disaster_ops.detect.pipeline import MultiCameraRunner
 SHARED = Path(os.environ.get("DISASTER_OPS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-def frames_per_s(detector, frames: list[np.ndarray], *, seconds: float) -> float:
-    detector.detect(frames[0])  # warm-up
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        detector.detect(frames[n % len(frames)])
-        n += 1
-    return n / (time.perf_counter() - t0)
+def frames_per_s(detectors: dict, frames: list[np.ndarray], *, seconds: float, rounds: int = 5) -> dict[str, float]:
+    """Single-stream frames/s of each detector, measured in interleaved rounds so that
+    load from other processes on a shared machine hits all of them alike."""
+    counts = {name: 0 for name in detectors}
+    spent = {name: 0.0 for name in detectors}
+    for det in detectors.values():
+        det.detect(frames[0])  # warm-up
+    for _ in range(rounds):
+        for name, det in detectors.items():
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < seconds / rounds:
+                det.detect(frames[counts[name] % len(frames)])
+                counts[name] += 1
+            spent[name] += time.perf_counter() - t0
+    return {name: counts[name] / spent[name] for name in detectors}
 
 
 def f1s(detector, samples) -> dict[str, float]:
@@ -96,29 +104,42 @@ def main() -> None:
 
     print(f"# detect benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores")
     print(f"# validation: {len(samples)} held-out images (fire_smoke_cctv valid + held-out normals, flood_aerial held-out + dry crops)")
-    rows = []
     size = shipped.meta.input_size_px
-    fps_ship = frames_per_s(shipped, frames, seconds=secs)
-    rows.append((f"HazardNet ONNX Runtime {size} px (shipped)", fps_ship, f1s(shipped, samples)))
-    torch640 = create_detector(DetectorConfig(type="hazardnet-torch", input_size_px=640))
-    fps_640 = frames_per_s(torch640, frames, seconds=secs)
-    rows.append(("HazardNet plain PyTorch 640 px (baseline)", fps_640, f1s(torch640, samples)))
-    torch_s = create_detector(DetectorConfig(type="hazardnet-torch", input_size_px=size))
-    rows.append((f"HazardNet plain PyTorch {size} px", frames_per_s(torch_s, frames, seconds=secs), None))
+    dets = {
+        f"HazardNet ONNX Runtime {size} px (shipped)": shipped,
+        "HazardNet plain PyTorch 640 px (baseline)": create_detector(
+            DetectorConfig(type="hazardnet-torch", input_size_px=640)
+        ),
+        f"HazardNet plain PyTorch {size} px": create_detector(DetectorConfig(type="hazardnet-torch", input_size_px=size)),
+    }
     for alt in (256, 416):
-        d = create_detector(DetectorConfig(input_size_px=alt))
-        rows.append((f"HazardNet ONNX Runtime {alt} px", frames_per_s(d, frames, seconds=secs), f1s(d, samples)))
+        dets[f"HazardNet ONNX Runtime {alt} px"] = create_detector(DetectorConfig(input_size_px=alt))
     if args.yolo_weights:
         from ultralytics import YOLO
 
-        yolo = YOLO(str(args.yolo_weights))
-        yolo.predict(frames[0], imgsz=640, verbose=False)
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < secs:
-            yolo.predict(frames[n % len(frames)], imgsz=640, verbose=False)
-            n += 1
-        rows.append((f"ultralytics YOLO predict() 640 px ({args.yolo_weights.name})", n / (time.perf_counter() - t0), None))
+        from disaster_ops.detect.base import Detector
 
+        class _PlainYolo(Detector):  # full ultralytics predict(), speed only
+            kinds = ()
+
+            def __init__(self, path):
+                self.yolo = YOLO(str(path))
+
+            def detect_batch(self, frames, configs=None):
+                self.yolo.predict(list(frames), imgsz=640, verbose=False)
+                return []
+
+            def detect(self, frame, config=None):
+                return self.detect_batch([frame])
+
+        dets[f"ultralytics YOLO predict() 640 px ({args.yolo_weights.name}, speed only)"] = _PlainYolo(args.yolo_weights)
+    fps = frames_per_s(dets, frames, seconds=secs)
+    baseline = fps["HazardNet plain PyTorch 640 px (baseline)"]
+    rows = []
+    for name, det in dets.items():
+        with_f1 = det.kinds and "PyTorch " + str(size) not in name
+        rows.append((name, fps[name], f1s(det, samples) if with_f1 else None))
+    fps_640 = baseline
     print("\n| detector | frames/s | vs baseline | F1 fire | F1 smoke | F1 flood | false-alarm rate |")
     print("|---|---|---|---|---|---|---|")
     for name, fps, f in rows:

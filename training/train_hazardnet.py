@@ -15,12 +15,14 @@ Data (never copied into the repository):
   * ``flood_aerial`` (no licence stated: train/evaluate only): water masks. A
     deterministic ~30 % of images is held out for evaluation.
 
-Run (about 10 minutes on 2 CPU cores)::
+Run (the shipped model; 6-15 minutes on 2 CPU cores, about 10 GB of memory)::
 
     nice -n 10 .venv/bin/python training/train_hazardnet.py \
         --backbone /tmp/hfd/fall_detection/models/best.pt \
         --fire-dir ../shared/data/fire_smoke_cctv --flood-dir ../shared/data/flood_aerial \
-        --out disaster_ops/models/hazardnet_s320.pt
+        --epochs 16 --views 3 --out disaster_ops/models/hazardnet_s320.pt
+
+It writes ``hazardnet_s320.pt`` (fp16 checkpoint with metadata), ``.onnx`` and ``.json``.
 
 What it does: computes the frozen backbone's P3/P4 maps once for every training image
 (and its mirror image), then trains only the head on the cached maps: per-cell binary
