@@ -19,7 +19,7 @@ from disaster_ops.cli._common import app, fail, print_json
 from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
 from geo.aoi import PointRadius, load_aoi
-from geo.coverage import M_PER_DEG_LAT, uncovered_zones
+from geo.coverage import uncovered_zones
 from geo.errors import GeoError
 from geo.sectors import Cameras
 
@@ -51,15 +51,11 @@ def _cameras_from_file(path: Path) -> tuple[Cameras, int]:
 
 
 def _cameras_from_db(bounds: tuple[float, float, float, float], reach_m: float) -> Cameras:
-    from disaster_ops.services.cameras import BBox, list_cameras
+    from disaster_ops.services.cameras import cameras_near
     from disaster_ops.storage.migrate import ensure_schema
 
     ensure_schema()
-    w, s, e, n = bounds
-    dlat = reach_m / M_PER_DEG_LAT
-    dlon = reach_m / (M_PER_DEG_LAT * max(np.cos(np.radians(max(abs(s), abs(n)))), 1e-6))
-    rows = list_cameras(bbox=BBox(w - dlon, s - dlat, e + dlon, n + dlat))
-    return Cameras.from_records(rows)
+    return cameras_near(bounds, reach_m=reach_m)
 
 
 @app.command("coverage")

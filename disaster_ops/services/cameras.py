@@ -187,3 +187,19 @@ def camera_as_dict(cam: Camera) -> dict:
     """JSON-ready view of a camera row."""
     d = cam.model_dump(mode="json")
     return d
+
+
+
+def cameras_near(bounds_wgs84: tuple[float, float, float, float], *, reach_m: float = 300.0,
+                 engine: Engine | None = None):
+    """Cameras (as ``geo.sectors.Cameras`` arrays) whose view may reach into the lon/lat box:
+    the box is grown by ``reach_m`` (the longest view range that matters) before the query."""
+    import math
+
+    from geo.coverage import M_PER_DEG_LAT
+    from geo.sectors import Cameras
+
+    w, s, e, n = bounds_wgs84
+    dlat = reach_m / M_PER_DEG_LAT
+    dlon = reach_m / (M_PER_DEG_LAT * max(math.cos(math.radians(max(abs(s), abs(n)))), 1e-6))
+    return Cameras.from_records(list_cameras(bbox=BBox(w - dlon, s - dlat, e + dlon, n + dlat), engine=engine))

@@ -11,14 +11,13 @@ import json
 import logging
 from dataclasses import dataclass
 
-import numpy as np
 import shapely
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from disaster_ops.errors import InputError
 from disaster_ops.services import audit
-from disaster_ops.services.cameras import BBox, list_cameras
+from disaster_ops.services.cameras import cameras_near
 from disaster_ops.services.drones import record_mission, set_mission_status
 from disaster_ops.services.roles import Action, Role, require
 from disaster_ops.storage.db import get_engine, session_scope
@@ -30,10 +29,8 @@ from drone_link.planner.errors import PlanningError
 from geo.aoi import PointRadius
 from geo.coverage import CoverageResult, uncovered_zones
 from geo.errors import GeoError
-from geo.sectors import Cameras
 
 logger = logging.getLogger(__name__)
-M_PER_DEG_LAT = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -43,15 +40,6 @@ class GapPlan:
     coverage: CoverageResult
     mission_ids: list[int]
     report: dict
-
-
-def cameras_near(bounds_wgs84: tuple[float, float, float, float], *, reach_m: float = 300.0,
-                 engine: Engine | None = None) -> Cameras:
-    """Cameras whose view may reach into the box (box grown by ``reach_m``)."""
-    w, s, e, n = bounds_wgs84
-    dlat = reach_m / M_PER_DEG_LAT
-    dlon = reach_m / (M_PER_DEG_LAT * max(np.cos(np.radians(max(abs(s), abs(n)))), 1e-6))
-    return Cameras.from_records(list_cameras(bbox=BBox(w - dlon, s - dlat, e + dlon, n + dlat), engine=engine))
 
 
 def incident_area(incident_id: int, *, radius_m: float, engine: Engine | None = None) -> PointRadius:
