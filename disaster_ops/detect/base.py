@@ -37,6 +37,15 @@ class Detector(abc.ABC):
         """Detect in one frame."""
         return self.detect_batch([frame], [config] if config is not None else None)[0]
 
+    @staticmethod
+    def prepare_batch(frames: Sequence[np.ndarray], configs: Sequence[CameraDetectConfig] | None
+                      ) -> tuple[list[np.ndarray], list[CameraDetectConfig]]:
+        """Frames as 3-channel BGR uint8 and one config per frame (defaults when None)."""
+        from disaster_ops.detect.frames import to_bgr
+
+        bgr = [to_bgr(f) for f in frames]
+        return bgr, (list(configs) if configs is not None else [CameraDetectConfig()] * len(bgr))
+
     def default_thresholds(self) -> dict[str, float]:
         """Per-kind confidence thresholds used when a camera sets none."""
         return {k: 0.5 for k in self.kinds}

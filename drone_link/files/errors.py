@@ -20,3 +20,13 @@ class MissionFileError(ValueError):
         if field:
             where += f" [{field}]"
         super().__init__(f"{where}: {reason}")
+
+
+def read_text(path: Path) -> str:
+    """A mission file's UTF-8 text, or :class:`MissionFileError` saying why not."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise MissionFileError(path, "not UTF-8 text") from None

@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from drone_link.files.errors import MissionFileError
+from drone_link.files.errors import MissionFileError, read_text
 from drone_link.mission import Cmd, Frame, Mission, MissionItem, MissionType
 
 FIRMWARE_TYPES = {"ardupilot": 3, "px4": 12, "generic": 0}
@@ -115,12 +115,7 @@ def _fence_to_dict(fence: list[MissionItem]) -> dict[str, Any]:
 def read_plan(path: str | Path) -> Mission:
     """Read a QGroundControl ``.plan`` file; :class:`MissionFileError` names the bad field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise MissionFileError(path, "not UTF-8 text") from None
+    text = read_text(path)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from drone_link.files.errors import MissionFileError
+from drone_link.files.errors import MissionFileError, read_text
 from drone_link.mission import Cmd, Frame, Mission, MissionItem
 
 HEADER = "QGC WPL 110"
@@ -48,12 +48,7 @@ def write_waypoints(mission: Mission, path: str | Path) -> Path:
 def read_waypoints(path: str | Path, *, cruise_speed_m_s: float = 10.0) -> Mission:
     """Read a ``QGC WPL 110`` file; :class:`MissionFileError` names the line and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise MissionFileError(path, "not UTF-8 text") from None
+    text = read_text(path)
     rows = text.splitlines()
     if not rows or not rows[0].strip().startswith("QGC WPL"):
         raise MissionFileError(path, f"first line must be '{HEADER}'", line=1)

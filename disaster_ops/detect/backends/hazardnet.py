@@ -130,8 +130,7 @@ class HazardNetDetector(Detector):
     ) -> list[Detections]:
         if not len(frames):
             return []
-        frames = [to_bgr(f) for f in frames]
-        configs = list(configs) if configs is not None else [CameraDetectConfig()] * len(frames)
+        frames, configs = self.prepare_batch(frames, configs)
         prob = self.probability_maps(frames)
         out = []
         for f, p, cfg in zip(frames, prob, configs):

@@ -17,7 +17,6 @@ import numpy as np
 from disaster_ops.detect.base import Detector, register_detector
 from disaster_ops.detect.config import KNOWN_KINDS, CameraDetectConfig, DetectorConfig
 from disaster_ops.detect.errors import ModelError
-from disaster_ops.detect.frames import to_bgr
 from disaster_ops.detect.masks import filter_by_mask, valid_mask
 from disaster_ops.detect.records import Detections
 
@@ -62,8 +61,7 @@ class UltralyticsDetector(Detector):
     ) -> list[Detections]:
         if not len(frames):
             return []
-        frames = [to_bgr(f) for f in frames]
-        configs = list(configs) if configs is not None else [CameraDetectConfig()] * len(frames)
+        frames, configs = self.prepare_batch(frames, configs)
         results = self.model.predict(list(frames), imgsz=self.imgsz, conf=0.05, verbose=False)
         out = []
         for frame, res, cfg in zip(frames, results, configs):
