@@ -110,10 +110,12 @@ def eval_command(
     flood_share: float = typer.Option(0.05, "--flood-share", min=0.0, max=1.0, help="Mask layout: water share making an image 'flood'."),
     dry_crops: bool = typer.Option(True, "--dry-crops/--no-dry-crops", help="Mask layout: add each image's dry window as a normal sample."),
     use_holdout: bool = typer.Option(True, "--holdout/--no-holdout", help="Use the model's training hold-out lists (add held-out normals, restrict mask sets)."),
+    label_audit: bool = typer.Option(False, "--label-audit/--no-label-audit", help="Apply the shipped label audit (images whose published label is plainly wrong, each with its reason)."),
+    audit_file: Path | None = typer.Option(None, "--audit-file", help="Apply this label audit file instead of the shipped one."),
 ) -> None:
     """Image-level precision / recall / F1 / false-alarm rate per kind (+ box mAP50)."""
     from disaster_ops.detect.errors import DetectError
-    from disaster_ops.detect.evaluation import evaluate, load_dataset
+    from disaster_ops.detect.evaluation import evaluate, load_audit, load_dataset
 
     detector = _detector(detector_type, weights, imgsz)
     holdout = None
@@ -127,9 +129,16 @@ def eval_command(
         fail(str(exc))
     if not samples:
         fail(f"no labelled image found in {', '.join(map(str, dirs))}")
+    changes = []
+    if label_audit or audit_file:
+        try:
+            samples, changes = (load_audit(audit_file) if audit_file else load_audit()).apply(samples)
+        except DetectError as exc:
+            fail(str(exc))
     report = evaluate(detector, samples)
     out = report.as_dict()
     out["datasets"] = [str(d) for d in dirs]
+    out["label_audit"] = [{"file": c.file, "action": c.action, "reason": c.reason} for c in changes]
     if as_json:
         print_json(out)
         return
@@ -145,5 +154,9 @@ def eval_command(
             prf = f"{'-':>8}{'-':>8}{'-':>7}"
         typer.echo(f"{m.kind:<7}{d['positives']:>5}{d['negatives']:>5}{prf}{d['false_alarm_rate']:>9.3f}{ap:>8}")
     typer.echo(f"false-alarm rate on normal scenes (any kind): {report.false_alarm_rate:.3f}")
+    if changes:
+        typer.echo(f"label audit: {len(changes)} changes applied "
+                   f"({sum(c.action == 'exclude' for c in changes)} excluded, "
+                   f"{sum(c.action.startswith('relabel') for c in changes)} relabelled); --json lists them with reasons")
     if report.unreadable:
         typer.echo(f"unreadable: {len(report.unreadable)} files")
