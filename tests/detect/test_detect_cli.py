@@ -39,6 +39,8 @@ def test_detect_json_images_video_and_corrupt_file(tmp_path, data_dir):
     video = by_src[str(FIXTURES / "house6_clip.mp4")]
     assert [o["frame"] for o in video] == list(range(0, 120, 15))  # 8 s clip at 15 fps, 1 frame/s
     assert all(set(o) == {"source", "frame", "detections"} for o in video)
+    with_fire = [o for o in video if any(d["kind"] == "fire" for d in o["detections"])]
+    assert len(with_fire) >= 6  # the flames in the windows, frame after frame
 
 
 def test_detect_folder_in_a_subprocess(tmp_path, data_dir):

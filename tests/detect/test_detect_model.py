@@ -57,6 +57,7 @@ def test_normal_scenes_stay_quiet(detector):
 
 def test_flood_found_on_held_out_aerial_photos_with_polygon(detector):
     root, names = _flood_holdout(detector)
+    share_errors = []
     for name in names:
         img = read_image(root / "images" / name)
         d = detector.detect(img)
@@ -64,7 +65,9 @@ def test_flood_found_on_held_out_aerial_photos_with_polygon(detector):
         assert len(flood), f"flood missed in {name}"
         assert flood.polygons[0] is not None and flood.polygons[0].shape[1] == 2
         truth = (cv2.imread(str(root / "masks" / name.replace(".jpg", ".png")), 0) > 127).mean()
-        assert abs(float(flood.area_share.sum()) - truth) < 0.35
+        share_errors.append(abs(float(flood.area_share.sum()) - truth))
+    # the reported water share tracks the mask: 8-px cells give a coarse but useful estimate
+    assert np.mean(share_errors) < 0.15 and max(share_errors) < 0.45, share_errors
 
 
 def test_dry_aerial_ground_is_not_flood(detector):
@@ -112,7 +115,9 @@ def test_fire_clip_confirmed_through_gated_pipeline(detector):
         for r in runner.process({"house6": (sf.image, sf.time_s)}):
             if r.confirm:
                 raised |= r.confirm.raised
-    assert raised & {"fire", "smoke"}
+    # house6 frames 300-419: small daylight flames in the windows (the held-out first half
+    # of the video; the model trained on frames 450+ only)
+    assert "fire" in raised
     assert runner.stats.model_runs >= 3
 
 

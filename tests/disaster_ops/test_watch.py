@@ -29,8 +29,9 @@ def test_fire_video_becomes_incident_in_camera_view(engine, data_dir):
     stats = w.run(duration_s=12.0)
     assert stats.frames >= 20
     incidents = list_incidents(engine=engine)
-    # The clip shows a burning house: flames in the windows, smoke from the roof.
-    assert incidents and {i.kind for i in incidents} <= {"fire", "smoke"}
+    # The clip shows a burning house: flames in the windows, smoke from the roof. Its first
+    # 15 s (replayed here) were never trained on (docs/MODELS.md).
+    assert "fire" in {i.kind for i in incidents} and {i.kind for i in incidents} <= {"fire", "smoke"}
     assert len(incidents) == len({i.kind for i in incidents})  # one incident per hazard, not per frame
     inc = incidents[0]
     dets = detections_of(inc.id, engine=engine)
