@@ -115,7 +115,7 @@ def test_fire_clip_confirmed_through_gated_pipeline(detector):
         for r in runner.process({"house6": (sf.image, sf.time_s)}):
             if r.confirm:
                 raised |= r.confirm.raised
-    # house6 frames 300-419: small daylight flames in the windows (the held-out first half
+    # house6 frames 180-418: small daylight flames in the windows (the held-out first half
     # of the video; the model trained on frames 450+ only)
     assert "fire" in raised
     assert runner.stats.model_runs >= 3
