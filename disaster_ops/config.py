@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")
-    def _resolve(self) -> "Settings":
+    def _resolve(self) -> Settings:
         self.data_dir = Path(self.data_dir).expanduser()
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'disaster_ops.db').as_posix()}"

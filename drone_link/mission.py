@@ -75,7 +75,7 @@ class MissionItem:
     autocontinue: bool = True
     mission_type: MissionType = MissionType.MISSION
 
-    def same_as(self, other: "MissionItem", *, tol_deg: float = 1e-7, tol_m: float = 0.01) -> bool:
+    def same_as(self, other: MissionItem, *, tol_deg: float = 1e-7, tol_m: float = 0.01) -> bool:
         """Equality as a vehicle stores it (lat/lon in 1e-7 degrees, float32 params)."""
         return (
             int(self.command) == int(other.command)

@@ -40,9 +40,9 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def engine(data_dir):
     """A migrated engine on the isolated SQLite database."""
+    from disaster_ops.config import get_settings
     from disaster_ops.storage.db import make_engine
     from disaster_ops.storage.migrate import upgrade
-    from disaster_ops.config import get_settings
 
     eng = make_engine(get_settings().database_url)
     upgrade(eng)
@@ -56,4 +56,4 @@ def run_cli(*args: str, env_extra: dict | None = None, cwd: Path | None = None,
     env = os.environ.copy()
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "disaster_ops", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=timeout_s)
+                          text=True, env=env, cwd=cwd, timeout=timeout_s, check=False)

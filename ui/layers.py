@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import folium
-
 import json
+
+import folium
 
 from disaster_ops.services.cop import CameraMarker, DroneMarker, IncidentMarker, MissionArea
 

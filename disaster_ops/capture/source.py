@@ -59,7 +59,7 @@ class FrameSource:
         self._last_frame_mono = 0.0
 
     # ------------------------------------------------------------------ control
-    def start(self) -> "FrameSource":
+    def start(self) -> FrameSource:
         self._thread = threading.Thread(target=self._run, name=f"capture-{self.name}", daemon=True)
         self._thread.start()
         return self

@@ -12,21 +12,22 @@ import sys
 
 import typer
 
-from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)
-
 # Command modules register themselves on import. One line per module.
-from disaster_ops.cli import config_cmd  # noqa: E402,F401
-from disaster_ops.cli import db_cmd  # noqa: E402,F401
-from disaster_ops.cli import cameras_cmd  # noqa: E402,F401
-from disaster_ops.cli import coverage_cmd  # noqa: E402,F401
-from disaster_ops.cli import demo_cmd  # noqa: E402,F401
-from disaster_ops.cli import watch_cmd  # noqa: E402,F401
-from disaster_ops.cli import drone_worker_cmd  # noqa: E402,F401
-from disaster_ops.cli import export_cmd  # noqa: E402,F401
-from disaster_ops.cli import plan_cmd  # noqa: E402,F401
-from disaster_ops.cli import fly_cmd  # noqa: E402,F401
-from disaster_ops.cli import sim_drone_cmd  # noqa: E402,F401
-from disaster_ops.cli import detect_cmd  # noqa: E402,F401
+from disaster_ops.cli import (
+    cameras_cmd,  # noqa: F401
+    config_cmd,  # noqa: F401
+    coverage_cmd,  # noqa: F401
+    db_cmd,  # noqa: F401
+    demo_cmd,  # noqa: F401
+    detect_cmd,  # noqa: F401
+    drone_worker_cmd,  # noqa: F401
+    export_cmd,  # noqa: F401
+    fly_cmd,  # noqa: F401
+    plan_cmd,  # noqa: F401
+    sim_drone_cmd,  # noqa: F401
+    watch_cmd,  # noqa: F401
+)
+from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)
 
 
 def main() -> None:

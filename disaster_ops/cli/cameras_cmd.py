@@ -34,7 +34,7 @@ def import_(
                           disable=as_json or not err.is_terminal) as bar:
                 task = bar.add_task(f"importing {f.name}", total=None)
                 report = svc.import_registry(f, strict=strict, actor=actor,
-                                             progress=lambda n: bar.update(task, completed=n))
+                                             progress=lambda n, task=task: bar.update(task, completed=n))
         except InputError as exc:
             fail(str(exc))
         if as_json:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import shapely
 
@@ -34,7 +34,7 @@ def _status(inc: Incident) -> str:
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def incidents_geojson(incidents: Iterable[Incident]) -> dict:
@@ -62,7 +62,7 @@ def incidents_cap(incidents: Iterable[Incident], *, sender: str = "disaster-ops@
     """CAP 1.2 alerts wrapped in one ``<alerts>`` document (one ``<alert>`` per incident)."""
     ET.register_namespace("", CAP_NS)
     root = ET.Element("alerts")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in incidents:
         category, event = _CAP_EVENT.get(i.kind, ("Other", i.kind.title()))
         a = ET.SubElement(root, f"{{{CAP_NS}}}alert")
@@ -78,8 +78,8 @@ def incidents_cap(incidents: Iterable[Incident], *, sender: str = "disaster-ops@
                           ("certainty", _CAP_CERTAINTY.get(_status(i), "Possible")),
                           ("effective", _iso(i.first_seen)),
                           ("headline", f"{event} detected by {i.source_count} source(s)"),
-                          ("description", f"Incident #{i.id}: {i.kind}, status {_status(i)}, "
-                                          f"severity {i.severity}/5, last seen {_iso(i.last_seen)}.")):
+                          ("description", (f"Incident #{i.id}: {i.kind}, status {_status(i)}, "
+                                           f"severity {i.severity}/5, last seen {_iso(i.last_seen)}."))):
             ET.SubElement(info, f"{{{CAP_NS}}}{tag}").text = text
         area = ET.SubElement(info, f"{{{CAP_NS}}}area")
         ET.SubElement(area, f"{{{CAP_NS}}}areaDesc").text = area_desc
@@ -95,7 +95,7 @@ def incidents_cap(incidents: Iterable[Incident], *, sender: str = "disaster-ops@
 def incidents_cot(incidents: Iterable[Incident], *, stale_s: float = 600.0) -> str:
     """Cursor-on-Target events wrapped in one ``<events>`` document."""
     root = ET.Element("events")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in incidents:
         c = shapely.from_geojson(i.geometry_geojson).centroid
         ev = ET.SubElement(root, "event", {

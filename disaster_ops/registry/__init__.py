@@ -6,6 +6,12 @@ from disaster_ops.registry.records import CameraRecord, ImportReport, RowIssue
 from disaster_ops.registry.view_text import ViewSpec, parse_view_text
 
 __all__ = [
-    "CameraRecord", "ImportReport", "RowIssue", "RegistryFormat", "ViewSpec",
-    "detect_format", "parse_view_text", "read_registry",
+    "CameraRecord",
+    "ImportReport",
+    "RegistryFormat",
+    "RowIssue",
+    "ViewSpec",
+    "detect_format",
+    "parse_view_text",
+    "read_registry",
 ]

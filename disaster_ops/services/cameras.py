@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -46,7 +46,7 @@ class BBox:
     max_lat: float
 
     @classmethod
-    def parse(cls, text: str) -> "BBox":
+    def parse(cls, text: str) -> BBox:
         """Parse ``west,south,east,north``."""
         try:
             w, s, e, n = (float(v) for v in text.split(","))
@@ -151,7 +151,7 @@ def _sqlite_bulk_insert(conn, table, rows: list[dict]) -> None:
 
     def conv(v):
         if isinstance(v, datetime):
-            return v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         if isinstance(v, Enum):
             return v.value
         return v

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -155,7 +155,7 @@ class Watcher:
         h, wpx = frame.image.shape[:2]
         if w.model is None or w.model_size != (wpx, h):
             w.model, w.model_size = camera_model(w.cam, width_px=wpx, height_px=h), (wpx, h)
-        at = datetime.fromtimestamp(frame.captured_at_s, tz=timezone.utc)
+        at = datetime.fromtimestamp(frame.captured_at_s, tz=UTC)
         snap = self.snapshot_dir / f"{w.cam.source_key.replace(':', '_')}_{at:%Y%m%dT%H%M%S}_{frame.index}.jpg"
         img = frame.image.copy()
         for (x1, y1, x2, y2), k in zip(dets.xyxy.astype(int), dets.kind):
@@ -180,7 +180,7 @@ class Watcher:
             return
         self._last_health = now
         with session_scope(self.engine) as s:
-            for key, w in self.watched.items():
+            for w in self.watched.values():
                 state, _reason = w.source.health()
                 cam = s.get(Camera, w.cam.id)
                 if cam is None:
@@ -189,5 +189,5 @@ class Watcher:
                               CameraStatus.OFFLINE if state is SourceState.OFFLINE else cam.status)
                 age_s = w.source.seconds_since_frame()
                 if age_s is not None:
-                    cam.last_frame_at = datetime.now(timezone.utc) - timedelta(seconds=age_s)
+                    cam.last_frame_at = datetime.now(UTC) - timedelta(seconds=age_s)
                 s.add(cam)

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 from drone_link.errors import (
     CommandRejected,
@@ -150,7 +151,7 @@ class DroneLink:
         except OSError:  # pragma: no cover - already closed
             pass
 
-    def __enter__(self) -> DroneLink:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

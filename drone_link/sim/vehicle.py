@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Self
 
 from drone_link.link._mav import (
     MAV_AUTOPILOT_ARDUPILOTMEGA,
@@ -141,7 +142,7 @@ class SimVehicle:
             self._thread.join(timeout_s)
         self.transport.close()
 
-    def __enter__(self) -> SimVehicle:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

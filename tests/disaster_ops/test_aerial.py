@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -30,7 +30,7 @@ def _flood_image():
 def test_aerial_flood_becomes_drone_incident_under_the_drone(engine, data_dir):
     img = _flood_image()
     det = AerialDetector("drone-1", hfov_deg=84.0, engine=engine)
-    t0 = datetime(2026, 8, 10, 3, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 8, 10, 3, 0, tzinfo=UTC)
     results = []
     for i in range(5):  # confirmation needs 3 of the last 5 frames
         results += det.process(AerialFrame(img, t0 + timedelta(seconds=i), DRONE, index=i))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -40,7 +40,7 @@ def _wait(pred, timeout_s: float) -> bool:
 
 def test_pilot_releases_mission_and_worker_flies_it(engine):
     seed_sample_data()
-    det = GroundDetection(source_kind="cctv", source_id="cam-x", observed_at=datetime.now(timezone.utc),
+    det = GroundDetection(source_kind="cctv", source_id="cam-x", observed_at=datetime.now(UTC),
                           kind="fire", confidence=0.9, bbox_px=(0, 0, 5, 5),
                           ground_lat=INCIDENT_LATLON[0], ground_lon=INCIDENT_LATLON[1])
     inc = ingest([det], engine=engine)[0].incident_id
@@ -65,9 +65,9 @@ def test_pilot_releases_mission_and_worker_flies_it(engine):
         with pytest.raises(PermissionDenied):
             svc.request_flight(mid, actor="lee", role="responder", engine=engine)
         svc.request_flight(mid, actor="kim", role="pilot", engine=engine)
-        done = _wait(lambda: [m.status for m in svc.list_missions(engine=engine) if m.id == mid][0]
+        done = _wait(lambda: next(m.status for m in svc.list_missions(engine=engine) if m.id == mid)
                      in ("completed", "aborted", "failed"), 90)
-        status = [m.status for m in svc.list_missions(engine=engine) if m.id == mid][0]
+        status = next(m.status for m in svc.list_missions(engine=engine) if m.id == mid)
         assert done and status == "completed", status
     finally:
         worker.stop_event.set()

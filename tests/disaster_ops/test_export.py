@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import shapely
 
@@ -16,7 +16,7 @@ from tests.conftest import run_cli
 
 
 def _incident(engine, kind="flood"):
-    det = GroundDetection(source_kind="drone", source_id="sim-1", observed_at=datetime.now(timezone.utc),
+    det = GroundDetection(source_kind="drone", source_id="sim-1", observed_at=datetime.now(UTC),
                           kind=kind, confidence=0.8, bbox_px=(0, 0, 9, 9), ground_lat=35.1, ground_lon=129.03)
     ingest([det], engine=engine)
     return list_incidents(engine=engine)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import shapely
@@ -14,7 +14,7 @@ from disaster_ops.services import incidents as svc
 from disaster_ops.storage.models import AuditEvent, IncidentStatus
 from geo.crs import LocalFrame
 
-T0 = datetime(2026, 8, 10, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 8, 10, 3, 0, tzinfo=UTC)
 BASE = (35.1030, 129.0330)  # Busan Jung-gu
 
 

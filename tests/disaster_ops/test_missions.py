@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import shapely
@@ -21,7 +21,7 @@ from drone_link.files import plan_from_dict
 @pytest.fixture
 def incident(engine):
     seed_sample_data()
-    det = GroundDetection(source_kind="cctv", source_id="cam-x", observed_at=datetime.now(timezone.utc),
+    det = GroundDetection(source_kind="cctv", source_id="cam-x", observed_at=datetime.now(UTC),
                           kind="fire", confidence=0.9, bbox_px=(0, 0, 5, 5), ground_lat=35.1050, ground_lon=129.0390)
     return ingest([det], engine=engine)[0].incident_id
 

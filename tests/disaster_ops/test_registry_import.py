@@ -81,7 +81,7 @@ def test_malformed_rows_are_reported_with_row_numbers(engine, tmp_path):
     assert [(i.row, i.field) for i in report.skipped] == [
         (3, "lat"), (4, "lon"), (5, "lat"), (6, "fov_deg")]
     assert "not a number" in report.skipped[1].reason
-    ok2 = [c for c in list_cameras(engine=engine) if c.name == "ok-2"][0]
+    ok2 = next(c for c in list_cameras(engine=engine) if c.name == "ok-2")
     assert ok2.view_source == "default" and ok2.fov_deg == 60.0 and ok2.range_m == 50.0
 
 

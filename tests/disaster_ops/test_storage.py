@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import sqlalchemy as sa
 
@@ -75,5 +76,5 @@ def test_timestamps_come_back_timezone_aware_utc(engine):
         s.commit()
     with Session(engine) as s:
         ev = s.exec(select(AuditEvent)).one()
-    assert ev.at == datetime(2026, 7, 1, 0, 0, tzinfo=timezone.utc)
+    assert ev.at == datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
     assert ev.at.tzinfo is not None

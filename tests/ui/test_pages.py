@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -38,13 +40,13 @@ def test_audit_page_only_for_managers(seeded):
 
 
 def _fire_incident():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from disaster_ops.incidents import GroundDetection
     from disaster_ops.services.incidents import ingest
 
     return ingest([GroundDetection(source_kind="cctv", source_id="cam-1",
-                                   observed_at=datetime.now(timezone.utc), kind="fire", confidence=0.9,
+                                   observed_at=datetime.now(UTC), kind="fire", confidence=0.9,
                                    bbox_px=(1, 1, 5, 5), ground_lat=35.103, ground_lon=129.033)])[0].incident_id
 
 

@@ -7,8 +7,15 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from disaster_ops.services import cop
-from ui.layers import (add_blind_spot_layer, add_camera_layer, add_drone_layer, add_incident_layer,
-                       add_mission_layer, add_view_layer, base_map)
+from ui.layers import (
+    add_blind_spot_layer,
+    add_camera_layer,
+    add_drone_layer,
+    add_incident_layer,
+    add_mission_layer,
+    add_view_layer,
+    base_map,
+)
 
 st.title("Common operating picture")
 live = st.toggle("Live (refresh every 10 s)", value=True, key="map_live")
