@@ -1,4 +1,4 @@
-"""``disaster-ops cameras import|list``: the camera registry."""
+"""``disaster-ops cameras import|list|config``: the camera registry and per-camera detection settings."""
 
 from __future__ import annotations
 
@@ -71,3 +71,101 @@ def list_(
         typer.echo(f"{c.id:>7}  {c.lat:.6f} {c.lon:.6f}  hdg {c.heading_deg:5.1f} fov {c.fov_deg:5.1f} "
                    f"rng {c.range_m:5.0f} m  {c.name}")
     typer.echo(f"{len(cams)} cameras", err=True)
+
+
+def _polygon(text: str, option: str) -> list[tuple[float, float]]:
+    """``"x,y x,y x,y"`` (pixels) -> [(x, y), ...]; a clear error for anything else."""
+    try:
+        pts = [tuple(float(v) for v in p.split(",")) for p in text.replace(";", " ").split()]
+    except ValueError:
+        fail(f"{option}: {text!r} is not a polygon; write pixel points as 'x,y x,y x,y'")
+    if len(pts) < 3 or any(len(p) != 2 for p in pts):
+        fail(f"{option}: {text!r} needs at least 3 points written 'x,y'")
+    return pts
+
+
+@cameras_app.command("config")
+def config_(
+    key: str = typer.Argument(..., help="Camera key (source_key, see `cameras list --json`)."),
+    from_file: Path | None = typer.Option(None, "--file", help="Replace all settings with this JSON file ('-' = stdin)."),
+    kinds: str | None = typer.Option(None, "--kinds", help="Hazard kinds to report, e.g. fire,smoke."),
+    threshold: list[str] = typer.Option([], "--threshold", help="KIND=VALUE minimum confidence 0..1 (repeatable)."),
+    roi: list[str] = typer.Option([], "--roi", help="Region of interest 'x,y x,y x,y' in pixels (repeatable; replaces)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Exclusion mask 'x,y x,y x,y' (neon sign, sky; repeatable; replaces)."),
+    flood_reference: Path | None = typer.Option(None, "--flood-reference", help="Dry-weather frame of this view: flood counts only new water."),
+    ground_roi: list[str] = typer.Option([], "--ground-roi", help="Ground that can flood, 'x,y x,y x,y' (repeatable; replaces)."),
+    flood_direct: bool = typer.Option(False, "--flood-direct", help="Back to the model's own water map (no reference)."),
+    reset: bool = typer.Option(False, "--reset", help="Back to the default settings."),
+    actor: str = typer.Option("cli", "--actor", help="Who makes the change (audit trail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the resulting settings as JSON."),
+) -> None:
+    """Show or change one camera's detection settings (every change is audited).
+
+    Without options it prints the current settings. Changes take effect when the watcher
+    (re)starts.
+    """
+    import sys
+
+    from disaster_ops.detect import CameraDetectConfig
+    from disaster_ops.services import camera_config as cfg_svc
+
+    ensure_schema()
+    try:
+        cfg = cfg_svc.get_detect_config(key)
+        changed = False
+        if reset:
+            cfg, changed = CameraDetectConfig(), True
+        if from_file is not None:
+            text = sys.stdin.read() if str(from_file) == "-" else _read_text(from_file)
+            cfg, changed = cfg_svc.parse_detect_config(text, source=str(from_file)), True
+        data = cfg.model_dump(mode="json")
+        if kinds is not None:
+            data["kinds"] = [k.strip() for k in kinds.split(",") if k.strip()]
+            data["thresholds"] = {k: v for k, v in data["thresholds"].items() if k in data["kinds"]}
+        for item in threshold:
+            kind, sep, value = item.partition("=")
+            try:
+                if not sep:
+                    raise ValueError(item)
+                data["thresholds"][kind.strip()] = float(value)
+            except ValueError:
+                fail(f"--threshold: {item!r} is not KIND=VALUE (e.g. fire=0.9)")
+        if roi:
+            data["roi"] = [_polygon(p, "--roi") for p in roi]
+        if exclude:
+            data["exclude"] = [_polygon(p, "--exclude") for p in exclude]
+        if ground_roi:
+            data["flood"]["ground_roi"] = [_polygon(p, "--ground-roi") for p in ground_roi]
+        if flood_reference is not None:
+            data["flood"]["reference_image"] = str(cfg_svc.store_reference_image(key, flood_reference))
+            data["flood"]["mode"] = "reference"
+        if flood_direct:
+            data["flood"]["mode"] = "direct"
+        changed = changed or any((kinds, threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
+        if changed:
+            import json
+
+            cfg = cfg_svc.parse_detect_config(json.dumps(data), source="options")
+            cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, actor=actor)
+    except InputError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(cfg.model_dump(mode="json"))
+        return
+    flood = cfg.flood
+    typer.echo(f"{key}: kinds {', '.join(cfg.kinds)}; thresholds "
+               f"{', '.join(f'{k}={v}' for k, v in cfg.thresholds.items()) or 'model defaults'}")
+    typer.echo(f"  roi {len(cfg.roi) or 'whole frame'}, exclusions {len(cfg.exclude)}; "
+               f"confirm {cfg.confirm.required} of {cfg.confirm.window}; motion gate {'on' if cfg.motion.enabled else 'off'}")
+    typer.echo(f"  flood: {flood.mode}" + (f" against {flood.reference_image}, ground ROI "
+               f"{len(flood.ground_roi) or 'whole frame'}, >= {flood.min_roi_share:.0%} new water"
+               if flood.mode == "reference" else ""))
+    if changed:
+        typer.echo("  saved (audited); restart the watcher to apply", err=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot read ({exc.strerror or exc})")

@@ -5,7 +5,7 @@ Stages, in the order a frame meets them: ``frames`` (decode / normalise input),
 registry (``base``; ``backends/hazardnet`` is the shipped model), ``postprocess``
 (probability maps -> ``Detections``), ``confirm`` (N of M frames), wired together by
 ``pipeline.MultiCameraRunner``. ``flood_reference`` adds the fixed-camera flood measure
-against a dry reference; ``evaluation`` computes precision / recall / F1 / mAP50.
+against a dry reference (used by the pipeline for cameras with ``flood.mode='reference'``); ``evaluation`` computes precision / recall / F1 / mAP50.
 """
 
 from disaster_ops.detect.base import Detector, create_detector, register_detector, registered_types
@@ -13,6 +13,7 @@ from disaster_ops.detect.config import (
     CameraDetectConfig,
     ConfirmConfig,
     DetectorConfig,
+    FloodConfig,
     MotionConfig,
 )
 from disaster_ops.detect.errors import (
@@ -33,6 +34,7 @@ __all__ = [
     "Detections",
     "Detector",
     "DetectorConfig",
+    "FloodConfig",
     "FrameError",
     "ModelError",
     "MotionConfig",

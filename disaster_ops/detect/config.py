@@ -5,7 +5,7 @@ motion gating and temporal confirmation. One pydantic model per section,
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -49,6 +49,32 @@ class ConfirmConfig(BaseModel):
         return self
 
 
+class FloodConfig(BaseModel):
+    """How a camera reports flood.
+
+    ``direct``: the model's water map of the frame (drones, aerial views). ``reference``
+    (fixed CCTV): only water that is new since a dry reference frame of the same view and
+    inside the ground ROI counts, so a river or pond in view never raises a flood.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["direct", "reference"] = Field("direct", description="'direct' or 'reference' (see above).")
+    reference_image: str | None = Field(None, description="Dry-weather frame of this view (absolute path).")
+    ground_roi: list[Polygon] = Field(
+        default_factory=list, description="Ground that can flood (road, car park), pixel polygons; empty = whole frame."
+    )
+    min_roi_share: float = Field(
+        0.1, gt=0.0, le=1.0, description="Share of the ground ROI newly under water that makes a flood, 0..1."
+    )
+
+    @model_validator(mode="after")
+    def _reference_needs_image(self) -> FloodConfig:
+        if self.mode == "reference" and not self.reference_image:
+            raise ValueError("flood.mode 'reference' needs flood.reference_image (a dry-weather frame of the view)")
+        return self
+
+
 class DetectorConfig(BaseModel):
     """Which detector backend runs and with which weights (the registry ``type`` key)."""
 
@@ -87,6 +113,7 @@ class CameraDetectConfig(BaseModel):
     min_area_px: float = Field(64.0, ge=0.0, description="Smallest detection box area kept, px^2.")
     motion: MotionConfig = Field(default_factory=MotionConfig)
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+    flood: FloodConfig = Field(default_factory=FloodConfig)
 
     @field_validator("kinds")
     @classmethod

@@ -17,7 +17,7 @@ import numpy as np
 from disaster_ops.detect.base import Detector
 from disaster_ops.detect.config import CameraDetectConfig
 from disaster_ops.detect.confirm import ConfirmState, TemporalConfirmer
-from disaster_ops.detect.errors import FrameError
+from disaster_ops.detect.errors import ConfigError, FrameError
 from disaster_ops.detect.motion import GateDecision, MotionGate
 from disaster_ops.detect.records import Detections
 
@@ -45,13 +45,50 @@ class RunnerStats:
 
 
 class CameraState:
-    """Gate and confirmer of one camera."""
+    """Gate, confirmer and (flood reference mode) dry-reference monitor of one camera.
 
-    def __init__(self, camera_id: str, config: CameraDetectConfig, kinds: tuple[str, ...]) -> None:
+    A flood reference that cannot be used (missing or unreadable image, ROI outside the
+    frame, a detector without water maps) disables flood for this camera only, with the
+    reason in ``flood_error``; its other kinds keep running.
+    """
+
+    def __init__(self, camera_id: str, config: CameraDetectConfig, detector: Detector) -> None:
         self.camera_id = camera_id
         self.config = config
         self.gate = MotionGate(config.motion, roi=config.roi, exclude=config.exclude, name=camera_id)
-        self.confirmer = TemporalConfirmer(config.confirm, kinds=tuple(k for k in config.kinds if k in kinds))
+        kinds = [k for k in config.kinds if k in detector.kinds]
+        self.flood_monitor = None
+        self.flood_error: str | None = None
+        if "flood" in kinds and config.flood.mode == "reference":
+            try:
+                self.flood_monitor = _flood_monitor(detector, config)
+            except (ConfigError, FrameError) as exc:
+                self.flood_error = str(exc)
+                kinds.remove("flood")
+                logger.error("%s: flood disabled, its dry reference is unusable: %s", camera_id, exc)
+        self.kinds = tuple(kinds)
+        self.confirmer = TemporalConfirmer(config.confirm, kinds=self.kinds)
+
+    def finish(self, frame: np.ndarray, dets: Detections) -> Detections:
+        """The camera's detections of ``frame``: flood from the dry-reference comparison when
+        that mode is on (the model's own flood regions are replaced), nothing of a disabled kind."""
+        if self.flood_monitor is not None:
+            dets = Detections.merge([dets[dets.kind != "flood"], self.flood_monitor.assess(frame).detections])
+        elif "flood" not in self.kinds and len(dets):
+            dets = dets[dets.kind != "flood"]
+        return dets
+
+
+def _flood_monitor(detector: Detector, config: CameraDetectConfig):
+    from disaster_ops.detect.flood_reference import FloodReferenceMonitor
+    from disaster_ops.detect.frames import read_image
+
+    if not hasattr(detector, "probability_maps"):
+        raise ConfigError(f"the {type(detector).__name__} detector has no water maps for a flood reference")
+    reference = read_image(config.flood.reference_image)
+    return FloodReferenceMonitor(
+        detector, reference, ground_roi=config.flood.ground_roi or None, min_roi_share=config.flood.min_roi_share
+    )
 
 
 class MultiCameraRunner:
@@ -60,7 +97,7 @@ class MultiCameraRunner:
     def __init__(self, detector: Detector, cameras: Mapping[str, CameraDetectConfig], *, max_batch: int = 16) -> None:
         self.detector = detector
         self.max_batch = max_batch
-        self.cameras = {cid: CameraState(cid, cfg, detector.kinds) for cid, cfg in cameras.items()}
+        self.cameras = {cid: CameraState(cid, cfg, detector) for cid, cfg in cameras.items()}
         self.stats = RunnerStats()
 
     def process(self, frames: Mapping[str, tuple[np.ndarray, float]]) -> list[CameraResult]:
@@ -88,8 +125,10 @@ class MultiCameraRunner:
             chunk = todo[i : i + self.max_batch]
             dets = self.detector.detect_batch([f for _, f, _ in chunk], [self.cameras[c].config for c, _, _ in chunk])
             self.stats.model_runs += len(chunk)
-            for (cid, _, decision), d in zip(chunk, dets):
-                state = self.cameras[cid].confirmer.update(d)
+            for (cid, frame, decision), d in zip(chunk, dets):
+                cam = self.cameras[cid]
+                d = cam.finish(frame, d)
+                state = cam.confirmer.update(d)
                 if state.raised:
                     logger.info("%s: hazard raised: %s", cid, ", ".join(sorted(state.raised)))
                 results[cid] = CameraResult(cid, decision, d, state)

@@ -24,7 +24,9 @@ from disaster_ops.capture import FrameSource, SourceState
 from disaster_ops.config import get_settings
 from disaster_ops.detect import CameraDetectConfig, Detector, create_detector
 from disaster_ops.detect.pipeline import MultiCameraRunner
+from disaster_ops.errors import InputError
 from disaster_ops.services import incidents as incident_svc
+from disaster_ops.services.camera_config import parse_detect_config
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import camera_model, camera_to_ground
 from disaster_ops.storage.db import get_engine, session_scope
@@ -68,6 +70,16 @@ def cameras_to_watch(keys: list[str] | None = None, *, engine: Engine | None = N
     return cams
 
 
+def _settings(cam: Camera) -> CameraDetectConfig:
+    """The camera's stored detection settings; defaults (and an error in the log) when they
+    no longer validate, so one bad row never stops the other cameras."""
+    try:
+        return parse_detect_config(cam.detect_config, source=cam.source_key)
+    except InputError as exc:
+        logger.error("%s; running with default settings", exc)
+        return CameraDetectConfig()
+
+
 class Watcher:
     def __init__(self, cameras: list[Camera], *, detector: Detector | None = None, engine: Engine | None = None,
                  sample_fps: float = 1.0, report_interval_s: float = 15.0, replay: bool = False,
@@ -83,9 +95,7 @@ class Watcher:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self.watched = {c.source_key: _Watched(c, FrameSource(c.source_key, c.stream_url, replay=replay))
                         for c in cameras}
-        configs = {k: (CameraDetectConfig.model_validate_json(w.cam.detect_config) if w.cam.detect_config
-                       else CameraDetectConfig()) for k, w in self.watched.items()}
-        self.runner = MultiCameraRunner(self.detector, configs)
+        self.runner = MultiCameraRunner(self.detector, {k: _settings(w.cam) for k, w in self.watched.items()})
         self._last_report: dict[tuple[str, str], float] = {}
         self._last_health = 0.0
         self.stats = WatchStats()

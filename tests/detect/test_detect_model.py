@@ -187,3 +187,39 @@ def test_multi_camera_runner_batches_gates_and_confirms(detector):
     assert quiet_raised == set()
     assert errors == 6 and runner.stats.errors == 6
     assert runner.stats.model_runs == 12  # two good cameras, every tick (first frame + schedule)
+
+
+def test_camera_pipeline_uses_the_dry_reference_for_flood(detector, tmp_path):
+    """A fixed camera in flood reference mode: standing water that was already in the
+    reference is not a flood, new water on the ground is, and an unusable reference
+    disables flood for that camera only."""
+    root, names = _flood_holdout(detector, n=12)
+    name = next(n for n in names if _dry(root, n)[1] is not None)
+    flood, (x1, y1, x2, y2) = _dry(root, name)
+    h, w = flood.shape[:2]
+    dry_path, flood_path = tmp_path / "dry.png", tmp_path / "flooded.png"
+    cv2.imwrite(str(dry_path), cv2.resize(flood[y1:y2, x1:x2], (w, h)))
+    cv2.imwrite(str(flood_path), flood)
+    ground = [[(0, h * 0.3), (w, h * 0.3), (w, h), (0, h)]]
+    no_gate = {"motion": {"enabled": False}}
+
+    def cam(reference):
+        return CameraDetectConfig.model_validate(
+            {**no_gate, "flood": {"mode": "reference", "reference_image": str(reference), "ground_roi": ground}}
+        )
+
+    runner = MultiCameraRunner(detector, {
+        "direct": CameraDetectConfig.model_validate(no_gate),
+        "was-dry": cam(dry_path),
+        "always-wet": cam(flood_path),
+        "broken-ref": cam(tmp_path / "missing.png"),
+    })
+    assert runner.cameras["broken-ref"].flood_error and "no such file" in runner.cameras["broken-ref"].flood_error
+    assert runner.cameras["broken-ref"].kinds == ("fire", "smoke")
+    out = {r.camera_id: r.detections for r in runner.process({c: (flood, 0.0) for c in runner.cameras})}
+    assert "flood" in out["direct"].kinds()
+    assert "flood" in out["was-dry"].kinds()
+    new_water = out["was-dry"][out["was-dry"].kind == "flood"]
+    assert len(new_water) == 1 and new_water.polygons[0] is not None and new_water.area_share[0] > 0.15
+    assert "flood" not in out["always-wet"].kinds()  # the water was there in the reference
+    assert "flood" not in out["broken-ref"].kinds()
