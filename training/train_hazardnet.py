@@ -26,12 +26,13 @@ Run (the shipped model; about 7 minutes on 2 CPU cores, about 13 GB of memory)::
         --backbone /tmp/hfd/fall_detection/models/best.pt \
         --fire-dir ../shared/data/fire_smoke_cctv --flood-dir ../shared/data/flood_aerial \
         --fire-video ../shared/data/videos/house6.mp4 \
-        --epochs 16 --views 4 --out disaster_ops/models/hazardnet_s320.pt
+        --epochs 16 --views 4 --camera-conditions --out disaster_ops/models/hazardnet_s320.pt
 
 It writes ``hazardnet_s320.pt`` (fp16 checkpoint with metadata), ``.onnx`` and ``.json``.
 
 What it does: computes the frozen backbone's P3/P4 maps once for every training image,
-its mirror, a colour-jittered mirror and a half-scale 2 x 2 mosaic with three other
+its mirror, the mirror under strong day/night lighting changes (``camera_conditions``;
+without ``--camera-conditions`` a mild colour jitter) and a half-scale 2 x 2 mosaic with three other
 images (small, distant hazards), then trains only the head on the cached maps: per-cell
 binary cross-entropy against rasterised boxes / water masks plus an image-level term on
 the top cells, where a kind absent from the image weighs double (false alarms cost more
@@ -221,6 +222,39 @@ def jitter(im: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def camera_conditions(im: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Strong photometric augmentation: the light a fixed camera sees over a day and a night.
+
+    On top of ``jitter``: a colour cast of artificial light or low sun (independent channel
+    gains), or monochrome IR night mode; sometimes a tinted gradient from one edge; exposure
+    from dark to bright; sometimes 1-3 bright glows (lamps, headlights) that are *not*
+    hazards; sensor noise. Labels are unchanged: a fire under orange light is still fire,
+    an orange-lit street is still normal.
+    """
+    h, w = im.shape[:2]
+    out = jitter(im, rng).astype(np.float32)
+    r = rng.random()
+    if r < 0.2:
+        grey = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        out = np.repeat(grey[..., None], 3, axis=2)
+    elif r < 0.7:
+        out *= rng.uniform(0.4, 1.35, size=3)
+    if rng.random() < 0.3:
+        ramp = np.linspace(1.0, 0.0, h, dtype=np.float32) ** rng.uniform(0.7, 2.5)
+        ramp = np.rot90(np.broadcast_to(ramp[:, None], (h, w)), k=int(rng.integers(4)))
+        ramp = cv2.resize(np.ascontiguousarray(ramp), (w, h))[..., None] * rng.uniform(0.2, 0.6)
+        out = out * (1 - ramp) + rng.uniform(0, 255, 3) * ramp
+    out *= rng.uniform(0.35, 1.2)
+    if rng.random() < 0.3:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        for _ in range(int(rng.integers(1, 4))):
+            cx, cy, rad = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.02, 0.08) * w
+            blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * rad**2))[..., None]
+            out += blob * rng.uniform(80, 220) * rng.uniform(0.8, 1.0, size=3)
+    out += rng.normal(0, rng.uniform(0, 8), out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def load_view(s: Sample, size: int, flip: bool) -> np.ndarray:
     """The sample's image (or dry crop) resized to ``size`` x ``size``, optionally mirrored."""
     im = cv2.imread(str(s.path), cv2.IMREAD_COLOR)
@@ -253,9 +287,12 @@ def mosaic(samples: list[Sample], size: int, flip: bool) -> tuple[np.ndarray, np
 
 
 @torch.no_grad()
-def cache_features(net: HazardNet, samples: list[Sample], size: int, batch: int = 8, *, views: int = 2):
+def cache_features(
+    net: HazardNet, samples: list[Sample], size: int, batch: int = 8, *, views: int = 2, strong_photometric: bool = False
+):
     """Backbone P3/P4 maps (fp16) of every sample: the image, its mirror, (views>=3) a
-    colour-jittered mirror and (views=4) a 2 x 2 half-scale mosaic with three random others."""
+    colour-jittered mirror (``strong_photometric``: under ``camera_conditions``) and
+    (views=4) a 2 x 2 half-scale mosaic with three random others."""
     p3s, p4s, tgts, wgts, labs = [], [], [], [], []
     t0 = time.monotonic()
     rng = np.random.default_rng(0)
@@ -273,7 +310,7 @@ def cache_features(net: HazardNet, samples: list[Sample], size: int, batch: int 
                 else:
                     im = load_view(s, size, flip)
                     if view == 2:
-                        im = jitter(im, rng)
+                        im = camera_conditions(im, rng) if strong_photometric else jitter(im, rng)
                     t, w, lab = targets(s, size, flip)
                 imgs.append(np.ascontiguousarray(im))
                 tgts.append(t)
@@ -353,6 +390,8 @@ def main() -> None:
                     help="fire video with a FURG-style .xml of flame boxes next to it (repeatable)")
     ap.add_argument("--video-first-frame", type=int, default=450,
                     help="train on frames from this one on; earlier frames stay held out")
+    ap.add_argument("--camera-conditions", action="store_true",
+                    help="third view under strong day/night lighting augmentation instead of mild jitter")
     ap.add_argument("--video-step", type=int, default=10, help="use every Nth frame of --fire-video")
     ap.add_argument("--size", type=int, default=320, help="square input size, px (multiple of 32)")
     ap.add_argument("--epochs", type=int, default=60)
@@ -397,7 +436,7 @@ def main() -> None:
     logger.info("train %d (%d video frames), internal val %d, held out normals %d, held out flood %d",
                 len(train), len(video), len(val), len(normal_holdout), len(flood_holdout))
 
-    tr = cache_features(net, train, args.size, views=args.views)
+    tr = cache_features(net, train, args.size, views=args.views, strong_photometric=args.camera_conditions)
     va = cache_features(net, val, args.size)
     n_val = len(val)  # only un-flipped val images for thresholds
     head = net.head
@@ -449,6 +488,7 @@ def main() -> None:
         "holdout": {"fire_smoke_cctv/train/images": normal_holdout, "flood_aerial/images": flood_holdout},
         "epochs": args.epochs,
         "views": args.views,
+        "camera_conditions": args.camera_conditions,
         "video_holdout": {v.name: [0, args.video_first_frame] for v in args.fire_video},
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
