@@ -74,6 +74,17 @@ def test_flood_found_on_held_out_aerial_photos_with_polygon(detector):
     assert np.mean(share_errors) < 0.15 and max(share_errors) < 0.45, share_errors
 
 
+def test_normal_scenes_stay_quiet_under_orange_street_light_and_ir_night(detector):
+    """Night on a CCTV network: sodium-lit and IR-grey normal scenes raise nothing."""
+    for p in fixture_images("normal"):
+        img = read_image(p).astype(np.float32)
+        sodium = np.clip(img * np.array([0.45, 0.8, 1.25]) * 0.75, 0, 255).astype(np.uint8)
+        grey = cv2.cvtColor(cv2.cvtColor((img * 0.5).astype(np.uint8), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        for name, frame in (("sodium light", sodium), ("IR night", grey)):
+            d = detector.detect(frame)
+            assert len(d) == 0, f"{name} on {p.name}: {d.to_json()}"
+
+
 def test_dry_aerial_ground_is_not_flood(detector):
     root, names = _flood_holdout(detector, n=12)
     checked = 0
