@@ -228,8 +228,8 @@ def camera_conditions(im: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     On top of ``jitter``: a colour cast of artificial light or low sun (independent channel
     gains), or monochrome IR night mode; sometimes a tinted gradient from one edge; exposure
     from dark to bright; sometimes 1-3 bright glows (lamps, headlights) that are *not*
-    hazards; sensor noise. Labels are unchanged: a fire under orange light is still fire,
-    an orange-lit street is still normal.
+    hazards; sometimes rain streaks; sensor noise. Labels are unchanged: a fire under
+    orange light is still fire, an orange-lit street is still normal.
     """
     h, w = im.shape[:2]
     out = jitter(im, rng).astype(np.float32)
@@ -251,6 +251,16 @@ def camera_conditions(im: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             cx, cy, rad = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.02, 0.08) * w
             blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * rad**2))[..., None]
             out += blob * rng.uniform(80, 220) * rng.uniform(0.8, 1.0, size=3)
+    if rng.random() < 0.2:  # rain: thin bright slanted streaks over a slightly softer image
+        drops = np.zeros((h, w), np.float32)
+        n = int(w * h * rng.uniform(0.0005, 0.002))
+        drops[rng.integers(0, h, n), rng.integers(0, w, n)] = 1.0
+        length = int(rng.integers(5, 15))
+        k = np.zeros((length, length), np.float32)
+        slant = int(rng.integers(-3, 4))
+        cv2.line(k, (length // 2 + slant, 0), (length // 2 - slant, length - 1), 1.0, 1)
+        drops = cv2.filter2D(drops, -1, k / k.sum() * rng.uniform(2, 5))
+        out = cv2.GaussianBlur(out, (3, 3), 0) + drops[..., None] * rng.uniform(80, 200)
     out += rng.normal(0, rng.uniform(0, 8), out.shape)
     return np.clip(out, 0, 255).astype(np.uint8)
 
