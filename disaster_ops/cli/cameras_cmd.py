@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
@@ -104,9 +106,9 @@ def config_(
     Without options it prints the current settings. Changes take effect when the watcher
     (re)starts.
     """
-    import sys
-
-    from disaster_ops.detect import CameraDetectConfig
+    from disaster_ops.detect import (
+        CameraDetectConfig,  # lazy: keeps `cameras list` free of OpenCV/ONNX
+    )
     from disaster_ops.services import camera_config as cfg_svc
 
     ensure_schema()
@@ -143,8 +145,6 @@ def config_(
             data["flood"]["mode"] = "direct"
         changed = changed or any((kinds, threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
         if changed:
-            import json
-
             cfg = cfg_svc.parse_detect_config(json.dumps(data), source="options")
             cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, actor=actor)
     except InputError as exc:
