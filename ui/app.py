@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.session import current_role, role_picker
+from disaster_ops.services.roles import Action
+from ui.session import current_principal, role_picker
 
 st.set_page_config(page_title="Disaster COP", page_icon=":material/satellite_alt:", layout="wide")
 role_picker()
@@ -19,6 +20,6 @@ pages = [
     st.Page("app_pages/missions.py", title="Drone missions", icon=":material/flight:"),
     st.Page("app_pages/cameras.py", title="Cameras", icon=":material/videocam:"),
 ]
-if current_role() == "manager":
+if current_principal().may(Action.VIEW_AUDIT):
     pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon=":material/history:"))
 st.navigation(pages).run()

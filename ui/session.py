@@ -1,10 +1,14 @@
-"""Per-browser-session user and role (kept in st.session_state, never in globals)."""
+"""Per-browser-session principal (kept in st.session_state, never in globals).
+
+Until the login page exists this still offers a name and role picker; pages only ever ask
+for :func:`current_principal` and hand it to the services, which enforce the roles.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from disaster_ops.services.roles import Role
+from disaster_ops.services.roles import Principal, Role
 
 ROLE_LABELS = {Role.MANAGER.value: "Disaster manager", Role.PILOT.value: "Drone pilot",
                Role.RESPONDER.value: "Field responder"}
@@ -16,9 +20,6 @@ def role_picker() -> None:
         st.selectbox("Role", list(ROLE_LABELS), format_func=ROLE_LABELS.get, key="role")
 
 
-def current_role() -> str:
-    return st.session_state.get("role", Role.RESPONDER.value)
-
-
-def current_user() -> str:
-    return st.session_state.get("user", "operator")
+def current_principal() -> Principal:
+    return Principal(name=st.session_state.get("user") or "operator",
+                     role=Role(st.session_state.get("role", Role.RESPONDER.value)))

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from disaster_ops.cli._common import app, fail, print_json
+from disaster_ops.cli._common import app, fail, local_admin, print_json
 from disaster_ops.errors import InputError
 from disaster_ops.services import cameras as svc
 from disaster_ops.storage.migrate import ensure_schema
@@ -35,7 +35,7 @@ def import_(
                           TimeElapsedColumn(), console=err, transient=True,
                           disable=as_json or not err.is_terminal) as bar:
                 task = bar.add_task(f"importing {f.name}", total=None)
-                report = svc.import_registry(f, strict=strict, actor=actor,
+                report = svc.import_registry(f, strict=strict, principal=local_admin(actor),
                                              progress=lambda n, task=task: bar.update(task, completed=n))
         except InputError as exc:
             fail(str(exc))
@@ -146,7 +146,7 @@ def config_(
         changed = changed or any((kinds, threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
         if changed:
             cfg = cfg_svc.parse_detect_config(json.dumps(data), source="options")
-            cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, actor=actor)
+            cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, principal=local_admin(actor))
     except InputError as exc:
         fail(str(exc))
     if as_json:

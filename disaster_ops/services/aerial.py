@@ -25,6 +25,7 @@ from disaster_ops.detect.pipeline import MultiCameraRunner
 from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import to_ground
+from disaster_ops.services.roles import Principal
 from geo.aerial import aerial_pose
 from geo.camera_model import CameraIntrinsics
 
@@ -94,7 +95,7 @@ class AerialDetector:
         ground = to_ground(model, res.detections, kinds=kinds, source_kind="drone", source_id=self.drone_name,
                            observed_at=frame.captured_at, max_range_m=self.max_range_factor * p.alt_agl_m,
                            fallback_latlon=(p.lat, p.lon), snapshot_path=str(snap))
-        results = incident_svc.ingest(ground, engine=self.engine, actor=f"drone:{self.drone_name}")
+        results = incident_svc.ingest(ground, engine=self.engine, principal=Principal.system(f"drone:{self.drone_name}"))
         for r in results:
             logger.info("%s: %s → incident %d%s", self.drone_name, ",".join(sorted(kinds)), r.incident_id,
                         " (new)" if r.created else "")

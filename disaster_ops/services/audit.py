@@ -7,15 +7,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from disaster_ops.services.roles import Principal
 from disaster_ops.storage.models import AuditEvent
 
 
-def record(session: Session, *, actor: str, action: str, object_type: str = "",
-           object_id: str | int | None = None, role: str | None = None,
+def record(session: Session, *, principal: Principal, action: str, object_type: str = "",
+           object_id: str | int | None = None,
            details: dict[str, Any] | None = None) -> AuditEvent:
     """Add an audit event to the session (committed with the caller's transaction)."""
     ev = AuditEvent(
-        actor=actor, role=role, action=action, object_type=object_type,
+        actor=principal.name, role=principal.role.value, action=action, object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         details_json=json.dumps(details, ensure_ascii=False, default=str) if details else None,
     )

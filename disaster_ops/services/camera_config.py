@@ -23,6 +23,7 @@ from disaster_ops.detect import CameraDetectConfig, FrameError
 from disaster_ops.detect.frames import read_image
 from disaster_ops.errors import InputError
 from disaster_ops.services import audit
+from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera
 
@@ -54,16 +55,17 @@ def parse_detect_config(text: str | None, *, source: str) -> CameraDetectConfig:
 
 
 def set_detect_config(
-    source_key: str, config: CameraDetectConfig | None, *, actor: str, role: str | None = None,
+    source_key: str, config: CameraDetectConfig | None, *, principal: Principal,
     engine: Engine | None = None,
 ) -> CameraDetectConfig:
     """Store ``config`` for the camera (None = back to defaults) and audit the change."""
+    require(principal, Action.CONFIGURE_CAMERA)
     with session_scope(engine or get_engine()) as session:
         cam = _camera(session, source_key)
         before = cam.detect_config
         cam.detect_config = None if config is None else config.model_dump_json(exclude_defaults=True)
         session.add(cam)
-        audit.record(session, actor=actor, role=role, action="camera.configure_detection", object_type="camera",
+        audit.record(session, principal=principal, action="camera.configure_detection", object_type="camera",
                      object_id=source_key,
                      details={"before": json.loads(before) if before else None,
                               "after": json.loads(cam.detect_config) if cam.detect_config else None})

@@ -24,6 +24,7 @@ from disaster_ops.config import CameraDefaults, get_settings
 from disaster_ops.errors import RegistryError
 from disaster_ops.registry import CameraRecord, ImportReport, RowIssue, read_registry
 from disaster_ops.services import audit
+from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera, utcnow
 
@@ -62,11 +63,16 @@ def import_registry(
     *,
     engine: Engine | None = None,
     strict: bool = False,
-    actor: str = "cli",
+    principal: Principal | None = None,
     defaults: CameraDefaults | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a camera registry file (Korean standard CSV, GeoJSON, or plain CSV)."""
+    """Import a camera registry file (Korean standard CSV, GeoJSON, or plain CSV).
+
+    ``principal`` defaults to the product itself (``system:import``, e.g. demo seeding).
+    """
+    principal = principal or Principal.system("import")
+    require(principal, Action.IMPORT_CAMERAS)
     t0 = time.perf_counter()
     p = Path(path)
     fmt, encoding, rows = read_registry(p, defaults=defaults or get_settings().camera_defaults)
@@ -90,7 +96,7 @@ def import_registry(
     eng = engine or get_engine()
     with session_scope(eng) as session:
         _upsert(session, records, report, source=str(p))
-        audit.record(session, actor=actor, action="cameras.import", object_type="registry",
+        audit.record(session, principal=principal, action="cameras.import", object_type="registry",
                      object_id=p.name, details={k: v for k, v in report.as_dict().items()
                                                 if k != "skipped_rows"})
     report.seconds = time.perf_counter() - t0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from disaster_ops.services.cameras import import_registry
+from disaster_ops.services.roles import Principal
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 DEMO_HOME = (35.1020, 129.0330)  # simulated drone's home: Busan Jung-gu, inside the sample cameras' area
@@ -22,11 +23,11 @@ def has_replay_cameras() -> bool:
     return bool(cameras_to_watch())
 
 
-def seed_sample_data(*, actor: str = "demo") -> list[str]:
+def seed_sample_data() -> list[str]:
     """Import every sample registry (idempotent: re-running updates, never duplicates)."""
     lines = []
     for f in sample_registries():
-        r = import_registry(f, actor=actor)
+        r = import_registry(f, principal=Principal.system("demo"))
         lines.append(f"seeded {f.name}: {r.imported} new, {r.updated} updated, {r.unchanged} unchanged, "
                      f"{r.skipped_count} skipped")
     return lines

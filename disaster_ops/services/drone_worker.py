@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from disaster_ops.services.drones import StateRecorder, register_drone, set_mission_status
+from disaster_ops.services.roles import Principal
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Drone, MissionStatus
 from disaster_ops.storage.models import Mission as MissionRow
@@ -44,7 +45,7 @@ class DroneWorker:
 
     def _register(self) -> int:
         with session_scope(self.engine) as s:
-            return register_drone(s, name=self.name, connection=self.connection, actor=f"worker:{self.name}").id
+            return register_drone(s, name=self.name, connection=self.connection, principal=Principal.system(f"worker:{self.name}")).id
 
     def run(self, *, duration_s: float | None = None) -> None:
         drone_id = self._register()
@@ -83,7 +84,7 @@ class DroneWorker:
 
     def _set(self, mission_id: int, status: MissionStatus, *, seq: int | None = None, note: str | None = None) -> None:
         with session_scope(self.engine) as s:
-            set_mission_status(s, mission_id, status, current_seq=seq, actor=f"worker:{self.name}", note=note)
+            set_mission_status(s, mission_id, status, current_seq=seq, principal=Principal.system(f"worker:{self.name}"), note=note)
 
     def _launch(self, link: DroneLink, row: MissionRow) -> None:
         try:

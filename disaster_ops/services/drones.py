@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from disaster_ops.services import audit
+from disaster_ops.services.roles import Principal
 from disaster_ops.storage.models import Drone, DroneState, MissionStatus, utcnow
 from disaster_ops.storage.models import Mission as MissionRow
 from drone_link.link import MissionProgress, Telemetry
@@ -25,11 +26,12 @@ from drone_link.mission import Mission, MissionItem
 logger = logging.getLogger(__name__)
 
 _POSITIONED = {16, 17, 21, 22, 201}
+_CLI = Principal.system("cli")
 
 
 def register_drone(session: Session, *, name: str, connection: str, system_id: int = 1,
                    autopilot: str = "ardupilot", signing_key_ref: str | None = None,
-                   actor: str = "cli") -> Drone:
+                   principal: Principal | None = None) -> Drone:
     """Create the drone, or update its connection/ids if the name exists (upsert by name)."""
     if not name.strip():
         raise ValueError("drone name must not be empty")
@@ -39,7 +41,7 @@ def register_drone(session: Session, *, name: str, connection: str, system_id: i
                       signing_key_ref=signing_key_ref)
         session.add(drone)
         session.flush()
-        audit.record(session, actor=actor, action="drone.register", object_type="drone",
+        audit.record(session, principal=principal or _CLI, action="drone.register", object_type="drone",
                      object_id=drone.id, details={"name": name, "connection": connection})
     else:
         drone.connection, drone.system_id, drone.autopilot = connection, system_id, autopilot
@@ -74,28 +76,29 @@ def _zone(mission: Mission) -> tuple[str, tuple[float, float, float, float]]:
 
 def record_mission(session: Session, mission: Mission, *, name: str = "", drone_id: int | None = None,
                    status: MissionStatus = MissionStatus.PLANNED, plan_json: str | None = None,
-                   actor: str = "cli") -> MissionRow:
+                   principal: Principal | None = None) -> MissionRow:
     """Store a mission (items as JSON, bounding zone) and return the row."""
+    principal = principal or _CLI
     zone, (x0, y0, x1, y1) = _zone(mission)
     row = MissionRow(name=name, zone_geojson=zone, min_lon=x0, min_lat=y0, max_lon=x1, max_lat=y1,
                      items_json=_items_json(mission.items), plan_json=plan_json, status=status,
-                     drone_id=drone_id, created_by=actor)
+                     drone_id=drone_id, created_by=principal.name)
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="mission.create", object_type="mission",
+    audit.record(session, principal=principal, action="mission.create", object_type="mission",
                  object_id=row.id, details={"items": len(mission.items), "drone_id": drone_id})
     return row
 
 
 def set_mission_status(session: Session, mission_id: int, status: MissionStatus, *,
-                       current_seq: int | None = None, actor: str = "cli",
+                       current_seq: int | None = None, principal: Principal | None = None,
                        note: str | None = None) -> MissionRow:
     """Move a mission along its life cycle (audited when the status changes)."""
     row = session.get(MissionRow, mission_id)
     if row is None:
         raise LookupError(f"mission {mission_id} not found")
     if row.status != status:
-        audit.record(session, actor=actor, action=f"mission.{status.value}", object_type="mission",
+        audit.record(session, principal=principal or _CLI, action=f"mission.{status.value}", object_type="mission",
                      object_id=mission_id, details={"from": str(getattr(row.status, "value", row.status)),
                                                     **({"note": note} if note else {})})
     row.status = status

@@ -21,7 +21,7 @@ from disaster_ops.incidents import fusion
 from disaster_ops.incidents.fusion import Candidate, FusionPolicy, GroundDetection
 from disaster_ops.incidents.lifecycle import OPEN, check_transition
 from disaster_ops.services import audit
-from disaster_ops.services.roles import Action, Role, require
+from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Detection, Incident, IncidentStatus, utcnow
 from geo.crs import LocalFrame
@@ -65,8 +65,13 @@ def _candidates(session: Session, det: GroundDetection, policy: FusionPolicy) ->
 
 
 def ingest(detections: Iterable[GroundDetection], *, engine: Engine | None = None,
-           policy: FusionPolicy | None = None, actor: str = "watcher") -> list[IngestResult]:
-    """Store detections and fuse each into an incident (one transaction)."""
+           policy: FusionPolicy | None = None, principal: Principal | None = None) -> list[IngestResult]:
+    """Store detections and fuse each into an incident (one transaction).
+
+    ``principal`` is the component that saw them (default: the CCTV watcher).
+    """
+    principal = principal or Principal.system("watcher")
+    require(principal, Action.INGEST_DETECTIONS)
     pol = policy or FusionPolicy()
     out: list[IngestResult] = []
     with session_scope(engine or get_engine()) as session:
@@ -111,7 +116,7 @@ def ingest(detections: Iterable[GroundDetection], *, engine: Engine | None = Non
                     area_m2=_area_m2(geom)))
                 session.add(inc)
             else:
-                audit.record(session, actor=actor, action="incident.create", object_type="incident",
+                audit.record(session, principal=principal, action="incident.create", object_type="incident",
                              object_id=inc.id, details={"kind": det.kind, "source": det.source_id})
             out.append(IngestResult(row.id, inc.id, created))
     return out
@@ -134,10 +139,10 @@ def detections_of(incident_id: int, *, engine: Engine | None = None) -> list[Det
                                  .order_by(Detection.observed_at)))
 
 
-def set_status(incident_id: int, status: IncidentStatus | str, *, actor: str, role: Role | str,
+def set_status(incident_id: int, status: IncidentStatus | str, *, principal: Principal,
                note: str | None = None, engine: Engine | None = None) -> Incident:
     """Confirm, dismiss, mark responding or resolved (managers; pilots/responders may not)."""
-    require(role, Action.CONFIRM_INCIDENT)
+    require(principal, Action.CONFIRM_INCIDENT)
     with session_scope(engine or get_engine()) as session:
         inc = session.get(Incident, incident_id)
         if inc is None:
@@ -148,21 +153,21 @@ def set_status(incident_id: int, status: IncidentStatus | str, *, actor: str, ro
         if note:
             inc.note = note
         session.add(inc)
-        audit.record(session, actor=actor, role=str(Role(role).value), action="incident.status",
+        audit.record(session, principal=principal, action="incident.status",
                      object_type="incident", object_id=incident_id,
                      details={"from": str(getattr(old, "value", old)), "to": inc.status.value, "note": note})
         return inc
 
 
-def acknowledge(incident_id: int, *, actor: str, role: Role | str, engine: Engine | None = None) -> Incident:
+def acknowledge(incident_id: int, *, principal: Principal, engine: Engine | None = None) -> Incident:
     """A field responder (or anyone who may view) acknowledges seeing the incident marker."""
-    require(role, Action.ACK_INCIDENT)
+    require(principal, Action.ACK_INCIDENT)
     with session_scope(engine or get_engine()) as session:
         inc = session.get(Incident, incident_id)
         if inc is None:
             raise KeyError(f"no incident {incident_id}")
-        inc.acknowledged_by = actor
+        inc.acknowledged_by = principal.name
         session.add(inc)
-        audit.record(session, actor=actor, role=str(Role(role).value), action="incident.ack",
+        audit.record(session, principal=principal, action="incident.ack",
                      object_type="incident", object_id=incident_id, details={"at": utcnow().isoformat()})
         return inc

@@ -19,7 +19,7 @@ from disaster_ops.errors import InputError
 from disaster_ops.services import audit
 from disaster_ops.services.cameras import cameras_near
 from disaster_ops.services.drones import record_mission, set_mission_status
-from disaster_ops.services.roles import Action, Role, require
+from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Drone, Incident, MissionStatus
 from disaster_ops.storage.models import Mission as MissionRow
@@ -62,11 +62,11 @@ def coverage_gaps(area, *, engine: Engine | None = None, min_area_m2: float = 10
         raise InputError(str(exc)) from exc
 
 
-def plan_gap_survey(area, *, actor: str, role: Role | str, alt_rel_m: float = 80.0,
+def plan_gap_survey(area, *, principal: Principal, alt_rel_m: float = 80.0,
                     camera: str = "mavic3e-wide", max_zones: int = 10, incident_id: int | None = None,
                     home_latlon: tuple[float, float] | None = None, engine: Engine | None = None) -> GapPlan:
     """Plan a photo survey of the largest uncovered zones of ``area`` and store it."""
-    require(role, Action.PLAN_MISSION)
+    require(principal, Action.PLAN_MISSION)
     rank_from = (area.lat, area.lon) if isinstance(area, PointRadius) else None
     cov = coverage_gaps(area, engine=engine, rank_from=rank_from)
     if not cov.zones:
@@ -84,7 +84,7 @@ def plan_gap_survey(area, *, actor: str, role: Role | str, alt_rel_m: float = 80
             name = (f"incident {incident_id} gaps" if incident_id else "area gaps") + \
                 (f" sortie {i}" if len(plan.sorties) > 1 else "")
             row = record_mission(s, sortie.mission, name=name, plan_json=json.dumps(plan_to_dict(sortie.mission)),
-                                 actor=actor)
+                                 principal=principal)
             zone_union = shapely.union_all(zones)
             row.zone_geojson = shapely.to_geojson(zone_union)
             row.min_lon, row.min_lat, row.max_lon, row.max_lat = zone_union.bounds
@@ -93,7 +93,7 @@ def plan_gap_survey(area, *, actor: str, role: Role | str, alt_rel_m: float = 80
             s.add(row)
             s.flush()
             ids.append(row.id)
-        audit.record(s, actor=actor, role=Role(role).value, action="mission.plan", object_type="mission",
+        audit.record(s, principal=principal, action="mission.plan", object_type="mission",
                      object_id=",".join(map(str, ids)),
                      details={"incident_id": incident_id, "zones": len(zones),
                               "uncovered_m2": round(cov.uncovered_area_m2, 1),
@@ -101,10 +101,10 @@ def plan_gap_survey(area, *, actor: str, role: Role | str, alt_rel_m: float = 80
     return GapPlan(cov, ids, plan.report.to_dict())
 
 
-def assign(mission_id: int, drone_name: str, *, actor: str, role: Role | str,
+def assign(mission_id: int, drone_name: str, *, principal: Principal,
            engine: Engine | None = None) -> MissionRow:
     """Dispatch: give a planned mission to a drone (managers only)."""
-    require(role, Action.DISPATCH_DRONE)
+    require(principal, Action.DISPATCH_DRONE)
     with session_scope(engine or get_engine()) as s:
         drone = s.exec(select(Drone).where(Drone.name == drone_name)).first()
         if drone is None:
@@ -115,7 +115,7 @@ def assign(mission_id: int, drone_name: str, *, actor: str, role: Role | str,
         if row.status not in (MissionStatus.PLANNED, MissionStatus.ASSIGNED, MissionStatus.DRAFT):
             raise InputError(f"mission {mission_id} is {row.status}; only planned missions can be assigned")
         row.drone_id = drone.id
-        set_mission_status(s, mission_id, MissionStatus.ASSIGNED, actor=actor, note=f"drone {drone_name}")
+        set_mission_status(s, mission_id, MissionStatus.ASSIGNED, principal=principal, note=f"drone {drone_name}")
         return row
 
 
@@ -140,25 +140,25 @@ def plan_file(mission_id: int, *, engine: Engine | None = None) -> str:
     return json.dumps(json.loads(row.plan_json), indent=2)
 
 
-def request_flight(mission_id: int, *, actor: str, role: Role | str, engine: Engine | None = None) -> MissionRow:
+def request_flight(mission_id: int, *, principal: Principal, engine: Engine | None = None) -> MissionRow:
     """Pilot releases an assigned mission to its drone's worker (upload, arm, take off, fly)."""
-    require(role, Action.FLY_MISSION)
+    require(principal, Action.FLY_MISSION)
     with session_scope(engine or get_engine()) as s:
         row = s.get(MissionRow, mission_id)
         if row is None:
             raise InputError(f"no mission {mission_id}")
         if row.drone_id is None or MissionStatus(row.status) is not MissionStatus.ASSIGNED:
             raise InputError(f"mission {mission_id} is {row.status}; a manager must dispatch it to a drone first")
-        return set_mission_status(s, mission_id, MissionStatus.UPLOADING, actor=actor, note="fly requested")
+        return set_mission_status(s, mission_id, MissionStatus.UPLOADING, principal=principal, note="fly requested")
 
 
-def request_rtl(mission_id: int, *, actor: str, role: Role | str, engine: Engine | None = None) -> MissionRow:
+def request_rtl(mission_id: int, *, principal: Principal, engine: Engine | None = None) -> MissionRow:
     """Abort an active mission: the drone's worker commands return-to-launch."""
-    require(role, Action.FLY_MISSION)
+    require(principal, Action.FLY_MISSION)
     with session_scope(engine or get_engine()) as s:
         row = s.get(MissionRow, mission_id)
         if row is None:
             raise InputError(f"no mission {mission_id}")
         if MissionStatus(row.status) not in (MissionStatus.UPLOADING, MissionStatus.UPLOADED, MissionStatus.ACTIVE):
             raise InputError(f"mission {mission_id} is {row.status}, not flying")
-        return set_mission_status(s, mission_id, MissionStatus.ABORTED, actor=actor, note="RTL requested")
+        return set_mission_status(s, mission_id, MissionStatus.ABORTED, principal=principal, note="RTL requested")

@@ -29,6 +29,7 @@ from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.camera_config import parse_detect_config
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import camera_model, camera_to_ground
+from disaster_ops.services.roles import Principal
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera, CameraStatus
 
@@ -175,7 +176,7 @@ class Watcher:
         cv2.imwrite(str(snap), img)
         ground = camera_to_ground(w.cam, dets, kinds=kinds, observed_at=at, width_px=wpx, height_px=h,
                            snapshot_path=str(snap), model=w.model)
-        results = incident_svc.ingest(ground, engine=self.engine, actor="watcher")
+        results = incident_svc.ingest(ground, engine=self.engine, principal=Principal.system("watcher"))
         self.stats.reports += len(results)
         self.stats.incidents_created += sum(r.created for r in results)
         self.stats.by_camera[w.cam.source_key] = self.stats.by_camera.get(w.cam.source_key, 0) + len(results)

@@ -37,7 +37,7 @@ def test_set_show_and_reset_settings_with_audit(engine):
     assert cfg.kinds == ["fire", "smoke"] and cfg.thresholds == {"fire": 0.9}
     with Session(engine) as s:
         ev = audit.recent(s, action="camera.configure_detection")[0]
-    assert ev.actor == "park" and ev.object_id == KEY and '"fire": 0.9' in ev.details_json
+    assert ev.actor == "local:park" and ev.object_id == KEY and '"fire": 0.9' in ev.details_json
     assert "exclusions 1" in _cli("cameras", "config", KEY).stdout  # plain show changes nothing
     res = _cli("cameras", "config", KEY, "--reset", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["kinds"] == ["fire", "smoke", "flood"]

@@ -15,6 +15,7 @@ from disaster_ops.services import missions as svc
 from disaster_ops.services.demo import seed_sample_data
 from disaster_ops.services.drone_worker import DroneWorker
 from disaster_ops.services.incidents import ingest
+from disaster_ops.services.roles import Principal, Role
 from disaster_ops.storage.models import AuditEvent, DroneState
 from drone_link.sim import SimConfig, SimVehicle
 
@@ -45,7 +46,7 @@ def test_pilot_releases_mission_and_worker_flies_it(engine):
                           ground_lat=INCIDENT_LATLON[0], ground_lon=INCIDENT_LATLON[1])
     inc = ingest([det], engine=engine)[0].incident_id
     area = svc.incident_area(inc, radius_m=120, engine=engine)
-    mid = svc.plan_gap_survey(area, actor="park", role="manager", incident_id=inc, alt_rel_m=60,
+    mid = svc.plan_gap_survey(area, principal=Principal("park", Role.MANAGER), incident_id=inc, alt_rel_m=60,
                               home_latlon=INCIDENT_LATLON, engine=engine).mission_ids[0]
 
     port = _udp_port()
@@ -60,11 +61,11 @@ def test_pilot_releases_mission_and_worker_flies_it(engine):
 
         assert _wait(lambda: drone_id_by_name("sim-1", engine=engine) is not None, 20)
         with pytest.raises(InputError, match="dispatch"):
-            svc.request_flight(mid, actor="kim", role="pilot", engine=engine)  # not assigned yet
-        svc.assign(mid, "sim-1", actor="park", role="manager", engine=engine)
+            svc.request_flight(mid, principal=Principal("kim", Role.PILOT), engine=engine)  # not assigned yet
+        svc.assign(mid, "sim-1", principal=Principal("park", Role.MANAGER), engine=engine)
         with pytest.raises(PermissionDenied):
-            svc.request_flight(mid, actor="lee", role="responder", engine=engine)
-        svc.request_flight(mid, actor="kim", role="pilot", engine=engine)
+            svc.request_flight(mid, principal=Principal("lee", Role.RESPONDER), engine=engine)
+        svc.request_flight(mid, principal=Principal("kim", Role.PILOT), engine=engine)
         done = _wait(lambda: next(m.status for m in svc.list_missions(engine=engine) if m.id == mid)
                      in ("completed", "aborted", "failed"), 90)
         status = next(m.status for m in svc.list_missions(engine=engine) if m.id == mid)

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from disaster_ops.errors import PermissionDenied
 from disaster_ops.incidents import GroundDetection, IncidentTransitionError
 from disaster_ops.services import incidents as svc
+from disaster_ops.services.roles import Principal, Role
 from disaster_ops.storage.models import AuditEvent, IncidentStatus
 from geo.crs import LocalFrame
 
@@ -74,12 +75,12 @@ def test_flood_footprint_polygon_becomes_incident_area(engine):
 def test_roles_and_lifecycle_with_audit(engine):
     inc_id = svc.ingest([det()], engine=engine)[0].incident_id
     with pytest.raises(PermissionDenied):
-        svc.set_status(inc_id, "confirmed", actor="lee", role="responder", engine=engine)
-    svc.acknowledge(inc_id, actor="lee", role="responder", engine=engine)
-    svc.set_status(inc_id, IncidentStatus.CONFIRMED, actor="park", role="manager", engine=engine)
+        svc.set_status(inc_id, "confirmed", principal=Principal("lee", Role.RESPONDER), engine=engine)
+    svc.acknowledge(inc_id, principal=Principal("lee", Role.RESPONDER), engine=engine)
+    svc.set_status(inc_id, IncidentStatus.CONFIRMED, principal=Principal("park", Role.MANAGER), engine=engine)
     with pytest.raises(IncidentTransitionError):
-        svc.set_status(inc_id, "new", actor="park", role="manager", engine=engine)
-    svc.set_status(inc_id, "resolved", actor="park", role="manager", engine=engine)
+        svc.set_status(inc_id, "new", principal=Principal("park", Role.MANAGER), engine=engine)
+    svc.set_status(inc_id, "resolved", principal=Principal("park", Role.MANAGER), engine=engine)
     assert svc.list_incidents(engine=engine) == []
     assert len(svc.list_incidents(engine=engine, open_only=False)) == 1
     with Session(engine) as s:
@@ -94,3 +95,12 @@ def test_bad_detection_is_rejected_before_storage():
                         confidence=0.5, bbox_px=(0, 0, 1, 1), ground_lat=35, ground_lon=129)
     with pytest.raises(ValueError):
         det(conf=1.5)
+
+
+def test_services_refuse_a_bare_role_string(engine):
+    """Roles are enforced on an authenticated principal: a role string proves nothing."""
+    inc_id = svc.ingest([det()], engine=engine)[0].incident_id
+    with pytest.raises(PermissionDenied, match="authenticated principal"):
+        svc.set_status(inc_id, "confirmed", principal="manager", engine=engine)
+    with pytest.raises(PermissionDenied):
+        svc.ingest([det()], engine=engine, principal=Principal("lee", Role.RESPONDER))

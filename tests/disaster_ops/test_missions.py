@@ -14,6 +14,7 @@ from disaster_ops.services import missions as svc
 from disaster_ops.services.demo import seed_sample_data
 from disaster_ops.services.drones import register_drone
 from disaster_ops.services.incidents import ingest
+from disaster_ops.services.roles import Principal, Role
 from disaster_ops.storage.db import session_scope
 from drone_link.files import plan_from_dict
 
@@ -30,7 +31,7 @@ def test_gap_survey_covers_only_what_cameras_miss(engine, incident):
     area = svc.incident_area(incident, radius_m=300, engine=engine)
     cov = svc.coverage_gaps(area, engine=engine)
     assert 0.0 < cov.covered_fraction < 1.0  # Jung-gu sample cameras see part of it
-    gp = svc.plan_gap_survey(area, actor="park", role="manager", incident_id=incident, engine=engine)
+    gp = svc.plan_gap_survey(area, principal=Principal("park", Role.MANAGER), incident_id=incident, engine=engine)
     assert gp.mission_ids
     [row] = [m for m in svc.list_missions(engine=engine) if m.id == gp.mission_ids[0]]
     assert row.incident_id == incident and row.status == "planned" and row.created_by == "park"
@@ -47,12 +48,12 @@ def test_only_managers_dispatch(engine, incident):
         register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
     area = svc.incident_area(incident, radius_m=300, engine=engine)
     with pytest.raises(PermissionDenied):
-        svc.plan_gap_survey(area, actor="lee", role="responder", engine=engine)
-    mid = svc.plan_gap_survey(area, actor="kim", role="pilot", engine=engine).mission_ids[0]
+        svc.plan_gap_survey(area, principal=Principal("lee", Role.RESPONDER), engine=engine)
+    mid = svc.plan_gap_survey(area, principal=Principal("kim", Role.PILOT), engine=engine).mission_ids[0]
     with pytest.raises(PermissionDenied):
-        svc.assign(mid, "sim-1", actor="kim", role="pilot", engine=engine)
-    row = svc.assign(mid, "sim-1", actor="park", role="manager", engine=engine)
+        svc.assign(mid, "sim-1", principal=Principal("kim", Role.PILOT), engine=engine)
+    row = svc.assign(mid, "sim-1", principal=Principal("park", Role.MANAGER), engine=engine)
     assert row.status == "assigned"
     assert [m.id for m in svc.list_missions(drone_name="sim-1", engine=engine)] == [mid]
     with pytest.raises(InputError, match="no drone"):
-        svc.assign(mid, "ghost", actor="park", role="manager", engine=engine)
+        svc.assign(mid, "ghost", principal=Principal("park", Role.MANAGER), engine=engine)

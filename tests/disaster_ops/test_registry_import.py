@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from disaster_ops.errors import RegistryError
 from disaster_ops.services.cameras import BBox, count_cameras, import_registry, list_cameras
+from disaster_ops.services.roles import Principal, Role
 from disaster_ops.storage.models import AuditEvent, Camera
 from tests.conftest import shared_path
 
@@ -142,7 +143,7 @@ def test_unreadable_files_raise_one_clear_error(engine, tmp_path, content, messa
 
 def test_bbox_filter_and_audit(engine):
     path = shared_path("cctv_registry", "daejeon_cctv_standard_2026.csv")
-    import_registry(path, engine=engine, actor="kim")
+    import_registry(path, engine=engine, principal=Principal("kim", Role.MANAGER))
     box = BBox.parse("127.40,36.30,127.45,36.35")
     inside = list_cameras(bbox=box, engine=engine)
     assert inside and all(127.40 <= c.lon <= 127.45 and 36.30 <= c.lat <= 36.35 for c in inside)

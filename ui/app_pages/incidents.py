@@ -8,10 +8,10 @@ from disaster_ops.errors import DisasterOpsError
 from disaster_ops.services import incidents as svc
 from disaster_ops.services.cop import incident_markers
 from disaster_ops.services.roles import Action, allowed
-from ui.session import current_role, current_user
+from ui.session import current_principal
 
 st.title("Incidents")
-role, user = current_role(), current_user()
+me = current_principal()
 show_closed = st.toggle("Show resolved and dismissed", key="inc_show_closed")
 items = incident_markers(open_only=not show_closed)
 if not items:
@@ -23,18 +23,18 @@ for inc in items:
                     + (f" · acknowledged by {inc.acknowledged_by}" if inc.acknowledged_by else ""))
         cols = st.columns(4)
         try:
-            if allowed(role, Action.ACK_INCIDENT) and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
-                svc.acknowledge(inc.id, actor=user, role=role)
+            if allowed(me, Action.ACK_INCIDENT) and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
+                svc.acknowledge(inc.id, principal=me)
                 st.rerun()
-            if allowed(role, Action.CONFIRM_INCIDENT):
+            if allowed(me, Action.CONFIRM_INCIDENT):
                 if inc.status == "new" and cols[1].button("Confirm", key=f"inc_conf_{inc.id}"):
-                    svc.set_status(inc.id, "confirmed", actor=user, role=role)
+                    svc.set_status(inc.id, "confirmed", principal=me)
                     st.rerun()
                 if inc.status in ("new", "confirmed") and cols[2].button("Dismiss", key=f"inc_dis_{inc.id}"):
-                    svc.set_status(inc.id, "dismissed", actor=user, role=role)
+                    svc.set_status(inc.id, "dismissed", principal=me)
                     st.rerun()
                 if inc.status in ("confirmed", "responding") and cols[3].button("Resolve", key=f"inc_res_{inc.id}"):
-                    svc.set_status(inc.id, "resolved", actor=user, role=role)
+                    svc.set_status(inc.id, "resolved", principal=me)
                     st.rerun()
         except DisasterOpsError as exc:
             st.error(str(exc))

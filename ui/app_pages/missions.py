@@ -12,12 +12,12 @@ from disaster_ops.services import missions as svc
 from disaster_ops.services.roles import Action, allowed
 from drone_link.files import plan_from_dict, waypoints_text
 from geo.aoi import PointRadius
-from ui.session import current_role, current_user
+from ui.session import current_principal
 
 st.title("Drone missions")
-role, user = current_role(), current_user()
+me = current_principal()
 
-if allowed(role, Action.PLAN_MISSION):
+if allowed(me, Action.PLAN_MISSION):
     with st.expander("Plan a survey of the blind spots around an incident", expanded=True):
         incidents = cop.incident_markers()
         if not incidents:
@@ -32,7 +32,7 @@ if allowed(role, Action.PLAN_MISSION):
             if st.button("Plan survey", key="mis_plan", type="primary"):
                 try:
                     gp = svc.plan_gap_survey(PointRadius(lat=pick.lat, lon=pick.lon, radius_m=float(radius)),
-                                             actor=user, role=role, alt_rel_m=float(alt), camera=camera,
+                                             principal=me, alt_rel_m=float(alt), camera=camera,
                                              incident_id=pick.id)
                     r = gp.report
                     st.success(f"Planned mission(s) {', '.join(map(str, gp.mission_ids))}: cameras see "
@@ -53,29 +53,29 @@ for m in svc.list_missions():
                     + (f" · {report.get('distance_m', 0):.0f} m, {report.get('flight_time_s', 0) / 60:.1f} min"
                        if report else ""))
         cols = st.columns(3)
-        if allowed(role, Action.DISPATCH_DRONE) and status in ("planned", "assigned") and drones:
+        if allowed(me, Action.DISPATCH_DRONE) and status in ("planned", "assigned") and drones:
             target = cols[0].selectbox("Drone", drones, key=f"mis_drone_{m.id}", label_visibility="collapsed")
             if cols[1].button("Dispatch", key=f"mis_assign_{m.id}"):
                 try:
-                    svc.assign(m.id, target, actor=user, role=role)
+                    svc.assign(m.id, target, principal=me)
                     st.rerun()
                 except DisasterOpsError as exc:
                     st.error(str(exc))
-        if allowed(role, Action.FLY_MISSION) and status == "assigned":
+        if allowed(me, Action.FLY_MISSION) and status == "assigned":
             if cols[1].button("Fly", key=f"mis_fly_{m.id}", type="primary"):
                 try:
-                    svc.request_flight(m.id, actor=user, role=role)
+                    svc.request_flight(m.id, principal=me)
                     st.rerun()
                 except DisasterOpsError as exc:
                     st.error(str(exc))
-        if allowed(role, Action.FLY_MISSION) and status in ("uploading", "uploaded", "active"):
+        if allowed(me, Action.FLY_MISSION) and status in ("uploading", "uploaded", "active"):
             if cols[1].button("Return to launch", key=f"mis_rtl_{m.id}"):
                 try:
-                    svc.request_rtl(m.id, actor=user, role=role)
+                    svc.request_rtl(m.id, principal=me)
                     st.rerun()
                 except DisasterOpsError as exc:
                     st.error(str(exc))
-        if m.plan_json and allowed(role, Action.FLY_MISSION):
+        if m.plan_json and allowed(me, Action.FLY_MISSION):
             plan_text = svc.plan_file(m.id)
             cols[2].download_button("Download .plan", plan_text, file_name=f"mission_{m.id}.plan",
                                     mime="application/json", key=f"mis_dl_{m.id}")
