@@ -1,14 +1,14 @@
-"""``disaster-ops export``: incidents as GeoJSON, CAP 1.2 or Cursor-on-Target."""
+"""``disaster-ops export``: incidents as GeoJSON, CAP 1.2 or Cursor-on-Target, optionally
+for one agency (filtered by its sharing rule). Every export is audited."""
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail
+from disaster_ops.cli._common import app, fail, local_admin
 
 
 class ExportFormat(str, Enum):
@@ -20,27 +20,42 @@ class ExportFormat(str, Enum):
 @app.command("export")
 def export(
     fmt: ExportFormat = typer.Option(ExportFormat.geojson, "--format", "-f", help="geojson, cap (CAP 1.2) or cot."),
-    out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
-    all_: bool = typer.Option(False, "--all", help="Include resolved and dismissed incidents."),
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout (cap: a directory of "
+                                    "messages plus index.atom)."),
+    all_: bool = typer.Option(False, "--all", help="Include resolved and dismissed incidents (geojson, cot)."),
+    agency: str | None = typer.Option(None, "--agency", help="Only what this agency's sharing rule admits."),
 ) -> None:
     """Export incidents for GIS, public alerting (CAP) or TAK (CoT)."""
-    from disaster_ops.exports import incidents_cap, incidents_cot, incidents_geojson
-    from disaster_ops.services.incidents import list_incidents
+    from disaster_ops.errors import DisasterOpsError
+    from disaster_ops.services import share_export
+    from disaster_ops.services.agencies import get_agency
     from disaster_ops.storage.migrate import ensure_schema
 
     ensure_schema()
-    incs = list_incidents(open_only=not all_)
-    if fmt is ExportFormat.geojson:
-        text = json.dumps(incidents_geojson(incs), ensure_ascii=False, indent=1)
-    elif fmt is ExportFormat.cap:
-        text = incidents_cap(incs)
-    else:
-        text = incidents_cot(incs)
-    if out is None:
-        typer.echo(text)
-        return
+    principal = local_admin("export")
     try:
-        out.write_text(text + "\n", encoding="utf-8")
+        if agency is not None:
+            get_agency(agency)
+        if fmt is ExportFormat.geojson:
+            res = share_export.export_geojson(principal=principal, agency=agency, open_only=not all_)
+        elif fmt is ExportFormat.cot:
+            res = share_export.export_cot(principal=principal, agency=agency, open_only=not all_)
+        else:
+            if out is not None and out.exists() and not out.is_dir():
+                fail(f"{out}: --format cap writes a directory (one file per CAP message), not a file")
+            res = share_export.export_cap(principal=principal, agency=agency, out_dir=out)
+    except DisasterOpsError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
-    typer.echo(f"wrote {len(incs)} incident(s) to {out}", err=True)
+    if fmt is ExportFormat.cap and out is not None:
+        typer.echo(f"wrote {res.count} CAP message(s) and index.atom to {out}", err=True)
+        return
+    if out is None:
+        typer.echo(res.data.decode("utf-8"))
+        return
+    try:
+        out.write_bytes(res.data + b"\n")
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}")
+    typer.echo(f"wrote {res.count} incident(s) to {out}", err=True)

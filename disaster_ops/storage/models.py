@@ -234,3 +234,58 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(default="", max_length=60)
     object_id: str | None = Field(default=None, max_length=200)
     details_json: str | None = None
+
+
+class Agency(SQLModel, table=True):
+    """An agency we share the picture with (police, fire service, military, a city).
+
+    Its sharing rule says what it receives: incidents whose area meets ``region_geojson``
+    (None: everywhere), of ``kinds`` (comma list; None: every kind), with severity at
+    least ``min_severity``, and snapshots/video links only when ``include_media``. Users
+    belong to an agency by its ``name`` (``Principal.agency``)."""
+
+    __tablename__ = "agency"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    region_geojson: str | None = Field(default=None, description="Region (WGS84 Polygon/MultiPolygon GeoJSON).")
+    kinds: str | None = Field(default=None, max_length=400, description="Comma list of incident kinds; None = all.")
+    min_severity: int = Field(default=1, ge=1, le=5)
+    include_media: bool = Field(default=False, description="Snapshots and video links are shared.")
+    token_hash: str | None = Field(default=None, max_length=64,
+                                   description="SHA-256 (hex) of the GIS feed API token; never the token.")
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class CapMessage(SQLModel, table=True):
+    """One CAP 1.2 message issued for an incident: the ledger that chains
+    Alert -> Update -> Cancel with ``<references>``."""
+
+    __tablename__ = "cap_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    seq: int = Field(description="1 for the Alert, then one more per Update/Cancel.")
+    identifier: str = Field(unique=True, max_length=200)
+    sent: datetime = _ts(index=True)
+    msg_type: str = Field(max_length=10, description="Alert, Update or Cancel.")
+    fingerprint: str = Field(max_length=64, description="Hash of what the message says; a change issues an Update.")
+    xml: str
+
+
+class ShareDelivery(SQLModel, table=True):
+    """Last state pushed to one sink for one agency and one object (so a restart sends
+    ``update``/``end`` with the right ``before``, not ``new`` again)."""
+
+    __tablename__ = "share_delivery"
+    __table_args__ = (sa.UniqueConstraint("sink", "agency", "object_key", name="uq_share_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sink: str = Field(max_length=100)
+    agency: str = Field(max_length=100)
+    object_key: str = Field(max_length=200, description="incident:ID, camera:KEY or drone:NAME.")
+    fingerprint: str = Field(max_length=64)
+    state_json: str
+    ended: bool = False
+    updated_at: datetime = _ts(default_factory=utcnow)

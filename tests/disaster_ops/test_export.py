@@ -1,15 +1,14 @@
-"""Incident exports parse as what other systems expect (GeoJSON, CAP 1.2, CoT)."""
+"""Incident exports parse as what other systems expect (GeoJSON, CoT); CAP is in share/test_cap.py."""
 
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import shapely
 
-from disaster_ops.exports import incidents_cap, incidents_cot, incidents_geojson
-from disaster_ops.exports.formats import CAP_NS
+from disaster_ops.exports import incidents_cot, incidents_geojson
+from disaster_ops.exports.cot import parse_events
 from disaster_ops.incidents import GroundDetection
 from disaster_ops.services.incidents import ingest, list_incidents
 from tests.conftest import run_cli
@@ -22,34 +21,29 @@ def _incident(engine, kind="flood"):
     return list_incidents(engine=engine)
 
 
-def test_geojson_cap_and_cot(engine):
+def test_geojson_and_cot(engine):
     incs = _incident(engine)
     gj = incidents_geojson(incs)
     assert gj["features"][0]["properties"]["kind"] == "flood"
     assert shapely.from_geojson(json.dumps(gj["features"][0]["geometry"])).contains(shapely.Point(129.03, 35.1))
 
-    cap = ET.fromstring(incidents_cap(incs))
-    alert = cap.find(f"{{{CAP_NS}}}alert")
-    info = alert.find(f"{{{CAP_NS}}}info")
-    assert alert.find(f"{{{CAP_NS}}}msgType").text == "Alert"
-    assert info.find(f"{{{CAP_NS}}}event").text == "Flood"
-    ring = info.find(f"{{{CAP_NS}}}area/{{{CAP_NS}}}polygon").text.split()
-    assert ring[0] == ring[-1] and len(ring) >= 4  # CAP needs a closed ring of lat,lon pairs
-    lat, lon = map(float, ring[0].split(","))
-    assert 35.09 < lat < 35.11 and 129.02 < lon < 129.04
-
-    cot = ET.fromstring(incidents_cot(incs))
-    ev = cot.find("event")
-    assert ev.get("uid") == f"disaster-ops.incident.{incs[0].id}"
-    pt = ev.find("point")
+    events = parse_events(incidents_cot(incs))
+    marker = events[0]
+    assert marker.get("uid") == f"disaster-ops.incident.{incs[0].id}" and marker.get("type") == "b-m-p-s-m"
+    pt = marker.find("point")
     assert abs(float(pt.get("lat")) - 35.1) < 1e-4 and abs(float(pt.get("lon")) - 129.03) < 1e-4
+    # the area goes too, not only the centre: a circle for a single detection's round area
+    assert [e.get("type") for e in events[1:]] == ["u-d-c-c"]
 
 
 def test_export_cli(engine, data_dir, tmp_path):
     _incident(engine, kind="fire")
-    out = tmp_path / "inc.xml"
-    r = run_cli("export", "--format", "cap", "--out", str(out), env_extra={"DISASTER_OPS_DATA_DIR": str(data_dir)})
+    env = {"DISASTER_OPS_DATA_DIR": str(data_dir)}
+    out = tmp_path / "inc.cot"
+    r = run_cli("export", "--format", "cot", "--out", str(out), env_extra=env)
     assert r.returncode == 0, r.stderr
-    assert "Fire" in out.read_text(encoding="utf-8")
-    bad = run_cli("export", "--format", "kml", env_extra={"DISASTER_OPS_DATA_DIR": str(data_dir)})
+    assert "FIRE #" in out.read_text(encoding="utf-8")
+    bad = run_cli("export", "--format", "kml", env_extra=env)
     assert bad.returncode == 2
+    unknown = run_cli("export", "--agency", "nobody", env_extra=env)
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr
