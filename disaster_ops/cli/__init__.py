@@ -14,6 +14,7 @@ import typer
 
 # Command modules register themselves on import. One line per module.
 from disaster_ops.cli import (
+    agencies_cmd,  # noqa: F401
     cameras_cmd,  # noqa: F401
     config_cmd,  # noqa: F401
     coverage_cmd,  # noqa: F401
@@ -24,6 +25,7 @@ from disaster_ops.cli import (
     export_cmd,  # noqa: F401
     fly_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401
+    share_cmd,  # noqa: F401
     sim_drone_cmd,  # noqa: F401
     watch_cmd,  # noqa: F401
 )

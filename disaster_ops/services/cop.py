@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import shapely
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from disaster_ops.services.cameras import BBox, list_cameras
 from disaster_ops.services.incidents import list_incidents
+from disaster_ops.services.roles import Principal
+from disaster_ops.share.scope import AgencyScope
+from disaster_ops.share.views import incident_share
 from disaster_ops.storage.db import get_engine
 from disaster_ops.storage.models import Drone, DroneState
 from disaster_ops.storage.models import Mission as MissionRow
@@ -60,10 +64,19 @@ class IncidentMarker:
     acknowledged_by: str | None
 
 
-def incident_markers(*, engine: Engine | None = None, open_only: bool = True) -> list[IncidentMarker]:
-    """Incidents to draw, newest first."""
+def incident_markers(*, engine: Engine | None = None, open_only: bool = True,
+                     principal: Principal | None = None, scope: AgencyScope | None = None) -> list[IncidentMarker]:
+    """Incidents to draw, newest first. A principal of an agency (or an explicit ``scope``)
+    sees only what the agency's sharing rule admits; an unknown agency sees nothing."""
+    if scope is None and principal is not None and principal.agency is not None:
+        from disaster_ops.services.agencies import scope_for
+
+        scope = scope_for(principal, engine=engine)
     out = []
     for i in list_incidents(engine=engine, open_only=open_only):
+        if scope is not None and not scope.admits_incident(
+                kinds=incident_share(i).kinds, severity=i.severity, geometry=shapely.from_geojson(i.geometry_geojson)):
+            continue
         out.append(IncidentMarker(
             i.id, i.kind, str(getattr(i.status, "value", i.status)), i.severity, i.geometry_geojson,
             (i.min_lat + i.max_lat) / 2.0, (i.min_lon + i.max_lon) / 2.0,

@@ -1,0 +1,98 @@
+"""``disaster-ops agencies add|list|show|token``: agencies and their sharing rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from disaster_ops.cli._common import app, fail, local_admin, print_json
+
+agencies_app = typer.Typer(help="Agencies we share with, and what each receives.", no_args_is_help=True)
+app.add_typer(agencies_app, name="agencies")
+
+
+@agencies_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="Agency name (letters, digits, . _ -), e.g. gg-fire."),
+    region: Path | None = typer.Option(None, "--region", help="GeoJSON file with the agency's region "
+                                       "(Polygon/MultiPolygon); default: everywhere."),
+    kinds: str | None = typer.Option(None, "--kinds", help="Comma list of incident kinds; default: all."),
+    min_severity: int = typer.Option(1, "--min-severity", help="Lowest severity shared, 1..5."),
+    media: bool = typer.Option(False, "--media/--no-media", help="Share snapshots and video links."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Register an agency and its sharing rule (audited)."""
+    from disaster_ops.errors import DisasterOpsError
+    from disaster_ops.services.agencies import as_json as view_json
+    from disaster_ops.services.agencies import create_agency
+    from disaster_ops.storage.migrate import ensure_schema
+
+    region_text = None
+    if region is not None:
+        try:
+            if region.stat().st_size > 20_000_000:
+                fail(f"{region}: region file over 20 MB")
+            region_text = region.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"{region}: cannot read: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            fail(f"{region}: not UTF-8 text")
+    ensure_schema()
+    try:
+        v = create_agency(name, principal=local_admin("agencies"), region_geojson=region_text,
+                          kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
+                          min_severity=min_severity, include_media=media)
+    except DisasterOpsError as exc:
+        fail(f"{region}: {exc}" if region is not None and "region" in str(exc) else str(exc))
+    if as_json:
+        print_json(view_json(v))
+    else:
+        typer.echo(f"agency {v.name} added")
+
+
+@agencies_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Agencies and their rules."""
+    from disaster_ops.services.agencies import as_json as view_json
+    from disaster_ops.services.agencies import list_agencies
+    from disaster_ops.storage.migrate import ensure_schema
+
+    ensure_schema()
+    views = list_agencies()
+    if as_json:
+        print_json([view_json(v) for v in views])
+        return
+    for v in views:
+        typer.echo(f"{v.name}\tkinds={','.join(v.kinds) if v.kinds else 'all'}\tmin_severity={v.min_severity}\t"
+                   f"media={'yes' if v.include_media else 'no'}\tregion={'yes' if v.region_geojson else 'all'}\t"
+                   f"token={'yes' if v.has_token else 'no'}")
+
+
+@agencies_app.command("show")
+def show(name: str = typer.Argument(...)) -> None:
+    """One agency's rule as JSON (the region as GeoJSON)."""
+    from disaster_ops.errors import DisasterOpsError
+    from disaster_ops.services.agencies import as_json as view_json
+    from disaster_ops.services.agencies import get_agency
+    from disaster_ops.storage.migrate import ensure_schema
+
+    ensure_schema()
+    try:
+        print_json(view_json(get_agency(name)))
+    except DisasterOpsError as exc:
+        fail(str(exc))
+
+
+@agencies_app.command("token")
+def token(name: str = typer.Argument(...)) -> None:
+    """Issue a new GIS feed API token (printed once; only its hash is stored)."""
+    from disaster_ops.errors import DisasterOpsError
+    from disaster_ops.services.agencies import issue_token
+    from disaster_ops.storage.migrate import ensure_schema
+
+    ensure_schema()
+    try:
+        typer.echo(issue_token(name, principal=local_admin("agencies")))
+    except DisasterOpsError as exc:
+        fail(str(exc))
