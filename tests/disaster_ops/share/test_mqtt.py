@@ -103,7 +103,7 @@ def test_new_update_end_in_order_qos1_retained_and_scoped(engine, broker, monkey
     # retained last state: a subscriber arriving later gets it at once
     late = Subscriber(broker, topic=f"disaster-ops/south-fire/incidents/{inc}/state", client_id="late")
     try:
-        (topic, payload, qos, retain), = late.drain()
+        (_topic, payload, _qos, retain), = late.drain()
     finally:
         late.close()
     assert retain and json.loads(payload)["status"] == "resolved"
