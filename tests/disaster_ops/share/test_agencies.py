@@ -21,7 +21,7 @@ from disaster_ops.services.roles import Principal, Role
 from disaster_ops.share.gis_server import GisFeed, serve
 from disaster_ops.storage.models import Agency, AuditEvent
 from tests.conftest import run_cli
-from tests.disaster_ops.share.conftest import free_port
+from tests.disaster_ops.share.peers import free_port
 
 ADMIN = Principal("admin", Role.ADMIN)
 SOUTH = shapely.box(129.00, 35.05, 129.06, 35.13)

@@ -22,7 +22,7 @@ from disaster_ops.share.config import ShareConfig, TakSinkConfig
 from disaster_ops.share.mqtt_sink import SinkError
 from disaster_ops.share.publisher import Publisher
 from disaster_ops.share.tak_sink import TakSink
-from tests.disaster_ops.share.conftest import free_port
+from tests.disaster_ops.share.peers import free_port
 from tests.disaster_ops.share.tak_relay import CotRelay
 
 with warnings.catch_warnings():
