@@ -14,18 +14,20 @@ Built with lxml, so every text is escaped. Rules the schema and aggregators rely
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import shapely
 from lxml import etree
 
 from disaster_ops.share.views import IncidentShare
-from geo.crs import LocalFrame
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _N = f"{{{CAP_NS}}}"
+_M_PER_DEG_LAT = 111_320.0
 
 # kind -> (CAP category, English event, Korean event)
 _EVENT = {"fire": ("Fire", "Fire", "화재"), "smoke": ("Fire", "Smoke", "연기"),
@@ -88,13 +90,15 @@ def area_circle_km(geom: shapely.Geometry, *, point_radius_m: float = 50.0) -> t
     if geom.geom_type != "Polygon" or len(geom.interiors):
         return None
     c = geom.centroid
-    frame = LocalFrame.around(c.y, c.x)
-    g_m = frame.geom_to_m(geom)
-    cx, cy = g_m.centroid.x, g_m.centroid.y
-    d = [((x - cx) ** 2 + (y - cy) ** 2) ** 0.5 for x, y in list(g_m.exterior.coords)[:-1]]
-    if len(d) < 8 or min(d) <= 0 or (max(d) - min(d)) / max(d) > 0.02:
+    # metres on a local equirectangular plane: plenty for a roundness test of a small area
+    kx = _M_PER_DEG_LAT * math.cos(math.radians(c.y))
+    xy = shapely.get_coordinates(geom.exterior)[:-1]
+    if len(xy) < 8:
         return None
-    return c.y, c.x, max(d) / 1000.0
+    d = np.hypot((xy[:, 0] - c.x) * kx, (xy[:, 1] - c.y) * _M_PER_DEG_LAT)
+    if d.min() <= 0 or (d.max() - d.min()) / d.max() > 0.02:
+        return None
+    return c.y, c.x, float(d.max()) / 1000.0
 
 
 def _sub(parent, tag: str, text: str | None = None):

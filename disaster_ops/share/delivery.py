@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -80,15 +81,18 @@ class DeliveryBook:
         if not changes:
             return
         now = utcnow()
-        with session_scope(self.engine) as s:
-            rows = {r.object_key: r for r in s.exec(select(ShareDelivery).where(
-                ShareDelivery.sink == self.sink, ShareDelivery.agency == self.agency,
-                ShareDelivery.object_key.in_([c.key for c in changes])))}
-            for c in changes:
-                ended = c.type is ChangeType.END
-                fp = fingerprint(c.after)
-                self._book[c.key] = _Entry(fp, c.after, ended)
-                r = rows.get(c.key) or ShareDelivery(sink=self.sink, agency=self.agency, object_key=c.key,
-                                                     fingerprint=fp, state_json="{}")
-                r.fingerprint, r.state_json, r.ended, r.updated_at = fp, json.dumps(c.after, ensure_ascii=False), ended, now
-                s.add(r)
+        rows = []
+        for c in changes:
+            ended = c.type is ChangeType.END
+            fp = fingerprint(c.after)
+            self._book[c.key] = _Entry(fp, c.after, ended)
+            rows.append({"sink": self.sink, "agency": self.agency, "object_key": c.key, "fingerprint": fp,
+                         "state_json": json.dumps(c.after, ensure_ascii=False), "ended": ended,
+                         "updated_at": now})
+        t = ShareDelivery.__table__
+        with session_scope(self.engine) as s:  # replace the rows of these keys in one statement each
+            keys = [r["object_key"] for r in rows]
+            for k in range(0, len(keys), 500):
+                s.execute(sa.delete(t).where(t.c.sink == self.sink, t.c.agency == self.agency,
+                                             t.c.object_key.in_(keys[k:k + 500])))
+            s.execute(sa.insert(t), rows)

@@ -58,7 +58,7 @@ class CotRelay:
                     out = ev.strip() + b"</event>\n"
                     self.relayed += 1
                     for other in list(self.clients):
-                        if other is not writer:
+                        if other is not writer and not other.is_closing():
                             other.write(out)
         except (ssl.SSLError, ConnectionError):
             pass
