@@ -55,14 +55,15 @@ class DeliveryBook:
     def live_keys(self, prefix: str) -> list[str]:
         return [k for k, e in self._book.items() if k.startswith(prefix) and not e.ended]
 
-    def diff(self, current: dict[str, tuple[dict, bool, Any]], *, prefix: str) -> list[Change]:
-        """``current``: key -> (state, is_live, obj) for the objects in scope now. Objects
+    def diff(self, current: dict[str, tuple], *, prefix: str) -> list[Change]:
+        """``current``: key -> (state, is_live, obj[, fingerprint]) for the objects in scope
+        now (the fingerprint when the caller has it cached). Objects
         the book holds as live under ``prefix`` but missing from ``current`` end (they
         closed, or left the agency's scope)."""
         out: list[Change] = []
-        for key, (state, live, obj) in current.items():
+        for key, (state, live, obj, *fp_given) in current.items():
             prev = self._book.get(key)
-            fp = fingerprint(state)
+            fp = fp_given[0] if fp_given else fingerprint(state)
             if prev is None or prev.ended:
                 if live:
                     out.append(Change(key, ChangeType.NEW, None, state, obj))

@@ -36,6 +36,7 @@ from disaster_ops.share.views import (
     CameraShare,
     DroneShare,
     IncidentShare,
+    fingerprint,
     load_cameras,
     load_drones,
     load_incidents,
@@ -74,6 +75,7 @@ class Publisher:
         self._cameras_at = -1e18
         self._tak_sent_at: dict[tuple[str, str], float] = {}
         self._cap_written = False
+        self._states: dict[tuple[int, bool], tuple] = {}  # (id, media) -> (version, state, fingerprint)
 
     # -- audiences ---------------------------------------------------------------------
     def _refresh_scopes(self) -> None:
@@ -132,8 +134,18 @@ class Publisher:
         return rep
 
     def _incident_states(self, snap: _Snapshot, scope: AgencyScope | None, media: bool) -> dict:
-        return {f"incident:{i.id}": (i.state(include_media=media), i.is_open, i)
-                for i in snap.incidents if i.admitted_by(scope)}
+        out = {}
+        for i in snap.incidents:
+            if not i.admitted_by(scope):
+                continue
+            ver = i.version
+            hit = self._states.get((i.id, media))
+            if hit is None or hit[0] != ver:
+                st = i.state(include_media=media)
+                hit = (ver, st, fingerprint(st))
+                self._states[(i.id, media)] = hit
+            out[f"incident:{i.id}"] = (hit[1], i.is_open, i, hit[2])
+        return out
 
     def _push_mqtt(self, sink: MqttSink, agency: str, scope: AgencyScope | None, snap: _Snapshot,
                    rep: TickReport) -> None:
@@ -167,7 +179,7 @@ class Publisher:
         changes = book.diff(current, prefix="incident:")
         changed = {c.key for c in changes}
         # keep-alive: live incidents are re-sent before they go stale
-        for key, (_state, live, inc) in current.items():
+        for key, (_state, live, inc, _fp) in current.items():
             if live and key not in changed and now - self._tak_sent_at.get((sink.name, key), -1e18) >= sink.cfg.resend_s:
                 changes.append(Change(key, ChangeType.UPDATE, None, _state, inc))
         drones = {f"drone:{d.name}": (d.state(), True, d) for d in snap.drones

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import shapely
 import sqlalchemy as sa
@@ -29,6 +30,19 @@ def _status(v) -> str:
 
 def fingerprint(state: dict) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@lru_cache(maxsize=50_000)
+def _geom(text: str) -> shapely.Geometry:
+    """Parsed incident areas, memoised on their GeoJSON text (a publisher re-reads them every tick)."""
+    g = shapely.from_geojson(text)
+    shapely.prepare(g)
+    return g
+
+
+@lru_cache(maxsize=50_000)
+def _area_json(text: str) -> str:
+    return shapely.to_geojson(shapely.set_precision(_geom(text), 1e-6))
 
 
 def iso_utc(t: datetime | None) -> str | None:
@@ -48,6 +62,14 @@ class IncidentShare:
     source_count: int
     acknowledged_by: str | None
     snapshot_path: str | None
+    geometry_text: str = ""
+
+    @property
+    def version(self) -> tuple:
+        """Changes whenever anything in :meth:`state` may change."""
+        return (self.kind, self.kinds, self.status, self.severity, self.geometry_text or id(self.geometry),
+                self.first_seen, self.last_seen, self.source_count, self.acknowledged_by,
+                self.snapshot_path is not None)
 
     @property
     def is_open(self) -> bool:
@@ -65,7 +87,8 @@ class IncidentShare:
         """The shared payload. Times are UTC ISO 8601; the area is GeoJSON (6 decimals)."""
         d = {"id": self.id, "kind": self.kind, "kinds": list(self.kinds), "status": self.status,
              "severity": self.severity, "lat": round(self.lat, 6), "lon": round(self.lon, 6),
-             "area": json.loads(shapely.to_geojson(shapely.set_precision(self.geometry, 1e-6))),
+             "area": json.loads(_area_json(self.geometry_text) if self.geometry_text else
+                                shapely.to_geojson(shapely.set_precision(self.geometry, 1e-6))),
              "first_seen": iso_utc(self.first_seen), "last_seen": iso_utc(self.last_seen),
              "source_count": self.source_count, "acknowledged_by": self.acknowledged_by,
              "open": self.is_open}
@@ -88,8 +111,8 @@ def incident_share(i: Incident, snapshot: str | None = None) -> IncidentShare:
             kinds = kinds.split(",")
     kinds_t = tuple(dict.fromkeys([i.kind, *(kinds or [])]))
     return IncidentShare(i.id, i.kind, kinds_t, _status(i.status), int(i.severity),
-                         shapely.from_geojson(i.geometry_geojson), i.first_seen, i.last_seen,
-                         int(i.source_count), i.acknowledged_by, snapshot)
+                         _geom(i.geometry_geojson), i.first_seen, i.last_seen,
+                         int(i.source_count), i.acknowledged_by, snapshot, i.geometry_geojson)
 
 
 def load_incidents(session: Session, *, open_only: bool = True, also_ids: Iterable[int] = (),
