@@ -117,6 +117,16 @@ def _style(d, color: int, callsign: str, parent_uid: str) -> None:
     etree.SubElement(d, "link", uid=parent_uid, relation="p-p", type=MARKER_TYPE)
 
 
+def expire_event(incident_id: int, *, lat: float, lon: float, now: datetime,
+                 prefix: str = "disaster-ops") -> bytes:
+    """The incident's marker, already stale: for an incident that left an agency's scope
+    (its shapes then expire on their own stale time)."""
+    ev = _event(incident_uid(incident_id, prefix), MARKER_TYPE, lat=lat, lon=lon, now=now, start=now, stale=now)
+    d = etree.SubElement(ev, "detail")
+    etree.SubElement(d, "remarks").text = "no longer shared with this server"
+    return etree.tostring(ev, encoding="UTF-8")
+
+
 def drone_event(dr: DroneShare, *, now: datetime, stale_s: float = 30.0,
                 prefix: str = "disaster-ops") -> bytes:
     """A friendly rotary-wing UAV track (``a-f-A-M-H-Q``)."""

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from disaster_ops.exports.cot import drone_event, incident_events
+from disaster_ops.exports.cot import drone_event, expire_event, incident_events
 from disaster_ops.services import cap_ledger
 from disaster_ops.services.agencies import list_agencies as _list_agencies
 from disaster_ops.services.agencies import scope_of
@@ -191,7 +191,9 @@ class Publisher:
         for c in changes:
             if c.key.startswith("incident:"):
                 inc = c.obj
-                if inc is None:  # left the scope: expire it on the clients now
+                if inc is None:  # left the scope: expire its marker on the clients now
+                    events.append(expire_event(int(c.key.split(":", 1)[1]), lat=c.before["lat"],
+                                               lon=c.before["lon"], now=now_wall, prefix=self.cfg.cap.id_prefix))
                     continue
                 events += incident_events(inc, now=now_wall, stale_s=sink.cfg.stale_s,
                                           prefix=self.cfg.cap.id_prefix)

@@ -74,7 +74,13 @@ class TakReader:
         return parse_events(self.buf)
 
     def close(self):
-        self.loop.call_soon_threadsafe(self.writer.close)
+        async def _close():
+            self.writer.close()
+            for t in asyncio.all_tasks():
+                if t is not asyncio.current_task():
+                    t.cancel()
+
+        asyncio.run_coroutine_threadsafe(_close(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
