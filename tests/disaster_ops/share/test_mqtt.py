@@ -124,14 +124,30 @@ def test_snapshots_only_for_agencies_that_include_media(engine, broker, monkeypa
                           confidence=0.9, bbox_px=(0, 0, 9, 9), ground_lat=35.1, ground_lon=129.03,
                           snapshot_path=str(snap))
     inc = ingest([det], engine=engine)[0].incident_id
+    from disaster_ops.storage.db import session_scope
+    from disaster_ops.storage.models import Camera, CameraStatus, Drone, DroneState
+
+    with session_scope(engine) as s:
+        s.add(Camera(source_key="C-1", name="bridge", lat=35.1, lon=129.03, status=CameraStatus.OFFLINE))
+        d = Drone(name="sim-1", connection="udpin:127.0.0.1:14550")
+        s.add(d)
+        s.flush()
+        s.add(DroneState(drone_id=d.id, lat=35.1, lon=129.03, alt_rel_m=80.0, battery_pct=71.0, mode="AUTO",
+                         armed=True, link_ok=True))
     sub = Subscriber(broker)
     sink = _sink(broker)
     try:
         Publisher(ShareConfig(), engine=engine, mqtt_sinks=[sink]).tick()
-        got = {t: p for t, p, *_ in sub.drain()}
+        msgs = sub.drain()
+        got = {t: p for t, p, *_ in msgs}
     finally:
         sink.close()
         sub.close()
+    qos_retain = {t: (q, r) for t, _p, q, r in msgs}
+    cam = json.loads(got["disaster-ops/no-media/cameras/C-1/health"])
+    assert cam["status"] == "offline" and qos_retain["disaster-ops/no-media/cameras/C-1/health"] == (1, False)
+    drone = json.loads(got["disaster-ops/with-media/drones/sim-1/state"])
+    assert drone["battery_pct"] == 71.0 and drone["mode"] == "AUTO" and drone["armed"] is True
     assert got[f"disaster-ops/with-media/incidents/{inc}/snapshot"] == snap.read_bytes()
     assert f"disaster-ops/no-media/incidents/{inc}/snapshot" not in got
     assert f"disaster-ops/no-media/incidents/{inc}/state" in got
