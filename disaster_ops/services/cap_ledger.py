@@ -59,7 +59,21 @@ def _issued(m: CapMessage) -> IssuedCap:
 
 def sync(*, engine: Engine | None = None, settings: CapSettings | None = None,
          now: datetime | None = None) -> list[IssuedCap]:
-    """Issue the CAP messages that incident changes call for; returns the new ones."""
+    """Issue the CAP messages that incident changes call for; returns the new ones.
+
+    Two processes syncing at once (``share run`` and an ``export``) may both try the next
+    message of an incident: the unique identifier lets one win, the other reads again."""
+    for attempt in range(3):
+        try:
+            return _sync(engine=engine, settings=settings, now=now)
+        except sa.exc.IntegrityError:
+            if attempt == 2:
+                raise
+            logger.info("cap: another process issued the same message; reading the ledger again")
+    return []
+
+
+def _sync(*, engine: Engine | None, settings: CapSettings | None, now: datetime | None) -> list[IssuedCap]:
     cfg = settings or CapSettings()
     sent = (now or now_s()).replace(microsecond=0)
     issued: list[IssuedCap] = []
