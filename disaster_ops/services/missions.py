@@ -26,6 +26,7 @@ from disaster_ops.storage.models import Mission as MissionRow
 from drone_link.files import plan_to_dict
 from drone_link.planner import SurveySpec, camera_preset, plan_coverage
 from drone_link.planner.errors import PlanningError
+from drone_link.planner.geometry import safe_union
 from geo.aoi import PointRadius
 from geo.coverage import CoverageResult, uncovered_zones
 from geo.errors import GeoError
@@ -85,7 +86,7 @@ def plan_gap_survey(area, *, principal: Principal, alt_rel_m: float = 80.0,
                 (f" sortie {i}" if len(plan.sorties) > 1 else "")
             row = record_mission(s, sortie.mission, name=name, plan_json=json.dumps(plan_to_dict(sortie.mission)),
                                  principal=principal)
-            zone_union = shapely.union_all(zones)
+            zone_union = safe_union(zones)
             row.zone_geojson = shapely.to_geojson(zone_union)
             row.min_lon, row.min_lat, row.max_lon, row.max_lat = zone_union.bounds
             row.incident_id = incident_id

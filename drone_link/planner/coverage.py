@@ -21,6 +21,7 @@ from drone_link.mission import Mission
 from drone_link.planner.build import fence_items, make_mission, mission_items
 from drone_link.planner.cells import Cell, decompose
 from drone_link.planner.errors import PlanningError
+from drone_link.planner.geometry import GRID_M, clean_polygons, safe_union
 from drone_link.planner.ordering import Block, order_blocks
 from drone_link.planner.path import (
     Action,
@@ -96,24 +97,25 @@ class CoveragePlan:
         return list(self.frame.geom_to_wgs84(self.footprints_m(sortie)))
 
 
-def as_polygons(zones) -> list[shapely.Polygon]:
-    """Polygons from a Polygon, MultiPolygon, GeometryCollection or a sequence of them."""
+def as_polygons(zones, *, problems: list[str] | None = None) -> list[shapely.Polygon]:
+    """Valid polygons from a Polygon, MultiPolygon, GeometryCollection or a sequence of them.
+
+    Invalid polygons are made valid and overlapping ones merged (see
+    :func:`~drone_link.planner.geometry.clean_polygons`); what was fixed is appended
+    to ``problems`` as one line.
+    """
     geoms = zones if isinstance(zones, (list, tuple)) else [zones]
-    out: list[shapely.Polygon] = []
     for g in geoms:
         for part in shapely.get_parts(g):
-            if isinstance(part, shapely.Polygon) and not part.is_empty:
-                out.append(part if part.is_valid else shapely.make_valid(part).buffer(0))
-            elif isinstance(part, shapely.MultiPolygon):
-                out.extend(as_polygons(part))
-            elif not part.is_empty:
+            if not part.is_empty and part.geom_type not in ("Polygon", "MultiPolygon",
+                                                            "GeometryCollection"):
                 raise PlanningError(f"zones must be polygons, got {part.geom_type}")
-    flat: list[shapely.Polygon] = []
-    for p in out:
-        flat.extend(q for q in shapely.get_parts(p) if isinstance(q, shapely.Polygon))
-    if not flat:
+    cleaned = clean_polygons(list(geoms))
+    if cleaned.problems and problems is not None:
+        problems.append(cleaned.summary("zones"))
+    if not cleaned.polygons:
         raise PlanningError("no polygon zone to cover")
-    return flat
+    return cleaned.polygons
 
 
 def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None,
@@ -128,14 +130,16 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
     if drones < 1:
         raise PlanningError(f"drones must be >= 1, got {drones}")
     airspace = airspace or Airspace()
-    polys = as_polygons(zones)
     warnings: list[str] = []
+    polys = as_polygons(zones, problems=warnings)
     alt = survey.resolve_altitude(warnings)
     width_m, height_m, spacing, trig = survey.swath_geometry(alt)
     # the first photo on a leg can be up to one trigger distance in: keep it before the zone edge
     turn = max(survey.turnaround_m, trig - height_m / 2 + 0.5)
-    frame = LocalFrame.for_geometry(shapely.union_all(polys))
-    zones_m = [frame.geom_to_m(p) for p in polys]
+    frame = LocalFrame.for_geometry(safe_union(polys))
+    # reprojection can make nearly-touching rings cross again: clean on a metric grid
+    zones_m = clean_polygons([frame.geom_to_m(p) for p in polys], grid_size=GRID_M,
+                             min_area=0.01).polygons
     free = None
     if airspace.constrained:
         free = FreeSpace(
@@ -358,7 +362,7 @@ def _fill_reports(plan: CoveragePlan, *, survey: SurveySpec, model: FlightModel,
             sweep_headings_deg=tuple(headings), item_count=n_items, warnings=())
     photos = [p for s in plan.sorties for p in s.photos]
     prints = swept_footprints(photos, width_m=plan.footprint_m[0], height_m=plan.footprint_m[1])
-    all_zones = shapely.union_all(plan.zones_m)
+    all_zones = safe_union(plan.zones_m, grid_size=GRID_M)
     if len(plan.sorties) > 1:
         for s in plan.sorties:
             share = round(covered_share(all_zones, swept_footprints(

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from drone_link.planner.errors import InfeasibleRouteError
+from drone_link.planner.geometry import GRID_M, safe_union
 from drone_link.planner.path import Waypoint
 
 _NODE_PAD = 1.15  # nodes on a buffer this much larger than the margin
@@ -30,7 +31,8 @@ class FreeSpace:
                  margin_m: float) -> None:
         self.margin_m = margin_m
         pad = max(margin_m, 0.5)
-        blocked = shapely.union_all([e.buffer(margin_m, **_MITRE) for e in exclusions_m]) \
+        exclusions_m = [e if e.is_valid else shapely.make_valid(e) for e in exclusions_m]
+        blocked = safe_union([e.buffer(margin_m, **_MITRE) for e in exclusions_m], grid_size=GRID_M) \
             if exclusions_m else shapely.Polygon()
         if fence_m is not None:
             inner = fence_m.buffer(-margin_m, **_MITRE)
