@@ -15,6 +15,7 @@ import typer
 # Command modules register themselves on import. One line per module.
 from disaster_ops.cli import (
     agencies_cmd,  # noqa: F401
+    airspace_cmd,  # noqa: F401
     cameras_cmd,  # noqa: F401
     config_cmd,  # noqa: F401
     coverage_cmd,  # noqa: F401

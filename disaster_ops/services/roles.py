@@ -25,6 +25,7 @@ class Role(str, Enum):
 class Action(str, Enum):
     IMPORT_CAMERAS = "cameras.import"
     CONFIGURE_CAMERA = "camera.configure"
+    IMPORT_AIRSPACE = "airspace.import"
     PLAN_MISSION = "mission.plan"
     DISPATCH_DRONE = "drone.dispatch"
     FLY_MISSION = "mission.fly"

@@ -171,6 +171,8 @@ class Drone(SQLModel, table=True):
     max_waypoints: int = 700
     endurance_min: float = 25.0
     created_at: datetime = _ts(default_factory=utcnow)
+    home_lat_deg: float | None = Field(default=None, description="Launch point when no live position is known.")
+    home_lon_deg: float | None = None
 
 
 class Mission(SQLModel, table=True):
@@ -195,6 +197,28 @@ class Mission(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
     current_seq: int | None = None
     report_json: str | None = Field(default=None, description="Planner report: distance, time, photos, GSD.")
+
+
+class AirspaceZone(SQLModel, table=True):
+    """A zone of the operator's imported airspace layer (no-fly or restricted), WGS84 polygon."""
+
+    __tablename__ = "airspace_zone"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(index=True, unique=True, max_length=500,
+                            description="Source file name + zone name: re-importing a file updates its zones.")
+    name: str = Field(max_length=200, index=True)
+    kind: str = Field(default="no_fly", max_length=20, description="no_fly or restricted.")
+    geometry_geojson: str = Field(description="Zone polygon, GeoJSON geometry (WGS84).")
+    min_lon: float = Field(index=True)
+    min_lat: float = Field(index=True)
+    max_lon: float
+    max_lat: float
+    lower_m: float | None = Field(default=None, description="Floor, metres AGL (None: ground).")
+    upper_m: float | None = Field(default=None, description="Ceiling, metres AGL (None: unlimited).")
+    source: str = Field(default="", max_length=500)
+    imported_by: str = Field(default="system", max_length=100)
+    imported_at: datetime = _ts(default_factory=utcnow)
 
 
 class DroneState(SQLModel, table=True):

@@ -1,0 +1,61 @@
+"""``disaster-ops airspace``: import and list the no-fly layer every mission avoids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from disaster_ops.cli._common import app, fail, local_admin, print_json
+from disaster_ops.errors import InputError
+from disaster_ops.services import airspace as svc
+from disaster_ops.storage.migrate import ensure_schema
+
+airspace_app = typer.Typer(help="Airspace layer: no-fly / restricted zones (GeoJSON or KML).",
+                           no_args_is_help=True)
+app.add_typer(airspace_app, name="airspace")
+
+
+@airspace_app.command("import")
+def import_(
+    files: list[Path] = typer.Argument(..., help="GeoJSON or KML files of no-fly zones (WGS84)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON report per file."),
+    actor: str = typer.Option("cli", "--actor", help="Name recorded in the audit trail."),
+) -> None:
+    """Import (or update) zones; re-importing a file updates its zones by name."""
+    ensure_schema()
+    for f in files:
+        try:
+            r = svc.import_airspace(f, principal=local_admin(actor))
+        except InputError as exc:
+            fail(str(exc))
+        if as_json:
+            print_json({"source": r.source, "imported": r.imported, "updated": r.updated})
+        else:
+            typer.echo(f"{f}: {r.imported} zones imported, {r.updated} updated")
+
+
+@airspace_app.command("list")
+def list_(
+    bbox: str | None = typer.Option(None, "--bbox", help="west,south,east,north in degrees."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+) -> None:
+    """The stored zones (name, kind, limits, source, bounding box)."""
+    ensure_schema()
+    bounds = None
+    if bbox is not None:
+        try:
+            bounds = tuple(float(v) for v in bbox.split(","))
+            if len(bounds) != 4:
+                raise ValueError
+        except ValueError:
+            fail(f"--bbox: expected west,south,east,north, got {bbox!r}")
+    zones = svc.list_zones(bounds=bounds)
+    rows = [{"id": z.id, "name": z.name, "kind": z.kind, "lower_m": z.lower_m, "upper_m": z.upper_m,
+             "source": z.source, "bounds": [round(v, 6) for v in z.polygon.bounds]} for z in zones]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:>5}  {r['name']}  ({r['kind']}, from {r['source']})  {r['bounds']}")
+    typer.echo(f"{len(rows)} zone(s)")
