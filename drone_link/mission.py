@@ -74,6 +74,9 @@ class MissionItem:
     param4: float = 0.0
     autocontinue: bool = True
     mission_type: MissionType = MissionType.MISSION
+    # height above the DEM ground the planner computed ``alt_m`` (AMSL, frame GLOBAL) from;
+    # ground-station information only (QGC "AltitudeMode" 3), never sent to the vehicle
+    alt_agl_m: float | None = None
 
     def same_as(self, other: MissionItem, *, tol_deg: float = 1e-7, tol_m: float = 0.01) -> bool:
         """Equality as a vehicle stores it (lat/lon in 1e-7 degrees, float32 params)."""

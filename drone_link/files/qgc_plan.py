@@ -24,7 +24,11 @@ VEHICLE_TYPES = {"copter": 2, "plane": 1, "rover": 10, "vtol": 20, "generic": 0}
 _VEHICLE_FROM_MAV_TYPE = {1: "plane", 2: "copter", 3: "copter", 4: "copter", 13: "copter",
                           14: "copter", 15: "copter", 10: "rover", 19: "vtol", 20: "vtol",
                           21: "vtol", 22: "vtol"}
-# QGC AltitudeMode: 1 relative to home, 2 AMSL, 4 terrain frame
+# QGC AltitudeMode (QGroundControlQmlGlobal::AltMode): 0 mixed, 1 relative to home, 2 AMSL,
+# 3 AMSL calculated from terrain (frame GLOBAL, "Altitude" = AGL, "AMSLAltAboveTerrain" = AMSL),
+# 4 terrain frame (GLOBAL_TERRAIN_ALT: the vehicle follows its own terrain data)
+ALT_MODE_MIXED, ALT_MODE_RELATIVE, ALT_MODE_AMSL = 0, 1, 2
+ALT_MODE_CALC_ABOVE_TERRAIN, ALT_MODE_TERRAIN_FRAME = 3, 4
 _ALT_MODE = {Frame.GLOBAL_RELATIVE_ALT: 1, Frame.GLOBAL_RELATIVE_ALT_INT: 1, Frame.GLOBAL: 2,
              Frame.GLOBAL_INT: 2, Frame.GLOBAL_TERRAIN_ALT: 4, Frame.GLOBAL_TERRAIN_ALT_INT: 4}
 _FENCE_POLY = (Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, Cmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION)
@@ -48,9 +52,15 @@ def plan_to_dict(mission: Mission, *, firmware: str = "ardupilot",
             "type": "SimpleItem",
         }
         if int(it.frame) in _ALT_MODE:
-            d["AMSLAltAboveTerrain"] = None
-            d["Altitude"] = float(it.alt_m)
-            d["AltitudeMode"] = _ALT_MODE[Frame(int(it.frame))]
+            if it.alt_agl_m is not None and _ALT_MODE[Frame(int(it.frame))] == ALT_MODE_AMSL:
+                # QGC "calculated above terrain": frame GLOBAL, params[6] AMSL from the terrain
+                d["AMSLAltAboveTerrain"] = float(it.alt_m)
+                d["Altitude"] = float(it.alt_agl_m)
+                d["AltitudeMode"] = ALT_MODE_CALC_ABOVE_TERRAIN
+            else:
+                d["AMSLAltAboveTerrain"] = None
+                d["Altitude"] = float(it.alt_m)
+                d["AltitudeMode"] = _ALT_MODE[Frame(int(it.frame))]
         items.append(d)
     return {
         "fileType": "Plan",
@@ -59,7 +69,7 @@ def plan_to_dict(mission: Mission, *, firmware: str = "ardupilot",
         "mission": {
             "cruiseSpeed": float(mission.cruise_speed_m_s),
             "firmwareType": FIRMWARE_TYPES.get(firmware, 0),
-            "globalPlanAltitudeMode": 1,
+            "globalPlanAltitudeMode": _global_alt_mode(items),
             "hoverSpeed": float(mission.hover_speed_m_s),
             "items": items,
             "plannedHomePosition": [float(mission.home_lat_deg), float(mission.home_lon_deg),
@@ -72,6 +82,16 @@ def plan_to_dict(mission: Mission, *, firmware: str = "ardupilot",
                         "version": 2},
         "version": 1,
     }
+
+
+def _global_alt_mode(items: list[dict[str, Any]]) -> int:
+    """The plan-wide mode QGC shows: terrain-calculated if any item is, else the one mode used."""
+    modes = {d["AltitudeMode"] for d in items if "AltitudeMode" in d and d["command"] != Cmd.NAV_TAKEOFF}
+    if ALT_MODE_CALC_ABOVE_TERRAIN in modes:
+        return ALT_MODE_CALC_ABOVE_TERRAIN
+    if len(modes) == 1:
+        return modes.pop()
+    return ALT_MODE_MIXED if modes else ALT_MODE_RELATIVE
 
 
 def write_plan(mission: Mission, path: str | Path, *, firmware: str = "ardupilot") -> Path:
@@ -204,8 +224,11 @@ def _item(r: _Reader, d: Any, field: str) -> MissionItem:
              f"{field}.frame", f"not a MAV_FRAME number: {frame!r}")
     lat, lon, alt = (0.0 if math.isnan(v) else v for v in p[4:7])
     r.expect(-90 <= lat <= 90 and -180 <= lon <= 180, f"{field}.params", "lat/lon out of range")
+    agl = None
+    if d.get("AltitudeMode") == ALT_MODE_CALC_ABOVE_TERRAIN and d.get("Altitude") is not None:
+        agl = r.number(d.get("Altitude"), f"{field}.Altitude")
     return MissionItem(int(cmd), int(frame), lat, lon, alt, p[0], p[1], p[2], p[3],
-                       autocontinue=bool(d.get("autoContinue", True)))
+                       autocontinue=bool(d.get("autoContinue", True)), alt_agl_m=agl)
 
 
 def _fence_from_dict(r: _Reader, g: Any) -> list[MissionItem]:

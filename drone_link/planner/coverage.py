@@ -18,7 +18,8 @@ import numpy as np
 import shapely
 
 from drone_link.mission import Mission
-from drone_link.planner.build import fence_items, make_mission, mission_items
+from drone_link.planner.altitude import Profile, TerrainFollow, follow_terrain
+from drone_link.planner.build import fence_items, make_mission, mission_items, mission_items_amsl
 from drone_link.planner.cells import Cell, decompose
 from drone_link.planner.errors import PlanningError
 from drone_link.planner.geometry import GRID_M, clean_polygons, safe_union
@@ -68,6 +69,7 @@ class Sortie:
     actions: list[Action]
     photos: list[Photo]
     report: PlanReport
+    profile: Profile | None = None  # terrain-following altitudes (None: relative to home)
 
 
 @dataclass
@@ -121,14 +123,24 @@ def as_polygons(zones, *, problems: list[str] | None = None) -> list[shapely.Pol
 def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None,
                   endurance: Endurance | None = None, drones: int = 1,
                   home_latlon: tuple[float, float] | None = None,
-                  waypoint_limit: int | None = None) -> CoveragePlan:
+                  homes_latlon: list[tuple[float, float]] | None = None,
+                  waypoint_limit: int | None = None,
+                  terrain: TerrainFollow | None = None) -> CoveragePlan:
     """Plan a photo survey of ``zones`` (WGS84 polygons).
 
     Example: ``plan_coverage(zone, SurveySpec(camera=camera_preset("mavic3e-wide"), alt_rel_m=80))``.
+    ``homes_latlon`` gives each drone its own launch point (else all use ``home_latlon``).
+    With ``waypoint_limit`` a sortie with more items is split in two until each fits.
+    With ``terrain`` the altitude is ``survey.alt_rel_m`` *above the DEM ground* and the
+    waypoints are AMSL (see :mod:`drone_link.planner.altitude`).
     Raises :class:`PlanningError` (or :class:`AltitudeCapError`) with one clear line.
     """
     if drones < 1:
         raise PlanningError(f"drones must be >= 1, got {drones}")
+    if homes_latlon is not None:
+        if len(homes_latlon) != drones:
+            raise PlanningError(f"{len(homes_latlon)} launch points for {drones} drones")
+        home_latlon = homes_latlon[0]
     airspace = airspace or Airspace()
     warnings: list[str] = []
     polys = as_polygons(zones, problems=warnings)
@@ -145,13 +157,16 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
         free = FreeSpace(
             fence_m=frame.geom_to_m(airspace.fence) if airspace.fence is not None else None,
             exclusions_m=[frame.geom_to_m(e) for e in airspace.exclusions],
-            margin_m=airspace.margin_m)
+            margin_m=airspace.margin_m, names=[airspace.name_of(i) for i in range(len(airspace.exclusions))])
     home = None
-    if home_latlon is not None:
-        hx, hy = frame.to_xy_m(home_latlon[0], home_latlon[1])
-        home = Waypoint(float(hx), float(hy))
-        if free is not None and not free.contains_points(np.array([[home.x_m, home.y_m]]))[0]:
-            raise PlanningError(f"home {home_latlon} is outside the fence or inside a no-fly zone")
+    homes: list[Waypoint | None] = [None] * drones
+    for d, h_ll in enumerate(homes_latlon or ([home_latlon] * drones if home_latlon else [])):
+        hx, hy = frame.to_xy_m(h_ll[0], h_ll[1])
+        homes[d] = Waypoint(float(hx), float(hy))
+        if free is not None and not free.contains_points(np.array([[hx, hy]]))[0]:
+            raise PlanningError(f"launch point {h_ll[0]:.6f},{h_ll[1]:.6f} is "
+                                f"{airspace.describe_point(h_ll[0], h_ll[1])}")
+    home = homes[0]
 
     headings: list[float] = []
     sweeps: list[_ZoneSweep] = []
@@ -161,7 +176,9 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
             area = shapely.intersection(zone, free.region) if free.region is not None else zone
             area = shapely.difference(area, free.blocked) if not free.blocked.is_empty else area
         if area.is_empty or area.area < 1.0:
-            warnings.append(f"zone {zi}: nothing left to fly outside the no-fly zones / fence")
+            inside = airspace.names_meeting(frame.geom_to_wgs84(zone))
+            warnings.append(f"zone {zi}: nothing left to fly outside the fence"
+                            + (f" and no-fly zone(s) {', '.join(map(repr, inside))}" if inside else ""))
             continue
         if survey.sweep_angle_deg is not None:
             theta = theta_of_heading(survey.sweep_angle_deg)
@@ -198,10 +215,11 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
         if not blocks:
             warnings.append(f"drone {d + 1}: no area assigned")
             continue
-        start = (home.x_m, home.y_m) if home is not None else None
+        own = homes[d]
+        start = (own.x_m, own.y_m) if own is not None else None
         order = order_blocks(blocks, start=start)
         survey_path = _join_cells(blocks, order, free=free, trig=trig)
-        d_home = home or waypoints_of(survey_path)[0]
+        d_home = own or waypoints_of(survey_path)[0]
         home_ll = frame.to_latlon(d_home.x_m, d_home.y_m)
         home_ll = (float(home_ll[0]), float(home_ll[1]))
         if endurance is not None:
@@ -210,23 +228,56 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
                 home_time_s=lambda p, h=d_home: _transit_time_s(p, h, free, model))
         else:
             pieces = [survey_path]
-        for si, piece in enumerate(pieces):
+        todo = list(pieces)
+        si = 0
+        while todo:
+            piece = todo.pop(0)
             actions = _close_sortie(piece, d_home, free=free, trig=trig)
-            items = mission_items(actions[1:-1], frame=frame, home_latlon=home_ll, alt_rel_m=alt,
-                                  speed_m_s=survey.speed_m_s)
+            profile = None
+            if terrain is not None:
+                profile = follow_terrain(actions, frame=frame, spec=terrain, speed_m_s=survey.speed_m_s)
+                actions = profile.actions
+                items = mission_items_amsl(actions, frame=frame, alt_amsl_m=profile.alt_amsl_m,
+                                           ground_amsl_m=profile.ground_amsl_m,
+                                           speed_m_s=survey.speed_m_s)
+            else:
+                items = mission_items(actions[1:-1], frame=frame, home_latlon=home_ll, alt_rel_m=alt,
+                                      speed_m_s=survey.speed_m_s)
+            if waypoint_limit is not None and len(items) + 1 > waypoint_limit:
+                halves = _halve(piece, trig)
+                if halves is not None:
+                    todo[:0] = halves
+                    continue
             mission = make_mission(items, fence=fence_list, home_latlon=home_ll,
-                                   speed_m_s=survey.speed_m_s)
+                                   speed_m_s=survey.speed_m_s,
+                                   home_alt_amsl_m=profile.ground_amsl_m[0] if profile else 0.0)
             photos = trigger_points(actions)
             sorties.append(Sortie(d, si, mission, actions, photos, PlanReport(
                 distance_m=0, flight_time_s=0, photo_count=0, gsd_cm_px=0, covered_share=0,
                 covered_share_min_zone=0, zone_area_m2=0, alt_rel_m=alt, line_spacing_m=spacing,
-                trigger_distance_m=trig)))
+                trigger_distance_m=trig), profile))
+            si += 1
 
     plan = CoveragePlan(sorties, None, frame, (width_m, height_m), zones_m)  # type: ignore[arg-type]
     _fill_reports(plan, survey=survey, model=model, alt=alt, spacing=spacing, trig=trig, turn=turn,
                   headings=headings, warnings=warnings, drones=drones,
                   waypoint_limit=waypoint_limit, endurance=endurance)
     return plan
+
+
+def _halve(piece: list[Action], trig: float) -> list[list[Action]] | None:
+    """Split a sortie's survey piece at its middle waypoint (camera state carried over)."""
+    idx = [i for i, a in enumerate(piece) if isinstance(a, Waypoint)]
+    if len(idx) < 3:
+        return None
+    cut = idx[len(idx) // 2]
+    cam_on = False
+    for a in piece[:cut]:
+        if isinstance(a, (CameraOn, CameraOff)):
+            cam_on = isinstance(a, CameraOn)
+    first = piece[:cut + 1] + ([CameraOff()] if cam_on else [])
+    second = [piece[cut]] + ([CameraOn(trig)] if cam_on else []) + piece[cut + 1:]
+    return [first, second]
 
 
 def _turns_stay_near(area_rot: shapely.Geometry, margin_m: float):
@@ -359,7 +410,8 @@ def _fill_reports(plan: CoveragePlan, *, survey: SurveySpec, model: FlightModel,
             gsd_cm_px=round(gsd, 3), covered_share=float("nan"), covered_share_min_zone=float("nan"),
             zone_area_m2=0.0, alt_rel_m=alt, line_spacing_m=round(spacing, 2),
             trigger_distance_m=round(trig, 2), turnaround_m=round(turn, 2),
-            sweep_headings_deg=tuple(headings), item_count=n_items, warnings=())
+            sweep_headings_deg=tuple(headings), item_count=n_items, warnings=(),
+            **_terrain_fields(s.profile, s.mission))
     photos = [p for s in plan.sorties for p in s.photos]
     prints = swept_footprints(photos, width_m=plan.footprint_m[0], height_m=plan.footprint_m[1])
     all_zones = safe_union(plan.zones_m, grid_size=GRID_M)
@@ -382,6 +434,24 @@ def _fill_reports(plan: CoveragePlan, *, survey: SurveySpec, model: FlightModel,
         zone_area_m2=round(total_area, 1), alt_rel_m=alt, line_spacing_m=round(spacing, 2),
         trigger_distance_m=round(trig, 2), turnaround_m=round(turn, 2),
         sweep_headings_deg=tuple(headings), item_count=max(s.report.item_count for s in plan.sorties),
-        sortie_count=len(plan.sorties), drone_count=drones, warnings=tuple(warnings))
+        sortie_count=len(plan.sorties), drone_count=drones, warnings=tuple(warnings),
+        **_terrain_totals([s.report for s in plan.sorties]))
     if len(plan.sorties) == 1:
         plan.sorties[0].report = plan.report
+
+
+def _terrain_fields(profile: Profile | None, mission: Mission) -> dict:
+    if profile is None:
+        return {}
+    return {"alt_mode": "terrain_amsl", "min_clearance_m": round(profile.min_clearance_m, 1),
+            "max_alt_agl_m": round(profile.max_alt_agl_m, 1),
+            "home_alt_amsl_m": round(mission.home_alt_amsl_m, 1)}
+
+
+def _terrain_totals(reports: list[PlanReport]) -> dict:
+    if not reports or reports[0].alt_mode != "terrain_amsl":
+        return {}
+    return {"alt_mode": "terrain_amsl",
+            "min_clearance_m": min(r.min_clearance_m for r in reports),
+            "max_alt_agl_m": max(r.max_alt_agl_m for r in reports),
+            "home_alt_amsl_m": reports[0].home_alt_amsl_m}

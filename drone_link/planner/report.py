@@ -30,6 +30,12 @@ class PlanReport:
     sortie_count: int = 1
     drone_count: int = 1
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # altitude datum: "relative_to_home" (alt_rel_m above the take-off point) or
+    # "terrain_amsl" (AMSL waypoints from a DEM, alt_rel_m is then the target AGL)
+    alt_mode: str = "relative_to_home"
+    min_clearance_m: float | None = None  # lowest height over the highest DEM cell under the path
+    max_alt_agl_m: float | None = None  # highest height over the ground anywhere on the path
+    home_alt_amsl_m: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

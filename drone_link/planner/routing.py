@@ -28,8 +28,10 @@ class FreeSpace:
     """Flyable region (metric) with a straight-line test and a shortest-path router."""
 
     def __init__(self, *, fence_m: shapely.Polygon | None, exclusions_m: list[shapely.Polygon],
-                 margin_m: float) -> None:
+                 margin_m: float, names: list[str] | None = None) -> None:
         self.margin_m = margin_m
+        self._names = list(names or [])
+        self._exclusions_m = list(exclusions_m)
         pad = max(margin_m, 0.5)
         exclusions_m = [e if e.is_valid else shapely.make_valid(e) for e in exclusions_m]
         blocked = safe_union([e.buffer(margin_m, **_MITRE) for e in exclusions_m], grid_size=GRID_M) \
@@ -100,13 +102,13 @@ class FreeSpace:
             return [a, b]
         n = len(self.nodes)
         if n == 0:
-            raise InfeasibleRouteError(_where(a, b, "no way around the no-fly zones"))
+            raise InfeasibleRouteError(_where(a, b, self._no_way(a, b)))
         a_xy = np.array([a.x_m, a.y_m])
         b_xy = np.array([b.x_m, b.y_m])
         vis_a = self.segments_ok(np.repeat(a_xy[None], n, 0), self.nodes)
         vis_b = self.segments_ok(self.nodes, np.repeat(b_xy[None], n, 0))
         if not vis_a.any() or not vis_b.any():
-            raise InfeasibleRouteError(_where(a, b, "an end point is enclosed or not in free space"))
+            raise InfeasibleRouteError(_where(a, b, "an end point is enclosed or not in free space" + self._named(a, b)))
         start, goal = n, n + 1
         dist = {start: 0.0}
         prev: dict[int, int] = {}
@@ -131,7 +133,7 @@ class FreeSpace:
                     prev[v] = u
                     heapq.heappush(heap, (nd, v))
         if goal not in dist:
-            raise InfeasibleRouteError(_where(a, b, "no way around the no-fly zones"))
+            raise InfeasibleRouteError(_where(a, b, self._no_way(a, b)))
         chain = [goal]
         while chain[-1] != start:
             chain.append(prev[chain[-1]])
@@ -141,6 +143,21 @@ class FreeSpace:
             out.append(Waypoint(float(self.nodes[k][0]), float(self.nodes[k][1])))
         out.append(b)
         return out
+
+    def _blocking(self, a: Waypoint, b: Waypoint) -> list[str]:
+        seg = shapely.LineString([(a.x_m, a.y_m), (b.x_m, b.y_m)]).buffer(self.margin_m + 1.0)
+        return [self._names[i] if i < len(self._names) else f"no-fly #{i + 1}"
+                for i, e in enumerate(self._exclusions_m) if e.intersects(seg)]
+
+    def _named(self, a: Waypoint, b: Waypoint) -> str:
+        names = self._blocking(a, b)
+        return f" (no-fly zone {', '.join(map(repr, names))})" if names else ""
+
+    def _no_way(self, a: Waypoint, b: Waypoint) -> str:
+        names = self._blocking(a, b)
+        if names:
+            return f"no way around no-fly zone {', '.join(map(repr, names))} inside the fence"
+        return "no way around the no-fly zones"
 
     def route_length_m(self, a: Waypoint, b: Waypoint) -> float:
         pts = self.route(a, b)

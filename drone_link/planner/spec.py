@@ -87,6 +87,7 @@ class Airspace:
     fence: shapely.Polygon | None = None
     exclusions: tuple[shapely.Polygon, ...] = ()
     margin_m: float = 5.0
+    exclusion_names: tuple[str, ...] = ()  # one per exclusion (imported layer names); else "no-fly #i"
 
     def __post_init__(self) -> None:
         if self.margin_m < 0:
@@ -100,6 +101,23 @@ class Airspace:
     @property
     def constrained(self) -> bool:
         return self.fence is not None or bool(self.exclusions)
+
+    def name_of(self, i: int) -> str:
+        return self.exclusion_names[i] if i < len(self.exclusion_names) else f"no-fly #{i + 1}"
+
+    def names_meeting(self, geom_wgs84: shapely.Geometry) -> list[str]:
+        """Names of the exclusions that ``geom_wgs84`` touches or crosses."""
+        return [self.name_of(i) for i, e in enumerate(self.exclusions) if e.intersects(geom_wgs84)]
+
+    def describe_point(self, lat: float, lon: float) -> str:
+        """Why a point is not flyable: inside which zone, or outside the fence (or within the margin)."""
+        p = shapely.Point(lon, lat)
+        inside = self.names_meeting(p)
+        if inside:
+            return "inside no-fly zone " + ", ".join(map(repr, inside))
+        if self.fence is not None and not self.fence.covers(p):
+            return "outside the geofence"
+        return f"within the {self.margin_m:g} m safety margin of the fence or a no-fly zone"
 
 
 @dataclass(frozen=True)

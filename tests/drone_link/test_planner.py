@@ -166,7 +166,7 @@ def test_home_inside_no_fly_zone_is_a_clear_error():
     zone = shapely.box(0, 0, 500, 500)
     no_fly = shapely.box(-300, -300, -100, -100)
     home = FRAME.to_latlon(X0 - 200, Y0 - 200)
-    with pytest.raises(PlanningError, match="home"):
+    with pytest.raises(PlanningError, match="launch point .* inside no-fly zone .no-fly #1."):
         plan_coverage(to_wgs84(zone), SPEC, airspace=Airspace(exclusions=(to_wgs84(no_fly),)),
                       home_latlon=(float(home[0]), float(home[1])))
 
@@ -239,9 +239,14 @@ def test_several_drones_split_the_area():
     assert max(per_drone) < 1.6 * min(per_drone)
 
 
-def test_waypoint_limit_warning():
+def test_waypoint_limit_splits_sorties_until_each_fits():
+    one = plan_coverage(to_wgs84(u_shape()), SPEC)
+    assert len(one.sorties[0].mission.items) + 1 > 20
     plan = plan_coverage(to_wgs84(u_shape()), SPEC, waypoint_limit=20)
-    assert any("exceed the vehicle limit of 20" in w for w in plan.report.warnings)
+    assert len(plan.sorties) > 1
+    assert all(len(s.mission.items) + 1 <= 20 for s in plan.sorties)  # + home (item 0)
+    assert not any("exceed the vehicle limit" in w for w in plan.report.warnings)
+    assert photo_share(plan, plan.zones_m[0]) >= 0.99
 
 
 @pytest.mark.parametrize("bad", [
