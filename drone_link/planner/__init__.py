@@ -10,7 +10,7 @@ from drone_link.planner.camera import CAMERA_PRESETS, CameraModel, camera_preset
 from drone_link.planner.coverage import CoveragePlan, Sortie, as_polygons, plan_coverage
 from drone_link.planner.errors import AltitudeCapError, InfeasibleRouteError, PlanningError
 from drone_link.planner.report import PlanReport
-from drone_link.planner.search import SearchPlan, expanding_square, sector_search
+from drone_link.planner.search import SearchPlan, expanding_square, parallel_track, sector_search
 from drone_link.planner.spec import KOREA_MAX_ALT_AGL_M, Airspace, Endurance, SurveySpec
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "as_polygons",
     "camera_preset",
     "expanding_square",
+    "parallel_track",
     "plan_coverage",
     "sector_search",
 ]

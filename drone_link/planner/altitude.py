@@ -1,6 +1,6 @@
 """Terrain following: AMSL altitudes along a metric path that keep the drone above the ground.
 
-The required altitude along the path (sampled every half DEM cell) is the target
+The required altitude along the path (sampled every quarter DEM cell) is the target
 height above the ground (``alt_agl_m``) over the bilinear ground, and never less
 than ``min_clearance_m`` over the highest DEM cell around the sample. A backward
 pass (climb early enough: at most ``max_climb_m_s`` at the flight speed) and a
@@ -65,7 +65,7 @@ def follow_terrain(actions: list[Action], *, frame: LocalFrame, spec: TerrainFol
     wps = [a for a in actions if isinstance(a, Waypoint)]
     if len(wps) < 2:
         raise PlanningError("terrain following needs a path of at least two waypoints")
-    step = spec.sample_m or max(5.0, spec.terrain.cell_m / 2)
+    step = spec.sample_m or max(2.0, spec.terrain.cell_m / 4)
     xs, ys, seg_of, s_m = _densify(wps, step)
     lat, lon = frame.to_latlon(xs, ys)
     t = spec.terrain
