@@ -45,6 +45,31 @@ class ModelPaths(BaseModel):
     flood: str | None = Field(None, description="Flood segmentation weights; None = shipped default.")
 
 
+class PlanningSafety(BaseModel):
+    """Safety margins every planned mission (dashboard or CLI) gets, and the terrain model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fence_margin_m: float = Field(100.0, ge=10.0, le=5000.0,
+                                  description="Geofence = area and launch points grown by this, metres.")
+    airspace_margin_m: float = Field(20.0, ge=0.0, le=1000.0,
+                                     description="Distance kept from every no-fly zone, metres.")
+    reserve_share: float = Field(0.25, ge=0.0, lt=0.9, description="Battery share kept in reserve (0..0.9).")
+    max_alt_agl_m: float = Field(150.0, gt=0.0, le=500.0,
+                                 description="Altitude cap above ground, metres (Korea: 150 m).")
+    dem_path: str | None = Field(None, description="GeoTIFF DEM (metres AMSL) for terrain following; "
+                                 "None = altitudes relative to the launch point.")
+    dem_crs: str | None = Field(None, description="CRS of the DEM when the file has none or a "
+                                "user-defined one you want to override, e.g. EPSG:5186.")
+    min_clearance_m: float = Field(30.0, gt=0.0, le=500.0,
+                                   description="Minimum height over the DEM ground anywhere on the path, metres.")
+    max_climb_m_s: float = Field(2.5, gt=0.0, le=20.0, description="Climb rate limit along the path, m/s.")
+    max_descent_m_s: float = Field(1.5, gt=0.0, le=20.0, description="Descent rate limit along the path, m/s.")
+    launch_tolerance_m: float = Field(100.0, gt=0.0, le=10000.0,
+                                      description="A drone further than this from a mission's launch "
+                                      "point fails the pre-flight check, metres.")
+
+
 class Settings(BaseSettings):
     """Effective configuration of one process."""
 
@@ -64,6 +89,7 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600, description="SQLite busy timeout, seconds.")
     camera_defaults: CameraDefaults = Field(default_factory=CameraDefaults)
     models: ModelPaths = Field(default_factory=ModelPaths)
+    planning: PlanningSafety = Field(default_factory=PlanningSafety)
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")

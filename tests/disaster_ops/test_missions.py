@@ -11,7 +11,7 @@ import shapely
 from disaster_ops.errors import InputError, PermissionDenied
 from disaster_ops.incidents import GroundDetection
 from disaster_ops.services import missions as svc
-from disaster_ops.services.demo import seed_sample_data
+from disaster_ops.services.demo import DEMO_HOME, seed_sample_data
 from disaster_ops.services.drones import register_drone
 from disaster_ops.services.incidents import ingest
 from disaster_ops.services.roles import Principal, Role
@@ -31,7 +31,8 @@ def test_gap_survey_covers_only_what_cameras_miss(engine, incident):
     area = svc.incident_area(incident, radius_m=300, engine=engine)
     cov = svc.coverage_gaps(area, engine=engine)
     assert 0.0 < cov.covered_fraction < 1.0  # Jung-gu sample cameras see part of it
-    gp = svc.plan_gap_survey(area, principal=Principal("park", Role.MANAGER), incident_id=incident, engine=engine)
+    gp = svc.plan_gap_survey(area, principal=Principal("park", Role.MANAGER), incident_id=incident,
+                             launch_latlon=DEMO_HOME, engine=engine)
     assert gp.mission_ids
     [row] = [m for m in svc.list_missions(engine=engine) if m.id == gp.mission_ids[0]]
     assert row.incident_id == incident and row.status == "planned" and row.created_by == "park"
@@ -45,11 +46,14 @@ def test_gap_survey_covers_only_what_cameras_miss(engine, incident):
 
 def test_only_managers_dispatch(engine, incident):
     with session_scope(engine) as s:
-        register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
+        drone = register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
+        drone.home_lat_deg, drone.home_lon_deg = DEMO_HOME
     area = svc.incident_area(incident, radius_m=300, engine=engine)
     with pytest.raises(PermissionDenied):
-        svc.plan_gap_survey(area, principal=Principal("lee", Role.RESPONDER), engine=engine)
-    mid = svc.plan_gap_survey(area, principal=Principal("kim", Role.PILOT), engine=engine).mission_ids[0]
+        svc.plan_gap_survey(area, principal=Principal("lee", Role.RESPONDER), launch_latlon=DEMO_HOME,
+                            engine=engine)
+    mid = svc.plan_gap_survey(area, principal=Principal("kim", Role.PILOT), drone_names=["sim-1"],
+                              engine=engine).mission_ids[0]
     with pytest.raises(PermissionDenied):
         svc.assign(mid, "sim-1", principal=Principal("kim", Role.PILOT), engine=engine)
     row = svc.assign(mid, "sim-1", principal=Principal("park", Role.MANAGER), engine=engine)
