@@ -22,10 +22,15 @@ def plan_geojson(plan: CoveragePlan, *, footprints: bool = True) -> dict[str, An
     feats: list[dict[str, Any]] = []
     for s in plan.sorties:
         props = {"drone": s.drone + 1, "sortie": s.index + 1}
+        coords = [[lon, lat] for lat, lon in plan.path_latlon(s)]
+        extra: dict[str, Any] = {}
+        profile = getattr(s, "profile", None)
+        if profile is not None and len(profile.alt_amsl_m) == len(coords):
+            coords = [[lo, la, round(z, 2)] for (lo, la), z in zip(coords, profile.alt_amsl_m)]
+            extra = {"altitude_datum": "amsl", "alt_agl_m": [round(a, 1) for a in profile.alt_agl_m]}
         feats.append({"type": "Feature", "properties": {"kind": "path", **props,
-                                                        **s.report.to_dict()},
-                      "geometry": {"type": "LineString",
-                                   "coordinates": [[lon, lat] for lat, lon in plan.path_latlon(s)]}})
+                                                        **s.report.to_dict(), **extra},
+                      "geometry": {"type": "LineString", "coordinates": coords}})
         if not footprints:
             continue
         lat, lon = plan.frame.to_latlon([p.x_m for p in s.photos], [p.y_m for p in s.photos])

@@ -38,7 +38,9 @@ def test_plan_writes_files_and_json_report(tmp_path):
     assert doc["report"]["alt_rel_m"] == 70
     mission = read_plan(tmp_path / "m.plan")
     assert mission.items[0].command == Cmd.NAV_TAKEOFF
-    assert mission.fence and all(f.command == Cmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION for f in mission.fence)
+    # the automatic geofence (area + launch point + margin) and the no-fly zone
+    assert {f.command for f in mission.fence} == {Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION,
+                                                  Cmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION}
     wp = read_waypoints(tmp_path / "m.waypoints")
     assert all(a.same_as(b) for a, b in zip(mission.items, wp.items))
     assert json.loads((tmp_path / "p.geojson").read_text())["type"] == "FeatureCollection"
