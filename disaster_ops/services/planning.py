@@ -29,6 +29,7 @@ from disaster_ops.storage.models import Drone, DroneState, utcnow
 from drone_link.mission import Mission
 from drone_link.planner import Airspace, Endurance, SurveySpec, plan_coverage
 from drone_link.planner.altitude import TerrainFollow
+from drone_link.planner.build import fence_items
 from drone_link.planner.errors import PlanningError
 from drone_link.planner.geometry import clean_polygons, safe_union
 from drone_link.planner.preflight import (
@@ -210,19 +211,9 @@ def plan_search(pattern: str, lat: float, lon: float, survey: SurveySpec, *, lau
     if pattern not in SEARCH_PATTERNS:
         raise InputError(f"unknown search pattern {pattern!r}: expected one of {', '.join(SEARCH_PATTERNS)}")
     home = (launch.lat, launch.lon) if launch is not None else None
-    reach = radius_m if pattern != "parallel-track" else \
-        0.5 * float(np.hypot(length_m or 2 * radius_m, width_m or 2 * radius_m))
-    fr = LocalFrame.around(lat, lon)
-    cx, cy = (float(v) for v in fr.to_xy_m(lat, lon))
-    area = fr.geom_to_wgs84(shapely.Point(cx, cy).buffer(reach * 1.05))
-    fence_poly = _fence_around(area, [home] if home else [], safety.fence_margin_m)
     zones_nf = [z for z in no_fly if z.lower_m is None or z.lower_m < safety.max_alt_agl_m]
-    airspace = Airspace(fence=fence_poly, exclusions=tuple(z.polygon for z in zones_nf),
-                        exclusion_names=tuple(z.name for z in zones_nf), margin_m=safety.airspace_margin_m)
-    if home is not None and not fence_poly.covers(shapely.Point(home[1], home[0])):
-        raise InputError("launch point outside the geofence")
     follow = _follow(terrain, survey, safety)
-    kw = {"home_latlon": home, "terrain": follow, "airspace": airspace}
+    kw = {"home_latlon": home, "terrain": follow}
     try:
         if pattern == "expanding-square":
             sp = expanding_square(lat, lon, survey, radius_m=radius_m, heading_deg=heading_deg,
@@ -235,6 +226,16 @@ def plan_search(pattern: str, lat: float, lon: float, survey: SurveySpec, *, lau
                                 track_spacing_m=track_spacing_m, **kw)
     except PlanningError as exc:
         raise InputError(str(exc)) from exc
+    # the pattern is flown as drawn: fence around it, refused if it meets a no-fly zone
+    path = shapely.LineString([(lo, la) for la, lo in sp.path_latlon()])
+    fence_poly = _fence_around(path, [home] if home else [], safety.fence_margin_m)
+    airspace = Airspace(fence=fence_poly, exclusions=tuple(z.polygon for z in zones_nf),
+                        exclusion_names=tuple(z.name for z in zones_nf), margin_m=safety.airspace_margin_m)
+    names = airspace.names_meeting(path.buffer(safety.airspace_margin_m / 111_000.0))
+    if names:
+        raise InputError("the search pattern crosses no-fly zone " + ", ".join(map(repr, names))
+                         + "; move the datum, shrink the radius or pick another pattern")
+    sp.mission.fence = fence_items(fence=airspace.fence, exclusions=airspace.exclusions)
     lc = launch or Launch(sp.mission.home_lat_deg, sp.mission.home_lon_deg, "search datum")
     endurance_min = (launch.endurance_min if launch else None) or battery_min
     wp_limit = (launch.max_waypoints if launch else None) or waypoint_limit

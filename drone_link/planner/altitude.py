@@ -24,6 +24,9 @@ from drone_link.planner.terrain import Terrain
 from geo.crs import LocalFrame
 
 
+PAD_M = 1.0  # planned above the minimum clearance, so rounding and re-sampling never dip below it
+
+
 @dataclass(frozen=True)
 class TerrainFollow:
     """How to fly over terrain: target AGL, hard minimum clearance, vertical rate limits."""
@@ -71,7 +74,7 @@ def follow_terrain(actions: list[Action], *, frame: LocalFrame, spec: TerrainFol
     t = spec.terrain
     ground = t.require(t.ground_amsl_m(lat, lon), lat, lon, "path sample")
     ground_max = t.require(t.ground_max_amsl_m(lat, lon), lat, lon, "path sample")
-    req = np.maximum(ground + spec.alt_agl_m, ground_max + spec.min_clearance_m)
+    req = np.maximum(ground + spec.alt_agl_m, ground_max + spec.min_clearance_m + PAD_M)
     env = _envelope(req, s_m, climb=spec.max_climb_m_s / speed_m_s,
                     descent=spec.max_descent_m_s / speed_m_s)
     # indices of the samples that are original waypoints

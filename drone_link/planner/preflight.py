@@ -249,7 +249,7 @@ def _check_terrain(home, home_amsl, pts, rel, terrain: Terrain, limits: Limits, 
     if worst is None:
         return
     res.min_clearance_m = worst[0]
-    if worst[0] < limits.min_clearance_m:
+    if worst[0] < limits.min_clearance_m - 0.1:  # 0.1 m: altitudes are stored to 1 cm
         res.violations.append(Violation(
             Check.TERRAIN, f"the leg to item {worst[1]} passes {worst[0]:.0f} m over the ground "
                            f"(minimum {limits.min_clearance_m:.0f} m)", worst[1]))

@@ -156,7 +156,8 @@ class FreeSpace:
     def _no_way(self, a: Waypoint, b: Waypoint) -> str:
         names = self._blocking(a, b)
         if names:
-            return f"no way around no-fly zone {', '.join(map(repr, names))} inside the fence"
+            return (f"no way around no-fly zone{'s' if len(names) > 1 else ''} "
+                    f"{', '.join(map(repr, names))} inside the fence")
         return "no way around the no-fly zones"
 
     def route_length_m(self, a: Waypoint, b: Waypoint) -> float:

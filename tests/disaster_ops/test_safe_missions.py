@@ -22,7 +22,15 @@ from disaster_ops.storage.db import session_scope
 from disaster_ops.storage.models import Drone, DroneState, utcnow
 from drone_link.files import plan_from_dict
 from drone_link.mission import Cmd
-from tests.conftest import run_cli
+
+
+def run_cli(*args):
+    """The CLI in-process (the data_dir fixture isolates its database)."""
+    from typer.testing import CliRunner
+
+    from disaster_ops.cli import app
+
+    return CliRunner().invoke(app, list(args))
 
 MANAGER = Principal("park", Role.MANAGER)
 INCIDENT = (35.1050, 129.0390)
@@ -190,22 +198,21 @@ def test_demo_incident_plan_survey_never_raises_a_geos_error(engine):
 
 
 def test_airspace_cli_imports_geojson_and_kml_and_lists(tmp_path, data_dir):
-    env = {"DISASTER_OPS_DATA_DIR": str(data_dir)}
     gj = _zones_file(tmp_path, "nofly.geojson", ("Seoul P-73", shapely.box(126.96, 37.52, 126.99, 37.54)))
     kml = tmp_path / "zones.kml"
     kml.write_text("""<?xml version="1.0" encoding="UTF-8"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>Gimpo CTR</name>
 <Polygon><outerBoundaryIs><LinearRing><coordinates>126.77,37.55,0 126.82,37.55,0 126.82,37.58,0
 126.77,37.58,0 126.77,37.55,0</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>""")
-    r = run_cli("airspace", "import", str(gj), str(kml), "--json", env_extra=env)
-    assert r.returncode == 0, r.stderr
+    r = run_cli("airspace", "import", str(gj), str(kml), "--json")
+    assert r.exit_code == 0, r.output
     assert [json.loads(line)["imported"] for line in r.stdout.splitlines()] == [1, 1]
-    again = run_cli("airspace", "import", str(gj), "--json", env_extra=env)
+    again = run_cli("airspace", "import", str(gj), "--json")
     assert json.loads(again.stdout) == {"source": "nofly.geojson", "imported": 0, "updated": 1}
-    listed = json.loads(run_cli("airspace", "list", "--json", env_extra=env).stdout)
+    listed = json.loads(run_cli("airspace", "list", "--json").stdout)
     assert sorted(z["name"] for z in listed) == ["Gimpo CTR", "Seoul P-73"]
     bad = tmp_path / "bomb.kml"
     bad.write_text('<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "aaaa">]><kml>&a;</kml>')
-    r = run_cli("airspace", "import", str(bad), env_extra=env)
-    assert r.returncode == 2 and "bomb.kml" in r.stderr and "DOCTYPE" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    r = run_cli("airspace", "import", str(bad))
+    assert r.exit_code == 2 and "bomb.kml" in r.output and "DOCTYPE" in r.output
+    assert len(r.output.strip().splitlines()) == 1
