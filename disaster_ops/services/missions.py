@@ -149,6 +149,19 @@ def plan_search_mission(pattern: str, *, principal: Principal, incident_id: int 
                   details={"pattern": pattern, "datum": [lat, lon], "radius_m": radius_m})
 
 
+def parse_latlon(text: str | None) -> tuple[float, float] | None:
+    """``"35.10,129.03"`` → (lat, lon); empty → None; anything else → :class:`InputError`."""
+    if not text or not text.strip():
+        return None
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"launch point: expected lat,lon in degrees, got {text!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InputError(f"launch point: {lat},{lon} is not a WGS84 position")
+    return lat, lon
+
+
 def _bounds_with(area, launches, margin_m: float) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = area.bounds
     for lc in launches:

@@ -81,7 +81,8 @@ def test_manager_plans_and_dispatches_pilot_downloads(seeded):
 
     _fire_incident()
     with session_scope() as s:
-        register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
+        d = register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
+        d.home_lat_deg, d.home_lon_deg = 35.1020, 129.0330  # its launch point (no live position here)
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["role"] = "manager"
     at.run()

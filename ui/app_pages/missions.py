@@ -29,11 +29,18 @@ if allowed(me, Action.PLAN_MISSION):
             radius = c1.number_input("Radius (m)", 50, 3000, 300, step=50, key="mis_radius")
             alt = c2.number_input("Altitude above home (m)", 20, 150, 80, step=10, key="mis_alt")
             camera = c3.selectbox("Camera", ["mavic3e-wide", "m30t-wide", "p4rtk", "generic-84"], key="mis_cam")
+            names = cop.drone_names()
+            d1, d2 = st.columns(2)
+            chosen = d1.multiselect("Drones (take off from their live position or home)", names,
+                                    default=names[:1], key="mis_drones")
+            launch_txt = d2.text_input("Launch point lat,lon (if a drone's position is unknown)",
+                                       key="mis_launch")
             if st.button("Plan survey", key="mis_plan", type="primary"):
                 try:
                     gp = svc.plan_gap_survey(PointRadius(lat=pick.lat, lon=pick.lon, radius_m=float(radius)),
                                              principal=me, alt_rel_m=float(alt), camera=camera,
-                                             incident_id=pick.id)
+                                             incident_id=pick.id, drone_names=chosen or None,
+                                             launch_latlon=svc.parse_latlon(launch_txt))
                     r = gp.report
                     st.success(f"Planned mission(s) {', '.join(map(str, gp.mission_ids))}: cameras see "
                                f"{gp.coverage.covered_fraction:.0%} of the area; the drone covers "
