@@ -8,7 +8,13 @@ crossing, across any gap), as a simple lawnmower tool would. A second
 comparison keeps the cell decomposition but fixes the angle (legs east-west),
 to separate the gain of the angle choice from that of the decomposition.
 
-Run: ``.venv/bin/python benchmarks/plan.py [--runs 15]``. Prints one table and,
+Safety section (issue #11, ``--safety``): the dashboard/CLI planning path
+(``services.planning.plan_survey``: geofence, no-fly layer, endurance sorties,
+waypoint limit, pre-flight check) on 부암동 (2.2 km² between Inwangsan and
+Bukaksan, real relief), with and without two no-fly zones and terrain following
+over the real Seoul 90 m DEM; baseline: the same path with neither, same run.
+
+Run: ``.venv/bin/python benchmarks/plan.py [--runs 15] [--safety]``. Prints one table and,
 with ``--json``, the figures as JSON.
 """
 
@@ -118,11 +124,60 @@ def timed(fn, runs: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
+SEOUL_DEM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dem" / "seoul_dem_90m.tif"
+
+
+def safety_rows(runs: int) -> list[dict]:
+    """Planning time of the shared safe path: no-fly zones and terrain on a hilly real dong."""
+    from disaster_ops.config import PlanningSafety
+    from disaster_ops.services import planning
+    from drone_link.planner.preflight import NoFlyZone
+    from drone_link.planner.terrain import Terrain
+
+    feats = json.loads(SEOUL_DONGS.read_text(encoding="utf-8"))["features"]
+    zone = shape(next(f for f in feats if f["properties"]["name"] == "부암동")["geometry"])
+    launch = planning.Launch(37.5925, 126.9615, "launch point", "bench", 25.0, 700)
+    frame = LocalFrame.around(37.5925, 126.9615)
+    nofly = []
+    for name, (lat, lon, r) in {"synthetic TFR A": (37.5880, 126.9680, 180.0),
+                                "synthetic TFR B": (37.5975, 126.9650, 120.0)}.items():
+        x, y = (float(v) for v in frame.to_xy_m(lat, lon))
+        nofly.append(NoFlyZone(name, frame.geom_to_wgs84(shapely.Point(x, y).buffer(r))))
+    safety = PlanningSafety(min_clearance_m=40.0)
+    bounds = tuple(shapely.union_all([zone, shapely.Point(launch.lon, launch.lat)]).buffer(0.005).bounds)
+    t_dem, terrain = timed(lambda: Terrain.open(SEOUL_DEM, bounds_wgs84=bounds), runs)
+    rows = []
+    for label, nf, ter in (("baseline (fence, sorties, pre-flight)", [], None),
+                           ("+ 2 no-fly zones", nofly, None),
+                           ("+ terrain (Seoul 90 m DEM)", [], terrain),
+                           ("+ no-fly + terrain", nofly, terrain)):
+        t, sp = timed(lambda nf=nf, ter=ter: planning.plan_survey(
+            [zone], SPEC, launches=[launch], safety=safety, no_fly=nf, terrain=ter), runs)
+        rows.append({"case": label, "plan_ms_median": round(t * 1000, 1), "sorties": len(sp.sorties),
+                     "items_max": max(len(s.mission.items) + 1 for s in sp.sorties),
+                     "distance_km": round(sp.report.distance_m / 1000, 2),
+                     "covered_share": sp.report.covered_share,
+                     "min_clearance_m": sp.report.min_clearance_m, "max_alt_agl_m": sp.report.max_alt_agl_m})
+    rows.append({"case": "DEM window read (rasterio)", "plan_ms_median": round(t_dem * 1000, 1)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--safety", action="store_true", help="Only the safe-planning section (issue #11).")
     args = ap.parse_args()
+    if args.safety:
+        rows = safety_rows(args.runs)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        cols = list(rows[0])
+        print(" | ".join(cols))
+        for r in rows:
+            print(" | ".join(str(r.get(c, "")) for c in cols))
+        return
     plan_coverage(zones()["u-shape-1km2"], SPEC)  # warm caches (pyproj transformers)
     rows = []
     for name, zone in zones().items():

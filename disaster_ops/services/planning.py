@@ -282,6 +282,7 @@ def _follow(terrain: Terrain | None, survey: SurveySpec, safety: PlanningSafety)
     if alt < safety.min_clearance_m:
         raise InputError(f"altitude {alt:.0f} m AGL is below the {safety.min_clearance_m:.0f} m minimum clearance")
     return TerrainFollow(terrain, alt_agl_m=alt, min_clearance_m=safety.min_clearance_m,
+                         max_alt_agl_m=safety.max_alt_agl_m,
                          max_climb_m_s=safety.max_climb_m_s, max_descent_m_s=safety.max_descent_m_s)
 
 

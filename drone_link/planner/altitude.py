@@ -5,9 +5,14 @@ height above the ground (``alt_agl_m``) over the bilinear ground, and never less
 than ``min_clearance_m`` over the highest DEM cell around the sample. A backward
 pass (climb early enough: at most ``max_climb_m_s`` at the flight speed) and a
 forward pass (descend no faster than ``max_descent_m_s``) give the lowest
-altitude envelope that satisfies both rates. Waypoints are then added where a
-straight climb or descent between the kept waypoints would cut below the envelope
-or float more than ``max_excess_m`` above it.
+altitude envelope that satisfies both rates. The legal ceiling (``max_alt_agl_m``
+over the bilinear ground) then clips it: priorities are clearance, then the ceiling,
+then the rates. Where the ceiling makes a leg steeper than the rates allow at
+cruise speed the autopilot flies it slower (ArduPilot and PX4 keep to the 3D line
+and scale the speed to their vertical limits); those legs are counted in
+``Profile.steep_legs``. Waypoints are added where a straight climb or descent
+between the kept waypoints would cut below the envelope, above the ceiling, or
+float more than ``max_excess_m`` above the envelope.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from drone_link.planner.path import Action, Waypoint
 from drone_link.planner.terrain import Terrain
 from geo.crs import LocalFrame
 
-
 PAD_M = 1.0  # planned above the minimum clearance, so rounding and re-sampling never dip below it
 
 
@@ -38,8 +42,11 @@ class TerrainFollow:
     max_descent_m_s: float = 1.5
     max_excess_m: float = 15.0
     sample_m: float | None = None
+    max_alt_agl_m: float = 150.0  # legal ceiling over the ground (Korea: 150 m)
 
     def __post_init__(self) -> None:
+        if self.max_alt_agl_m < self.alt_agl_m:
+            raise PlanningError(f"alt_agl_m {self.alt_agl_m} is above the {self.max_alt_agl_m} m ceiling")
         if self.min_clearance_m <= 0 or self.alt_agl_m < self.min_clearance_m:
             raise PlanningError(f"alt_agl_m {self.alt_agl_m} must be >= min_clearance_m "
                                 f"{self.min_clearance_m} > 0")
@@ -56,6 +63,7 @@ class Profile:
     ground_amsl_m: list[float]
     min_clearance_m: float  # lowest height over the highest DEM cell, over the whole sampled path
     max_alt_agl_m: float  # highest height over the ground at any sample
+    steep_legs: int = 0  # legs steeper than the rate limits at cruise speed (flown slower)
 
     @property
     def alt_agl_m(self) -> list[float]:
@@ -74,9 +82,13 @@ def follow_terrain(actions: list[Action], *, frame: LocalFrame, spec: TerrainFol
     t = spec.terrain
     ground = t.require(t.ground_amsl_m(lat, lon), lat, lon, "path sample")
     ground_max = t.require(t.ground_max_amsl_m(lat, lon), lat, lon, "path sample")
+    # between two samples the DEM cells under the path can change: take the neighbours' extremes
+    ground_max = _neighbours(ground_max, np.maximum)
     req = np.maximum(ground + spec.alt_agl_m, ground_max + spec.min_clearance_m + PAD_M)
-    env = _envelope(req, s_m, climb=spec.max_climb_m_s / speed_m_s,
-                    descent=spec.max_descent_m_s / speed_m_s)
+    climb, descent = spec.max_climb_m_s / speed_m_s, spec.max_descent_m_s / speed_m_s
+    # the legal ceiling is over the ground below (bilinear); clearance wins where they conflict
+    ceil = np.maximum(ground + spec.max_alt_agl_m - PAD_M, req)
+    env = np.minimum(_envelope(req, s_m, climb=climb, descent=descent), ceil)
     # indices of the samples that are original waypoints
     vertex_idx = [int(np.flatnonzero(seg_of == k)[0]) for k in range(len(wps))]
     keep = set(vertex_idx)
@@ -88,7 +100,7 @@ def follow_terrain(actions: list[Action], *, frame: LocalFrame, spec: TerrainFol
         u = (s_m[i + 1:j] - s_m[i]) / (s_m[j] - s_m[i])
         lerp = env[i] + (env[j] - env[i]) * u
         low = env[i + 1:j] - lerp
-        high = lerp - env[i + 1:j] - spec.max_excess_m
+        high = lerp - np.minimum(env[i + 1:j] + spec.max_excess_m, ceil[i + 1:j])
         worst = np.maximum(low, high)
         k = int(np.argmax(worst))
         if worst[k] > 0.05:
@@ -97,10 +109,21 @@ def follow_terrain(actions: list[Action], *, frame: LocalFrame, spec: TerrainFol
             stack.extend([(i, m), (m, j)])
     out_actions, alts, grounds = _rebuild(actions, wps, xs, ys, seg_of, sorted(keep), vertex_idx,
                                           env, ground)
-    lerp_all = np.interp(s_m, s_m[sorted(keep)], env[sorted(keep)])
+    kept = sorted(keep)
+    lerp_all = np.interp(s_m, s_m[kept], env[kept])
+    slope = np.diff(env[kept]) / np.maximum(np.diff(s_m[kept]), 1e-9)
+    steep = int(np.sum((slope > climb * 1.001) | (slope < -descent * 1.001)))
     return Profile(out_actions, alts, grounds,
                    min_clearance_m=float(np.min(lerp_all - ground_max)),
-                   max_alt_agl_m=float(np.max(lerp_all - ground)))
+                   max_alt_agl_m=float(np.max(lerp_all - ground)), steep_legs=steep)
+
+
+def _neighbours(a: np.ndarray, op) -> np.ndarray:
+    """``op`` of each sample and its two neighbours along the path."""
+    out = a.copy()
+    out[1:] = op(out[1:], a[:-1])
+    out[:-1] = op(out[:-1], a[1:])
+    return out
 
 
 def _densify(wps: list[Waypoint], step: float):

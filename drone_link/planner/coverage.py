@@ -34,6 +34,7 @@ from drone_link.planner.path import (
     turn_count,
     waypoints_of,
 )
+from drone_link.planner.preflight import Limits, estimate_flight_time_s
 from drone_link.planner.report import PlanReport
 from drone_link.planner.routing import FreeSpace
 from drone_link.planner.sorties import split_sorties
@@ -237,13 +238,23 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
             if terrain is not None:
                 profile = follow_terrain(actions, frame=frame, spec=terrain, speed_m_s=survey.speed_m_s)
                 actions = profile.actions
+                if profile.steep_legs:
+                    warnings.append(f"drone {d + 1}: {profile.steep_legs} leg(s) steeper than the climb/"
+                                    f"descent limits under the {terrain.max_alt_agl_m:.0f} m ceiling "
+                                    "(the autopilot flies them slower)")
                 items = mission_items_amsl(actions, frame=frame, alt_amsl_m=profile.alt_amsl_m,
                                            ground_amsl_m=profile.ground_amsl_m,
                                            speed_m_s=survey.speed_m_s)
             else:
                 items = mission_items(actions[1:-1], frame=frame, home_latlon=home_ll, alt_rel_m=alt,
                                       speed_m_s=survey.speed_m_s)
-            if waypoint_limit is not None and len(items) + 1 > waypoint_limit:
+            too_long = (profile is not None and endurance is not None and estimate_flight_time_s(
+                make_mission(items, fence=[], home_latlon=home_ll, speed_m_s=survey.speed_m_s,
+                             home_alt_amsl_m=profile.ground_amsl_m[0]),
+                limits=Limits(turn_cost_s=survey.turn_cost_s, climb_m_s=endurance.climb_m_s,
+                              descent_m_s=endurance.descent_m_s)) > endurance.usable_s)
+            if too_long or (waypoint_limit is not None and len(items) + 1 > waypoint_limit):
+                # over terrain the climbs cost time the split above did not see
                 halves = _halve(piece, trig)
                 if halves is not None:
                     todo[:0] = halves

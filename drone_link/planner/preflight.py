@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 
 from drone_link.mission import Cmd, Frame, Mission
+from drone_link.planner.path import Waypoint, turn_count
 from drone_link.planner.spec import KOREA_MAX_ALT_AGL_M
 from drone_link.planner.terrain import Terrain
 from geo.crs import LocalFrame
@@ -148,6 +149,19 @@ def preflight(mission: Mission, *, limits: Limits, no_fly: list[NoFlyZone] = (),
     return res
 
 
+def estimate_flight_time_s(mission: Mission, *, limits: Limits | None = None) -> float:
+    """Flight time of ``mission`` as the pre-flight check estimates it (climbs over terrain included)."""
+    limits = limits or Limits()
+    if mission.home_lat_deg is None or mission.home_lon_deg is None:
+        return 0.0
+    home = (float(mission.home_lat_deg), float(mission.home_lon_deg))
+    pts = [(it.lat_deg, it.lon_deg, it.alt_m, int(it.frame), i) for i, it in enumerate(mission.items)
+           if int(it.command) in _FLY_TO and not (it.lat_deg == 0 and it.lon_deg == 0)]
+    path = [home] + [(p[0], p[1]) for p in pts] + [home]
+    return _flight_time_s(path, _heights_over_home(pts, float(mission.home_alt_amsl_m)),
+                          mission.cruise_speed_m_s, limits)
+
+
 def _check_fence(mission: Mission, path, line, v: list[Violation]) -> None:
     polys, i = [], 0
     fence = mission.fence
@@ -213,14 +227,22 @@ def _heights_over_home(pts, home_amsl: float) -> list[float]:
 
 
 def _flight_time_s(path, rel, speed_m_s: float, limits: Limits) -> float:
+    """Take-off climb, each leg at cruise speed or the vertical rate if that is slower, one turn
+    cost per heading change over 10 degrees, the return home at the last height, the descent."""
     if len(path) < 2:
         return 0.0
     fr = LocalFrame.around(*path[0])
     x, y = fr.to_xy_m(np.array([p[0] for p in path]), np.array([p[1] for p in path]))
-    d = float(np.hypot(np.diff(x), np.diff(y)).sum())
-    top = max([0.0, *rel])
-    return d / max(speed_m_s, 0.1) + max(0, len(path) - 2) * limits.turn_cost_s \
-        + top / limits.climb_m_s + top / limits.descent_m_s
+    x, y = np.atleast_1d(x), np.atleast_1d(y)
+    h = [0.0, *rel, rel[-1] if rel else 0.0]  # home on the ground, the points, home at the last height
+    v = max(speed_m_s, 0.1)
+    t = 0.0
+    for k in range(1, len(path)):
+        d = math.hypot(x[k] - x[k - 1], y[k] - y[k - 1])
+        dz = h[k] - h[k - 1]
+        t += max(d / v, dz / limits.climb_m_s if dz > 0 else -dz / limits.descent_m_s)
+    turns = turn_count([Waypoint(float(a), float(b)) for a, b in zip(x, y)])
+    return t + turns * limits.turn_cost_s + max(h[-1], 0.0) / limits.descent_m_s
 
 
 def _check_terrain(home, home_amsl, pts, rel, terrain: Terrain, limits: Limits, res: PreflightResult) -> None:
@@ -233,6 +255,7 @@ def _check_terrain(home, home_amsl, pts, rel, terrain: Terrain, limits: Limits, 
     z = np.array(rel) + home_amsl
     step = max(2.0, terrain.cell_m / 4)
     worst: tuple[float, int] | None = None
+    high: tuple[float, int] | None = None
     for k in range(1, len(pts)):
         if pts[k][3] in _TERRAIN:
             continue
@@ -243,9 +266,17 @@ def _check_terrain(home, home_amsl, pts, rel, terrain: Terrain, limits: Limits, 
         if not np.isfinite(g).all():
             res.warnings.append(f"terrain: no DEM ground under the leg to item {pts[k][4]}")
             g = np.where(np.isfinite(g), g, -np.inf)
-        c = float(np.min(z[k - 1] + (z[k] - z[k - 1]) * u - g))
+        zs = z[k - 1] + (z[k] - z[k - 1]) * u
+        c = float(np.min(zs - g))
+        top = float(np.nanmax(zs - terrain.ground_amsl_m(la, lo)))
+        if top > limits.max_alt_agl_m + 0.5 and (high is None or top > high[0]):
+            high = (top, pts[k][4])
         if worst is None or c < worst[0]:
             worst = (c, pts[k][4])
+    if high is not None:
+        res.violations.append(Violation(
+            Check.ALTITUDE, f"the leg to item {high[1]} rises to {high[0]:.0f} m above the ground, over the "
+                            f"{limits.max_alt_agl_m:.0f} m cap", high[1]))
     if worst is None:
         return
     res.min_clearance_m = worst[0]

@@ -86,7 +86,9 @@ class Terrain:
 
     # -- sampling ---------------------------------------------------------------------------
     def _grid_xy(self, lat, lon) -> tuple[np.ndarray, np.ndarray]:
-        tr = Transformer.from_crs(4326, self.crs, always_xy=True)
+        tr = self.__dict__.get("_to_dem")
+        if tr is None:  # building a transformer costs milliseconds: once per DEM
+            tr = self.__dict__["_to_dem"] = Transformer.from_crs(4326, self.crs, always_xy=True)
         x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         col = (np.atleast_1d(x) - self.x0) / self.cell_x_m - 0.5  # cell centres at integer positions
         row = (self.y0 - np.atleast_1d(y)) / self.cell_y_m - 0.5
@@ -103,6 +105,13 @@ class Terrain:
         r0, c0 = np.floor(row).astype(int), np.floor(col).astype(int)
         vals = [self._cell(r0 + dr, c0 + dc) for dr in (0, 1) for dc in (0, 1)]
         return np.max(np.stack(vals), axis=0)
+
+    def ground_min_amsl_m(self, lat, lon) -> np.ndarray:
+        """Lowest of the 2 x 2 cells around each point: a lower bound of the bilinear surface."""
+        row, col = self._grid_xy(lat, lon)
+        r0, c0 = np.floor(row).astype(int), np.floor(col).astype(int)
+        vals = [self._cell(r0 + dr, c0 + dc) for dr in (0, 1) for dc in (0, 1)]
+        return np.min(np.stack(vals), axis=0)
 
     def require(self, values: np.ndarray, lat, lon, what: str = "point") -> np.ndarray:
         """``values`` unchanged, or :class:`TerrainError` naming the first point without ground."""

@@ -87,8 +87,9 @@ def test_terrain_following_keeps_clearance_over_a_ridge(tmp_path):
     hlon, hlat = FROM_5186.transform(home_x, home_y)
     terrain = Terrain.open(tif, bounds_wgs84=zone.bounds)
     assert terrain.filled_cells == 4  # the -9999 hole, masked without a nodata tag
+    # no binding ceiling: the climb and descent limits hold everywhere
     follow = TerrainFollow(terrain, alt_agl_m=70, min_clearance_m=45, max_climb_m_s=2.5,
-                           max_descent_m_s=1.5)
+                           max_descent_m_s=1.5, max_alt_agl_m=400)
     plan = plan_coverage(zone, SPEC, home_latlon=(hlat, hlon), terrain=follow)
     assert plan.report.alt_mode == "terrain_amsl"
     for s in plan.sorties:
@@ -103,8 +104,17 @@ def test_terrain_following_keeps_clearance_over_a_ridge(tmp_path):
         # above the ridge the drone is far higher AMSL than over the plain
         alts = [p[2] for p in pts[1:]]
         assert max(alts) > BASE_M + RIDGE_M + 45 and min(alts) < BASE_M + RIDGE_M
-    # flying "80 m above home" instead would hit the ridge: the DEM is what makes it safe
+    # flying "70 m above home" instead would hit the ridge: the DEM is what makes it safe
     assert BASE_M + 70 < BASE_M + RIDGE_M
+    # with the legal 150 m ceiling: clearance first, then the ceiling; steeper legs are flown slower
+    capped = plan_coverage(zone, SPEC, home_latlon=(hlat, hlon),
+                           terrain=TerrainFollow(terrain, alt_agl_m=70, min_clearance_m=45))
+    for s in capped.sorties:
+        _, segs = flown_profile(s.mission)
+        for x, y, z, _ in segs:
+            agl = z - ridge_ground_m(x, y)
+            assert agl.min() >= 45 - 1.0 and agl.max() <= 150 + 1.0
+    assert any("steeper than the climb/descent limits" in w for w in capped.report.warnings)
     doc = plan_to_dict(plan.sorties[0].mission)
     assert doc["mission"]["globalPlanAltitudeMode"] == 3
     wp = next(d for d in doc["mission"]["items"] if d["command"] == Cmd.NAV_WAYPOINT)
