@@ -24,7 +24,9 @@ from sqlmodel import Session, select
 
 from disaster_ops.config import PlanningSafety, get_settings
 from disaster_ops.errors import InputError
-from disaster_ops.storage.db import get_engine
+from disaster_ops.services import audit
+from disaster_ops.services.roles import Action, Principal, require
+from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Drone, DroneState, utcnow
 from drone_link.mission import Mission
 from drone_link.planner import Airspace, Endurance, SurveySpec, plan_coverage
@@ -113,6 +115,22 @@ def launches_for(drone_names: list[str], *, launch_latlon: tuple[float, float] |
                 raise InputError(f"drone {name!r} has no live position or home: give a launch point")
             out.append(Launch(pos[0], pos[1], pos[2], d.name, d.endurance_min, d.max_waypoints))
     return out
+
+
+def set_drone_home(drone_name: str, latlon: tuple[float, float] | None, *, principal: Principal,
+                   engine: Engine | None = None) -> None:
+    """Record (or clear, with None) where a drone takes off when it reports no live position."""
+    require(principal, Action.DISPATCH_DRONE)
+    if latlon is not None and not (-90 <= latlon[0] <= 90 and -180 <= latlon[1] <= 180):
+        raise InputError(f"launch point {latlon} is not a WGS84 position")
+    with session_scope(engine or get_engine()) as s:
+        d = s.exec(select(Drone).where(Drone.name == drone_name)).first()
+        if d is None:
+            raise InputError(f"no drone named {drone_name!r}")
+        d.home_lat_deg, d.home_lon_deg = latlon if latlon is not None else (None, None)
+        s.add(d)
+        audit.record(s, principal=principal, action="drone.home", object_type="drone", object_id=d.id,
+                     details={"name": drone_name, "home": list(latlon) if latlon else None})
 
 
 def stored_no_fly(bounds: tuple[float, float, float, float], *, engine: Engine | None = None) -> list[NoFlyZone]:

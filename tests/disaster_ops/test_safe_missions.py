@@ -216,3 +216,18 @@ def test_airspace_cli_imports_geojson_and_kml_and_lists(tmp_path, data_dir):
     r = run_cli("airspace", "import", str(bad))
     assert r.exit_code == 2 and "bomb.kml" in r.output and "DOCTYPE" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_launch_point_cli_records_the_drone_home_used_for_planning(engine):
+    with session_scope(engine) as s:
+        register_drone(s, name="sim-9", connection="udpin:127.0.0.1:18403")
+    r = run_cli("launch-point", "sim-9", "35.1020,129.0330")
+    assert r.exit_code == 0, r.output
+    from disaster_ops.services.planning import launches_for
+
+    [lc] = launches_for(["sim-9"], engine=engine)
+    assert (lc.lat, lc.lon, lc.source) == (35.102, 129.033, "drone home")
+    assert run_cli("launch-point", "ghost", "35.1,129.0").exit_code == 2
+    assert run_cli("launch-point", "sim-9", "--clear").exit_code == 0
+    with pytest.raises(InputError, match="no live position or home"):
+        launches_for(["sim-9"], engine=engine)

@@ -366,3 +366,15 @@ def test_drones_share_several_zones_without_all_visiting_all():
     assert visits <= len(plan.zones_m) + 1  # whole zones plus at most one shared zone
     photos = [sum(s.report.photo_count for s in plan.sorties if s.drone == d) for d in (0, 1)]
     assert max(photos) < 1.3 * min(photos)
+
+
+def test_touching_and_invalid_zones_are_repaired_and_reported_in_one_line():
+    """Gap zones that touch after reprojection and a self-crossing ring plan without GEOS errors."""
+    a = to_wgs84(shapely.box(0, 0, 300, 300))
+    b = to_wgs84(shapely.box(300, 0, 600, 300))  # shares an edge with a
+    bowtie = to_wgs84(shapely.Polygon([(0, 400), (300, 700), (300, 400), (0, 700)]))
+    assert not bowtie.is_valid
+    plan = plan_coverage([a, b, bowtie], SPEC)
+    notes = [w for w in plan.report.warnings if w.startswith("zones:")]
+    assert len(notes) == 1 and "invalid made valid" in notes[0] and "merged" in notes[0]
+    assert plan.report.covered_share >= 0.99

@@ -1,0 +1,35 @@
+"""``disaster-ops launch-point``: where a drone takes off when it reports no live position."""
+
+from __future__ import annotations
+
+import typer
+
+from disaster_ops.cli._common import app, fail, local_admin
+from disaster_ops.errors import InputError
+from disaster_ops.services import planning
+from disaster_ops.storage.migrate import ensure_schema
+
+
+@app.command("launch-point")
+def launch_point(
+    drone: str = typer.Argument(..., help="Registered drone name."),
+    latlon: str | None = typer.Argument(None, help="LAT,LON in degrees; omit with --clear."),
+    clear: bool = typer.Option(False, "--clear", help="Forget the recorded launch point."),
+    actor: str = typer.Option("cli", "--actor", help="Name recorded in the audit trail."),
+) -> None:
+    """Record the drone's home (launch point) used when planning without a live position."""
+    ensure_schema()
+    if clear == (latlon is not None):
+        fail("give LAT,LON or --clear")
+    pos = None
+    if latlon is not None:
+        try:
+            lat, lon = (float(v) for v in latlon.split(","))
+        except ValueError:
+            fail(f"LAT,LON: expected two numbers, got {latlon!r}")
+        pos = (lat, lon)
+    try:
+        planning.set_drone_home(drone, pos, principal=local_admin(actor))
+    except InputError as exc:
+        fail(str(exc))
+    typer.echo(f"{drone}: launch point {'cleared' if pos is None else f'{pos[0]:.6f},{pos[1]:.6f}'}")
