@@ -224,8 +224,12 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
         home_ll = frame.to_latlon(d_home.x_m, d_home.y_m)
         home_ll = (float(home_ll[0]), float(home_ll[1]))
         if endurance is not None:
+            usable = endurance.usable_s
+            if terrain is not None:  # climbs over terrain: split with the time they add, per second
+                usable /= _terrain_time_factor(survey_path, d_home, free=free, trig=trig, frame=frame,
+                                               terrain=terrain, survey=survey, model=model, alt=alt)
             pieces = split_sorties(
-                survey_path, model=model, usable_s=endurance.usable_s, alt_m=alt, trigger_m=trig,
+                survey_path, model=model, usable_s=usable, alt_m=alt, trigger_m=trig,
                 home_time_s=lambda p, h=d_home: _transit_time_s(p, h, free, model))
         else:
             pieces = [survey_path]
@@ -248,13 +252,23 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
             else:
                 items = mission_items(actions[1:-1], frame=frame, home_latlon=home_ll, alt_rel_m=alt,
                                       speed_m_s=survey.speed_m_s)
-            too_long = (profile is not None and endurance is not None and estimate_flight_time_s(
+            t_est = estimate_flight_time_s(
                 make_mission(items, fence=[], home_latlon=home_ll, speed_m_s=survey.speed_m_s,
                              home_alt_amsl_m=profile.ground_amsl_m[0]),
                 limits=Limits(turn_cost_s=survey.turn_cost_s, climb_m_s=endurance.climb_m_s,
-                              descent_m_s=endurance.descent_m_s)) > endurance.usable_s)
-            if too_long or (waypoint_limit is not None and len(items) + 1 > waypoint_limit):
-                # over terrain the climbs cost time the split above did not see
+                              descent_m_s=endurance.descent_m_s)) \
+                if profile is not None and endurance is not None else 0.0
+            if endurance is not None and t_est > endurance.usable_s:
+                # over terrain the climbs cost time the split above did not see: split this piece
+                # again with the usable time scaled down by how much the climbs added
+                sub = split_sorties(
+                    piece, model=model, usable_s=endurance.usable_s ** 2 / t_est * 0.97, alt_m=alt,
+                    trigger_m=trig, home_time_s=lambda p, h=d_home: _transit_time_s(p, h, free, model))
+                if len(sub) > 1:
+                    todo[:0] = sub
+                    continue
+            if t_est > (endurance.usable_s if endurance else 0.0) or \
+                    (waypoint_limit is not None and len(items) + 1 > waypoint_limit):
                 halves = _halve(piece, trig)
                 if halves is not None:
                     todo[:0] = halves
@@ -274,6 +288,23 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
                   headings=headings, warnings=warnings, drones=drones,
                   waypoint_limit=waypoint_limit, endurance=endurance)
     return plan
+
+
+def _terrain_time_factor(survey_path, home, *, free, trig, frame, terrain, survey, model, alt) -> float:
+    """Flight time of the whole survey as one terrain-following flight over its flat-model time."""
+    actions = _close_sortie(survey_path, home, free=free, trig=trig)
+    prof = follow_terrain(actions, frame=frame, spec=terrain, speed_m_s=survey.speed_m_s)
+    items = mission_items_amsl(prof.actions, frame=frame, alt_amsl_m=prof.alt_amsl_m,
+                               ground_amsl_m=prof.ground_amsl_m, speed_m_s=survey.speed_m_s)
+    home_ll = tuple(float(v) for v in frame.to_latlon(home.x_m, home.y_m))
+    t_terrain = estimate_flight_time_s(
+        make_mission(items, fence=[], home_latlon=home_ll, speed_m_s=survey.speed_m_s,
+                     home_alt_amsl_m=prof.ground_amsl_m[0]),
+        limits=Limits(turn_cost_s=model.turn_cost_s, climb_m_s=model.climb_m_s,
+                      descent_m_s=model.descent_m_s))
+    wps = waypoints_of(actions)
+    t_flat = path_length_m(wps) / model.speed_m_s + turn_count(wps) * model.turn_cost_s + model.vertical_s(alt)
+    return max(1.0, t_terrain / max(t_flat, 1.0) * 1.02)
 
 
 def _halve(piece: list[Action], trig: float) -> list[list[Action]] | None:
