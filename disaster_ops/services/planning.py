@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -148,8 +149,6 @@ def stored_no_fly(bounds: tuple[float, float, float, float], *, engine: Engine |
 
 
 def _sqlite_file_exists(url: str) -> bool:
-    from pathlib import Path
-
     path = url.split("///", 1)[-1] if "///" in url else ""
     return bool(path) and Path(path).exists()
 

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 import pytest
 import shapely
 from shapely.geometry import mapping
+from sqlmodel import select
+from typer.testing import CliRunner
 
+from disaster_ops.cli import app
 from disaster_ops.errors import InputError
 from disaster_ops.incidents import GroundDetection
 from disaster_ops.services import airspace
@@ -23,16 +26,13 @@ from disaster_ops.storage.models import Drone, DroneState, utcnow
 from drone_link.files import plan_from_dict
 from drone_link.mission import Cmd
 
+MANAGER = Principal("park", Role.MANAGER)
+
 
 def run_cli(*args):
-    """The CLI in-process (the data_dir fixture isolates its database)."""
-    from typer.testing import CliRunner
-
-    from disaster_ops.cli import app
-
+    """The CLI in-process (the data_dir/engine fixtures isolate its database)."""
     return CliRunner().invoke(app, list(args))
 
-MANAGER = Principal("park", Role.MANAGER)
 INCIDENT = (35.1050, 129.0390)
 OTHER_HOME = (35.1075, 129.0420)
 # between the demo home and the incident: every transit would cross it
@@ -104,7 +104,7 @@ def test_several_drones_each_launch_from_their_own_position(engine):
     _drone(engine, "sim-1", DEMO_HOME)
     _drone(engine, "sim-2", OTHER_HOME)
     with session_scope(engine) as s:  # sim-2 is flying: its live position wins over its home
-        d2 = s.exec(__import__("sqlmodel").select(Drone).where(Drone.name == "sim-2")).one()
+        d2 = s.exec(select(Drone).where(Drone.name == "sim-2")).one()
         s.add(DroneState(drone_id=d2.id, lat=35.1072, lon=129.0425, link_ok=True, updated_at=utcnow()))
     area = svc.incident_area(inc, radius_m=300, engine=engine)
     gp = svc.plan_gap_survey(area, principal=MANAGER, drone_names=["sim-1", "sim-2"], engine=engine)
