@@ -62,9 +62,16 @@ def plan_kml(plan: CoveragePlan, *, footprints: bool = True) -> str:
         pm = ET.SubElement(folder, "Placemark")
         ET.SubElement(pm, "name").text = "path"
         line = ET.SubElement(pm, "LineString")
-        ET.SubElement(line, "altitudeMode").text = "relativeToGround"
+        latlon = plan.path_latlon(s)
+        profile = getattr(s, "profile", None)
+        if profile is not None and len(profile.alt_amsl_m) == len(latlon):  # terrain: AMSL altitudes
+            ET.SubElement(line, "altitudeMode").text = "absolute"
+            alts = profile.alt_amsl_m
+        else:  # relative to the launch point: shown over the ground, exact over flat terrain
+            ET.SubElement(line, "altitudeMode").text = "relativeToGround"
+            alts = [alt] * len(latlon)
         ET.SubElement(line, "coordinates").text = " ".join(
-            f"{lon:.8f},{lat:.8f},{alt:.1f}" for lat, lon in plan.path_latlon(s))
+            f"{lon:.8f},{lat:.8f},{z:.1f}" for (lat, lon), z in zip(latlon, alts))
         if not footprints:
             continue
         for i, poly in enumerate(plan.footprints_wgs84(s)):

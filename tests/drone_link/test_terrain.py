@@ -18,6 +18,7 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from drone_link.files import plan_to_dict
+from drone_link.files.export import plan_geojson, plan_kml
 from drone_link.mission import Cmd, Frame
 from drone_link.planner import SurveySpec, camera_preset, plan_coverage
 from drone_link.planner.altitude import TerrainFollow
@@ -115,6 +116,9 @@ def test_terrain_following_keeps_clearance_over_a_ridge(tmp_path):
             agl = z - ridge_ground_m(x, y)
             assert agl.min() >= 45 - 1.0 and agl.max() <= 150 + 1.0
     assert any("steeper than the climb/descent limits" in w for w in capped.report.warnings)
+    gj = plan_geojson(plan, footprints=False)["features"][0]
+    assert gj["properties"]["altitude_datum"] == "amsl" and len(gj["geometry"]["coordinates"][0]) == 3
+    assert "<altitudeMode>absolute</altitudeMode>" in plan_kml(plan, footprints=False)
     doc = plan_to_dict(plan.sorties[0].mission)
     assert doc["mission"]["globalPlanAltitudeMode"] == 3
     wp = next(d for d in doc["mission"]["items"] if d["command"] == Cmd.NAV_WAYPOINT)
