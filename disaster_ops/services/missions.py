@@ -1,5 +1,7 @@
-"""Missions for the zones no camera sees: gaps around an incident (or a drawn area) →
-coverage plan → stored missions → assigned to a drone → flown by the pilot.
+"""Missions for the zones no camera sees and search missions: gaps around an incident (or
+a drawn area), or a search datum → safe plan (``services.planning``: launch point, fence,
+no-fly layer, sorties, waypoint limit, terrain, pre-flight check) → stored missions →
+assigned to a drone after a fresh pre-flight check → flown by the pilot.
 
 Planning is allowed to managers and pilots; assigning a drone (dispatch) to managers
 only. Every step is audited.
