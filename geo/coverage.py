@@ -36,7 +36,7 @@ from shapely.geometry import mapping
 from geo.aoi import AoiLike, PointRadius, _polygonal_part, aoi_to_m, frame_for_aoi, load_aoi
 from geo.crs import LocalFrame
 from geo.errors import GeoError
-from geo.sectors import DEFAULT_ARC_STEP_DEG, Cameras, SectorDefaults, ViewSectors, view_sectors
+from geo.sectors import DEFAULT_ARC_STEP_DEG, Cameras, SectorDefaults, view_sectors
 from geo.union import coverage_union_polygons
 
 logger = logging.getLogger(__name__)
@@ -186,40 +186,67 @@ class TiledCoverage:
             return shapely.Polygon()
         return shapely.union_all(shapely.intersection(self.pieces[hit], geom_m))
 
-    def uncovered(self, geom_m: shapely.Geometry) -> shapely.Geometry:
-        """``geom_m`` minus the coverage, computed tile by tile and dissolved across tile seams.
+    def uncovered_parts(self, geom_m: shapely.Geometry) -> np.ndarray:
+        """The connected parts of ``geom_m`` that no piece covers: an array of valid Polygons.
 
-        Each tile's share of ``geom_m`` minus that tile's pieces is a small overlay; the
-        per-tile results meet exactly along the tile edges (both sides were clipped at the
-        same lines), so a fast coverage union joins them. Falls back to ``union_all`` if
-        GEOS finds the seams not exactly noded.
+        Each tile's share of ``geom_m`` minus that tile's pieces is a small overlay. Parts of
+        neighbouring tiles that meet along a seam belong to one zone: they are grouped
+        (connected components over an STRtree of the parts) and only each group is dissolved,
+        with GEOS's coverage union (both sides of a seam were clipped at the same line, so
+        the seam vertices are made identical first). A group GEOS finds not exactly noded
+        falls back to ``union_all``. Never one province-sized overlay.
         """
         hit = self.tree.query(geom_m)
         pcs, px, py = self.pieces[hit], self.tile_x[hit], self.tile_y[hit]
         t = self.tile_m
         x0, y0, x1, y1 = geom_m.bounds
+        by_tile: dict[tuple[int, int], list[int]] = {}
+        for i, key in enumerate(zip(px.tolist(), py.tolist(), strict=True)):
+            by_tile.setdefault(key, []).append(i)
         out = []
         for ix in range(math.floor(x0 / t), math.floor(x1 / t) + 1):
             for iy in range(math.floor(y0 / t), math.floor(y1 / t) + 1):
                 part = shapely.clip_by_rect(geom_m, ix * t, iy * t, (ix + 1) * t, (iy + 1) * t)
                 if part.is_empty:
                     continue
-                mine = pcs[(px == ix) & (py == iy)]
-                out.append(shapely.difference(part, shapely.multipolygons(mine)) if mine.size else part)
+                mine = by_tile.get((ix, iy))
+                out.append(shapely.difference(part, shapely.multipolygons(pcs[mine])) if mine else part)
         if not out:
-            return shapely.Polygon()
+            return np.array([], dtype=object)
         parts = shapely.get_parts(np.asarray(out, dtype=object))
         parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
         if parts.size == 0:
+            return parts
+        parts = _strip_seam_vertices(parts, t)
+        labels = _touching_groups(parts)
+        order = np.argsort(labels, kind="stable")
+        cuts = np.flatnonzero(np.diff(labels[order])) + 1
+        zones = []
+        for group in np.split(order, cuts):
+            if group.size == 1:
+                zones.append(parts[group[0]])
+                continue
+            try:
+                merged = shapely.coverage_union_all(parts[group])
+                if not shapely.is_valid(merged):
+                    raise shapely.errors.GEOSException("invalid coverage union")
+            except shapely.errors.GEOSException:
+                logger.debug("tiled uncovered: seams not exactly noded, using union_all")
+                merged = shapely.union_all(parts[group])
+            zones.extend(shapely.get_parts(_polygonal_part(merged)))
+        zones = np.asarray(zones, dtype=object)
+        bad = ~shapely.is_valid(zones)
+        if bad.any():
+            fixed = [p for g in zones[bad] for p in shapely.get_parts(_polygonal_part(shapely.make_valid(g)))]
+            zones = np.concatenate([zones[~bad], np.asarray(fixed, dtype=object)])
+        return zones[(shapely.get_type_id(zones) == 3) & (shapely.area(zones) > 0)]
+
+    def uncovered(self, geom_m: shapely.Geometry) -> shapely.Geometry:
+        """``geom_m`` minus the coverage as one (Multi)Polygon (see :meth:`uncovered_parts`)."""
+        parts = self.uncovered_parts(geom_m)
+        if parts.size == 0:
             return shapely.Polygon()
-        try:
-            merged = shapely.coverage_union_all(_strip_seam_vertices(parts, t))
-        except shapely.errors.GEOSException:
-            logger.debug("tiled uncovered: seams not exactly noded, using union_all")
-            merged = shapely.union_all(parts)
-        if not shapely.is_valid(merged):
-            merged = shapely.union_all(parts)
-        return _polygonal_part(merged)
+        return parts[0] if parts.size == 1 else shapely.multipolygons(parts)
 
     def merged(self) -> shapely.Geometry:
         """All pieces dissolved across the tile seams into one geometry.
@@ -271,6 +298,25 @@ def _strip_seam_vertices(pieces: np.ndarray, tile_m: float) -> np.ndarray:
     coords[:, 0] = _canonical_along(coords[:, 0], np.where(on_y & ~on_x, y, np.nan))
     new_rings = shapely.linearrings(coords[keep], indices=ring_of[keep])
     return shapely.polygons(new_rings, indices=owner)
+
+
+def _touching_groups(parts: np.ndarray) -> np.ndarray:
+    """Group label per polygon: polygons that intersect (share a seam) get one label."""
+    left, right = shapely.STRtree(parts).query(parts, predicate="intersects")
+    keep = left < right
+    parent = np.arange(parts.size)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([find(i) for i in range(parts.size)])
 
 
 def _canonical_along(values: np.ndarray, seam: np.ndarray, *, tol: float = 1e-6) -> np.ndarray:
@@ -329,13 +375,21 @@ class CoverageIndex:
     """Sectors of a whole registry, indexed for repeated coverage queries.
 
     Build once (``CoverageIndex.build(cameras)``), query many times with
-    :func:`uncovered_zones`. ``tiled`` is None unless ``precompute=True``.
+    :func:`uncovered_zones`; :meth:`save` / :meth:`load` keep it on disk between
+    processes (plain arrays and WKB, no pickle). ``tiled`` is None unless
+    ``precompute=True``. The sector polygons themselves are rebuilt only when a query
+    needs them (the untiled path).
     """
 
-    sectors: ViewSectors
-    polygons_m: np.ndarray
-    tree: shapely.STRtree
+    frame: LocalFrame
+    cameras: Cameras  # the valid cameras, defaults filled in
     tiled: TiledCoverage | None = None
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+    arc_step_deg: float = DEFAULT_ARC_STEP_DEG
+    rows_skipped: int = 0  # source rows that were not cameras at all (set by the caller)
+    _polygons_m: np.ndarray | None = field(default=None, repr=False)
+    _tree: shapely.STRtree | None = field(default=None, repr=False)
+    _points: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, cameras: Cameras, *, frame: LocalFrame | None = None, defaults: SectorDefaults | None = None,
@@ -346,11 +400,125 @@ class CoverageIndex:
         is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0
         tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers)
                  if precompute else None)
-        return cls(sectors, polys, shapely.STRtree(polys), tiled)
+        return cls(sectors.frame, sectors.cameras.subset(sectors.valid), tiled, sectors.problems(),
+                   arc_step_deg, _polygons_m=polys)
 
     @property
-    def frame(self) -> LocalFrame:
-        return self.sectors.frame
+    def polygons_m(self) -> np.ndarray:
+        if self._polygons_m is None:
+            s = view_sectors(self.cameras, frame=self.frame, arc_step_deg=self.arc_step_deg)
+            self._polygons_m = s.polygons_m
+        return self._polygons_m
+
+    @property
+    def tree(self) -> shapely.STRtree:
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.polygons_m)
+        return self._tree
+
+    def cameras_reaching(self, geom_m: shapely.Geometry) -> int:
+        """How many cameras' view sectors touch ``geom_m`` (what a query "uses").
+
+        Cameras within their range of ``geom_m`` are found on a point index first; only
+        their sectors are built and tested (the whole registry's sectors are not needed).
+        """
+        if len(self.cameras) == 0:
+            return 0
+        if self._points is None:
+            x, y = self.frame.to_xy_m(self.cameras.lat, self.cameras.lon)
+            pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+            self._points = (pts, shapely.STRtree(pts))
+        pts, tree = self._points
+        reach = np.nan_to_num(self.cameras.range_m, nan=0.0)
+        near = tree.query(geom_m, predicate="dwithin", distance=float(reach.max()))
+        near = near[shapely.distance(pts[near], geom_m) <= reach[near]]
+        if near.size == 0:
+            return 0
+        if self._polygons_m is not None:
+            polys = self._polygons_m[near]
+        else:
+            polys = view_sectors(self.cameras.subset(near), frame=self.frame,
+                                 arc_step_deg=self.arc_step_deg).polygons_m
+        return int(shapely.intersects(polys, geom_m).sum())
+
+    # ------------------------------------------------------------ on disk
+    def save(self, path) -> None:
+        """Write the index as a ``.npz`` of plain arrays (cameras, tile pieces as WKB)."""
+        from pathlib import Path
+
+        t = self.tiled
+        wkb = shapely.to_wkb(t.pieces) if t is not None else np.array([], dtype=object)
+        blob = b"".join(wkb)
+        offsets = np.cumsum([0, *map(len, wkb)]).astype(np.int64)
+        c = self.cameras
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp.npz")
+        np.savez(tmp, lat=c.lat, lon=c.lon, heading_deg=c.heading_deg, fov_deg=c.fov_deg, range_m=c.range_m,
+                 ids=np.asarray(c.ids, dtype=str), crs=np.array(self.frame.crs.to_wkt()),
+                 arc_step_deg=np.array(self.arc_step_deg), rows_skipped=np.array(self.rows_skipped),
+                 invalid=np.asarray([f"{k}\t{r}" for k, r in self.invalid], dtype=str),
+                 tiled=np.array(t is not None), tile_m=np.array(t.tile_m if t else DEFAULT_TILE_M),
+                 tile_x=t.tile_x if t else np.array([], dtype=np.int64),
+                 tile_y=t.tile_y if t else np.array([], dtype=np.int64),
+                 pieces=np.frombuffer(blob, dtype=np.uint8), offsets=offsets)
+        tmp.replace(p)
+
+    @classmethod
+    def load(cls, path) -> CoverageIndex:
+        """Read an index written by :meth:`save` (``allow_pickle`` stays off)."""
+        from pyproj import CRS
+
+        from geo.crs import _frame_for_crs
+
+        with np.load(path, allow_pickle=False) as z:
+            cams = Cameras(z["lat"], z["lon"], z["heading_deg"], z["fov_deg"], z["range_m"],
+                           z["ids"].astype(object))
+            frame = _frame_for_crs(CRS.from_wkt(str(z["crs"])))
+            invalid = [tuple(v.split("\t", 1)) for v in z["invalid"].tolist()]
+            tiled = None
+            if bool(z["tiled"]):
+                blob, off = z["pieces"].tobytes(), z["offsets"]
+                wkb = np.array([blob[off[i]:off[i + 1]] for i in range(off.size - 1)], dtype=object)
+                pieces = shapely.from_wkb(wkb) if wkb.size else np.array([], dtype=object)
+                tiled = TiledCoverage(pieces, float(z["tile_m"]), shapely.STRtree(pieces),
+                                      z["tile_x"].astype(np.int64), z["tile_y"].astype(np.int64))
+            return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]))
+
+
+OUTPUT_GRID_DEG = 1e-7  # ~1 cm: output coordinates are snapped to this grid
+
+
+def valid_wgs84(geoms: np.ndarray) -> np.ndarray:
+    """Output polygons that stay valid as written: snapped to :data:`OUTPUT_GRID_DEG`.
+
+    Reprojection can fold a narrow part of a valid metric polygon; snapping to the grid
+    the file will carry (GEOS ``set_precision`` returns valid geometry) and a
+    ``make_valid`` pass for anything still invalid make every written zone valid. The
+    result is a Polygon or MultiPolygon per input (a zone pinched at one point may split);
+    a zone that collapses below the grid is empty.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    try:
+        g = shapely.set_precision(geoms, OUTPUT_GRID_DEG)
+    except shapely.errors.GEOSException:  # an input GEOS cannot snap as is: one by one
+        g = np.array([_snap_one(x) for x in geoms], dtype=object)
+    bad = ~shapely.is_valid(g)
+    if bad.any():
+        g[bad] = [_polygonal_part(x) for x in shapely.make_valid(g[bad])]
+    notpoly = ~np.isin(shapely.get_type_id(g), (3, 6))
+    if notpoly.any():
+        g[notpoly] = [_polygonal_part(x) for x in g[notpoly]]
+    return g
+
+
+def _snap_one(geom: shapely.Geometry) -> shapely.Geometry:
+    for candidate in (geom, _polygonal_part(shapely.make_valid(geom))):
+        try:
+            return shapely.set_precision(candidate, OUTPUT_GRID_DEG)
+        except shapely.errors.GEOSException:
+            continue
+    return _polygonal_part(shapely.make_valid(geom))  # valid, at full precision
 
 
 def _candidates(cameras: Cameras, aoi_wgs84_bounds: tuple[float, float, float, float]) -> np.ndarray:
@@ -405,12 +573,13 @@ def uncovered_zones(
     aoi_n = load_aoi(aoi, repair=repair)
     invalid: list[tuple[str, str]] = []
     if isinstance(cameras, CoverageIndex):
+        invalid = list(cameras.invalid)
         frame = cameras.frame
         aoi_m = aoi_to_m(aoi_n, frame)
         if cameras.tiled is not None:
             covered = None  # computed on demand from the uncovered part
             uncovered = cameras.tiled.uncovered(aoi_m)
-            used = int(cameras.tree.query(aoi_m, predicate="intersects").size)
+            used = cameras.cameras_reaching(aoi_m)
         else:
             hit = cameras.tree.query(aoi_m, predicate="intersects")
             used = int(hit.size)
@@ -429,8 +598,8 @@ def uncovered_zones(
     if covered is not None:
         covered = _polygonal_part(covered)
         uncovered = _polygonal_part(shapely.difference(aoi_m, covered)) if not covered.is_empty else aoi_m
-    if not shapely.is_valid(uncovered):
-        uncovered = _polygonal_part(shapely.make_valid(uncovered))
+        if not shapely.is_valid(uncovered):  # (tiled parts are validated one by one)
+            uncovered = _polygonal_part(shapely.make_valid(uncovered))
 
     # Areas in true square metres: divide grid area by the squared point scale at the AOI.
     c = shapely.centroid(aoi_m)
@@ -458,13 +627,15 @@ def uncovered_zones(
     if parts.size:
         parts, areas = parts[order], areas[order]
         dist = dist[order] if dist is not None else None
-        wgs = frame.geom_to_wgs84(parts)
+        wgs = valid_wgs84(frame.geom_to_wgs84(parts))
         cents = shapely.centroid(parts)
         clats, clons = frame.to_latlon(shapely.get_x(cents), shapely.get_y(cents))
         for i in range(parts.size):
+            if wgs[i].is_empty:  # collapsed below the output grid (a sub-centimetre sliver)
+                continue
             zones.append(UncoveredZone(
                 polygon_wgs84=wgs[i], polygon_m=parts[i], area_m2=float(areas[i]),
-                centroid_lat=float(clats[i]), centroid_lon=float(clons[i]), rank=i + 1,
+                centroid_lat=float(clats[i]), centroid_lon=float(clons[i]), rank=len(zones) + 1,
                 distance_m=None if dist is None else float(dist[i]),
             ))
     logger.debug("uncovered_zones: %d cameras used, %d zones, covered %.1f%%", used, len(zones),

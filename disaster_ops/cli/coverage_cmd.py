@@ -1,27 +1,28 @@
-"""``disaster-ops coverage``: the zones of an area that no camera sees, as GeoJSON.
+"""``disaster-ops coverage``: the zones of an area that no camera sees, as a GIS file.
 
 Cameras come from a registry file (Korean CCTV standard CSV, GeoJSON or plain CSV, read by
 :mod:`disaster_ops.registry`) or, by default, from the database. The geometry is
-:func:`geo.coverage.uncovered_zones`.
+:func:`geo.coverage.uncovered_zones` on the indexed, tiled path: the coverage index is
+built once per registry version and cached (:mod:`disaster_ops.services.coverage`).
+Output: one valid feature per zone (:mod:`geo.zones_io`), GeoJSON, GeoJSON sequence,
+GeoPackage or FlatGeobuf by the ``--out`` suffix.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from disaster_ops.cli._common import app, fail, print_json
-from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
+from disaster_ops.storage.migrate import ensure_schema
 from geo.aoi import PointRadius, load_aoi
 from geo.coverage import uncovered_zones
 from geo.errors import GeoError
-from geo.sectors import Cameras
+from geo.zones_io import FORMATS, format_for, write_zones
 
 logger = logging.getLogger(__name__)
 
@@ -36,31 +37,11 @@ def _parse_latlon(text: str, option: str) -> tuple[float, float]:
     return lat, lon
 
 
-def _cameras_from_file(path: Path) -> tuple[Cameras, int]:
-    from disaster_ops.registry import CameraRecord, read_registry
-
-    _, _, rows = read_registry(path, defaults=get_settings().camera_defaults)
-    records, skipped = [], 0
-    for row in rows:
-        if isinstance(row, CameraRecord):
-            records.append(row)
-        else:
-            skipped += 1
-            logger.info("coverage: skipped %s", row)
-    return Cameras.from_records(records), skipped
-
-
-def _cameras_from_db(bounds: tuple[float, float, float, float], reach_m: float) -> Cameras:
-    from disaster_ops.services.cameras import cameras_near
-    from disaster_ops.storage.migrate import ensure_schema
-
-    ensure_schema()
-    return cameras_near(bounds, reach_m=reach_m)
-
-
 @app.command("coverage")
 def coverage(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the uncovered zones (GeoJSON FeatureCollection).")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Where to write the uncovered zones: .geojson, .geojsonl (one feature a line), "
+                      ".gpkg or .fgb.")],
     area: Annotated[Path | None, typer.Option(
         "--area", help="AOI GeoJSON (Polygon/MultiPolygon, Feature or FeatureCollection, lon/lat).")] = None,
     around: Annotated[str | None, typer.Option("--around", help="AOI as a circle: 'LAT,LON' (with --radius-m).")] = None,
@@ -74,11 +55,19 @@ def coverage(
     min_area_m2: Annotated[float, typer.Option("--min-area-m2", min=0.0, help="Drop zones smaller than this, m².")] = 25.0,
     rank_from: Annotated[str | None, typer.Option(
         "--rank-from", help="'LAT,LON': rank zones nearest first (default: largest).")] = None,
+    out_format: Annotated[str | None, typer.Option(
+        "--format", help=f"Output format ({', '.join(FORMATS)}); default: from the --out suffix.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
-    """Compute the parts of an area that no camera sees and write them as GeoJSON."""
+    """Compute the parts of an area that no camera sees and write them as a GIS file."""
+    from disaster_ops.services import coverage as cov_svc
+
     if (area is None) == (around is None):
         fail("give exactly one of --area FILE or --around LAT,LON")
+    try:
+        format_for(out, out_format)
+    except GeoError as exc:
+        fail(str(exc))
     try:
         if area is not None:
             aoi = load_aoi(area)
@@ -89,41 +78,36 @@ def coverage(
         fail(str(exc))
     rank_point = _parse_latlon(rank_from, "--rank-from") if rank_from else None
 
-    settings = get_settings()
-    skipped = 0
+    overrides = cov_svc.Overrides(fov_deg=fov_deg, range_m=range_m)
     try:
         if cameras is not None:
-            cams, skipped = _cameras_from_file(cameras)
+            index = cov_svc.file_index(cameras, aoi=aoi, overrides=overrides)
         else:
-            bounds = (aoi.polygon_wgs84() if isinstance(aoi, PointRadius) else aoi).bounds
-            reach = max(settings.camera_defaults.ptz_range_m, settings.camera_defaults.range_m, range_m or 0.0, 2000.0)
-            cams = _cameras_from_db(bounds, reach)
+            ensure_schema()
+            index = cov_svc.db_index(aoi=aoi, overrides=overrides)
+        result = uncovered_zones(aoi, index, min_area_m2=min_area_m2, rank_from=rank_point)
     except InputError as exc:
         fail(str(exc))
-    if fov_deg is not None:
-        cams.fov_deg = np.full(len(cams), float(fov_deg))
-    if range_m is not None:
-        cams.range_m = np.full(len(cams), float(range_m))
-
-    try:
-        result = uncovered_zones(aoi, cams, min_area_m2=min_area_m2, rank_from=rank_point)
+    except OSError as exc:
+        fail(f"{cameras}: cannot read ({exc.strerror or exc})")
     except GeoError as exc:
         fail(str(exc))
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        written = write_zones(result.zones, out, fmt=out_format)
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror or exc})")
+    skipped = index.rows_skipped
 
     summary = {
         "out": str(out),
+        "format": written,
         "aoi_area_m2": round(result.aoi_area_m2, 2),
         "covered_area_m2": round(result.covered_area_m2, 2),
         "covered_fraction": round(result.covered_fraction, 6),
         "uncovered_area_m2": round(result.uncovered_area_m2, 2),
         "zones": len(result.zones),
         "dropped_area_m2": round(result.dropped_area_m2, 2),
-        "cameras_considered": len(cams),
+        "cameras_considered": len(index.cameras) + len(index.invalid),
         "cameras_used": result.cameras_used,
         "cameras_invalid": len(result.invalid_cameras),
         "rows_skipped": skipped,

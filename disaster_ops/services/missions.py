@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
 from disaster_ops.services import audit, planning
-from disaster_ops.services.cameras import cameras_near
 from disaster_ops.services.drones import record_mission, set_mission_status
 from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
@@ -57,11 +56,16 @@ def incident_area(incident_id: int, *, radius_m: float, engine: Engine | None = 
 
 def coverage_gaps(area, *, engine: Engine | None = None, min_area_m2: float = 100.0,
                   rank_from: tuple[float, float] | None = None) -> CoverageResult:
-    """Zones of ``area`` (a PointRadius or a WGS84 polygon) that no camera in the database sees."""
-    bounds = area.polygon_wgs84().bounds if isinstance(area, PointRadius) else shapely.bounds(area).tolist()
-    cams = cameras_near(tuple(bounds), engine=engine)
+    """Zones of ``area`` (a PointRadius or a WGS84 polygon) that no camera in the database sees.
+
+    Answered from the registry's coverage index (built once, cached, rebuilt when the
+    camera table changes; :mod:`disaster_ops.services.coverage`).
+    """
+    from disaster_ops.services.coverage import db_index
+
     try:
-        return uncovered_zones(area, cams, min_area_m2=min_area_m2, rank_from=rank_from)
+        index = db_index(engine=engine, aoi=area)
+        return uncovered_zones(area, index, min_area_m2=min_area_m2, rank_from=rank_from)
     except GeoError as exc:
         raise InputError(str(exc)) from exc
 

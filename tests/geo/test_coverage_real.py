@@ -1,0 +1,130 @@
+"""``coverage`` on real registries and real boundaries: every written zone is valid and
+GDAL (pyogrio, default options) reads every output format."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from disaster_ops.cli import app
+from tests.conftest import shared_path
+
+runner = CliRunner()
+
+
+def _district(path, name: str, code_prefix: str | None = None) -> dict:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for f in doc["features"]:
+        p = f["properties"]
+        if p.get("name") == name and (code_prefix is None or str(p.get("code", "")).startswith(code_prefix)):
+            return {"type": "FeatureCollection", "features": [f]}
+    raise AssertionError(f"{name} not in {path}")
+
+
+def _run(tmp_path, aoi: dict, registry, out_name: str) -> tuple[dict, object]:
+    area = tmp_path / "aoi.geojson"
+    area.write_text(json.dumps(aoi, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / out_name
+    r = runner.invoke(app, ["coverage", "--area", str(area), "--cameras", str(registry), "--out", str(out),
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout.strip().splitlines()[-1]), out
+
+
+def _check(summary: dict, out) -> None:
+    df = pyogrio.read_dataframe(out)  # GDAL with default settings
+    df = df.sort_values("rank")  # FlatGeobuf keeps spatial-index order
+    assert len(df) == summary["zones"] > 0
+    geoms = np.asarray(df.geometry.values, dtype=object)
+    reasons = [shapely.is_valid_reason(g) for g in geoms if not shapely.is_valid(g)]
+    assert not reasons, reasons[:3]
+    assert list(df["rank"]) == list(range(1, len(df) + 1))
+    assert set(df.columns) >= {"rank", "area_m2", "centroid_lat", "centroid_lon"}
+    assert (df["area_m2"] >= 25.0).all()
+    written = float(df["area_m2"].sum())
+    assert written <= summary["uncovered_area_m2"] * 1.0001
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".geojsonl", ".gpkg", ".fgb"])
+def test_busan_district_all_formats_valid_and_readable(tmp_path, data_dir, suffix):
+    reg = shared_path("cctv_registry", "busan_cctv_standard_2024.csv")
+    aoi = _district(shared_path("boundaries", "southkorea-maps", "skorea_municipalities_geo_simple.json"),
+                    "해운대구", "21")
+    summary, out = _run(tmp_path, aoi, reg, f"haeundae{suffix}")
+    assert summary["cameras_used"] > 500
+    _check(summary, out)
+
+
+def test_daejeon_district_valid(tmp_path, data_dir):
+    reg = shared_path("cctv_registry", "daejeon_cctv_standard_2026.csv")
+    aoi = _district(shared_path("boundaries", "southkorea-maps", "skorea_municipalities_geo_simple.json"),
+                    "유성구", "25")
+    summary, out = _run(tmp_path, aoi, reg, "yuseong.geojson")
+    assert summary["cameras_used"] > 300
+    _check(summary, out)
+
+
+def test_seoul_nowon_with_real_camera_pattern_valid(tmp_path, data_dir):
+    """The reported case: Nowon district, thousands of 50 m discs. The real Busan point
+    pattern (Seoul has no registry file here) is moved onto Nowon's centroid."""
+    aoi = _district(shared_path("boundaries", "seoul_municipalities_2018.geojson"), "노원구")
+    c = shapely.geometry.shape(aoi["features"][0]["geometry"]).centroid
+    src = shared_path("cctv_registry", "busan_cctv_standard_2024.csv")
+    with src.open(encoding="utf-8") as fh:
+        rows = [(float(r["WGS84위도"]), float(r["WGS84경도"])) for r in csv.DictReader(fh)
+                if r["WGS84위도"] and r["WGS84경도"]]
+    lat = np.array([r[0] for r in rows])
+    lon = np.array([r[1] for r in rows])
+    ok = (lat > 34) & (lon > 128)
+    lat = lat[ok] - np.median(lat[ok]) + c.y
+    lon = lon[ok] - np.median(lon[ok]) + c.x
+    reg = tmp_path / "nowon_cams.csv"
+    with reg.open("w", encoding="utf-8") as fh:
+        fh.write("id,lat,lon,heading_deg,fov_deg,range_m\n")
+        for i, (a, b) in enumerate(zip(lat, lon, strict=True)):
+            fh.write(f"n{i},{a:.7f},{b:.7f},0,360,50\n")
+    summary, out = _run(tmp_path, aoi, reg, "nowon.geojson")
+    assert summary["cameras_used"] > 1000
+    _check(summary, out)
+    # the same area as the plain (untiled, single union_all) overlay, within 0.1 %
+    from geo.coverage import uncovered_zones
+    from geo.sectors import Cameras
+
+    plain = uncovered_zones(aoi, Cameras(lat, lon, 0.0, 360.0, 50.0))
+    assert summary["uncovered_area_m2"] == pytest.approx(plain.uncovered_area_m2, rel=1e-3)
+
+
+def test_index_is_cached_and_rebuilt_when_registry_changes(tmp_path, data_dir):
+    from disaster_ops.services import coverage as cov_svc
+
+    reg = tmp_path / "cams.csv"
+    reg.write_text("id,lat,lon,heading_deg,fov_deg,range_m\na,37.5,127.0,0,360,50\n", encoding="utf-8")
+    first = cov_svc.file_index(reg)
+    assert cov_svc.file_index(reg) is first  # reused in the process
+    cov_svc.clear_memory()
+    again = cov_svc.file_index(reg)  # from the disk cache
+    assert again is not first and again.tiled.area_m2 == pytest.approx(first.tiled.area_m2)
+    reg.write_text("id,lat,lon,heading_deg,fov_deg,range_m\na,37.5,127.0,0,360,80\n", encoding="utf-8")
+    changed = cov_svc.file_index(reg)
+    assert changed.tiled.area_m2 > first.tiled.area_m2 * 2
+
+
+def test_db_index_invalidated_by_import(tmp_path, engine):
+    from disaster_ops.services import coverage as cov_svc
+    from disaster_ops.services.cameras import import_registry
+
+    reg = tmp_path / "cams.csv"
+    reg.write_text("id,lat,lon,heading_deg,fov_deg,range_m\na,37.5,127.0,0,360,50\n", encoding="utf-8")
+    import_registry(reg, engine=engine)
+    one = cov_svc.db_index(engine=engine)
+    assert cov_svc.db_index(engine=engine) is one
+    reg.write_text("id,lat,lon,heading_deg,fov_deg,range_m\nb,37.51,127.0,0,360,50\n", encoding="utf-8")
+    import_registry(reg, engine=engine)
+    two = cov_svc.db_index(engine=engine)
+    assert len(two.cameras) == 2 and two.tiled.area_m2 == pytest.approx(2 * one.tiled.area_m2, rel=1e-6)
