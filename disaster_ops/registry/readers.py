@@ -314,6 +314,7 @@ def _plain_record(values: dict, d: CameraDefaults, keys: _KeyMaker) -> CameraRec
         view_source="manual" if given else "default",
         mount_height_m=_opt_float(values, "mount_height_m", None, 0.0, 500.0, lo_open=True),
         tilt_deg=_opt_float(values, "tilt_deg", None, 0.0, 90.0),
+        fields_given=frozenset(k for k, v in values.items() if v not in (None, "")),
     )
 
 

@@ -24,6 +24,10 @@ class CameraRecord:
     view_source: str = "default"
     mount_height_m: float | None = None
     tilt_deg: float | None = None
+    # Which fields the row itself gave (None: all of them, e.g. the standard data). Used
+    # when a row updates a camera first imported from another file (key rule, see
+    # services.cameras): only what the row says overwrites the stored camera.
+    fields_given: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

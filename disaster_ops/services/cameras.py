@@ -1,9 +1,24 @@
 """Camera registry service: import files into the database, list and filter cameras.
 
-Import is an upsert keyed on ``source_key``: re-importing a file updates rows instead of
-duplicating them, and rows not in the file are left alone (a partial file never deletes
-cameras). Bad rows are skipped and reported; with ``strict=True`` the first bad row
-raises :class:`RegistryError` and nothing is written.
+Import is an upsert: re-importing a file updates rows instead of duplicating them, and
+rows not in the file are left alone (a partial file never deletes cameras). Bad rows are
+skipped and reported; with ``strict=True`` the first bad row raises
+:class:`RegistryError` and nothing is written.
+
+Key rule (the same for every input format) deciding which stored camera a row is:
+
+1. the same ``source_key`` (Korean standard data: ``kr:<관리번호>``; GeoJSON / plain CSV
+   with an ``id``: ``cam:<id>``; rows without either: a hash of their content);
+2. an ``id`` equal to a stored camera's 관리번호 (``id`` = ``X`` or ``kr:X`` matches
+   ``kr:X``): a stream file that names the registry camera updates it;
+3. a row whose key matched nothing: the stored camera within :data:`MATCH_RADIUS_M` whose
+   name is the row's name (spaces and case ignored); failing that, the only stored
+   camera within that radius if the row has no name or that camera came from the
+   Korean standard data (``kr:``/``krh:``). Several cameras there and no name match: a
+   new camera (the row is ambiguous; give it the 관리번호 as ``id``).
+
+A row matched by rule 2 or 3 keeps the stored key and position and overwrites only the
+fields the row itself gives (e.g. only ``stream_url``).
 """
 
 from __future__ import annotations
@@ -35,6 +50,8 @@ logger = logging.getLogger(__name__)
 _IMPORTED_FIELDS = ("lat", "lon", "heading_deg", "fov_deg", "range_m", "name", "operator",
                     "purpose", "address", "camera_count", "view_source")
 _CHUNK = 5000
+MATCH_RADIUS_M = 5.0
+_M_PER_DEG = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,99 @@ def import_registry(
 _OPTIONAL_FIELDS = ("stream_url", "mount_height_m", "tilt_deg")  # updated only when the file gives them
 
 
+def _norm_name(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def _match_by_rule(conn, table, unmatched: dict[str, CameraRecord], existing: dict[str, dict],
+                   cols) -> dict[str, dict]:
+    """Rules 2 and 3 of the key rule for rows whose key is not stored: {row key: stored row}."""
+    out: dict[str, dict] = {}
+    if not unmatched:
+        return out
+    taken = {row["id"] for row in existing.values()}
+    # rule 2: an id that is a 관리번호
+    want: dict[str, str] = {}
+    for key in unmatched:
+        if key.startswith("cam:"):
+            ident = key[4:]
+            want[ident if ident.startswith("kr:") else f"kr:{ident}"] = key
+    for i in range(0, len(want), _CHUNK):
+        chunk = list(want)[i:i + _CHUNK]
+        for row in conn.execute(sa.select(*cols).where(table.c.source_key.in_(chunk))):
+            if row.id not in taken:
+                out[want[row.source_key]] = dict(row._mapping)
+                taken.add(row.id)
+    rest = {k: r for k, r in unmatched.items() if k not in out}
+    if not rest:
+        return out
+    # rule 3: position within MATCH_RADIUS_M (plus name)
+    import numpy as np
+    import shapely
+
+    lat = np.array([r.lat for r in rest.values()])
+    lon = np.array([r.lon for r in rest.values()])
+    pad = MATCH_RADIUS_M / _M_PER_DEG * 2.0
+    cos0 = max(float(np.cos(np.radians(np.mean(lat)))), 1e-6)
+    near_rows = []
+    q = sa.select(*cols, table.c.name.label("_name")).where(
+        table.c.lat >= float(lat.min()) - pad, table.c.lat <= float(lat.max()) + pad,
+        table.c.lon >= float(lon.min()) - pad / cos0, table.c.lon <= float(lon.max()) + pad / cos0)
+    for row in conn.execute(q):
+        if row.id not in taken:
+            near_rows.append(dict(row._mapping))
+    if not near_rows:
+        return out
+    px = np.array([r["lon"] for r in near_rows]) * _M_PER_DEG * cos0
+    py = np.array([r["lat"] for r in near_rows]) * _M_PER_DEG
+    tree = shapely.STRtree(shapely.points(px, py))
+    qpts = shapely.points(lon * _M_PER_DEG * cos0, lat * _M_PER_DEG)
+    q_idx, s_idx = tree.query(qpts, predicate="dwithin", distance=MATCH_RADIUS_M)
+    keys = list(rest)
+    for qi in range(len(keys)):
+        rec = rest[keys[qi]]
+        cands = [near_rows[j] for j in s_idx[q_idx == qi] if near_rows[j]["id"] not in taken]
+        if not cands:
+            continue
+        same = [c for c in cands if _norm_name(c["_name"]) == _norm_name(rec.name) and rec.name]
+        if len(same) == 1:
+            hit = same[0]
+        elif len(cands) == 1 and (not rec.name or cands[0]["source_key"].startswith(("kr:", "krh:"))):
+            hit = cands[0]
+        else:
+            logger.info("%s: %d cameras within %.0f m and no name match; imported as a new camera",
+                        keys[qi], len(cands), MATCH_RADIUS_M)
+            continue
+        hit.pop("_name", None)
+        out[keys[qi]] = hit
+        taken.add(hit["id"])
+    return out
+
+
+def _given(rec: CameraRecord, fields: tuple[str, ...]) -> dict:
+    """The values of ``fields`` that the row itself gave (all of them when it says nothing)."""
+    given = rec.fields_given
+    if given is None:
+        return {f: getattr(rec, f) for f in fields if getattr(rec, f) is not None}
+    view_given = rec.view_source == "manual"
+    out = {}
+    for f in fields:
+        v = getattr(rec, f)
+        if v is None or f in ("lat", "lon"):
+            continue  # a matched row keeps the stored position
+        if f in ("heading_deg", "fov_deg", "range_m"):
+            if view_given and f in given:
+                out[f] = v
+            continue
+        if f == "view_source":
+            if view_given:
+                out[f] = v
+            continue
+        if f in given:
+            out[f] = v
+    return out
+
+
 def _upsert(session: Session, records: dict[str, CameraRecord], report: ImportReport,
             *, source: str) -> None:
     table = Camera.__table__
@@ -120,18 +230,29 @@ def _upsert(session: Session, records: dict[str, CameraRecord], report: ImportRe
         chunk = keys[i:i + _CHUNK]
         for row in conn.execute(sa.select(*cols).where(table.c.source_key.in_(chunk))):
             existing[row.source_key] = dict(row._mapping)
+    by_rule = _match_by_rule(conn, table, {k: r for k, r in records.items() if k not in existing},
+                             existing, cols)
     now = utcnow()
     inserts, updates = [], []
+    seen_ids: set[int] = set()
     defaults = _insert_defaults()
     for key, rec in records.items():
         values = {f: getattr(rec, f) for f in _IMPORTED_FIELDS}
         optional = {f: getattr(rec, f) for f in _OPTIONAL_FIELDS if getattr(rec, f) is not None}
         old = existing.get(key)
+        if old is None and key in by_rule:
+            old = by_rule[key]
+            values = _given(rec, _IMPORTED_FIELDS)
+            optional = _given(rec, _OPTIONAL_FIELDS)
         if old is None:
             inserts.append({**defaults, **values, **optional, "source_key": key, "imported_from": source,
                             "created_at": now, "updated_at": now, "status": "unknown"})
             continue
-        new = {**{f: old[f] for f in _OPTIONAL_FIELDS}, **values, **optional}
+        if old["id"] in seen_ids:
+            report.unchanged += 1  # two rows of one file named the same camera: the first wins
+            continue
+        seen_ids.add(old["id"])
+        new = {**{f: old[f] for f in fields}, **values, **optional}
         if any(old[f] != new[f] for f in fields):
             updates.append({**new, "b_id": old["id"], "updated_at": now, "imported_from": source})
         else:
