@@ -227,9 +227,7 @@ class TiledCoverage:
                 zones.append(parts[group[0]])
                 continue
             try:
-                merged = shapely.coverage_union_all(parts[group])
-                if not shapely.is_valid(merged):
-                    raise shapely.errors.GEOSException("invalid coverage union")
+                merged = shapely.coverage_union_all(parts[group])  # validated below, per zone
             except shapely.errors.GEOSException:
                 logger.debug("tiled uncovered: seams not exactly noded, using union_all")
                 merged = shapely.union_all(parts[group])
@@ -434,12 +432,21 @@ class CoverageIndex:
         near = near[shapely.distance(pts[near], geom_m) <= reach[near]]
         if near.size == 0:
             return 0
+        # A camera standing inside the area farther than its reach from the edge surely
+        # sees into it; only the others need their sector tested.
+        inside = shapely.contains_xy(geom_m, shapely.get_x(pts[near]), shapely.get_y(pts[near]))
+        deep = inside.copy()
+        deep[inside] = shapely.distance(pts[near[inside]], geom_m.boundary) > reach[near[inside]]
+        n_deep = int(deep.sum())
+        near = near[~deep]
+        if near.size == 0:
+            return n_deep
         if self._polygons_m is not None:
             polys = self._polygons_m[near]
         else:
             polys = view_sectors(self.cameras.subset(near), frame=self.frame,
                                  arc_step_deg=self.arc_step_deg).polygons_m
-        return int(shapely.intersects(polys, geom_m).sum())
+        return n_deep + int(shapely.intersects(polys, geom_m).sum())
 
     # ------------------------------------------------------------ on disk
     def save(self, path) -> None:
@@ -486,11 +493,11 @@ class CoverageIndex:
             return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]))
 
 
-OUTPUT_GRID_DEG = 1e-7  # ~1 cm: output coordinates are snapped to this grid
+OUTPUT_GRID_DEG = 1e-9  # ~0.1 mm: output coordinates are snapped to this grid
 
 
 def valid_wgs84(geoms: np.ndarray) -> np.ndarray:
-    """Output polygons that stay valid as written: snapped to :data:`OUTPUT_GRID_DEG`.
+    """Output polygons that stay valid as written: rounded to :data:`OUTPUT_GRID_DEG` (1e-9 deg).
 
     Reprojection can fold a narrow part of a valid metric polygon; snapping to the grid
     the file will carry (GEOS ``set_precision`` returns valid geometry) and a
@@ -499,10 +506,15 @@ def valid_wgs84(geoms: np.ndarray) -> np.ndarray:
     a zone that collapses below the grid is empty.
     """
     geoms = np.asarray(geoms, dtype=object)
-    try:
-        g = shapely.set_precision(geoms, OUTPUT_GRID_DEG)
-    except shapely.errors.GEOSException:  # an input GEOS cannot snap as is: one by one
-        g = np.array([_snap_one(x) for x in geoms], dtype=object)
+    # Rounding to the grid is cheap and keeps almost every zone valid; GEOS's snapping
+    # (set_precision, a full noding) runs only on the few that rounding broke.
+    g = shapely.transform(geoms, lambda xy: np.round(xy / OUTPUT_GRID_DEG) * OUTPUT_GRID_DEG)
+    bad = ~shapely.is_valid(g)
+    if bad.any():
+        try:
+            g[bad] = shapely.set_precision(geoms[bad], OUTPUT_GRID_DEG)
+        except shapely.errors.GEOSException:  # an input GEOS cannot snap as is: one by one
+            g[bad] = [_snap_one(x) for x in geoms[bad]]
     bad = ~shapely.is_valid(g)
     if bad.any():
         g[bad] = [_polygonal_part(x) for x in shapely.make_valid(g[bad])]
