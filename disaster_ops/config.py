@@ -70,6 +70,53 @@ class PlanningSafety(BaseModel):
                                       "point fails the pre-flight check, metres.")
 
 
+class IncidentRules(BaseModel):
+    """How incidents age, clear and stay quiet after a dismissal (all seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stale_after_s: float = Field(600.0, gt=0, le=7 * 86400,
+                                 description="An open incident with no new detection for this long turns stale, s.")
+    resolve_after_s: float = Field(3600.0, gt=0, le=30 * 86400,
+                                   description="A stale incident quiet this long (since its last detection) is "
+                                               "resolved automatically, s. Responding incidents are never "
+                                               "auto-resolved.")
+    suppress_after_dismiss_s: float = Field(1800.0, ge=0, le=30 * 86400,
+                                            description="After a dismissal, detections of the same kind from the "
+                                                        "same camera or area are stored against the dismissed "
+                                                        "incident instead of raising a new one, for this long, s.")
+    severity_window_s: float = Field(300.0, gt=0, le=86400,
+                                     description="Severity is computed from the detections of this last window, "
+                                                 "so it goes down when the evidence does, s.")
+
+    @model_validator(mode="after")
+    def _order(self) -> IncidentRules:
+        if self.resolve_after_s < self.stale_after_s:
+            raise ValueError("resolve_after_s must be >= stale_after_s")
+        return self
+
+
+class CameraHealthRules(BaseModel):
+    """When a watched camera counts as stale or offline (all seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stale_after_s: float = Field(15.0, gt=0, le=3600, description="No new frame for this long: stale, s.")
+    frozen_after_s: float = Field(30.0, gt=0, le=3600,
+                                  description="Frames arrive but the picture has not changed for this long: "
+                                              "stale (frozen picture), s.")
+    offline_after_s: float = Field(60.0, gt=0, le=86400, description="No frame for this long: offline, s.")
+    heartbeat_ttl_s: float = Field(30.0, gt=0, le=3600,
+                                   description="A status written by the watcher holds this long; after it, "
+                                               "readers see the camera stale, then offline (the watcher died), s.")
+
+    @model_validator(mode="after")
+    def _order(self) -> CameraHealthRules:
+        if self.offline_after_s < self.stale_after_s:
+            raise ValueError("offline_after_s must be >= stale_after_s")
+        return self
+
+
 class Settings(BaseSettings):
     """Effective configuration of one process."""
 
@@ -90,6 +137,8 @@ class Settings(BaseSettings):
     camera_defaults: CameraDefaults = Field(default_factory=CameraDefaults)
     models: ModelPaths = Field(default_factory=ModelPaths)
     planning: PlanningSafety = Field(default_factory=PlanningSafety)
+    incidents: IncidentRules = Field(default_factory=IncidentRules)
+    camera_health: CameraHealthRules = Field(default_factory=CameraHealthRules)
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ from disaster_ops.cli import (
     drone_worker_cmd,  # noqa: F401
     export_cmd,  # noqa: F401
     fly_cmd,  # noqa: F401
+    incidents_cmd,  # noqa: F401
     launch_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401
     share_cmd,  # noqa: F401

@@ -1,9 +1,11 @@
 """Which incident a detection joins.
 
 A detection (from a fixed camera or a drone) joins the open incident of the same kind
-whose area lies within ``join_distance_m`` of the detection's ground point or footprint
-and that was seen within ``join_window_s``; the nearest one wins. Otherwise it starts a
-new incident. Distances are measured in the local metric CRS (``geo.crs.LocalFrame``).
+*group* whose area lies within ``join_distance_m`` of the detection's ground point or
+footprint and that was seen within ``join_window_s``; the nearest one wins. Otherwise it
+starts a new incident. Fire and smoke are one group: a fire and its smoke at one place
+are one incident with both kinds (the primary kind is fire). Distances are measured in
+the local metric CRS (``geo.crs.LocalFrame``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,33 @@ import shapely
 from shapely.geometry import Point
 
 from geo.crs import LocalFrame
+
+# Kinds that describe one hazard when seen at one place; kinds not listed are their own group.
+KIND_GROUP: dict[str, str] = {"fire": "fire", "smoke": "fire"}
+PRIMARY_ORDER: tuple[str, ...] = ("fire", "flood", "smoke")
+
+
+def group_of(kind: str) -> str:
+    return KIND_GROUP.get(kind, kind)
+
+
+def kinds_in_group(kind: str) -> set[str]:
+    g = group_of(kind)
+    return {k for k, v in KIND_GROUP.items() if v == g} | {kind}
+
+
+def primary_kind(kinds) -> str:
+    """The kind an incident is shown as: fire before flood before smoke, else alphabetical."""
+    ks = sorted(set(kinds))
+    for k in PRIMARY_ORDER:
+        if k in ks:
+            return k
+    return ks[0]
+
+
+def join_kinds(*kinds_lists) -> str:
+    """Comma-separated sorted union of kinds (the ``Incident.kinds`` column)."""
+    return ",".join(sorted({k for ks in kinds_lists for k in ks if k}))
 
 
 @dataclass(frozen=True)
@@ -70,12 +99,14 @@ class Candidate:
     kind: str
     last_seen: datetime
     geometry_wgs84: shapely.Geometry
+    kinds: frozenset[str] = frozenset()
 
 
 def match_incident(det: GroundDetection, candidates: list[Candidate], policy: FusionPolicy
                    ) -> int | None:
     """The id of the incident ``det`` joins, or None for a new incident."""
-    pool = [c for c in candidates if c.kind == det.kind
+    group = group_of(det.kind)
+    pool = [c for c in candidates if any(group_of(k) == group for k in (c.kinds or {c.kind}))
             and abs((det.observed_at - c.last_seen).total_seconds()) <= policy.join_window_s]
     if not pool:
         return None
@@ -84,7 +115,8 @@ def match_incident(det: GroundDetection, candidates: list[Candidate], policy: Fu
     geoms = frame.geom_to_m(np.array([c.geometry_wgs84 for c in pool], dtype=object))
     dists = shapely.distance(geoms, g)
     best = int(dists.argmin())
-    return pool[best].incident_id if dists[best] <= policy.distance_for(det.kind) else None
+    reach = max(policy.distance_for(k) for k in {det.kind, *(pool[best].kinds or {pool[best].kind})})
+    return pool[best].incident_id if dists[best] <= reach else None
 
 
 def merged_geometry(current_wgs84: shapely.Geometry, det: GroundDetection, policy: FusionPolicy

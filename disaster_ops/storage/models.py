@@ -50,8 +50,9 @@ def _ts(**kw):
 
 class CameraStatus(str, Enum):
     ONLINE = "online"
+    STALE = "stale"  # watched, but no new frame for a while, or a frozen picture
     OFFLINE = "offline"
-    UNKNOWN = "unknown"
+    UNKNOWN = "unknown"  # never watched
     DISABLED = "disabled"
 
 
@@ -64,6 +65,7 @@ class IncidentStatus(str, Enum):
     NEW = "new"
     CONFIRMED = "confirmed"
     RESPONDING = "responding"
+    STALE = "stale"  # open, but no detection for a while; auto-resolves if it stays quiet
     RESOLVED = "resolved"
     DISMISSED = "dismissed"
 
@@ -109,6 +111,10 @@ class Camera(SQLModel, table=True):
                                          "differs from the coverage fov (PTZ cameras), degrees.")
     status: CameraStatus = Field(default=CameraStatus.UNKNOWN, sa_type=sa.String(20))
     last_frame_at: datetime | None = _ts(default=None)
+    last_error: str | None = Field(default=None, max_length=500, description="Why the stream last failed.")
+    health_expires_at: datetime | None = _ts(
+        default=None, description="The watcher's status holds until then (heartbeat); after it readers derive "
+                                  "stale/offline from last_frame_at.")
     view_source: str = Field(default="default", max_length=40,
                              description="How heading/FOV were obtained: registry text, number, default, manual.")
     imported_from: str | None = Field(default=None, max_length=500)
@@ -141,7 +147,8 @@ class Incident(SQLModel, table=True):
     __tablename__ = "incident"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(index=True, max_length=40)
+    kind: str = Field(index=True, max_length=40, description="Primary kind (fire over smoke).")
+    kinds: str = Field(default="", max_length=200, description="Every kind seen, comma-separated, sorted.")
     status: IncidentStatus = Field(default=IncidentStatus.NEW, index=True, sa_type=sa.String(20))
     severity: int = Field(default=1, ge=1, le=5)
     geometry_geojson: str = Field(description="Incident area or point, GeoJSON geometry.")
@@ -154,6 +161,13 @@ class Incident(SQLModel, table=True):
     source_count: int = 1
     acknowledged_by: str | None = Field(default=None, max_length=200)
     note: str | None = None
+    status_before_stale: str | None = Field(default=None, max_length=20)
+    suppressed_until: datetime | None = _ts(default=None, description="Dismissed: detections of its kinds "
+                                            "from its cameras or area join it silently until then.")
+
+    @property
+    def kind_list(self) -> list[str]:
+        return [k for k in (self.kinds or self.kind).split(",") if k]
 
 
 class Drone(SQLModel, table=True):

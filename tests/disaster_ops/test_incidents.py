@@ -52,7 +52,8 @@ def test_nearby_detections_from_cctv_and_drone_join_one_incident(engine):
 @pytest.mark.parametrize("second, joins", [
     (dict(north_m=100), True),          # within 150 m
     (dict(north_m=400), False),         # too far for fire
-    (dict(kind="smoke"), False),        # other kind
+    (dict(kind="smoke"), True),         # fire and its smoke at one place: one incident
+    (dict(kind="flood"), False),        # another hazard
     (dict(minutes=120), False),         # too long after
 ])
 def test_join_rules(engine, second, joins):
