@@ -14,7 +14,7 @@ LOCAL_JS = [("leaflet", "/app/static/vendor/leaflet/leaflet.js")]
 LOCAL_CSS = [("leaflet_css", "/app/static/vendor/leaflet/leaflet.css")]
 OSM_TILES = "OpenStreetMap"
 
-STATUS_COLOURS = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#546e7a", "disabled": "#9e9e9e"}
+STATUS_COLOURS = {"online": "#2e7d32", "stale": "#f9a825", "offline": "#c62828", "unknown": "#546e7a", "disabled": "#9e9e9e"}
 
 
 def base_map(center: tuple[float, float], *, zoom_start: int = 15, tiles: str | None = OSM_TILES) -> folium.Map:
@@ -33,7 +33,7 @@ def add_camera_layer(fmap: folium.Map, markers: list[CameraMarker]) -> folium.Fe
         folium.CircleMarker(
             location=(m.lat, m.lon), radius=4, weight=1, class_name="cctv-camera",
             color=STATUS_COLOURS.get(m.status, "#546e7a"), fill=True, fill_opacity=0.8,
-            tooltip=f"{m.name} · {m.purpose} · fov {m.fov_deg:.0f}° · {m.range_m:.0f} m ({m.view_source})",
+            tooltip=f"{m.name} · {m.status} · {m.purpose} · fov {m.fov_deg:.0f}° · {m.range_m:.0f} m ({m.view_source})",
         ).add_to(group)
     group.add_to(fmap)
     return group

@@ -3,8 +3,10 @@
 Live streams are read as fast as they come (so the decoder never lags behind), and
 only the newest frame is kept: a slow detector drops frames (counted) instead of
 falling behind real time, as Frigate's capture does. A stream that fails to open or
-stops delivering is retried with back-off; after ``offline_after_s`` without a frame the
-source reports itself offline with the reason. Files can be replayed in a loop at their
+stops delivering is retried with back-off. Health: ``stale`` after ``stale_after_s``
+without a new frame, or when the picture has not changed for ``frozen_after_s`` (a
+frozen encoder keeps sending the same image); ``offline`` after ``offline_after_s``
+without a frame or when the stream cannot be opened; each with the reason. Files can be replayed in a loop at their
 own frame rate, which is how the demo and the tests stand in for CCTV.
 """
 
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 class SourceState(str, enum.Enum):
     CONNECTING = "connecting"
     ONLINE = "online"
+    STALE = "stale"
     OFFLINE = "offline"
     STOPPED = "stopped"
 
@@ -40,11 +43,19 @@ class Frame:
 class FrameSource:
     """Read ``url`` (RTSP/HTTP URL or a file path) on a background thread."""
 
+    FROZEN_DIFF = 0.5  # mean absolute change of a 16x16 grey thumbnail (0-255) below which a frame is "the same"
+
     def __init__(self, name: str, url: str, *, replay: bool = False, offline_after_s: float = 10.0,
                  open_timeout_s: float = 10.0, backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0),
-                 max_fps: float | None = None) -> None:
+                 max_fps: float | None = None, stale_after_s: float | None = None,
+                 frozen_after_s: float | None = None) -> None:
         self.name, self.url, self.replay = name, url, replay
         self.offline_after_s, self.open_timeout_s, self.backoff_s = offline_after_s, open_timeout_s, backoff_s
+        self.stale_after_s = min(stale_after_s if stale_after_s is not None else offline_after_s, offline_after_s)
+        self.frozen_after_s = frozen_after_s
+        self._thumb: np.ndarray | None = None
+        self._thumb_mono = 0.0
+        self._last_change_mono = 0.0
         self.max_fps = max_fps
         self._lock = threading.Lock()
         self._latest: Frame | None = None
@@ -83,10 +94,32 @@ class FrameSource:
             return f
 
     def health(self) -> tuple[SourceState, str]:
-        """Current state, turning ONLINE into OFFLINE when frames stopped arriving."""
-        if self.state is SourceState.ONLINE and time.monotonic() - self._last_frame_mono > self.offline_after_s:
-            self.state, self.reason = SourceState.OFFLINE, f"no frame for {self.offline_after_s:.0f} s"
+        """Current state with its reason: ONLINE turns STALE, then OFFLINE, as frames stop
+        arriving; STALE also when the picture is frozen."""
+        if self.state in (SourceState.ONLINE, SourceState.STALE):
+            now = time.monotonic()
+            age = now - self._last_frame_mono
+            if age > self.offline_after_s:
+                self.state, self.reason = SourceState.OFFLINE, f"no frame for {self.offline_after_s:.0f} s"
+            elif age > self.stale_after_s:
+                self.state, self.reason = SourceState.STALE, f"no new frame for {age:.0f} s"
+            elif self.frozen_after_s is not None and now - self._last_change_mono > self.frozen_after_s:
+                self.state, self.reason = (SourceState.STALE,
+                                           f"picture frozen for {now - self._last_change_mono:.0f} s")
+            else:
+                self.state, self.reason = SourceState.ONLINE, ""
         return self.state, self.reason
+
+    def _watch_picture(self, img: np.ndarray, now: float) -> None:
+        """Note when the picture last changed (a 16x16 thumbnail, at most twice a second)."""
+        if self.frozen_after_s is None or now - self._thumb_mono < 0.5:
+            return
+        self._thumb_mono = now
+        thumb = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img, (16, 16),
+                           interpolation=cv2.INTER_AREA).astype(np.float32)
+        if self._thumb is None or float(np.abs(thumb - self._thumb).mean()) >= self.FROZEN_DIFF:
+            self._last_change_mono = now
+        self._thumb = thumb
 
     def seconds_since_frame(self) -> float | None:
         """Age of the newest frame, or None if none was ever read."""
@@ -139,9 +172,10 @@ class FrameSource:
                     self._latest = Frame(img, time.time(), index)
                 self.frames_read += 1
                 self._last_frame_mono = now
-                if self.state is not SourceState.ONLINE:
+                self._watch_picture(img, now)
+                if self.state not in (SourceState.ONLINE, SourceState.STALE):
                     logger.info("%s: online", self.name)
-                self.state, self.reason = SourceState.ONLINE, ""
+                    self.state, self.reason = SourceState.ONLINE, ""
                 attempt = 0
                 if pace_s:
                     next_t += pace_s

@@ -70,8 +70,11 @@ def list_(
         print_json([svc.camera_as_dict(c) for c in cams])
         return
     for c in cams:
+        h = svc.camera_health(c)
+        last = f"{h.last_frame_at:%H:%M:%S}Z" if h.last_frame_at else "-"
         typer.echo(f"{c.id:>7}  {c.lat:.6f} {c.lon:.6f}  hdg {c.heading_deg:5.1f} fov {c.fov_deg:5.1f} "
-                   f"rng {c.range_m:5.0f} m  {c.name}")
+                   f"rng {c.range_m:5.0f} m  {h.status.value:<8} last frame {last}  {c.name}"
+                   + (f"  [{h.reason}]" if h.reason else ""))
     typer.echo(f"{len(cams)} cameras", err=True)
 
 

@@ -41,7 +41,7 @@ from disaster_ops.registry import CameraRecord, ImportReport, RowIssue, read_reg
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
-from disaster_ops.storage.models import Camera, utcnow
+from disaster_ops.storage.models import Camera, CameraStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -310,9 +310,43 @@ def count_cameras(*, engine: Engine | None = None) -> int:
         return int(session.exec(select(sa.func.count()).select_from(Camera)).one())
 
 
-def camera_as_dict(cam: Camera) -> dict:
-    """JSON-ready view of a camera row."""
-    d = cam.model_dump(mode="json")
+@dataclass(frozen=True)
+class CameraHealth:
+    """What the map and the cameras page show for a camera."""
+
+    status: CameraStatus
+    reason: str
+    last_frame_at: datetime | None
+    last_error: str | None
+
+
+def camera_health(cam: Camera, *, now: datetime | None = None, rules=None) -> CameraHealth:
+    """The camera's status as of ``now``: the watcher's heartbeat while it holds; after it
+    expired (watcher stopped or died) ``stale``, then ``offline`` once the last frame is
+    older than ``offline_after_s``. ``disabled`` and never-watched ``unknown`` as stored."""
+    now = now or utcnow()
+    rules = rules or get_settings().camera_health
+    stored = CameraStatus(getattr(cam.status, "value", cam.status))
+    if stored in (CameraStatus.DISABLED, CameraStatus.UNKNOWN) or cam.health_expires_at is None:
+        return CameraHealth(stored, "", cam.last_frame_at, cam.last_error)
+    if now <= cam.health_expires_at:
+        return CameraHealth(stored, "" if stored is CameraStatus.ONLINE else (cam.last_error or ""),
+                            cam.last_frame_at, cam.last_error)
+    since = cam.last_frame_at or cam.health_expires_at
+    age_s = (now - since).total_seconds()
+    if stored is CameraStatus.OFFLINE or age_s >= rules.offline_after_s:
+        return CameraHealth(CameraStatus.OFFLINE, f"not watched; no frame for {age_s:.0f} s",
+                            cam.last_frame_at, cam.last_error)
+    return CameraHealth(CameraStatus.STALE, f"not watched since {cam.health_expires_at:%H:%M:%S}Z",
+                        cam.last_frame_at, cam.last_error)
+
+
+def camera_as_dict(cam: Camera, *, now: datetime | None = None) -> dict:
+    """JSON-ready view of a camera row; ``status`` is the health as of now."""
+    d = cam.model_dump(mode="json", warnings=False)
+    h = camera_health(cam, now=now)
+    d["status"] = h.status.value
+    d["status_reason"] = h.reason
     return d
 
 

@@ -9,7 +9,7 @@ import shapely
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from disaster_ops.services.cameras import BBox, list_cameras
+from disaster_ops.services.cameras import BBox, camera_health, list_cameras
 from disaster_ops.services.incidents import list_incidents
 from disaster_ops.services.roles import Principal
 from disaster_ops.share.scope import AgencyScope
@@ -28,19 +28,23 @@ class CameraMarker:
     heading_deg: float
     fov_deg: float
     range_m: float
-    status: str
+    status: str  # health as of now: online / stale / offline / disabled / unknown
     view_source: str
     purpose: str
+    last_frame_at: str | None = None
+    status_reason: str = ""
 
 
 def camera_markers(*, bbox: BBox | None = None, engine: Engine | None = None,
                    limit: int = 20000) -> list[CameraMarker]:
     """Cameras to draw (capped so the browser stays responsive)."""
-    return [
-        CameraMarker(c.id, c.name, c.lat, c.lon, c.heading_deg, c.fov_deg, c.range_m,
-                     str(getattr(c.status, "value", c.status)), c.view_source, c.purpose)
-        for c in list_cameras(bbox=bbox, engine=engine, limit=limit)
-    ]
+    out = []
+    for c in list_cameras(bbox=bbox, engine=engine, limit=limit):
+        h = camera_health(c)
+        out.append(CameraMarker(c.id, c.name, c.lat, c.lon, c.heading_deg, c.fov_deg, c.range_m,
+                                h.status.value, c.view_source, c.purpose,
+                                h.last_frame_at.isoformat() if h.last_frame_at else None, h.reason))
+    return out
 
 
 def map_center(markers: list[CameraMarker], default=(35.1028, 129.0327)) -> tuple[float, float]:

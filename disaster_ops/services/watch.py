@@ -94,8 +94,11 @@ class Watcher:
         self.health_interval_s = health_interval_s
         self.snapshot_dir = snapshot_dir or (get_settings().data_dir / "snapshots")
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-        self.watched = {c.source_key: _Watched(c, FrameSource(c.source_key, c.stream_url, replay=replay))
-                        for c in cameras}
+        hr = get_settings().camera_health
+        self.health_rules = hr
+        self.watched = {c.source_key: _Watched(c, FrameSource(
+            c.source_key, c.stream_url, replay=replay, stale_after_s=hr.stale_after_s,
+            frozen_after_s=hr.frozen_after_s, offline_after_s=hr.offline_after_s)) for c in cameras}
         self.runner = MultiCameraRunner(self.detector, {k: _settings(w.cam) for k, w in self.watched.items()})
         self._last_report: dict[tuple[str, str], float] = {}
         self._last_health = 0.0
@@ -108,9 +111,11 @@ class Watcher:
             w.source.start()
 
     def close(self) -> None:
+        """Stop reading; the cameras are marked stale ("watcher stopped") with their heartbeat
+        ended, so readers then see them offline once ``offline_after_s`` has passed."""
         for w in self.watched.values():
             w.source.stop()
-        self._write_health(force=True)
+        self._write_health(force=True, stopping=True)
 
     def run(self, *, duration_s: float | None = None, on_report=None) -> WatchStats:
         """Run until ``stop_event`` is set or ``duration_s`` passed."""
@@ -185,20 +190,35 @@ class Watcher:
                         " (new)" if r.created else "")
         return results
 
-    def _write_health(self, *, force: bool = False) -> None:
+    def _write_health(self, *, force: bool = False, stopping: bool = False) -> None:
+        """Heartbeat: each camera's state, last frame and last error, valid until
+        ``heartbeat_ttl_s`` from now (if the watcher dies, readers see the expiry)."""
         now = time.monotonic()
         if not force and now - self._last_health < self.health_interval_s:
             return
         self._last_health = now
+        wall = datetime.now(UTC)
+        expires = wall if stopping else wall + timedelta(seconds=self.health_rules.heartbeat_ttl_s)
         with session_scope(self.engine) as s:
             for w in self.watched.values():
-                state, _reason = w.source.health()
+                state, reason = w.source.health()
                 cam = s.get(Camera, w.cam.id)
-                if cam is None:
+                if cam is None or cam.status == CameraStatus.DISABLED.value:
                     continue
-                cam.status = (CameraStatus.ONLINE if state is SourceState.ONLINE else
-                              CameraStatus.OFFLINE if state is SourceState.OFFLINE else cam.status)
                 age_s = w.source.seconds_since_frame()
                 if age_s is not None:
-                    cam.last_frame_at = datetime.now(UTC) - timedelta(seconds=age_s)
+                    cam.last_frame_at = wall - timedelta(seconds=age_s)
+                if stopping:
+                    was = getattr(cam.status, "value", cam.status)
+                    cam.status = CameraStatus.OFFLINE if was == CameraStatus.OFFLINE.value else CameraStatus.STALE
+                    reason = reason if was == CameraStatus.OFFLINE.value else "watcher stopped"
+                elif state is not SourceState.CONNECTING:
+                    cam.status = _STATE_TO_STATUS[state]
+                if reason:
+                    cam.last_error = reason[:500]
+                cam.health_expires_at = expires
                 s.add(cam)
+
+
+_STATE_TO_STATUS = {SourceState.ONLINE: CameraStatus.ONLINE, SourceState.STALE: CameraStatus.STALE,
+                    SourceState.OFFLINE: CameraStatus.OFFLINE, SourceState.STOPPED: CameraStatus.STALE}

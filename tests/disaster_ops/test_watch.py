@@ -43,7 +43,8 @@ def test_fire_video_becomes_incident_in_camera_view(engine, data_dir):
     assert p.distance(shapely.Point(cam.lon, cam.lat)) < 0.005
     with Session(engine) as s:
         row = s.exec(select(Camera).where(Camera.source_key == cam.source_key)).one()
-    assert row.status == "online" and row.last_frame_at is not None
+    # the watcher has stopped: its cameras are no longer "online" (stale, then offline)
+    assert row.status == "stale" and row.last_error == "watcher stopped" and row.last_frame_at is not None
 
 
 def test_offline_camera_is_reported_and_others_keep_running(engine, tmp_path):
