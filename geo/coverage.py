@@ -186,7 +186,7 @@ class TiledCoverage:
             return shapely.Polygon()
         return shapely.union_all(shapely.intersection(self.pieces[hit], geom_m))
 
-    def uncovered_parts(self, geom_m: shapely.Geometry) -> np.ndarray:
+    def uncovered_parts(self, geom_m: shapely.Geometry, *, check_valid: bool = True) -> np.ndarray:
         """The connected parts of ``geom_m`` that no piece covers: an array of valid Polygons.
 
         Each tile's share of ``geom_m`` minus that tile's pieces is a small overlay. Parts of
@@ -194,7 +194,9 @@ class TiledCoverage:
         (connected components over an STRtree of the parts) and only each group is dissolved,
         with GEOS's coverage union (both sides of a seam were clipped at the same line, so
         the seam vertices are made identical first). A group GEOS finds not exactly noded
-        falls back to ``union_all``. Never one province-sized overlay.
+        falls back to ``union_all``. Never one province-sized overlay. ``check_valid=False``
+        skips the final validity pass (a second of CPU on a province-wide zone) for callers
+        that validate what they write themselves (:func:`uncovered_zones`).
         """
         hit = self.tree.query(geom_m)
         pcs, px, py = self.pieces[hit], self.tile_x[hit], self.tile_y[hit]
@@ -233,15 +235,16 @@ class TiledCoverage:
                 merged = shapely.union_all(parts[group])
             zones.extend(shapely.get_parts(_polygonal_part(merged)))
         zones = np.asarray(zones, dtype=object)
-        bad = ~shapely.is_valid(zones)
-        if bad.any():
-            fixed = [p for g in zones[bad] for p in shapely.get_parts(_polygonal_part(shapely.make_valid(g)))]
-            zones = np.concatenate([zones[~bad], np.asarray(fixed, dtype=object)])
+        if check_valid:
+            bad = ~shapely.is_valid(zones)
+            if bad.any():
+                fixed = [p for g in zones[bad] for p in shapely.get_parts(_polygonal_part(shapely.make_valid(g)))]
+                zones = np.concatenate([zones[~bad], np.asarray(fixed, dtype=object)])
         return zones[(shapely.get_type_id(zones) == 3) & (shapely.area(zones) > 0)]
 
-    def uncovered(self, geom_m: shapely.Geometry) -> shapely.Geometry:
+    def uncovered(self, geom_m: shapely.Geometry, *, check_valid: bool = True) -> shapely.Geometry:
         """``geom_m`` minus the coverage as one (Multi)Polygon (see :meth:`uncovered_parts`)."""
-        parts = self.uncovered_parts(geom_m)
+        parts = self.uncovered_parts(geom_m, check_valid=check_valid)
         if parts.size == 0:
             return shapely.Polygon()
         return parts[0] if parts.size == 1 else shapely.multipolygons(parts)
@@ -590,7 +593,7 @@ def uncovered_zones(
         aoi_m = aoi_to_m(aoi_n, frame)
         if cameras.tiled is not None:
             covered = None  # computed on demand from the uncovered part
-            uncovered = cameras.tiled.uncovered(aoi_m)
+            uncovered = cameras.tiled.uncovered(aoi_m, check_valid=False)
             used = cameras.cameras_reaching(aoi_m)
         else:
             hit = cameras.tree.query(aoi_m, predicate="intersects")
@@ -639,7 +642,12 @@ def uncovered_zones(
     if parts.size:
         parts, areas = parts[order], areas[order]
         dist = dist[order] if dist is not None else None
-        wgs = valid_wgs84(frame.geom_to_wgs84(parts))
+        raw = frame.geom_to_wgs84(parts)
+        wgs = valid_wgs84(raw)
+        changed = shapely.get_num_coordinates(wgs) != shapely.get_num_coordinates(raw)
+        if changed.any():  # the output needed a repair: make the metric zone valid as well
+            parts = parts.copy()
+            parts[changed] = [_polygonal_part(shapely.make_valid(p)) for p in parts[changed]]
         cents = shapely.centroid(parts)
         clats, clons = frame.to_latlon(shapely.get_x(cents), shapely.get_y(cents))
         for i in range(parts.size):
