@@ -217,6 +217,32 @@ def _ground_points(frame: LocalFrame, east: np.ndarray, north: np.ndarray, statu
     return GroundPoints(lat, lon, east, north, status)
 
 
+@dataclass(frozen=True)
+class PoleModel:
+    """A camera whose current viewing direction is unknown (PTZ / rotating / 360° without
+    reported pan/tilt): every pixel maps to the camera's own ground point, and the
+    answer carries ``uncertainty_m`` (the camera's reach), instead of a made-up direction.
+    """
+
+    lat: float
+    lon: float
+    uncertainty_m: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lat) and -90 <= self.lat <= 90 and math.isfinite(self.lon)
+                and -180 <= self.lon <= 180):
+            raise CalibrationError(f"camera position out of range: {self.lat}, {self.lon}")
+        if not (math.isfinite(self.uncertainty_m) and self.uncertainty_m > 0):
+            raise CalibrationError(f"uncertainty must be > 0 m, got {self.uncertainty_m}")
+
+    def pixel_to_ground(self, u_px, v_px, *, max_range_m: float | None = None,
+                        check_image: bool = True) -> GroundPoints:
+        u = np.atleast_1d(np.asarray(u_px, dtype=float))
+        n = u.shape[0]
+        return GroundPoints(np.full(n, float(self.lat)), np.full(n, float(self.lon)), np.zeros(n), np.zeros(n),
+                            np.full(n, ProjectionStatus.OK.value, dtype=object))
+
+
 def box_to_ground_point(model, xyxy, **kwargs) -> GroundPoints:
     """Ground point of each detection box: the bottom centre (where an object meets the ground).
 

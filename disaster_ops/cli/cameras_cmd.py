@@ -172,3 +172,87 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"{path}: cannot read ({exc.strerror or exc})")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0 or w > 20000 or h > 20000:
+            raise ValueError
+    except ValueError:
+        fail(f"--size must be WIDTHxHEIGHT in pixels (e.g. 1920x1080), got {text!r}")
+    return w, h
+
+
+def _pose(text: str) -> dict[str, float]:
+    allowed = {"height_m", "yaw_deg", "pitch_deg", "roll_deg", "hfov_deg"}
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        k, sep, v = part.partition("=")
+        k = k.strip()
+        try:
+            if not sep or k not in allowed:
+                raise ValueError
+            out[k] = float(v)
+        except ValueError:
+            fail(f"--pose: {part!r} is not NAME=VALUE with NAME in {', '.join(sorted(allowed))}")
+    need = {"height_m", "yaw_deg", "pitch_deg", "hfov_deg"} - set(out)
+    if need:
+        fail(f"--pose needs {', '.join(sorted(need))}")
+    return out
+
+
+@cameras_app.command("calibrate")
+def calibrate(
+    key: str = typer.Argument(..., help="Camera key (source_key, see `cameras list --json`)."),
+    points: Path | None = typer.Option(None, "--points", help="CSV of control points: u_px,v_px,lat,lon "
+                                       "(>= 4 for a homography; with --pose they only measure its error)."),
+    pose: str | None = typer.Option(None, "--pose", help="Measured pose instead of a homography: "
+                                    "'height_m=8,yaw_deg=45,pitch_deg=-20,hfov_deg=70[,roll_deg=0]'."),
+    image: Path | None = typer.Option(None, "--image", help="A frame of this camera: gives the image size and "
+                                      "is the background of the check image."),
+    size: str | None = typer.Option(None, "--size", help="Image size WIDTHxHEIGHT when no --image is given."),
+    check_image: Path | None = typer.Option(None, "--check-image", help="Write the check image here (.jpg/.png): "
+                                            "control points green, where the calibration puts them red, "
+                                            "10 m ground grid cyan."),
+    actor: str = typer.Option("cli", "--actor", help="Who makes the change (audit trail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Calibrate a camera's pixel -> ground mapping and store it with its reprojection error."""
+    from disaster_ops.services import camera_calibration as cal_svc
+
+    ensure_schema()
+    if points is None and pose is None:
+        fail("give --points FILE (homography), or --pose (with optional --points to measure it)")
+    if (image is None) == (size is None):
+        fail("give exactly one of --image FRAME or --size WIDTHxHEIGHT")
+    try:
+        cam = cal_svc.get_camera(key)
+        if image is not None:
+            import cv2
+
+            frame = cv2.imread(str(image))
+            if frame is None:
+                fail(f"{image}: not an image OpenCV can read")
+            height_px, width_px = frame.shape[:2]
+        else:
+            width_px, height_px = _size(size)
+        pts = cal_svc.read_points(points) if points is not None else None
+        if pose is not None:
+            model = cal_svc.pose_model(cam, width_px=width_px, height_px=height_px, **_pose(pose))
+        else:
+            model = cal_svc.fit_homography(pts, width_px=width_px, height_px=height_px)
+        report = cal_svc.store(key, model, pts, principal=local_admin(actor))
+        if check_image is not None:
+            cal_svc.draw_check_image(model, pts, check_image, background=image, width_px=width_px,
+                                     height_px=height_px)
+            report = type(report)(**{**report.__dict__, "check_image": str(check_image)})
+    except InputError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(report.as_dict())
+        return
+    d = report.as_dict()
+    typer.echo(f"{key}: {d['kind']} calibration stored; reprojection error {d['rms_m']} m RMS "
+               f"({d['rms_px']} px) over {d['n_points']} control points ({d['inliers']} inliers)"
+               + (f"; check image {d['check_image']}" if d["check_image"] else ""))

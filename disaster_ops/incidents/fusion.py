@@ -61,6 +61,7 @@ class GroundDetection:
     ground_lon: float
     footprint_wgs84: shapely.Geometry | None = None  # area hazards (flood water, smoke plume)
     snapshot_path: str | None = None
+    uncertainty_m: float | None = None  # the hazard is somewhere within this of the ground point (PTZ/360°)
 
     def __post_init__(self) -> None:
         if self.observed_at.tzinfo is None:
@@ -69,6 +70,8 @@ class GroundDetection:
             raise ValueError(f"confidence {self.confidence} outside 0..1")
         if not (-90 <= self.ground_lat <= 90 and -180 <= self.ground_lon <= 180):
             raise ValueError(f"ground point out of range: {self.ground_lat}, {self.ground_lon}")
+        if self.uncertainty_m is not None and not (self.uncertainty_m >= 0):
+            raise ValueError(f"uncertainty_m must be >= 0, got {self.uncertainty_m}")
 
     @property
     def geometry_wgs84(self) -> shapely.Geometry:
@@ -128,7 +131,7 @@ def merged_geometry(current_wgs84: shapely.Geometry, det: GroundDetection, polic
     if cur.geom_type == "Point":
         cur = cur.buffer(policy.point_radius_m)
     if add.geom_type == "Point":
-        add = add.buffer(policy.point_radius_m)
+        add = add.buffer(_point_radius(det, policy))
     merged = shapely.make_valid(shapely.union(cur, add)).simplify(0.5)
     return frame.geom_to_wgs84(merged)
 
@@ -137,8 +140,13 @@ def initial_geometry(det: GroundDetection, policy: FusionPolicy) -> shapely.Geom
     frame = LocalFrame.around(det.ground_lat, det.ground_lon)
     g = frame.geom_to_m(det.geometry_wgs84)
     if g.geom_type == "Point":
-        g = g.buffer(policy.point_radius_m)
+        g = g.buffer(_point_radius(det, policy))
     return frame.geom_to_wgs84(g)
+
+
+def _point_radius(det: GroundDetection, policy: FusionPolicy) -> float:
+    """A point detection is drawn as a disc: its uncertainty when it has one (PTZ / 360°)."""
+    return max(policy.point_radius_m, det.uncertainty_m or 0.0)
 
 
 def severity(kind: str, *, confidence: float, source_count: int, area_m2: float) -> int:

@@ -165,7 +165,7 @@ def _ingest_one(session: Session, det: GroundDetection, pol: FusionPolicy, rules
         kind=det.kind, confidence=det.confidence, bbox_json=json.dumps(list(det.bbox_px)),
         ground_lat=det.ground_lat, ground_lon=det.ground_lon,
         footprint_geojson=_geojson(det.footprint_wgs84) if det.footprint_wgs84 is not None else None,
-        snapshot_path=det.snapshot_path, incident_id=inc.id,
+        snapshot_path=det.snapshot_path, incident_id=inc.id, uncertainty_m=det.uncertainty_m,
     )
     session.add(row)
     session.flush()

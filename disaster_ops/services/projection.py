@@ -14,17 +14,38 @@ from disaster_ops.incidents.fusion import GroundDetection
 from disaster_ops.storage.models import Camera
 from geo.crs import LocalFrame
 from geo.homography import calibration_from_json
-from geo.projection import PinholePose, box_to_ground_point, pixel_polygon_to_ground
+from geo.projection import PinholePose, PoleModel, box_to_ground_point, pixel_polygon_to_ground
 
 logger = logging.getLogger(__name__)
-PTZ_LENS_HFOV_DEG = 60.0  # lens of a 360°-coverage (rotating) camera when nothing else is known
+PTZ_LENS_HFOV_DEG = 60.0  # lens of a PTZ camera whose pan/tilt is known but not its zoom
 
 
-def camera_model(cam: Camera, *, width_px: int, height_px: int):
-    """The camera's calibration if it has one, else a pinhole pose from its registry fields."""
+def is_direction_unknown(cam: Camera) -> bool:
+    """A rotating / PTZ / 360° camera (coverage fov >= 180°): where it looks now is unknown."""
+    return cam.fov_deg >= 180.0
+
+
+def camera_model(cam: Camera, *, width_px: int, height_px: int, pan_deg: float | None = None,
+                 tilt_deg: float | None = None):
+    """The pixel→ground model of a camera.
+
+    1. its stored calibration (``cameras calibrate``);
+    2. a PTZ / 360° camera whose current ``pan_deg`` / ``tilt_deg`` are known (reported by
+       the camera, e.g. ONVIF PTZ GetStatus): a pinhole pose looking that way;
+    3. a PTZ / 360° camera otherwise: :class:`~geo.projection.PoleModel`, the detection at
+       the pole with the camera's reach as its uncertainty (never a made-up direction);
+    4. a fixed camera: a pinhole pose from its registry heading, tilt and mount height.
+    """
     if cam.calibration:
         return calibration_from_json(cam.calibration)
-    hfov = cam.image_hfov_deg or (cam.fov_deg if cam.fov_deg < 180 else PTZ_LENS_HFOV_DEG)
+    if is_direction_unknown(cam):
+        if pan_deg is None or tilt_deg is None:
+            return PoleModel(cam.lat, cam.lon, float(cam.range_m))
+        return PinholePose.fixed(lat=cam.lat, lon=cam.lon, mount_height_m=cam.mount_height_m,
+                                 heading_deg=pan_deg % 360.0, tilt_deg=tilt_deg,
+                                 hfov_deg=cam.image_hfov_deg or PTZ_LENS_HFOV_DEG,
+                                 width_px=width_px, height_px=height_px)
+    hfov = cam.image_hfov_deg or cam.fov_deg
     return PinholePose.fixed(lat=cam.lat, lon=cam.lon, mount_height_m=cam.mount_height_m,
                              heading_deg=cam.heading_deg, tilt_deg=cam.tilt_deg, hfov_deg=hfov,
                              width_px=width_px, height_px=height_px)
@@ -32,7 +53,10 @@ def camera_model(cam: Camera, *, width_px: int, height_px: int):
 
 def fallback_point(cam: Camera) -> tuple[float, float]:
     """Where to put a hazard whose box does not reach the ground (smoke in the sky):
-    half the camera's range along its heading. Marked approximate by its footprint-less record."""
+    half the camera's range along its heading (the pole itself for a PTZ / 360° camera).
+    Marked approximate by its footprint-less record."""
+    if is_direction_unknown(cam):
+        return float(cam.lat), float(cam.lon)
     f = LocalFrame.around(cam.lat, cam.lon)
     x, y = f.to_xy_m(cam.lat, cam.lon)
     d = cam.range_m / 2.0
@@ -52,19 +76,21 @@ def to_ground(model, dets: Detections, *, kinds: set[str], source_kind: str, sou
         return []
     sel = dets[keep]
     pts = box_to_ground_point(model, sel.xyxy, max_range_m=max_range_m)
+    at_pole = isinstance(model, PoleModel)
     out = []
     for i in range(len(sel)):
         lat, lon = (float(pts.lat[i]), float(pts.lon[i])) if pts.ok[i] else fallback_latlon
         footprint = None
         poly = sel.polygons[i]
-        if poly is not None and len(poly) >= 3:
+        if poly is not None and len(poly) >= 3 and not at_pole:
             g = pixel_polygon_to_ground(model, np.asarray(poly, dtype=float))
             footprint = None if g.is_empty else g
         out.append(GroundDetection(
             source_kind=source_kind, source_id=source_id, observed_at=observed_at,
             kind=str(sel.kind[i]), confidence=float(sel.confidence[i]),
             bbox_px=tuple(float(v) for v in sel.xyxy[i]), ground_lat=lat, ground_lon=lon,
-            footprint_wgs84=footprint, snapshot_path=snapshot_path))
+            footprint_wgs84=footprint, snapshot_path=snapshot_path,
+            uncertainty_m=model.uncertainty_m if at_pole else None))
     return out
 
 

@@ -137,6 +137,8 @@ class Detection(SQLModel, table=True):
     ground_lat: float | None = None
     ground_lon: float | None = None
     footprint_geojson: str | None = None
+    uncertainty_m: float | None = Field(default=None, description="The hazard is within this of the ground "
+                                        "point (camera direction unknown: PTZ / 360°), metres.")
     snapshot_path: str | None = Field(default=None, max_length=1000)
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
 

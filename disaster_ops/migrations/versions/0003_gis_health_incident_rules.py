@@ -1,4 +1,5 @@
-"""camera health (stale, last error, heartbeat expiry); incident kinds, stale, suppression
+"""camera health (stale, last error, heartbeat expiry); incident kinds, stale, suppression;
+detection uncertainty (PTZ / 360° cameras)
 
 Revision ID: 0003_gis
 Revises: 0003_plan
@@ -20,10 +21,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kinds", sa.String(length=200), nullable=False, server_default=""))
         batch.add_column(sa.Column("status_before_stale", sa.String(length=20), nullable=True))
         batch.add_column(sa.Column("suppressed_until", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("detection") as batch:
+        batch.add_column(sa.Column("uncertainty_m", sa.Float(), nullable=True))
     op.execute("UPDATE incident SET kinds = kind WHERE kinds = ''")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("detection") as batch:
+        batch.drop_column("uncertainty_m")
     with op.batch_alter_table("incident") as batch:
         batch.drop_column("suppressed_until")
         batch.drop_column("status_before_stale")
