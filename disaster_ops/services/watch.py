@@ -102,6 +102,8 @@ class Watcher:
         self.runner = MultiCameraRunner(self.detector, {k: _settings(w.cam) for k, w in self.watched.items()})
         self._last_report: dict[tuple[str, str], float] = {}
         self._last_health = 0.0
+        self._last_sweep = 0.0
+        self.sweep_interval_s = 30.0  # quiet incidents: stale / auto-resolve / severity re-grade
         self.stats = WatchStats()
         self.stop_event = threading.Event()
 
@@ -165,7 +167,21 @@ class Watcher:
                 for k in due:
                     self._last_report[(res.camera_id, k)] = now
         self._write_health()
+        self._sweep()
         return out
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep < self.sweep_interval_s:
+            return
+        self._last_sweep = now
+        try:
+            for ch in incident_svc.sweep(engine=self.engine):
+                logger.info("incident %d: %s -> %s, severity %d -> %d", ch.incident_id, ch.old_status,
+                            ch.new_status, ch.old_severity, ch.new_severity)
+        except Exception:  # the incident rules must not stop the cameras
+            logger.exception("incident sweep failed")
+            self.stats.errors += 1
 
     def _report(self, w: _Watched, frame, dets, kinds: set[str]) -> list[IngestResult]:
         h, wpx = frame.image.shape[:2]
