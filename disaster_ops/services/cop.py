@@ -66,6 +66,7 @@ class IncidentMarker:
     last_seen_utc: str
     source_count: int
     acknowledged_by: str | None
+    kinds: tuple[str, ...] = ()  # every kind seen (fire + smoke); ``kind`` is the primary one
 
 
 def incident_markers(*, engine: Engine | None = None, open_only: bool = True,
@@ -84,7 +85,8 @@ def incident_markers(*, engine: Engine | None = None, open_only: bool = True,
         out.append(IncidentMarker(
             i.id, i.kind, str(getattr(i.status, "value", i.status)), i.severity, i.geometry_geojson,
             (i.min_lat + i.max_lat) / 2.0, (i.min_lon + i.max_lon) / 2.0,
-            i.last_seen.strftime("%Y-%m-%d %H:%M:%S UTC"), i.source_count, i.acknowledged_by))
+            i.last_seen.strftime("%Y-%m-%d %H:%M:%S UTC"), i.source_count, i.acknowledged_by,
+            tuple(i.kind_list)))
     return out
 
 

@@ -18,23 +18,29 @@ if not items:
     st.info("No incidents.")
 for inc in items:
     with st.container(border=True):
-        st.markdown(f"**#{inc.id} {inc.kind.upper()}** · {inc.status} · severity {inc.severity} · "
+        st.markdown(f"**#{inc.id} {' + '.join(k.upper() for k in inc.kinds)}** · {inc.status} · severity {inc.severity} · "
                     f"{inc.source_count} sources · last seen {inc.last_seen_utc}"
                     + (f" · acknowledged by {inc.acknowledged_by}" if inc.acknowledged_by else ""))
-        cols = st.columns(4)
+        cols = st.columns(5)
         try:
             if allowed(me, Action.ACK_INCIDENT) and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
                 svc.acknowledge(inc.id, principal=me)
                 st.rerun()
             if allowed(me, Action.CONFIRM_INCIDENT):
-                if inc.status == "new" and cols[1].button("Confirm", key=f"inc_conf_{inc.id}"):
+                if inc.status in ("new", "stale") and cols[1].button("Confirm", key=f"inc_conf_{inc.id}"):
                     svc.set_status(inc.id, "confirmed", principal=me)
                     st.rerun()
-                if inc.status in ("new", "confirmed") and cols[2].button("Dismiss", key=f"inc_dis_{inc.id}"):
+                if inc.status in ("new", "confirmed", "stale") and cols[2].button("Dismiss",
+                                                                                  key=f"inc_dis_{inc.id}"):
                     svc.set_status(inc.id, "dismissed", principal=me)
                     st.rerun()
-                if inc.status in ("confirmed", "responding") and cols[3].button("Resolve", key=f"inc_res_{inc.id}"):
+                if inc.status in ("confirmed", "responding", "stale") and cols[3].button(
+                        "Resolve", key=f"inc_res_{inc.id}"):
                     svc.set_status(inc.id, "resolved", principal=me)
+                    st.rerun()
+                if inc.status in ("new", "confirmed", "stale") and cols[4].button(
+                        "Responding", key=f"inc_resp_{inc.id}"):
+                    svc.set_status(inc.id, "responding", principal=me)
                     st.rerun()
         except DisasterOpsError as exc:
             st.error(str(exc))
