@@ -220,7 +220,7 @@ class TiledCoverage:
         if parts.size == 0:
             return parts
         parts = _strip_seam_vertices(parts, t)
-        labels = _touching_groups(parts)
+        labels = _seam_groups(parts, t)
         order = np.argsort(labels, kind="stable")
         cuts = np.flatnonzero(np.diff(labels[order])) + 1
         zones = []
@@ -228,12 +228,7 @@ class TiledCoverage:
             if group.size == 1:
                 zones.append(parts[group[0]])
                 continue
-            try:
-                merged = shapely.coverage_union_all(parts[group])  # validated below, per zone
-            except shapely.errors.GEOSException:
-                logger.debug("tiled uncovered: seams not exactly noded, using union_all")
-                merged = shapely.union_all(parts[group])
-            zones.extend(shapely.get_parts(_polygonal_part(merged)))
+            zones.extend(_dissolve_group(parts[group]))
         zones = np.asarray(zones, dtype=object)
         if check_valid:
             bad = ~shapely.is_valid(zones)
@@ -301,11 +296,78 @@ def _strip_seam_vertices(pieces: np.ndarray, tile_m: float) -> np.ndarray:
     return shapely.polygons(new_rings, indices=owner)
 
 
-def _touching_groups(parts: np.ndarray) -> np.ndarray:
-    """Group label per polygon: polygons that intersect (share a seam) get one label."""
-    left, right = shapely.STRtree(parts).query(parts, predicate="intersects")
-    keep = left < right
-    parent = np.arange(parts.size)
+def _dissolve_group(parts: np.ndarray) -> list:
+    """Dissolve polygons that form a coverage (edge-matched along tile seams) into polygons.
+
+    The holes of the parts (covered islands inside one tile) never meet a seam, so only
+    the parts' exteriors are dissolved (GEOS coverage union, about a third of the
+    vertices of a province-wide zone) and the holes are put back into the result
+    polygon that contains their part. Falls back to a plain coverage union, then
+    ``union_all``, when GEOS finds the input not exactly noded (e.g. a part inside
+    another's hole).
+    """
+    try:
+        return _dissolve_exteriors(parts)
+    except shapely.errors.GEOSException:
+        pass
+    try:
+        merged = shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        logger.debug("tiled uncovered: seams not exactly noded, using union_all")
+        merged = shapely.union_all(parts)
+    return list(shapely.get_parts(_polygonal_part(merged)))
+
+
+def _dissolve_exteriors(parts: np.ndarray) -> list:
+    out: list = []
+    outer, outer_filled = parts, shapely.polygons(shapely.get_exterior_ring(parts))
+    merged = shapely.get_parts(shapely.coverage_union_all(outer_filled))
+    merged = merged[shapely.get_type_id(merged) == 3]
+    if merged.size == 0:
+        raise shapely.errors.GEOSException("empty dissolve")
+    rings, owner = shapely.get_rings(outer, return_index=True)
+    is_ext = np.r_[True, owner[1:] != owner[:-1]]
+    holes, hole_part = rings[~is_ext], owner[~is_ext]
+    if holes.size == 0:
+        return out + list(merged)
+    probe = shapely.point_on_surface(outer_filled)
+    p_idx, m_idx = shapely.STRtree(merged).query(probe, predicate="intersects")
+    where = np.full(outer.size, -1)
+    where[p_idx] = m_idx
+    if (where[np.unique(hole_part)] < 0).any():
+        raise shapely.errors.GEOSException("a part's holes have no dissolved polygon")
+    hole_home = where[hole_part]
+    for j, poly in enumerate(merged):
+        own = [shapely.get_interior_ring(poly, i) for i in range(shapely.get_num_interior_rings(poly))]
+        added = holes[hole_home == j]
+        if added.size == 0:
+            out.append(poly)
+        else:
+            out.append(shapely.Polygon(shapely.get_exterior_ring(poly), [*own, *added]))
+    return out
+
+
+def _seam_groups(parts: np.ndarray, tile_m: float) -> np.ndarray:
+    """Group label per polygon: polygons sharing a stretch of a tile seam get one label.
+
+    Boundary segments lying on a seam line are compared as intervals along that line
+    (sorted sweep), so no polygon-polygon predicate is evaluated. Polygons that meet only
+    at a point stay apart (a dissolve would leave them separate polygons anyway).
+    """
+    n = parts.size
+    rings, owner = shapely.get_rings(parts, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    seg_owner = owner[ring_of[:-1][same]]
+    on_x = (a[:, 0] == b[:, 0]) & (a[:, 0] == np.round(a[:, 0] / tile_m) * tile_m)
+    on_y = (a[:, 1] == b[:, 1]) & (a[:, 1] == np.round(a[:, 1] / tile_m) * tile_m) & ~on_x
+    line = np.r_[a[on_x, 0], a[on_y, 1]]
+    kind = np.r_[np.zeros(int(on_x.sum())), np.ones(int(on_y.sum()))]
+    lo = np.r_[np.minimum(a[on_x, 1], b[on_x, 1]), np.minimum(a[on_y, 0], b[on_y, 0])]
+    hi = np.r_[np.maximum(a[on_x, 1], b[on_x, 1]), np.maximum(a[on_y, 0], b[on_y, 0])]
+    own = np.r_[seg_owner[on_x], seg_owner[on_y]]
+    parent = np.arange(n)
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -313,11 +375,27 @@ def _touching_groups(parts: np.ndarray) -> np.ndarray:
             i = parent[i]
         return i
 
-    for a, b in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(parts.size)])
+    if lo.size > 1:
+        order = np.lexsort((lo, line, kind))
+        line, kind, lo, hi, own = line[order], kind[order], lo[order], hi[order], own[order]
+        new_line = np.r_[True, (line[1:] != line[:-1]) | (kind[1:] != kind[:-1])]
+        # running max of hi within each seam line
+        run = _segmented_cummax(hi, new_line)
+        link = np.flatnonzero(~new_line[1:] & (lo[1:] < run[:-1] - 1e-9)) + 1
+        for i in link.tolist():
+            ra, rb = find(int(own[i])), find(int(own[i - 1]))
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return np.array([find(i) for i in range(n)])
+
+
+def _segmented_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Running maximum of ``values`` restarting wherever ``starts`` is True."""
+    seg = np.cumsum(starts) - 1
+    # offset each segment above all previous ones so one global running max stays within it
+    span = float(values.max() - values.min()) + 1.0
+    shifted = values + seg * span
+    return np.maximum.accumulate(shifted) - seg * span
 
 
 def _canonical_along(values: np.ndarray, seam: np.ndarray, *, tol: float = 1e-6) -> np.ndarray:
