@@ -116,6 +116,7 @@ class TiledCoverage:
     tree: shapely.STRtree
     tile_x: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # tile column of each piece
     tile_y: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    workers: int = 1  # threads for queries over many tiles
 
     @classmethod
     def build(cls, polygons_m: np.ndarray, *, tile_m: float = DEFAULT_TILE_M,
@@ -172,7 +173,7 @@ class TiledCoverage:
         parts, src = parts[ok], src[ok]
         tile_x = tx[order][starts][src]
         tile_y = ty[order][starts][src]
-        return cls(parts, tile_m, shapely.STRtree(parts), tile_x, tile_y)
+        return cls(parts, tile_m, shapely.STRtree(parts), tile_x, tile_y, workers)
 
     @property
     def area_m2(self) -> float:
@@ -205,14 +206,25 @@ class TiledCoverage:
         by_tile: dict[tuple[int, int], list[int]] = {}
         for i, key in enumerate(zip(px.tolist(), py.tolist(), strict=True)):
             by_tile.setdefault(key, []).append(i)
-        out = []
-        for ix in range(math.floor(x0 / t), math.floor(x1 / t) + 1):
-            for iy in range(math.floor(y0 / t), math.floor(y1 / t) + 1):
+        tiles = [(ix, iy) for ix in range(math.floor(x0 / t), math.floor(x1 / t) + 1)
+                 for iy in range(math.floor(y0 / t), math.floor(y1 / t) + 1)]
+
+        def tile_parts(chunk: list) -> list:
+            got = []
+            for ix, iy in chunk:
                 part = shapely.clip_by_rect(geom_m, ix * t, iy * t, (ix + 1) * t, (iy + 1) * t)
                 if part.is_empty:
                     continue
                 mine = by_tile.get((ix, iy))
-                out.append(shapely.difference(part, shapely.multipolygons(pcs[mine])) if mine else part)
+                got.append(shapely.difference(part, shapely.multipolygons(pcs[mine])) if mine else part)
+            return got
+
+        if self.workers > 1 and len(tiles) >= 8 * self.workers:
+            chunks = [tiles[i::4 * self.workers] for i in range(4 * self.workers)]
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:  # GEOS releases the GIL
+                out = [g for got in pool.map(tile_parts, chunks) for g in got]
+        else:
+            out = tile_parts(tiles)
         if not out:
             return np.array([], dtype=object)
         parts = shapely.get_parts(np.asarray(out, dtype=object))
@@ -498,28 +510,26 @@ class CoverageIndex:
     def cameras_reaching(self, geom_m: shapely.Geometry) -> int:
         """How many cameras' view sectors touch ``geom_m`` (what a query "uses").
 
-        Cameras within their range of ``geom_m`` are found on a point index first; only
-        their sectors are built and tested (the whole registry's sectors are not needed).
+        Decided on the camera positions first (prepared point-in-polygon tests against the
+        area shrunk and grown by the longest reach); only cameras near the edge have their
+        sectors built and tested (the whole registry's sectors are not needed).
         """
         if len(self.cameras) == 0:
             return 0
         if self._points is None:
             x, y = self.frame.to_xy_m(self.cameras.lat, self.cameras.lon)
-            pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-            self._points = (pts, shapely.STRtree(pts))
-        pts, tree = self._points
+            self._points = (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        x, y = self._points
         reach = np.nan_to_num(self.cameras.range_m, nan=0.0)
-        near = tree.query(geom_m, predicate="dwithin", distance=float(reach.max()))
-        near = near[shapely.distance(pts[near], geom_m) <= reach[near]]
-        if near.size == 0:
-            return 0
-        # A camera standing inside the area farther than its reach from the edge surely
-        # sees into it; only the others need their sector tested.
-        inside = shapely.contains_xy(geom_m, shapely.get_x(pts[near]), shapely.get_y(pts[near]))
-        deep = inside.copy()
-        deep[inside] = shapely.distance(pts[near[inside]], geom_m.boundary) > reach[near[inside]]
+        r_max = float(reach.max())
+        # Cameras standing inside the area farther than the longest reach from its edge
+        # surely see into it; cameras farther out than that reach surely do not. Only the
+        # band in between has its sectors built and tested.
+        inner = shapely.buffer(geom_m, -r_max, quad_segs=4)
+        outer = shapely.buffer(geom_m, r_max, quad_segs=4)
+        deep = shapely.contains_xy(inner, x, y) if not inner.is_empty else np.zeros(x.shape, dtype=bool)
+        near = np.flatnonzero(~deep & shapely.contains_xy(outer, x, y))
         n_deep = int(deep.sum())
-        near = near[~deep]
         if near.size == 0:
             return n_deep
         if self._polygons_m is not None:

@@ -82,6 +82,8 @@ def _cached(key: str) -> CoverageIndex | None:
         except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt, not trusted
             logger.warning("coverage cache %s unreadable (%s); rebuilding", path, exc)
             return None
+        if idx.tiled is not None:
+            idx.tiled.workers = _workers()
         with _lock:
             _memory[key] = idx
         return idx
