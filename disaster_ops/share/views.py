@@ -162,7 +162,11 @@ class CameraShare:
 
 
 def load_cameras(session: Session, *, limit: int = 200_000) -> list[CameraShare]:
-    return [CameraShare(c.source_key, c.name, c.lat, c.lon, _status(c.status), c.last_frame_at,
+    """Cameras with their health as of now (a stopped or dead watcher's cameras read
+    stale/offline, not the last status it wrote; services.cameras.camera_health)."""
+    from disaster_ops.services.cameras import camera_health
+
+    return [CameraShare(c.source_key, c.name, c.lat, c.lon, camera_health(c).status.value, c.last_frame_at,
                         c.heading_deg, c.fov_deg, c.range_m, c.stream_url)
             for c in session.exec(select(Camera).order_by(Camera.id).limit(limit))]
 
