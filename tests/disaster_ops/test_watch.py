@@ -66,3 +66,20 @@ def test_unknown_camera_key_is_a_clear_error(engine):
     import_registry(DEMO_CAMERAS, engine=engine)
     with pytest.raises(KeyError, match="cam:nope"):
         cameras_to_watch(["cam:nope"], engine=engine)
+
+
+def test_restarting_watch_creates_no_duplicate_incidents(engine, data_dir):
+    import_registry(DEMO_CAMERAS, engine=engine)
+    cams = cameras_to_watch(engine=engine)
+    first = Watcher(cams, engine=engine, sample_fps=4.0, report_interval_s=2.0, replay=True)
+    first.run(duration_s=10.0)
+    before = list_incidents(engine=engine)
+    assert before and first.stats.reports >= 1
+    # the watcher is restarted (new process state: no memory of what it reported)
+    second = Watcher(cameras_to_watch(engine=engine), engine=engine, sample_fps=4.0, report_interval_s=2.0,
+                     replay=True)
+    second.run(duration_s=10.0)
+    after = list_incidents(engine=engine)
+    assert second.stats.reports >= 1 and second.stats.incidents_created == 0
+    assert [i.id for i in after] == [i.id for i in before]  # the same fire (+ its smoke): one incident
+    assert len(after) == 1 and set(after[0].kind_list) <= {"fire", "smoke"}
