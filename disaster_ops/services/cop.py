@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from disaster_ops.services.aerial_view import DroneView, drone_views, incident_source_kinds
 from disaster_ops.services.cameras import BBox, camera_health, list_cameras
 from disaster_ops.services.incidents import list_incidents
 from disaster_ops.services.roles import Principal
@@ -67,6 +68,8 @@ class IncidentMarker:
     source_count: int
     acknowledged_by: str | None
     kinds: tuple[str, ...] = ()  # every kind seen (fire + smoke); ``kind`` is the primary one
+    source_kinds: tuple[str, ...] = ()  # which kinds of source saw it: cctv, drone
+    corroborated_by_drone: bool = False  # a drone saw what another source raised
 
 
 def incident_markers(*, engine: Engine | None = None, open_only: bool = True,
@@ -77,17 +80,25 @@ def incident_markers(*, engine: Engine | None = None, open_only: bool = True,
         from disaster_ops.services.agencies import scope_for
 
         scope = scope_for(principal, engine=engine)
+    incidents = list_incidents(engine=engine, open_only=open_only)
+    sources = incident_source_kinds([i.id for i in incidents], engine=engine)
     out = []
-    for i in list_incidents(engine=engine, open_only=open_only):
+    for i in incidents:
         if scope is not None and not scope.admits_incident(
                 kinds=incident_share(i).kinds, severity=i.severity, geometry=shapely.from_geojson(i.geometry_geojson)):
             continue
+        src = sources.get(i.id, frozenset())
         out.append(IncidentMarker(
             i.id, i.kind, str(getattr(i.status, "value", i.status)), i.severity, i.geometry_geojson,
             (i.min_lat + i.max_lat) / 2.0, (i.min_lon + i.max_lon) / 2.0,
             i.last_seen.strftime("%Y-%m-%d %H:%M:%S UTC"), i.source_count, i.acknowledged_by,
-            tuple(i.kind_list)))
+            tuple(i.kind_list), tuple(sorted(src)), "drone" in src and len(src) > 1))
     return out
+
+
+def drone_camera_views(*, engine: Engine | None = None) -> list[DroneView]:
+    """Each drone's current camera footprint and recent track (for the map)."""
+    return drone_views(engine=engine)
 
 
 @dataclass(frozen=True)

@@ -66,19 +66,32 @@ def fallback_point(cam: Camera) -> tuple[float, float]:
 
 
 def to_ground(model, dets: Detections, *, kinds: set[str], source_kind: str, source_id: str,
-              observed_at: datetime, max_range_m: float, fallback_latlon: tuple[float, float],
-              snapshot_path: str | None = None) -> list[GroundDetection]:
+              observed_at: datetime, max_range_m: float, fallback_latlon: tuple[float, float] | None,
+              snapshot_path: str | None = None, box_point: str = "bottom") -> list[GroundDetection]:
     """Project the detections of the given kinds to the ground with any pixel→ground
     ``model`` (fixed pinhole, homography, or an aerial pose). A box whose bottom does not
-    reach the ground (smoke against the sky) is placed at ``fallback_latlon``."""
+    reach the ground (smoke against the sky) is placed at ``fallback_latlon``, or dropped
+    when that is None (a drone never guesses a position).
+
+    ``box_point``: ``"bottom"`` (bottom centre: where an upright object seen from the
+    side meets the ground; CCTV) or ``"center"`` (a patch on the ground seen from above;
+    drones)."""
     keep = np.array([k in kinds for k in dets.kind], dtype=bool)
     if not keep.any():
         return []
     sel = dets[keep]
-    pts = box_to_ground_point(model, sel.xyxy, max_range_m=max_range_m)
+    if box_point == "center":
+        b = np.atleast_2d(sel.xyxy).astype(float)
+        pts = model.pixel_to_ground((b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0, max_range_m=max_range_m)
+    elif box_point == "bottom":
+        pts = box_to_ground_point(model, sel.xyxy, max_range_m=max_range_m)
+    else:
+        raise ValueError(f"box_point must be 'bottom' or 'center', got {box_point!r}")
     at_pole = isinstance(model, PoleModel)
     out = []
     for i in range(len(sel)):
+        if not pts.ok[i] and fallback_latlon is None:
+            continue
         lat, lon = (float(pts.lat[i]), float(pts.lon[i])) if pts.ok[i] else fallback_latlon
         footprint = None
         poly = sel.polygons[i]

@@ -329,3 +329,26 @@ class ShareDelivery(SQLModel, table=True):
     state_json: str
     ended: bool = False
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class DroneAerial(SQLModel, table=True):
+    """A drone's camera: its video URL and auto-dispatch setting, and what it sees now
+    (camera footprint, recent track, whether the last frame could be georeferenced).
+    One row per drone; the aerial worker overwrites the live part."""
+
+    __tablename__ = "drone_aerial"
+
+    drone_id: int = Field(foreign_key="drone.id", primary_key=True)
+    video_url: str | None = Field(default=None, max_length=1000,
+                                  description="Drone video (RTSP, udp://, .sdp, HTTP MJPEG, file).")
+    auto_dispatch: bool = Field(default=False, description="Let the product dispatch gap missions to this drone.")
+    auto_dispatch_by: str | None = Field(default=None, max_length=100, description="Who enabled auto-dispatch.")
+    updated_at: datetime = _ts(default_factory=utcnow)
+    frame_at: datetime | None = _ts(default=None)
+    georeferenced: bool = False
+    reason: str | None = Field(default=None, max_length=200, description="Why the last frame is un-georeferenced.")
+    footprint_geojson: str | None = Field(default=None, description="Camera footprint on the ground (GeoJSON).")
+    track_geojson: str | None = Field(default=None, description="Recent positions (GeoJSON LineString).")
+    frames: int = 0
+    frames_unreferenced: int = 0
+    detections: int = 0
