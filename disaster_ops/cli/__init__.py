@@ -14,6 +14,7 @@ import typer
 
 # Command modules register themselves on import. One line per module.
 from disaster_ops.cli import (
+    aerial_cmd,  # noqa: F401
     agencies_cmd,  # noqa: F401
     airspace_cmd,  # noqa: F401
     cameras_cmd,  # noqa: F401

@@ -46,7 +46,10 @@ def _command_names() -> set[str]:
     return names
 
 
-def _supervise(children: list[Child], *, stop_after_s: float | None = None) -> int:
+def _supervise(children: list[Child], *, stop_after_s: float | None = None, tick=None,
+               log_dir: Path | None = None, quiet: bool = False) -> int:
+    """Run the children until one exits, SIGTERM/Ctrl-C, or ``stop_after_s``; ``tick()`` is
+    called about every half second; with ``log_dir`` each child's output goes to its own file."""
     stopping = False
 
     def _stop(signum, _frame):
@@ -55,10 +58,15 @@ def _supervise(children: list[Child], *, stop_after_s: float | None = None) -> i
 
     old = signal.signal(signal.SIGTERM, _stop)
     for ch in children:
-        typer.echo(f"starting {ch.name}: {' '.join(ch.argv[1:4])} ...")
+        typer.echo(f"starting {ch.name}: {' '.join(ch.argv[1:4])} ...", err=quiet)
+        out = None
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(log_dir / f"{ch.name.replace(' ', '_').replace('+', '')}.log", "ab")  # noqa: SIM115
         # Own session: a terminal Ctrl-C reaches only this supervisor, which then stops
         # the children in order (SIGTERM), so none dies mid-import with a traceback.
-        ch.proc = subprocess.Popen(ch.argv, env=os.environ.copy(), start_new_session=True)
+        ch.proc = subprocess.Popen(ch.argv, env=os.environ.copy(), start_new_session=True,
+                                   stdout=out, stderr=subprocess.STDOUT if out else None)
     t0 = time.monotonic()
     rc = 0
     try:
@@ -71,6 +79,11 @@ def _supervise(children: list[Child], *, stop_after_s: float | None = None) -> i
                     stopping = True
             if stop_after_s is not None and time.monotonic() - t0 > stop_after_s:
                 break
+            if tick is not None and not stopping:
+                try:
+                    tick()
+                except Exception:  # the demo's own loop must never leave children behind
+                    logger.exception("demo tick failed")
             time.sleep(0.5)
     except KeyboardInterrupt:
         typer.echo("\nstopping (Ctrl-C) ...")
@@ -101,14 +114,27 @@ def demo(
     drone_port: int = typer.Option(14550, "--drone-port", help="UDP port of the simulated drone link."),
     seed_only: bool = typer.Option(False, "--seed-only", help="Seed the database and exit."),
     stop_after_s: float | None = typer.Option(None, "--stop-after-s", hidden=True),
+    headless: bool = typer.Option(False, "--headless", help="No dashboard: run the loop, stop after --duration, "
+                                  "report what happened."),
+    duration_s: float = typer.Option(240.0, "--duration", min=10.0, help="Headless: seconds to run."),
+    json_out: bool = typer.Option(False, "--json", help="Headless: print the report as one JSON object."),
+    camera_port: int = typer.Option(8091, "--camera-port", help="Headless: synthetic drone camera HTTP port."),
+    camera_telemetry_port: int = typer.Option(14560, "--camera-telemetry-port",
+                                              help="Headless: UDP port of the camera's pose telemetry."),
 ) -> None:
     """Seed the database from sample_data/ and run the whole demo until Ctrl-C."""
     ensure_schema()
     seeded = demo_svc.seed_sample_data()
     for line in seeded:
-        typer.echo(line)
+        typer.echo(line, err=json_out)
     if seed_only:
         return
+    if headless:
+        from disaster_ops.cli.demo_headless import run_headless
+
+        raise typer.Exit(run_headless(duration_s=duration_s, json_out=json_out, drone_port=drone_port,
+                                      camera_port=camera_port, camera_telemetry_port=camera_telemetry_port,
+                                      supervise=_supervise, child=Child))
     names = _command_names()
     children: list[Child] = []
     if sim and "sim-drone" in names:

@@ -46,6 +46,14 @@ def sim_drone(
     battery_minutes: float = typer.Option(20.0, "--battery-minutes", help="Hover endurance, minutes."),
     gcs_failsafe_s: float = typer.Option(5.0, "--gcs-failsafe-s", help="RTL after this long without GCS heartbeat (0 = off)."),
     duration_s: float | None = typer.Option(None, "--duration-s", help="Stop after this many real seconds."),
+    camera_port: int | None = typer.Option(None, "--camera-port", help="Serve the synthetic aerial camera as "
+                                           "HTTP MJPEG on 127.0.0.1:PORT/video.mjpg."),
+    camera_telemetry_port: int | None = typer.Option(None, "--camera-telemetry-port",
+                                                     help="Also send pose + gimbal MAVLink to this UDP port."),
+    gimbal_pitch_deg: float = typer.Option(-90.0, "--gimbal-pitch-deg", help="Camera gimbal pitch, -90 = down."),
+    camera_fps: float = typer.Option(5.0, "--camera-fps", min=0.5, max=30.0, help="Synthetic camera frame rate."),
+    hazards: list[str] = typer.Option([], "--aerial-hazard", help="KIND,LAT,LON,SIZE_M planted on the "
+                                      "synthetic ground (repeatable; kind: fire)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on exit."),
 ) -> None:
     """Run a simulated ArduCopter until Ctrl-C (or --duration-s)."""
@@ -66,6 +74,20 @@ def sim_drone(
         fail(f"--{exc.field.replace('_', '-')}: {exc.reason}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sim = SimVehicle(cfg)
+    camera = None
+    if camera_port:
+        from disaster_ops.services.demo import aerial_scene, parse_hazard
+
+        try:
+            planted = [parse_hazard(h, i) for i, h in enumerate(hazards)]
+        except ValueError as exc:
+            fail(f"--aerial-hazard: {exc}")
+        from drone_link.sim.aerial_camera import CameraSpec, SimAerialCamera
+
+        camera = SimAerialCamera(sim, aerial_scene(lat, lon, planted), CameraSpec(gimbal_pitch_deg=gimbal_pitch_deg,
+                                 fps=camera_fps), http_port=camera_port, telemetry_port=camera_telemetry_port)
+        camera.start()
+        typer.echo(f"sim-drone sys{sysid}: camera {camera.url} ({len(planted)} planted hazards)", err=True)
     typer.echo(f"sim-drone sys{sysid}: sending MAVLink 2 to udp {host}:{port} "
                f"(GCS: udpin:0.0.0.0:{port}); Ctrl-C to stop", err=True)
     try:
@@ -73,6 +95,8 @@ def sim_drone(
     except KeyboardInterrupt:
         pass
     finally:
+        if camera is not None:
+            camera.stop()
         sim.transport.close()
     if json_out:
         snap = sim.snapshot()

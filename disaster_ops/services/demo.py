@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from disaster_ops.services.cameras import import_registry
@@ -31,3 +32,66 @@ def seed_sample_data() -> list[str]:
         lines.append(f"seeded {f.name}: {r.imported} new, {r.updated} updated, {r.unchanged} unchanged, "
                      f"{r.skipped_count} skipped")
     return lines
+
+
+AERIAL_PATCH_DIR = SAMPLE_DIR / "aerial"
+AERIAL_HAZARD_SIZE_M = 30.0
+
+
+def parse_hazard(text: str, index: int = 0):
+    """``KIND,LAT,LON[,SIZE_M]`` → a planted hazard using the ``index``-th shipped patch of that kind."""
+    from drone_link.sim.aerial_camera import PlantedHazard
+
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (3, 4):
+        raise ValueError(f"expected KIND,LAT,LON[,SIZE_M], got {text!r}")
+    kind = parts[0]
+    patches = sorted(AERIAL_PATCH_DIR.glob(f"{kind}_*.png"))
+    if not patches:
+        raise ValueError(f"no {kind!r} patches in {AERIAL_PATCH_DIR} (kinds: fire)")
+    try:
+        lat, lon = float(parts[1]), float(parts[2])
+        size_m = float(parts[3]) if len(parts) == 4 else AERIAL_HAZARD_SIZE_M
+    except ValueError:
+        raise ValueError(f"LAT, LON and SIZE_M must be numbers in {text!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < size_m <= 200):
+        raise ValueError(f"out of range: {text!r}")
+    return PlantedHazard(kind, lat, lon, size_m, patches[index % len(patches)])
+
+
+def aerial_scene(center_lat: float, center_lon: float, hazards=(), *, size_m: float = 1200.0):
+    """The synthetic ground the simulated drone's camera sees, hazards planted."""
+    from drone_link.sim.aerial_camera import build_scene
+
+    return build_scene(center_lat, center_lon, size_m=size_m, m_per_px=0.25, hazards=tuple(hazards))
+
+
+DEMO_DRONE = "sim-1"
+DEMO_VIEW_POINT = (35.10145, 129.03211)  # centre of the replay camera's view (demo-replay-1)
+
+
+def demo_aerial_hazards(*, n: int = 2, radius_m: float = 150.0, alt_rel_m: float = 80.0, engine=None) -> list:
+    """Fires to plant for the demo where the gap mission for the replay camera's incident
+    will fly: the middle of the longest survey legs of a preview of that plan (same
+    planner, same zones no camera sees), so the drone passes over them."""
+    import math
+
+    from disaster_ops.services.missions import coverage_gaps
+    from drone_link.mission import Cmd
+    from drone_link.planner import SurveySpec, camera_preset, plan_coverage
+    from geo.aoi import PointRadius
+    from geo.crs import LocalFrame
+
+    lat0, lon0 = DEMO_VIEW_POINT
+    cov = coverage_gaps(PointRadius(lat=lat0, lon=lon0, radius_m=radius_m), engine=engine, rank_from=(lat0, lon0))
+    plan = plan_coverage([z.polygon_wgs84 for z in cov.zones[:10]],
+                         SurveySpec(camera=camera_preset("mavic3e-wide"), alt_rel_m=alt_rel_m), home_latlon=DEMO_HOME)
+    f = LocalFrame.around(lat0, lon0)
+    pts = [f.to_xy_m(it.lat_deg, it.lon_deg) for s in plan.sorties for it in s.mission.items
+           if int(it.command) == Cmd.NAV_WAYPOINT and (it.lat_deg or it.lon_deg)]
+    legs = sorted(((math.dist(a, b), a, b) for a, b in itertools.pairwise(pts)), key=lambda t: -t[0])
+    out = []
+    for i, (_d, a, b) in enumerate(legs[:n]):
+        lat, lon = f.to_latlon((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0)
+        out.append(parse_hazard(f"fire,{float(lat):.7f},{float(lon):.7f}", i))
+    return out

@@ -102,7 +102,7 @@ def synthetic_texture(width_px: int, height_px: int, *, m_per_px: float, seed: i
     low = cv2.resize(rng.random((lh, lw)).astype(np.float32), (width_px, height_px), interpolation=cv2.INTER_CUBIC)
     grass, meadow = np.array([55, 105, 70], np.float32), np.array([60, 100, 95], np.float32)
     tex = grass + (meadow - grass) * np.clip(low, 0.0, 1.0)[..., None]
-    canopy = cv2.GaussianBlur(rng.normal(0.0, 1.0, (height_px, width_px)).astype(np.float32), (0, 0), 3)
+    canopy = cv2.GaussianBlur(rng.standard_normal((height_px, width_px), dtype=np.float32), (0, 0), 3)
     tex += (canopy * 40.0)[..., None] * np.array([0.6, 1.0, 0.7], np.float32)
     roofs = [(110, 110, 115), (85, 95, 125), (100, 115, 100)]
     lo_px, hi_px = max(2, int(8 / m_per_px)), max(3, int(16 / m_per_px))
@@ -110,7 +110,7 @@ def synthetic_texture(width_px: int, height_px: int, *, m_per_px: float, seed: i
         bw, bh = rng.integers(lo_px, hi_px, 2)
         bx, by = rng.integers(0, max(1, width_px - bw)), rng.integers(0, max(1, height_px - bh))
         tex[by:by + bh, bx:bx + bw] = roofs[rng.integers(len(roofs))]
-    tex += rng.normal(0.0, 12.0, tex.shape).astype(np.float32)
+    tex += rng.standard_normal(tex.shape, dtype=np.float32) * 12.0
     return np.clip(tex, 0, 255).astype(np.uint8)
 
 

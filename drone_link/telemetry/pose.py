@@ -159,6 +159,11 @@ class PoseTrack:
             self._gimbal_frame = sample.yaw_frame
             self._series[Channel.GIMBAL].add(t_s, (sample.pitch_deg, sample.roll_deg, sample.yaw_deg % 360.0))
 
+    def first_s(self, channel: Channel = Channel.POSITION) -> float | None:
+        with self._lock:
+            s = self._series[channel]
+            return s.t[0] if s.t else None
+
     def latest_s(self, channel: Channel = Channel.POSITION) -> float | None:
         with self._lock:
             s = self._series[channel]
