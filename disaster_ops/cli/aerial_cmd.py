@@ -103,6 +103,7 @@ def aerial(
 
 def stats_dict(stats) -> dict:
     return {"frames": stats.frames, "georeferenced": stats.georeferenced, "unreferenced": stats.unreferenced,
+            "on_ground": stats.on_ground,
             "detections": stats.detections, "incidents_created": stats.incidents_created, "errors": stats.errors,
             "reconnects": stats.reconnects, "last_reason": stats.last_reason,
             "frame_to_incident_s": [round(v, 3) for v in stats.frame_to_incident_s],

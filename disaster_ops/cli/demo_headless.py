@@ -37,7 +37,7 @@ def run_headless(*, duration_s: float, json_out: bool, drone_port: int, camera_p
     hazard_args = [a for h in planted for a in ("--aerial-hazard", f"{h.kind},{h.lat},{h.lon},{h.size_m}")]
     name = demo_svc.DEMO_DRONE
     children = [
-        child("simulated drone", [*py, "sim-drone", "--port", str(drone_port), "--speedup", "3", "--home",
+        child("simulated drone", [*py, "sim-drone", "--port", str(drone_port), "--speedup", "2", "--home",
                                   f"{lat},{lon}", "--gcs-failsafe-s", "0", "--camera-port", str(camera_port),
                                   "--camera-telemetry-port", str(camera_telemetry_port), *hazard_args]),
         child("drone worker", [*py, "drone-worker", "--name", name, "--connect", f"udpin:127.0.0.1:{drone_port}"]),

@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 class AerialStats:
     frames: int = 0
     georeferenced: int = 0
-    unreferenced: int = 0
+    unreferenced: int = 0  # frames without a usable pose (telemetry gap, no gimbal attitude...)
+    on_ground: int = 0  # frames taken while the drone stood on the ground (not projected either)
     detections: int = 0  # ground detections stored
     incidents_created: int = 0
     errors: int = 0
@@ -124,7 +125,10 @@ class AerialWorker:
         at = datetime.fromtimestamp(frame.captured_at_s if not self.offline else time.time(), tz=UTC)
         self._last_frame_at = at
         if not fix.georeferenced:
-            self.stats.unreferenced += 1
+            if fix.on_ground:
+                self.stats.on_ground += 1
+            else:
+                self.stats.unreferenced += 1
             if fix.reason != self.stats.last_reason:
                 logger.warning("%s: frame %d un-georeferenced: %s", self.name, frame.index, fix.reason)
             self.stats.last_reason = fix.reason

@@ -104,7 +104,7 @@ def synthetic_texture(width_px: int, height_px: int, *, m_per_px: float, seed: i
     tex = grass + (meadow - grass) * np.clip(low, 0.0, 1.0)[..., None]
     canopy = cv2.GaussianBlur(rng.standard_normal((height_px, width_px), dtype=np.float32), (0, 0), 3)
     tex += (canopy * 40.0)[..., None] * np.array([0.6, 1.0, 0.7], np.float32)
-    roofs = [(110, 110, 115), (85, 95, 125), (100, 115, 100)]
+    roofs = [(110, 110, 115), (125, 108, 92), (100, 115, 100)]  # BGR: grey, blue-grey, green; nothing red
     lo_px, hi_px = max(2, int(8 / m_per_px)), max(3, int(16 / m_per_px))
     for _ in range(int(width_px * height_px * m_per_px * m_per_px / 1500)):
         bw, bh = rng.integers(lo_px, hi_px, 2)

@@ -81,6 +81,7 @@ class PoseFix:
     pose: DronePose | None
     reason: str = ""
     age_s: float | None = None  # distance from the frame time to the nearest position sample
+    on_ground: bool = False  # known position, but the drone is on the ground (nothing to project)
 
     @property
     def georeferenced(self) -> bool:
@@ -204,9 +205,10 @@ class PoseTrack:
             return None, f"{channel.value} telemetry gap of {t1 - t0:.2f} s around the frame", age
         w = (t_s - t0) / (t1 - t0)
         a, b = s.v[i], s.v[j]
-        vals = tuple(lerp_angle_deg(x, y, w) if ang else x + (y - x) * w
-                     for x, y, ang in zip(a, b, _ANGLES[channel]))
-        return vals, "", age
+        vals = [lerp_angle_deg(x, y, w) if ang else x + (y - x) * w for x, y, ang in zip(a, b, _ANGLES[channel])]
+        if channel is not Channel.POSITION:  # roll and pitch signed, yaw (last) in [0, 360)
+            vals[0], vals[1] = wrap_deg(vals[0]), wrap_deg(vals[1])
+        return tuple(vals), "", age
 
     def pose_at(self, t_s: float) -> PoseFix:
         """The camera pose at ``t_s``, or the reason it cannot be known."""
@@ -220,7 +222,7 @@ class PoseTrack:
             gimbal_frame = self._gimbal_frame
         lat, lon, alt = pos
         if alt <= 0.5:
-            return PoseFix(t_s, None, f"drone {alt:.1f} m above ground: nothing to project", age)
+            return PoseFix(t_s, None, f"drone {alt:.1f} m above ground: nothing to project", age, on_ground=True)
         if self.mount is MountMode.FIXED:
             if att is None:
                 return PoseFix(t_s, None, why_att, age)
