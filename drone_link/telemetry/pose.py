@@ -210,6 +210,12 @@ class PoseTrack:
             vals[0], vals[1] = wrap_deg(vals[0]), wrap_deg(vals[1])
         return tuple(vals), "", age
 
+    def position_at(self, t_s: float) -> tuple[float, float, float] | None:
+        """(lat_deg, lon_deg, alt_agl_m) at ``t_s``, or None (no sample close enough)."""
+        with self._lock:
+            pos, _why, _age = self._interp(Channel.POSITION, t_s)
+        return pos
+
     def pose_at(self, t_s: float) -> PoseFix:
         """The camera pose at ``t_s``, or the reason it cannot be known."""
         with self._lock:
