@@ -3,7 +3,7 @@
 From 80 m up a fire is a few dozen pixels in a frame that is mostly ground, and a
 detector trained on CCTV frames weighs the whole-frame context (an oblique view of
 fields reads as water or haze to it). :class:`SlicedDetector` runs any detector on a
-grid of overlapping tiles, each enlarged back to the frame size (as SAHI does for
+grid of overlapping tiles, each seen at the model's full input size (as SAHI does for
 small objects in aerial imagery), maps the boxes back to the frame and merges those of
 the same kind that overlap (tiles overlap by half, so every object smaller than half a
 tile lies whole in at least one tile). It is the same detector, seen closer.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from disaster_ops.detect.base import Detector
@@ -65,7 +64,7 @@ def _merge_same_kind(xyxy: np.ndarray, conf: np.ndarray, kinds: np.ndarray, poly
 
 
 class SlicedDetector(Detector):
-    """Wraps ``inner``: detects in ``grid``×``grid`` overlapping tiles enlarged to the frame size."""
+    """Wraps ``inner``: detects in ``grid``×``grid`` overlapping tiles, each at the model input size."""
 
     def __init__(self, inner: Detector, *, grid: int = 3, tile_kinds: tuple[str, ...] = ("fire",)) -> None:
         self.inner = inner
@@ -85,8 +84,9 @@ class SlicedDetector(Detector):
         for frame, cfg in zip(frames, configs):
             h, w = frame.shape[:2]
             wins = tile_windows(w, h, grid=self.grid)
-            tiles = [cv2.resize(np.ascontiguousarray(frame[y0:y1, x0:x1]), (w, h), interpolation=cv2.INTER_LINEAR)
-                     for x0, y0, x1, y1 in wins]
+            # Each tile goes to the detector as it is: the model scales every input to its own
+            # square input size, so a tile is seen at a higher resolution than the frame.
+            tiles = [np.ascontiguousarray(frame[y0:y1, x0:x1]) for x0, y0, x1, y1 in wins]
             whole = [frame] if self.whole_frame_kinds else []
             parts = self.inner.detect_batch(whole + tiles, [cfg] * (len(whole) + len(tiles)))
             area = None
@@ -94,8 +94,8 @@ class SlicedDetector(Detector):
                 d0 = parts.pop(0)
                 area = d0[np.isin(d0.kind.astype(str), self.whole_frame_kinds)]
             boxes, conf, kinds, polys = [], [], [], []
-            for (x0, y0, x1, y1), d in zip(wins, parts):
-                sx, sy = (x1 - x0) / w, (y1 - y0) / h
+            for (x0, y0, _x1, _y1), d in zip(wins, parts):
+                sx = sy = 1.0
                 for k in range(len(d)):
                     if str(d.kind[k]) in self.whole_frame_kinds:
                         continue

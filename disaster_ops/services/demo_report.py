@@ -20,6 +20,8 @@ from disaster_ops.storage.models import Camera, Detection, Incident, MissionStat
 from disaster_ops.storage.models import Mission as MissionRow
 from geo.crs import LocalFrame
 
+FAR_M = 15.0
+
 
 @dataclass(frozen=True)
 class Spread:
@@ -47,6 +49,7 @@ class DemoReport:
     aerial_frames_unreferenced: int
     aerial_detections: int
     aerial_ground_error_m: dict
+    aerial_far_detections: int  # more than FAR_M from every planted hazard: false alarms
     frame_to_incident_s: dict
     planted_hazards: int
     duration_s: float
@@ -81,6 +84,7 @@ def demo_report(*, planted, aerial: dict | None, duration_s: float, engine: Engi
         by_source.setdefault(inc_id, set()).add(str(getattr(kind, "value", kind)))
     src_counts = Counter(k for kinds in by_source.values() for k in kinds)
     located = [(k, la, lo) for k, la, lo in drone_dets if la is not None and lo is not None]
+    errors = ground_errors_m(located, planted)
     statuses = [str(getattr(m, "value", m)) for m in missions]
     return DemoReport(
         cameras=int(cameras),
@@ -92,7 +96,8 @@ def demo_report(*, planted, aerial: dict | None, duration_s: float, engine: Engi
         aerial_frames=int(aerial.get("frames", 0)),
         aerial_frames_unreferenced=int(aerial.get("unreferenced", 0)),
         aerial_detections=len(drone_dets),
-        aerial_ground_error_m=asdict(Spread.of(ground_errors_m(located, planted))),
+        aerial_ground_error_m=asdict(Spread.of(errors)),
+        aerial_far_detections=sum(e > FAR_M for e in errors),
         frame_to_incident_s={k: v for k, v in asdict(Spread.of(aerial.get("frame_to_incident_s", []))).items()
                              if k != "n"},
         planted_hazards=len(planted),
