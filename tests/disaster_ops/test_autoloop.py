@@ -88,3 +88,31 @@ def test_a_drone_detection_of_a_cctv_incident_marks_it_corroborated(world):
                           ground_lon=DEMO_VIEW_POINT[1])
     [r] = incident_svc.ingest([det], engine=engine, principal=Principal.system("drone:sim-1"))
     assert r.incident_id == inc and corroborated_by_drone(inc, engine=engine)
+
+
+def test_drone_worker_hook_starts_the_aerial_worker_only_with_a_video_url(world, tmp_path):
+    import cv2
+    import numpy as np
+
+    from disaster_ops.services.aerial_view import set_video
+    from disaster_ops.services.aerial_worker import start_for_drone
+    from drone_link.telemetry.pose import PoseTrack
+
+    engine = world
+    assert start_for_drone("sim-1", PoseTrack(), engine=engine) is None  # no video: nothing started
+    video = tmp_path / "v.avi"
+    vw = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+    for i in range(30):
+        vw.write(np.full((240, 320, 3), 40 + i, np.uint8))
+    vw.release()
+    with pytest.raises(PermissionDenied):
+        set_video("sim-1", str(video), principal=Principal.system("watcher"), engine=engine)
+    set_video("sim-1", str(video), principal=MANAGER, engine=engine)
+    handle = start_for_drone("sim-1", PoseTrack(), engine=engine, sample_fps=10.0)
+    assert handle is not None
+    import time
+
+    time.sleep(3.0)
+    stats = handle.stop()
+    # Frames arrived; with no telemetry none of them was placed.
+    assert stats.frames > 0 and stats.unreferenced == stats.frames and stats.detections == 0
