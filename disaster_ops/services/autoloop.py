@@ -6,7 +6,8 @@ supervisor). Each step acts as ``Principal.system("autoloop")`` and is audited a
 planning uses the product's planner with its flight-safety rules
 (``services/missions.plan_gap_survey``); dispatch happens only for drones whose row in
 ``drone_aerial`` has ``auto_dispatch`` set by a manager (``aerial_view.set_auto_dispatch``),
-and only to a drone that has no unfinished mission. The aerial worker then turns what
+only to a drone that has no unfinished mission, and only when the mission passes the
+same pre-flight check as a manager's dispatch. The aerial worker then turns what
 the drone sees into detections of the same incidents (or new ones).
 """
 
@@ -22,7 +23,12 @@ from disaster_ops.errors import InputError
 from disaster_ops.services import audit
 from disaster_ops.services.aerial_view import auto_dispatch_drones
 from disaster_ops.services.drones import set_mission_status
-from disaster_ops.services.missions import incident_area, plan_gap_survey, request_flight
+from disaster_ops.services.missions import (
+    incident_area,
+    plan_gap_survey,
+    preflight_mission,
+    request_flight,
+)
 from disaster_ops.services.roles import Principal
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Detection, Drone, DroneAerial, Incident, MissionStatus
@@ -75,9 +81,14 @@ class AutoLoop:
             if inc_id in self._skipped:
                 continue
             try:
+                with Session(self.engine) as s:
+                    drone = self._idle_drone(s)
+                # Launch from the drone that would fly it (its live position or home), else the
+                # configured launch point: the planner's fence, no-fly, sortie and check rules apply.
                 plan = plan_gap_survey(incident_area(inc_id, radius_m=self.radius_m, engine=self.engine),
                                        principal=SYSTEM, alt_rel_m=self.alt_rel_m, incident_id=inc_id,
-                                       home_latlon=self.home_latlon, engine=self.engine)
+                                       drone_names=[drone] if drone else None,
+                                       launch_latlon=self.home_latlon, engine=self.engine)
             except InputError as exc:  # nothing uncovered, or no safe plan: say so once
                 self._mark_skipped(inc_id, str(exc))
                 out.skipped.append((inc_id, str(exc)))
@@ -89,7 +100,10 @@ class AutoLoop:
                     drone = self._idle_drone(s)
                 if drone is None:
                     break
-                self._dispatch(mission_id, drone)
+                why = self._dispatch(mission_id, drone)
+                if why:
+                    out.skipped.append((inc_id, why))
+                    break
                 out.dispatched.append((mission_id, drone))
         return out
 
@@ -100,16 +114,26 @@ class AutoLoop:
             audit.record(s, principal=SYSTEM, action="mission.skip", object_type="incident",
                          object_id=incident_id, details={"reason": why[:200]})
 
-    def _dispatch(self, mission_id: int, drone_name: str) -> None:
-        """Assign to a drone whose operator enabled auto-dispatch, then release it to fly."""
+    def _dispatch(self, mission_id: int, drone_name: str) -> str | None:
+        """Assign to a drone whose operator enabled auto-dispatch, then release it to fly.
+
+        The pre-flight check that ``missions.assign`` runs for a manager runs here too; a
+        failing mission stays planned (audited with every violation). Returns why not, or None."""
+        check = preflight_mission(mission_id, drone_name, engine=self.engine)
+        if not check.ok:
+            with session_scope(self.engine) as s:
+                audit.record(s, principal=SYSTEM, action="mission.preflight_failed", object_type="mission",
+                             object_id=mission_id, details={"drone": drone_name, **check.to_dict()})
+            return f"mission {mission_id} fails the pre-flight check for {drone_name}: {check.summary()}"
         with session_scope(self.engine) as s:
             d = s.exec(select(Drone).where(Drone.name == drone_name)).first()
             setting = s.get(DroneAerial, d.id)
             if setting is None or not setting.auto_dispatch:  # re-checked inside the transaction
-                return
+                return "auto-dispatch switched off"
             row = s.get(MissionRow, mission_id)
             row.drone_id = d.id
             set_mission_status(s, mission_id, MissionStatus.ASSIGNED, principal=SYSTEM,
                                note=f"auto-dispatch to {drone_name} (enabled by {setting.auto_dispatch_by})")
         request_flight(mission_id, principal=SYSTEM, engine=self.engine)
         logger.info("autoloop: mission %d dispatched to %s", mission_id, drone_name)
+        return None

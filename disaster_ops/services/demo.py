@@ -72,20 +72,29 @@ DEMO_VIEW_POINT = (35.10145, 129.03211)  # centre of the replay camera's view (d
 
 def demo_aerial_hazards(*, n: int = 2, radius_m: float = 150.0, alt_rel_m: float = 80.0, engine=None) -> list:
     """Fires to plant for the demo where the gap mission for the replay camera's incident
-    will fly: the middle of the longest survey legs of a preview of that plan (same
-    planner, same zones no camera sees), so the drone passes over them."""
+    will fly: the middle of the longest survey legs of a preview of that plan (the same
+    safe planning path as ``missions.plan_gap_survey``, nothing stored), so the drone
+    passes over them."""
     import math
 
+    from disaster_ops.config import get_settings
+    from disaster_ops.services import planning
     from disaster_ops.services.missions import coverage_gaps
     from drone_link.mission import Cmd
-    from drone_link.planner import SurveySpec, camera_preset, plan_coverage
+    from drone_link.planner import SurveySpec, camera_preset
+    from drone_link.planner.geometry import safe_union
     from geo.aoi import PointRadius
     from geo.crs import LocalFrame
 
     lat0, lon0 = DEMO_VIEW_POINT
     cov = coverage_gaps(PointRadius(lat=lat0, lon=lon0, radius_m=radius_m), engine=engine, rank_from=(lat0, lon0))
-    plan = plan_coverage([z.polygon_wgs84 for z in cov.zones[:10]],
-                         SurveySpec(camera=camera_preset("mavic3e-wide"), alt_rel_m=alt_rel_m), home_latlon=DEMO_HOME)
+    zones = [z.polygon_wgs84 for z in cov.zones[:10]]
+    safety = get_settings().planning
+    bounds = tuple(safe_union(zones).buffer(0.01).bounds)
+    survey = SurveySpec(camera=camera_preset("mavic3e-wide"), alt_rel_m=alt_rel_m, max_alt_rel_m=safety.max_alt_agl_m)
+    plan = planning.plan_survey(zones, survey, launches=[planning.Launch(*DEMO_HOME, "launch point")], safety=safety,
+                                no_fly=planning.stored_no_fly(bounds, engine=engine),
+                                terrain=planning.load_terrain(safety, bounds))
     f = LocalFrame.around(lat0, lon0)
     pts = [f.to_xy_m(it.lat_deg, it.lon_deg) for s in plan.sorties for it in s.mission.items
            if int(it.command) == Cmd.NAV_WAYPOINT and (it.lat_deg or it.lon_deg)]
