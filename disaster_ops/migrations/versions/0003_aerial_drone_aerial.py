@@ -1,13 +1,13 @@
 """drone_aerial: a drone's video URL, auto-dispatch setting and live camera footprint
 
 Revision ID: 0003_aerial
-Revises: 0003_plan
+Revises: 0003_gis
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_aerial"
-down_revision = "0003_plan"
+down_revision = "0003_gis"
 branch_labels = None
 depends_on = None
 
