@@ -1,12 +1,19 @@
-"""folium layers (display only)."""
+"""folium layers (display only).
+
+Every stored string goes through :func:`ui.escape.html_text` before it reaches folium:
+folium puts tooltip text raw into a JavaScript template literal that Leaflet renders as
+HTML, so an unescaped camera name could run script in every viewer's browser.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 
 import folium
 
 from disaster_ops.services.cop import CameraMarker, DroneMarker, IncidentMarker, MissionArea
+from ui.escape import html_text
 
 # Leaflet is served by the dashboard itself (ui/static, Streamlit static serving) so the
 # map works on a closed disaster network; folium's defaults point at public CDNs.
@@ -33,7 +40,8 @@ def add_camera_layer(fmap: folium.Map, markers: list[CameraMarker]) -> folium.Fe
         folium.CircleMarker(
             location=(m.lat, m.lon), radius=4, weight=1, class_name="cctv-camera",
             color=STATUS_COLOURS.get(m.status, "#546e7a"), fill=True, fill_opacity=0.8,
-            tooltip=f"{m.name} · {m.status} · {m.purpose} · fov {m.fov_deg:.0f}° · {m.range_m:.0f} m ({m.view_source})",
+            tooltip=html_text(f"{m.name} · {m.status} · {m.purpose} · fov {m.fov_deg:.0f}° · "
+                              f"{m.range_m:.0f} m ({m.view_source})"),
         ).add_to(group)
     group.add_to(fmap)
     return group
@@ -46,9 +54,9 @@ def add_incident_layer(fmap: folium.Map, incidents: list[IncidentMarker]) -> fol
     group = folium.FeatureGroup(name="Incidents", show=True)
     for inc in incidents:
         colour = KIND_COLOURS.get(inc.kind, "#ff6f00")
-        label = (f"#{inc.id} {inc.kind} · {inc.status} · severity {inc.severity} · "
-                 f"{inc.source_count} sources · {inc.last_seen_utc}")
-        folium.GeoJson(json.loads(inc.geometry_geojson), name=f"incident {inc.id}",
+        label = html_text(f"#{inc.id} {inc.kind} · {inc.status} · severity {inc.severity} · "
+                          f"{inc.source_count} sources · {inc.last_seen_utc}")
+        folium.GeoJson(json.loads(inc.geometry_geojson), name=html_text(f"incident {inc.id}"),
                        style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.35},
                        tooltip=label).add_to(group)
         folium.CircleMarker((inc.lat, inc.lon), radius=7 + inc.severity, color=colour, weight=3,
@@ -57,17 +65,35 @@ def add_incident_layer(fmap: folium.Map, incidents: list[IncidentMarker]) -> fol
     return group
 
 
+DRONE_HEADING_TICK_M = 40.0
+
+
+def _ahead(lat: float, lon: float, heading_deg: float, dist_m: float) -> tuple[float, float]:
+    """The point ``dist_m`` metres from ``lat, lon`` along ``heading_deg`` (flat-earth; display only)."""
+    dlat = dist_m * math.cos(math.radians(heading_deg)) / 111_320.0
+    dlon = dist_m * math.sin(math.radians(heading_deg)) / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
+    return lat + dlat, lon + dlon
+
+
 def add_drone_layer(fmap: folium.Map, drones: list[DroneMarker]) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="Drones", show=True)
     for d in drones:
         colour = "#00897b" if d.link_ok else "#c62828"
         batt = "?" if d.battery_pct is None else f"{d.battery_pct:.0f}%"
         alt = "?" if d.alt_rel_m is None else f"{d.alt_rel_m:.0f} m"
-        folium.RegularPolygonMarker(
-            (d.lat, d.lon), number_of_sides=3, radius=10, rotation=(d.heading_deg or 0.0) - 90.0,
-            color=colour, fill=True, fill_opacity=0.9,
-            tooltip=f"{d.name} · {d.mode or '?'} · {alt} · battery {batt} · "
-                    f"{'armed' if d.armed else 'disarmed'} · {'link ok' if d.link_ok else 'LINK LOST'} · {d.updated_utc}",
+        tip = html_text(f"{d.name} · {d.mode or '?'} · {alt} · battery {batt} · "
+                        f"{'armed' if d.armed else 'disarmed'} · "
+                        f"{'link ok' if d.link_ok else 'LINK LOST'} · {d.updated_utc}")
+        # A circle plus a heading tick, both core Leaflet: folium's RegularPolygonMarker
+        # needs the leaflet-dvf plugin from a public CDN, and on a closed network its
+        # failed load stopped the whole map from drawing as soon as a drone reported.
+        if d.heading_deg is not None:
+            tip_lat, tip_lon = _ahead(d.lat, d.lon, d.heading_deg, DRONE_HEADING_TICK_M)
+            folium.PolyLine([(d.lat, d.lon), (tip_lat, tip_lon)], color=colour, weight=3,
+                            class_name="drone-heading").add_to(group)
+        folium.CircleMarker(
+            (d.lat, d.lon), radius=9, weight=3, color=colour, fill=True, fill_opacity=0.9,
+            class_name="drone", tooltip=tip,
         ).add_to(group)
     group.add_to(fmap)
     return group
@@ -76,10 +102,10 @@ def add_drone_layer(fmap: folium.Map, drones: list[DroneMarker]) -> folium.Featu
 def add_mission_layer(fmap: folium.Map, missions: list[MissionArea]) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="Drone missions", show=True)
     for m in missions:
-        folium.GeoJson(json.loads(m.zone_geojson), name=f"mission {m.id}",
+        folium.GeoJson(json.loads(m.zone_geojson), name=html_text(f"mission {m.id}"),
                        style_function=lambda _f: {"color": "#6a1b9a", "weight": 2, "dashArray": "6 4",
                                                   "fillOpacity": 0.08},
-                       tooltip=f"mission #{m.id} {m.name} · {m.status}").add_to(group)
+                       tooltip=html_text(f"mission #{m.id} {m.name} · {m.status}")).add_to(group)
     group.add_to(fmap)
     return group
 

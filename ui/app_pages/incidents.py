@@ -8,6 +8,7 @@ from disaster_ops.errors import DisasterOpsError
 from disaster_ops.services import incidents as svc
 from disaster_ops.services.cop import incident_markers
 from disaster_ops.services.roles import Action, allowed
+from ui.escape import md_text
 from ui.session import current_principal
 
 st.title("Incidents")
@@ -20,7 +21,7 @@ for inc in items:
     with st.container(border=True):
         st.markdown(f"**#{inc.id} {' + '.join(k.upper() for k in inc.kinds)}** · {inc.status} · severity {inc.severity} · "
                     f"{inc.source_count} sources · last seen {inc.last_seen_utc}"
-                    + (f" · acknowledged by {inc.acknowledged_by}" if inc.acknowledged_by else ""))
+                    + (f" · acknowledged by {md_text(inc.acknowledged_by)}" if inc.acknowledged_by else ""))
         cols = st.columns(5)
         try:
             if allowed(me, Action.ACK_INCIDENT) and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):

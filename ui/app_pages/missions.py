@@ -12,6 +12,7 @@ from disaster_ops.services import missions as svc
 from disaster_ops.services.roles import Action, allowed
 from drone_link.files import plan_from_dict, waypoints_text
 from geo.aoi import PointRadius
+from ui.escape import md_text
 from ui.session import current_principal
 
 st.title("Drone missions")
@@ -55,8 +56,8 @@ for m in svc.list_missions():
     status = str(getattr(m.status, "value", m.status))
     with st.container(border=True):
         report = json.loads(m.report_json) if m.report_json else {}
-        st.markdown(f"**#{m.id} {m.name}** · {status} · drone {cop.drone_name(m.drone_id) or '—'} · "
-                    f"created by {m.created_by}"
+        st.markdown(f"**#{m.id} {md_text(m.name)}** · {status} · "
+                    f"drone {md_text(cop.drone_name(m.drone_id) or '—')} · created by {md_text(m.created_by)}"
                     + (f" · {report.get('distance_m', 0):.0f} m, {report.get('flight_time_s', 0) / 60:.1f} min"
                        if report else ""))
         cols = st.columns(3)
