@@ -117,6 +117,23 @@ class CameraHealthRules(BaseModel):
         return self
 
 
+class Limits(BaseModel):
+    """Resource limits on what users hand in: every limit fails with one clear line
+    (exit code 2) naming the limit and the setting that raises it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry_max_bytes: int = Field(256 * 2**20, gt=0, description="Largest registry file, bytes (the national Korean file is ~60 MB).")
+    registry_max_rows: int = Field(1_000_000, gt=0, description="Most rows (or GeoJSON features) in one registry file.")
+    registry_max_field_chars: int = Field(1000, gt=0, description="Longest text field in a registry row, characters.")
+    aoi_max_bytes: int = Field(64 * 2**20, gt=0, description="Largest AOI / zone GeoJSON file, bytes.")
+    aoi_max_vertices: int = Field(100_000, gt=3, description="Most polygon vertices in an AOI or zone file.")
+    aoi_max_area_km2: float = Field(2_000.0, gt=0, description="Largest area `coverage` and `plan` accept, km².")
+    plan_max_photos: int = Field(20_000, gt=0, description="Most photos one planned survey may take.")
+    plan_max_waypoints: int = Field(2_000, gt=0, description="Most waypoints in one planned mission.")
+    mission_file_max_bytes: int = Field(32 * 2**20, gt=0, description="Largest .plan / .waypoints file, bytes.")
+
+
 class Settings(BaseSettings):
     """Effective configuration of one process."""
 
@@ -139,6 +156,7 @@ class Settings(BaseSettings):
     planning: PlanningSafety = Field(default_factory=PlanningSafety)
     incidents: IncidentRules = Field(default_factory=IncidentRules)
     camera_health: CameraHealthRules = Field(default_factory=CameraHealthRules)
+    limits: Limits = Field(default_factory=Limits)
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from disaster_ops.config import CameraDefaults
+from disaster_ops.config import CameraDefaults, Limits
 from disaster_ops.errors import RegistryError
 from disaster_ops.registry.records import CameraRecord, RowIssue
+from disaster_ops.registry.schema import checked_record
 from disaster_ops.registry.view_text import parse_view_text
 
 # Coordinates of the Korean standard data must fall inside South Korea (incl. Dokdo, Jeju).
@@ -53,13 +54,21 @@ ENCODINGS = ("utf-8-sig", "cp949", "euc-kr")
 
 
 def decode_bytes(raw: bytes, *, file: str) -> tuple[str, str]:
-    """Decode a registry file: UTF-8 (with or without BOM), else CP949/EUC-KR."""
+    """Decode a registry file: UTF-8 (with or without BOM), else CP949/EUC-KR.
+
+    A file none of them decodes is refused with the line of the first bad byte (as
+    seen by the encoding that read furthest), so the user can find and fix it.
+    """
+    failures: list[tuple[int, str]] = []
     for enc in ENCODINGS:
         try:
             return raw.decode(enc), ("utf-8" if enc == "utf-8-sig" else enc)
-        except UnicodeDecodeError:
-            continue
-    raise RegistryError("not UTF-8, CP949 or EUC-KR text", file=file)
+        except UnicodeDecodeError as exc:
+            failures.append((exc.start, enc))
+    pos, _ = max(failures)
+    line = raw.count(b"\n", 0, pos) + 1
+    raise RegistryError(f"invalid byte 0x{raw[pos]:02x} (byte {pos}): not UTF-8, CP949 or EUC-KR text",
+                        file=file, row=line)
 
 
 def detect_format(path: Path, header: list[str] | None = None) -> RegistryFormat:
@@ -78,16 +87,24 @@ def detect_format(path: Path, header: list[str] | None = None) -> RegistryFormat
 
 
 def read_registry(
-    path: str | Path, *, defaults: CameraDefaults | None = None
+    path: str | Path, *, defaults: CameraDefaults | None = None, limits: Limits | None = None,
 ) -> tuple[RegistryFormat, str, Iterator[CameraRecord | RowIssue]]:
     """Open a registry file and return (format, encoding, records-or-issues iterator).
 
     Raises :class:`RegistryError` when the file as a whole cannot be read (missing,
-    not text, unknown layout, not GeoJSON).
+    too large, not text, unknown layout, not GeoJSON) and, while iterating, when the
+    CSV structure itself is broken (an unbalanced quote that would swallow the rest of
+    the file, too many rows): then no row of the file may be trusted, so the import
+    stores nothing.
     """
     p = Path(path)
     d = defaults or CameraDefaults()
+    lim = limits or Limits()
     try:
+        size = p.stat().st_size
+        if size > lim.registry_max_bytes:
+            raise RegistryError(f"file is {size} bytes, more than the limit of {lim.registry_max_bytes} "
+                                "(setting limits.registry_max_bytes)", file=str(p))
         raw = p.read_bytes()
     except OSError as exc:
         raise RegistryError(f"cannot read file: {exc.strerror or exc}", file=str(p)) from exc
@@ -95,16 +112,79 @@ def read_registry(
         raise RegistryError("file is empty", file=str(p))
     text, encoding = decode_bytes(raw, file=str(p))
     if p.suffix.lower() in (".geojson", ".json"):
-        return RegistryFormat.GEOJSON, encoding, _read_geojson(text, str(p), d)
-    reader = csv.reader(io.StringIO(text, newline=""))
+        return RegistryFormat.GEOJSON, encoding, _read_geojson(text, str(p), d, lim)
+    rows = CheckedCsv(text, file=str(p), max_rows=lim.registry_max_rows)
     try:
-        header = [h.strip() for h in next(reader)]
+        _, header = next(rows)
     except StopIteration:
         raise RegistryError("file is empty", file=str(p)) from None
+    header = [h.strip() for h in header]
     fmt = detect_format(p, header)
     if fmt is RegistryFormat.KOREAN_STANDARD:
-        return fmt, encoding, _read_korean(reader, header, str(p), d)
-    return fmt, encoding, _read_plain(reader, header, str(p), d)
+        return fmt, encoding, _read_korean(rows, header, str(p), d, lim)
+    return fmt, encoding, _read_plain(rows, header, str(p), d, lim)
+
+
+class CheckedCsv:
+    """``csv.reader`` that yields ``(line, row)`` and refuses broken structure.
+
+    Python's csv module, given one stray ``"`` at the start of a field, reads everything
+    up to the next quote as one field: the rest of the file silently becomes one cell
+    (or, past 128 KB, ``_csv.Error``). Real registries do hold a few quoted values with a
+    line break (Daejeon 2026: ``"...앉은굿\n보존회 앞"``), so a record spanning lines is
+    accepted only when it looks like one: the header's column count, at most
+    ``MAX_VALUE_LINES`` lines per value and no line inside a value that looks like a
+    row of its own. Anything else is an unbalanced quote, reported at the line where
+    the record began, with the column; csv errors (field too large, NUL) name that
+    line too.
+    """
+
+    MAX_VALUE_LINES = 3
+
+    def __init__(self, text: str, *, file: str, max_rows: int) -> None:
+        self._reader = csv.reader(io.StringIO(text, newline=""))
+        self.file, self.max_rows = file, max_rows
+        self._last_line = 0
+        self._rows = 0
+        self._header: list[str] | None = None
+
+    def __iter__(self) -> CheckedCsv:
+        return self
+
+    def _check_multiline(self, row: list[str], start: int, end: int) -> None:
+        ncols = len(self._header) if self._header else len(row)
+        for i, cell in enumerate(row):
+            lines = cell.splitlines()
+            if len(lines) < 2:
+                continue
+            swallowed = (len(row) != ncols or len(lines) > self.MAX_VALUE_LINES
+                         or any(ln.count(",") >= max(2, ncols // 2) for ln in lines))
+            if swallowed:
+                col = (self._header[i] if self._header and i < len(self._header) else None) \
+                    or f"column {i + 1}"
+                raise RegistryError(
+                    f"unbalanced quote: the quoted value starting here runs to line {end} "
+                    f"and would swallow {end - start} following lines; fix the stray '\"'",
+                    file=self.file, row=start, field=col)
+
+    def __next__(self) -> tuple[int, list[str]]:
+        start = self._last_line + 1
+        try:
+            row = next(self._reader)
+        except csv.Error as exc:
+            raise RegistryError(f"unbalanced quote or broken CSV in the record that starts on this "
+                                f"line ({exc}); look for a stray '\"'", file=self.file, row=start) from None
+        end = self._reader.line_num
+        self._last_line = end
+        if end > start:
+            self._check_multiline(row, start, end)
+        if self._header is None:
+            self._header = [h.strip() for h in row]
+        self._rows += 1
+        if self._rows > self.max_rows + 1:
+            raise RegistryError(f"more than {self.max_rows} rows (setting limits.registry_max_rows)",
+                                file=self.file, row=start)
+        return start, row
 
 
 # ---------------------------------------------------------------- helpers
@@ -168,8 +248,17 @@ def _kr_columns(header: list[str]) -> _KrColumns:
     )
 
 
-def _read_korean(reader, header: list[str], file: str, d: CameraDefaults
-                 ) -> Iterator[CameraRecord | RowIssue]:
+def _too_long(row: list[str], header: list[str], max_chars: int) -> tuple[str, str] | None:
+    """(column, reason) of the first cell longer than ``max_chars``, else None."""
+    for i, cell in enumerate(row):
+        if len(cell) > max_chars:
+            col = header[i] if i < len(header) and header[i] else f"column {i + 1}"
+            return col, f"{len(cell)} characters, more than {max_chars} (limits.registry_max_field_chars)"
+    return None
+
+
+def _read_korean(reader: CheckedCsv, header: list[str], file: str, d: CameraDefaults,
+                 lim: Limits) -> Iterator[CameraRecord | RowIssue]:
     cols = _kr_columns(header)
     lat_name, lon_name = header[cols.lat], header[cols.lon]
     keys = _KeyMaker()
@@ -178,9 +267,12 @@ def _read_korean(reader, header: list[str], file: str, d: CameraDefaults
     def cell(row: list[str], i: int | None) -> str:
         return row[i].strip() if i is not None and i < len(row) else ""
 
-    for row in reader:
-        line = reader.line_num
+    for line, row in reader:
         if not row or all(not c.strip() for c in row):
+            continue
+        long = _too_long(row, header, lim.registry_max_field_chars)
+        if long:
+            yield RowIssue(file, line, *long)
             continue
         if len(row) < min(ncols, max(cols.lat, cols.lon) + 1):
             yield RowIssue(file, line, None, f"row has {len(row)} columns, header has {ncols}")
@@ -221,7 +313,7 @@ def _read_korean(reader, header: list[str], file: str, d: CameraDefaults
             key = keys(_hash_key("krh", *parts))
         view = parse_view_text(cell(row, cols.view), camera_count=count)
         omni = view.fov_deg is not None and view.fov_deg >= 360.0
-        yield CameraRecord(
+        yield checked_record(file, line, CameraRecord(
             source_key=key, lat=lat, lon=lon,
             heading_deg=view.heading_deg if view.heading_deg is not None else d.heading_deg,
             fov_deg=view.fov_deg if view.fov_deg is not None else d.fov_deg,
@@ -231,7 +323,7 @@ def _read_korean(reader, header: list[str], file: str, d: CameraDefaults
             purpose=cell(row, cols.purpose), address=address, camera_count=count,
             view_source=view.source if (omni or view.fov_deg or view.heading_deg is not None)
             else "default",
-        )
+        ))
 
 
 # ---------------------------------------------------------------- plain CSV
@@ -246,8 +338,8 @@ _PLAIN_ALIASES = {
 }
 
 
-def _read_plain(reader, header: list[str], file: str, d: CameraDefaults
-                ) -> Iterator[CameraRecord | RowIssue]:
+def _read_plain(reader: CheckedCsv, header: list[str], file: str, d: CameraDefaults,
+                lim: Limits) -> Iterator[CameraRecord | RowIssue]:
     lower = [h.lower() for h in header]
     col: dict[str, int] = {}
     for field, names in _PLAIN_ALIASES.items():
@@ -256,9 +348,12 @@ def _read_plain(reader, header: list[str], file: str, d: CameraDefaults
                 col[field] = lower.index(n)
                 break
     keys = _KeyMaker()
-    for row in reader:
-        line = reader.line_num
+    for line, row in reader:
         if not row or all(not c.strip() for c in row):
+            continue
+        long = _too_long(row, header, lim.registry_max_field_chars)
+        if long:
+            yield RowIssue(file, line, *long)
             continue
         values = {f: (row[i].strip() if i < len(row) else "") for f, i in col.items()}
         try:
@@ -266,7 +361,7 @@ def _read_plain(reader, header: list[str], file: str, d: CameraDefaults
         except _FieldError as exc:
             yield RowIssue(file, line, exc.field, exc.reason)
             continue
-        yield rec
+        yield checked_record(file, line, rec)
 
 
 class _FieldError(Exception):
@@ -320,11 +415,14 @@ def _plain_record(values: dict, d: CameraDefaults, keys: _KeyMaker) -> CameraRec
 
 # ---------------------------------------------------------------- GeoJSON
 
-def _read_geojson(text: str, file: str, d: CameraDefaults) -> Iterator[CameraRecord | RowIssue]:
+def _read_geojson(text: str, file: str, d: CameraDefaults, lim: Limits
+                  ) -> Iterator[CameraRecord | RowIssue]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RegistryError(f"not valid JSON: {exc.msg} at line {exc.lineno}", file=file) from None
+    except (ValueError, RecursionError) as exc:  # 5,000-digit integers, deep nesting
+        raise RegistryError(f"not usable JSON: {str(exc)[:120]}", file=file) from None
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features")
     elif isinstance(doc, dict) and doc.get("type") == "Feature":
@@ -333,30 +431,61 @@ def _read_geojson(text: str, file: str, d: CameraDefaults) -> Iterator[CameraRec
         raise RegistryError("GeoJSON must be a FeatureCollection or Feature of points", file=file)
     if not isinstance(features, list):
         raise RegistryError("FeatureCollection has no 'features' list", file=file)
-    return _geojson_features(features, file, d)
+    if len(features) > lim.registry_max_rows:
+        raise RegistryError(f"{len(features)} features, more than {lim.registry_max_rows} "
+                            "(setting limits.registry_max_rows)", file=file)
+    return _geojson_features(features, file, d, lim)
 
 
-def _geojson_features(features: list, file: str, d: CameraDefaults
+_GEOJSON_PROPS = ("name", "heading_deg", "fov_deg", "range_m", "stream_url", "operator", "purpose",
+                  "address", "mount_height_m", "tilt_deg")
+
+
+def _scalar_text(v: object, field: str, max_chars: int) -> str:
+    """A GeoJSON property as text: strings and numbers only, bounded length."""
+    if v is None:
+        return ""
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise _FieldError(field, f"must be a string or number, got {type(v).__name__}")
+    if isinstance(v, int) and abs(v) > 10**18:
+        raise _FieldError(field, "integer too large")
+    text = str(v)
+    if len(text) > max_chars:
+        raise _FieldError(field, f"{len(text)} characters, more than {max_chars} "
+                                 "(limits.registry_max_field_chars)")
+    return text
+
+
+def _geojson_features(features: list, file: str, d: CameraDefaults, lim: Limits
                       ) -> Iterator[CameraRecord | RowIssue]:
     keys = _KeyMaker()
     for n, feat in enumerate(features, start=1):
         # For GeoJSON, "row" is the 1-based feature index.
-        geom = (feat or {}).get("geometry") or {}
-        if geom.get("type") != "Point":
-            yield RowIssue(file, n, "geometry", f"feature {n} is not a Point ({geom.get('type')})")
+        if not isinstance(feat, dict):
+            yield RowIssue(file, n, "feature", f"feature {n} is not an object")
             continue
-        coords = geom.get("coordinates") or []
-        if len(coords) < 2:
+        geom = feat.get("geometry")
+        if not isinstance(geom, dict) or geom.get("type") != "Point":
+            kind = geom.get("type") if isinstance(geom, dict) else type(geom).__name__
+            yield RowIssue(file, n, "geometry", f"feature {n} is not a Point ({str(kind)[:40]})")
+            continue
+        coords = geom.get("coordinates")
+        if not isinstance(coords, list) or len(coords) < 2:
             yield RowIssue(file, n, "geometry", f"feature {n} has no [lon, lat] coordinates")
             continue
-        props = dict(feat.get("properties") or {})
-        values = {k: props.get(k) for k in ("name", "heading_deg", "fov_deg", "range_m",
-                                            "stream_url", "operator", "purpose", "address",
-                                            "mount_height_m", "tilt_deg")}
-        values["lon"], values["lat"] = coords[0], coords[1]
-        values["id"] = feat.get("id") or props.get("id") or props.get("source_key")
-        values = {k: ("" if v is None else v) for k, v in values.items()}
+        props = feat.get("properties")
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            yield RowIssue(file, n, "properties", f"feature {n}: properties must be an object")
+            continue
         try:
-            yield _plain_record(values, d, keys)
+            values = {k: _scalar_text(props.get(k), k, lim.registry_max_field_chars)
+                      for k in _GEOJSON_PROPS}
+            values["lon"] = _scalar_text(coords[0], "lon", 64)
+            values["lat"] = _scalar_text(coords[1], "lat", 64)
+            values["id"] = _scalar_text(feat.get("id") or props.get("id") or props.get("source_key"),
+                                        "id", lim.registry_max_field_chars)
+            yield checked_record(file, n, _plain_record(values, d, keys))
         except _FieldError as exc:
             yield RowIssue(file, n, exc.field, exc.reason)

@@ -92,7 +92,9 @@ def import_registry(
     require(principal, Action.IMPORT_CAMERAS)
     t0 = time.perf_counter()
     p = Path(path)
-    fmt, encoding, rows = read_registry(p, defaults=defaults or get_settings().camera_defaults)
+    settings = get_settings()
+    fmt, encoding, rows = read_registry(p, defaults=defaults or settings.camera_defaults,
+                                        limits=settings.limits)
     report = ImportReport(file=str(p), format=fmt.value, encoding=encoding)
     records: dict[str, CameraRecord] = {}
     for item in rows:

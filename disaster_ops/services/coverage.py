@@ -170,7 +170,8 @@ def file_index(path: Path, *, aoi=None, overrides: Overrides | None = None) -> C
     ver = hashlib.blake2b(f"{_CACHE_VERSION}|{digest}|{ov.key()}".encode(), digest_size=10).hexdigest()
 
     def load() -> tuple[Cameras, int]:
-        _, _, rows = read_registry(Path(path), defaults=get_settings().camera_defaults)
+        _, _, rows = read_registry(Path(path), defaults=get_settings().camera_defaults,
+                                   limits=get_settings().limits)
         records, skipped = [], 0
         for row in rows:
             if isinstance(row, CameraRecord):

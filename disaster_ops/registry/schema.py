@@ -1,0 +1,65 @@
+"""The one validation layer every registry reader ends in: a pydantic schema with the
+ranges a stored camera must satisfy, whatever file format it came from.
+
+Readers parse their format and build a :class:`CameraRecord`; :func:`checked_record`
+runs it through :class:`CameraSchema` and turns the first violation into a
+:class:`RowIssue` naming the file, row and field. Float fields must be finite and
+representable as float32 (the MAVLink and GPU paths downstream use float32).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Annotated
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from disaster_ops.registry.records import CameraRecord, RowIssue
+
+MAX_TEXT_CHARS = 1000
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _finite32(v: float) -> float:
+    if not math.isfinite(v) or abs(v) > FLOAT32_MAX:
+        raise ValueError(f"{v!r} is not a finite float32 number")
+    return v
+
+
+Finite = Annotated[float, AfterValidator(_finite32)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
+
+class CameraSchema(BaseModel):
+    """Ranges of a camera row (WGS84 degrees, metres, degrees)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    source_key: str = Field(min_length=1, max_length=2 * MAX_TEXT_CHARS)
+    lat: Finite = Field(ge=-90.0, le=90.0)
+    lon: Finite = Field(ge=-180.0, le=180.0)
+    heading_deg: Finite = Field(ge=0.0, le=360.0)
+    fov_deg: Finite = Field(gt=0.0, le=360.0)
+    range_m: Finite = Field(gt=0.0, le=5000.0)
+    name: Annotated[str, Field(max_length=2 * MAX_TEXT_CHARS + 1)]  # operator + address
+    operator: Text
+    purpose: Text
+    address: Text
+    camera_count: int = Field(ge=1, le=10_000)
+    stream_url: Text | None
+    view_source: Annotated[str, Field(max_length=40)]
+    mount_height_m: Finite | None = Field(None, gt=0.0, le=500.0)
+    tilt_deg: Finite | None = Field(None, ge=0.0, le=90.0)
+
+
+def checked_record(file: str, row: int, rec: CameraRecord) -> CameraRecord | RowIssue:
+    """``rec`` if it satisfies :class:`CameraSchema`, else the first violation as a RowIssue."""
+    try:
+        CameraSchema.model_validate(asdict(rec))
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        return RowIssue(file, row, field, err["msg"])
+    return rec
