@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from geo.budget import MAX_VERTICES, check_area, check_crossings, check_vertices
 from geo.crs import LocalFrame
 from geo.errors import InvalidGeometryError
 
@@ -67,16 +68,21 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(polys)
 
 
-def clean_polygonal(geom: shapely.Geometry, *, what: str = "AOI", repair: bool = True) -> shapely.Geometry:
+def clean_polygonal(geom: shapely.Geometry, *, what: str = "AOI", repair: bool = True,
+                    max_vertices: int = MAX_VERTICES) -> shapely.Geometry:
     """A valid, non-empty polygonal geometry, repaired when allowed, else InvalidGeometryError."""
     if geom is None or geom.is_empty:
         raise InvalidGeometryError(f"{what}: geometry is empty")
     if not isinstance(geom, (*POLYGONAL, shapely.GeometryCollection)):
         raise InvalidGeometryError(f"{what}: expected a Polygon or MultiPolygon, got {geom.geom_type}")
+    check_vertices(geom, what=what, max_vertices=max_vertices)
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        raise InvalidGeometryError(f"{what}: coordinates must be finite numbers")
     if not shapely.is_valid(geom):
         why = shapely.is_valid_reason(geom)
         if not repair:
             raise InvalidGeometryError(f"{what}: invalid polygon ({why})")
+        check_crossings(geom, what=what)  # make_valid is quadratic in crossings
         geom = _polygonal_part(shapely.make_valid(geom))
         if geom.is_empty or geom.area <= 0:
             raise InvalidGeometryError(f"{what}: invalid polygon ({why}) and nothing polygonal is left after repair")
@@ -108,6 +114,7 @@ def _from_geojson(obj: Any, what: str) -> shapely.Geometry:
             polys = [g for g in geoms if isinstance(g, (*POLYGONAL, shapely.GeometryCollection))]
             if not polys:
                 raise InvalidGeometryError(f"{what}: no Polygon/MultiPolygon features")
+            check_vertices(shapely.GeometryCollection(polys), what=what)
             # Repair each feature first, then union: admin boundaries often hold tiny self-overlaps.
             return shapely.union_all([clean_polygonal(g, what=what) for g in polys])
         if kind == "Feature":
@@ -123,9 +130,21 @@ def _from_geojson(obj: Any, what: str) -> shapely.Geometry:
         raise InvalidGeometryError(f"{what}: malformed GeoJSON geometry ({exc})") from exc
 
 
-def load_aoi(aoi: AoiLike, *, repair: bool = True) -> shapely.Geometry | PointRadius:
-    """Normalise ``aoi`` to a valid WGS84 polygonal geometry, or return a :class:`PointRadius` as is."""
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def load_aoi(aoi: AoiLike, *, repair: bool = True, max_vertices: int = MAX_VERTICES,
+             max_area_km2: float | None = None, max_file_bytes: int = MAX_FILE_BYTES,
+             ) -> shapely.Geometry | PointRadius:
+    """Normalise ``aoi`` to a valid WGS84 polygonal geometry, or return a :class:`PointRadius` as is.
+
+    Budgets (vertex count, self-crossings before a repair, area, file size) are checked
+    before the expensive steps, so a hostile polygon fails fast with one clear line.
+    """
     if isinstance(aoi, PointRadius):
+        if max_area_km2 is not None and 3.1416 * (aoi.radius_m / 1000.0) ** 2 > max_area_km2:
+            raise InvalidGeometryError(f"AOI circle of {aoi.radius_m:g} m is larger than the limit of "
+                                       f"{max_area_km2:g} km² (setting limits.aoi_max_area_km2)")
         return aoi
     what = "AOI"
     if isinstance(aoi, (str, Path)):
@@ -133,10 +152,17 @@ def load_aoi(aoi: AoiLike, *, repair: bool = True) -> shapely.Geometry | PointRa
         what = f"AOI file {path}"
         if not path.is_file():
             raise InvalidGeometryError(f"{what}: no such file")
+        if path.stat().st_size > max_file_bytes:
+            raise InvalidGeometryError(f"{what}: {path.stat().st_size} bytes, more than the limit of "
+                                       f"{max_file_bytes} (setting limits.aoi_max_bytes)")
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidGeometryError(f"{what}: not valid JSON ({exc})") from exc
+        except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+            raise InvalidGeometryError(f"{what}: not usable JSON ({str(exc)[:120]})") from exc
+        except OSError as exc:
+            raise InvalidGeometryError(f"{what}: cannot read ({exc.strerror or exc})") from exc
         geom = _from_geojson(obj, what)
     elif isinstance(aoi, dict):
         geom = _from_geojson(aoi, what)
@@ -144,8 +170,9 @@ def load_aoi(aoi: AoiLike, *, repair: bool = True) -> shapely.Geometry | PointRa
         geom = aoi
     else:
         raise InvalidGeometryError(f"AOI: unsupported type {type(aoi).__name__}")
-    geom = clean_polygonal(geom, what=what, repair=repair)
+    geom = clean_polygonal(geom, what=what, repair=repair, max_vertices=max_vertices)
     _check_lonlat(geom, what)
+    check_area(geom, what=what, max_area_km2=max_area_km2)
     return geom
 
 

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from disaster_ops.cli._common import app, fail, print_json
+from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
 from disaster_ops.storage.migrate import ensure_schema
 from geo.aoi import PointRadius, load_aoi
@@ -69,11 +70,14 @@ def coverage(
     except GeoError as exc:
         fail(str(exc))
     try:
+        lim = get_settings().limits
+        budget = {"max_vertices": lim.aoi_max_vertices, "max_area_km2": lim.aoi_max_area_km2,
+                  "max_file_bytes": lim.aoi_max_bytes}
         if area is not None:
-            aoi = load_aoi(area)
+            aoi = load_aoi(area, **budget)
         else:
             lat, lon = _parse_latlon(around, "--around")
-            aoi = PointRadius(lat, lon, radius_m)
+            aoi = load_aoi(PointRadius(lat, lon, radius_m), **budget)
     except GeoError as exc:
         fail(str(exc))
     rank_point = _parse_latlon(rank_from, "--rank-from") if rank_from else None

@@ -22,6 +22,7 @@ from drone_link.files.airspace import read_airspace
 from drone_link.files.export import write_geojson, write_kml
 from drone_link.files.zones import read_polygons
 from drone_link.planner import CAMERA_PRESETS, CameraModel, PlanningError, SurveySpec, camera_preset
+from drone_link.planner.limits import PlanLimits, check_mission_size, check_survey_size
 from drone_link.planner.preflight import NoFlyZone
 
 PATTERNS = ("survey", *planning.SEARCH_PATTERNS)
@@ -142,16 +143,20 @@ def plan(
     safety = base.model_copy(update=overrides)
     launch_ll = _latlon(home, "--home")
     datum = _latlon(start, "--start")
+    lim = get_settings().limits
+    budget = {"max_vertices": lim.aoi_max_vertices, "max_file_bytes": lim.aoi_max_bytes}
+    limits = PlanLimits(max_area_km2=lim.aoi_max_area_km2, max_photos=lim.plan_max_photos,
+                        max_waypoints=lim.plan_max_waypoints)
     try:
         zones, fence_poly, extra = [], None, []
         if pattern == "survey":
             if area is None:
                 fail("--area is needed for --pattern survey")
-            zones = read_polygons(area)
+            zones = read_polygons(area, **budget)
         elif datum is None:
             fail(f"--start LAT,LON is needed for --pattern {pattern}")
         if fence is not None:
-            fence_polys = read_polygons(fence)
+            fence_polys = read_polygons(fence, **budget)
             if len(fence_polys) != 1:
                 fail(f"{fence}: the fence must be one polygon, found {len(fence_polys)}")
             fence_poly = fence_polys[0]
@@ -175,6 +180,7 @@ def plan(
             geom = shapely.union_all(zones)
         else:
             geom = shapely.Point(datum[1], datum[0]).buffer(max(radius_m, length_m or 0, width_m or 0) / 80_000)
+        check_survey_size(geom, spec, limits)  # before any sweep line is built
         bounds = _bounds(geom, launches, safety.fence_margin_m)
         no_fly = (planning.stored_no_fly(bounds) if use_airspace else []) + extra
         terrain = planning.load_terrain(safety, bounds)
@@ -192,6 +198,7 @@ def plan(
                                         length_m=length_m, width_m=width_m, track_spacing_m=track_spacing_m,
                                         terrain=terrain, battery_min=battery_min,
                                         waypoint_limit=waypoint_limit)
+        check_mission_size([s.mission for s in safe.sorties], limits)
     except (PlanningError, InputError, KeyError) as exc:
         fail(str(exc).strip("'\""))
     _write(safe, out=out, waypoints=waypoints, geojson=geojson, kml=kml, firmware=firmware, as_json=as_json)

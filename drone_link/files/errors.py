@@ -22,9 +22,16 @@ class MissionFileError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-def read_text(path: Path) -> str:
+MAX_FILE_BYTES = 32 * 2**20
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     """A mission file's UTF-8 text, or :class:`MissionFileError` saying why not."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise MissionFileError(path, f"{size} bytes, more than the limit of {max_bytes} "
+                                         "(setting limits.mission_file_max_bytes)")
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None

@@ -16,7 +16,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from drone_link.files.errors import MissionFileError, read_text
+from drone_link.files.errors import MAX_FILE_BYTES, MissionFileError, read_text
+from drone_link.files.validate import (
+    MAX_ITEMS,
+    command_problem,
+    float32_problem,
+    frame_problem,
+    latlon_problem,
+)
 from drone_link.mission import Cmd, Frame, Mission, MissionItem, MissionType
 
 FIRMWARE_TYPES = {"ardupilot": 3, "px4": 12, "generic": 0}
@@ -132,14 +139,21 @@ def _fence_to_dict(fence: list[MissionItem]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- reading
-def read_plan(path: str | Path) -> Mission:
-    """Read a QGroundControl ``.plan`` file; :class:`MissionFileError` names the bad field."""
+def read_plan(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Mission:
+    """Read a QGroundControl ``.plan`` file; :class:`MissionFileError` names the bad field.
+
+    Every value is checked as it is read (finite float32 numbers, lat/lon ranges, MAV_CMD
+    and MAV_FRAME values the dialect defines, at most 65,535 items), so a mission that
+    reads without error can be packed into MAVLink messages.
+    """
     path = Path(path)
-    text = read_text(path)
+    text = read_text(path, max_bytes=max_bytes)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MissionFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+        raise MissionFileError(path, f"not usable JSON: {str(exc)[:120]}") from None
     return plan_from_dict(doc, path=path)
 
 
@@ -163,16 +177,27 @@ def plan_from_dict(doc: Any, *, path: str | Path = "<plan>") -> Mission:
             items.extend(_complex_items(r, d, field))
         else:
             items.append(_item(r, d, field))
+        r.expect(len(items) <= MAX_ITEMS, "mission.items", f"more than {MAX_ITEMS} items")
+    home_lat = r.number(home[0], "mission.plannedHomePosition[0]")
+    home_lon = r.number(home[1], "mission.plannedHomePosition[1]")
+    bad = latlon_problem(home_lat, home_lon)
+    r.expect(bad is None, "mission.plannedHomePosition", str(bad))
+    cruise = r.number(m.get("cruiseSpeed", 10.0), "mission.cruiseSpeed")
+    hover = r.number(m.get("hoverSpeed", 5.0), "mission.hoverSpeed")
+    r.expect(0 <= cruise <= 200, "mission.cruiseSpeed", f"{cruise} m/s outside [0, 200]")
+    r.expect(0 <= hover <= 200, "mission.hoverSpeed", f"{hover} m/s outside [0, 200]")
+    vehicle_type = m.get("vehicleType")
     mission = Mission(
         items=items,
         fence=_fence_from_dict(r, doc.get("geoFence")),
         rally=_rally_from_dict(r, doc.get("rallyPoints")),
-        home_lat_deg=r.number(home[0], "mission.plannedHomePosition[0]"),
-        home_lon_deg=r.number(home[1], "mission.plannedHomePosition[1]"),
+        home_lat_deg=home_lat,
+        home_lon_deg=home_lon,
         home_alt_amsl_m=r.number(home[2], "mission.plannedHomePosition[2]"),
-        cruise_speed_m_s=r.number(m.get("cruiseSpeed", 10.0), "mission.cruiseSpeed"),
-        hover_speed_m_s=r.number(m.get("hoverSpeed", 5.0), "mission.hoverSpeed"),
-        vehicle=_VEHICLE_FROM_MAV_TYPE.get(m.get("vehicleType"), "generic"),
+        cruise_speed_m_s=cruise,
+        hover_speed_m_s=hover,
+        vehicle=_VEHICLE_FROM_MAV_TYPE.get(vehicle_type, "generic")
+        if isinstance(vehicle_type, int) else "generic",
     )
     return mission
 
@@ -186,11 +211,19 @@ class _Reader:
             raise MissionFileError(self.path, reason, field=field or None)
 
     def number(self, v: Any, field: str, *, allow_null: bool = False) -> float:
+        """A finite float32-representable number (``null`` -> NaN where allowed)."""
         if v is None and allow_null:
             return float("nan")
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise MissionFileError(self.path, f"expected a number, got {v!r}", field=field)
-        return float(v)
+            raise MissionFileError(self.path, f"expected a number, got {str(v)[:40]!r}", field=field)
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        bad = float32_problem(f)
+        if bad:
+            raise MissionFileError(self.path, bad, field=field)
+        return f
 
 
 def _complex_items(r: _Reader, d: dict, field: str) -> list[MissionItem]:
@@ -218,10 +251,12 @@ def _item(r: _Reader, d: Any, field: str) -> MissionItem:
     p = [r.number(v, f"{field}.params[{k}]", allow_null=True) for k, v in enumerate(params)]
     cmd = d.get("command")
     r.expect(isinstance(cmd, int) and not isinstance(cmd, bool) and 0 <= cmd < 65536,
-             f"{field}.command", f"not a MAV_CMD number: {cmd!r}")
+             f"{field}.command", f"not a MAV_CMD number: {str(cmd)[:40]!r}")
+    r.expect(command_problem(cmd) is None, f"{field}.command", str(command_problem(cmd)))
     frame = d.get("frame")
     r.expect(isinstance(frame, int) and not isinstance(frame, bool) and 0 <= frame < 256,
-             f"{field}.frame", f"not a MAV_FRAME number: {frame!r}")
+             f"{field}.frame", f"not a MAV_FRAME number: {str(frame)[:40]!r}")
+    r.expect(frame_problem(frame) is None, f"{field}.frame", str(frame_problem(frame)))
     lat, lon, alt = (0.0 if math.isnan(v) else v for v in p[4:7])
     r.expect(-90 <= lat <= 90 and -180 <= lon <= 180, f"{field}.params", "lat/lon out of range")
     agl = None
@@ -235,6 +270,8 @@ def _fence_from_dict(r: _Reader, g: Any) -> list[MissionItem]:
     if g is None:
         return []
     r.expect(isinstance(g, dict), "geoFence", "not an object")
+    r.expect(isinstance(g.get("polygons", []), list), "geoFence.polygons", "not a list")
+    r.expect(isinstance(g.get("circles", []), list), "geoFence.circles", "not a list")
     out: list[MissionItem] = []
     for i, poly in enumerate(g.get("polygons", [])):
         f = f"geoFence.polygons[{i}]"
@@ -246,9 +283,11 @@ def _fence_from_dict(r: _Reader, g: Any) -> list[MissionItem]:
             else Cmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION
         for k, v in enumerate(verts):
             r.expect(isinstance(v, list) and len(v) >= 2, f"{f}.polygon[{k}]", "must be [lat, lon]")
-            out.append(MissionItem(cmd, Frame.GLOBAL, r.number(v[0], f"{f}.polygon[{k}][0]"),
-                                   r.number(v[1], f"{f}.polygon[{k}][1]"), 0.0,
+            lat, lon = r.number(v[0], f"{f}.polygon[{k}][0]"), r.number(v[1], f"{f}.polygon[{k}][1]")
+            r.expect(latlon_problem(lat, lon) is None, f"{f}.polygon[{k}]", str(latlon_problem(lat, lon)))
+            out.append(MissionItem(cmd, Frame.GLOBAL, lat, lon, 0.0,
                                    param1=float(len(verts)), mission_type=MissionType.FENCE))
+        r.expect(len(out) <= MAX_ITEMS, "geoFence", f"more than {MAX_ITEMS} fence items")
     for i, circ in enumerate(g.get("circles", [])):
         f = f"geoFence.circles[{i}]"
         r.expect(isinstance(circ, dict) and isinstance(circ.get("circle"), dict), f,
@@ -261,9 +300,11 @@ def _fence_from_dict(r: _Reader, g: Any) -> list[MissionItem]:
         r.expect(radius > 0, f"{f}.circle.radius", "must be positive")
         cmd = Cmd.NAV_FENCE_CIRCLE_INCLUSION if circ.get("inclusion", True) \
             else Cmd.NAV_FENCE_CIRCLE_EXCLUSION
-        out.append(MissionItem(cmd, Frame.GLOBAL, r.number(center[0], f"{f}.circle.center[0]"),
-                               r.number(center[1], f"{f}.circle.center[1]"), 0.0, param1=radius,
+        lat, lon = r.number(center[0], f"{f}.circle.center[0]"), r.number(center[1], f"{f}.circle.center[1]")
+        r.expect(latlon_problem(lat, lon) is None, f"{f}.circle.center", str(latlon_problem(lat, lon)))
+        out.append(MissionItem(cmd, Frame.GLOBAL, lat, lon, 0.0, param1=radius,
                                mission_type=MissionType.FENCE))
+        r.expect(len(out) <= MAX_ITEMS, "geoFence", f"more than {MAX_ITEMS} fence items")
     return out
 
 
@@ -276,7 +317,9 @@ def _rally_from_dict(r: _Reader, g: Any) -> list[MissionItem]:
     for i, p in enumerate(g.get("points", [])):
         f = f"rallyPoints.points[{i}]"
         r.expect(isinstance(p, list) and len(p) == 3, f, "must be [lat, lon, alt]")
-        out.append(MissionItem(Cmd.NAV_RALLY_POINT, Frame.GLOBAL_RELATIVE_ALT,
-                               r.number(p[0], f + "[0]"), r.number(p[1], f + "[1]"),
+        lat, lon = r.number(p[0], f + "[0]"), r.number(p[1], f + "[1]")
+        r.expect(latlon_problem(lat, lon) is None, f, str(latlon_problem(lat, lon)))
+        out.append(MissionItem(Cmd.NAV_RALLY_POINT, Frame.GLOBAL_RELATIVE_ALT, lat, lon,
                                r.number(p[2], f + "[2]"), mission_type=MissionType.RALLY))
+        r.expect(len(out) <= MAX_ITEMS, "rallyPoints", f"more than {MAX_ITEMS} rally points")
     return out

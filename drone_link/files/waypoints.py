@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from drone_link.files.errors import MissionFileError, read_text
+from drone_link.files.errors import MAX_FILE_BYTES, MissionFileError, read_text
+from drone_link.files.validate import MAX_ITEMS, command_problem, float32_problem, frame_problem
 from drone_link.mission import Cmd, Frame, Mission, MissionItem
 
 HEADER = "QGC WPL 110"
@@ -45,15 +46,20 @@ def write_waypoints(mission: Mission, path: str | Path) -> Path:
     return path
 
 
-def read_waypoints(path: str | Path, *, cruise_speed_m_s: float = 10.0) -> Mission:
-    """Read a ``QGC WPL 110`` file; :class:`MissionFileError` names the line and field."""
+def read_waypoints(path: str | Path, *, cruise_speed_m_s: float = 10.0,
+                   max_bytes: int = MAX_FILE_BYTES) -> Mission:
+    """Read a ``QGC WPL 110`` file; :class:`MissionFileError` names the line and field.
+
+    Values are checked as they are read (finite float32 params, lat/lon ranges, MAV_CMD
+    and MAV_FRAME values the dialect defines, at most 65,535 items).
+    """
     path = Path(path)
-    text = read_text(path)
+    text = read_text(path, max_bytes=max_bytes)
     rows = text.splitlines()
     if not rows or not rows[0].strip().startswith("QGC WPL"):
         raise MissionFileError(path, f"first line must be '{HEADER}'", line=1)
     if rows[0].split()[-1] != "110":
-        raise MissionFileError(path, f"unsupported version {rows[0].split()[-1]!r}", line=1,
+        raise MissionFileError(path, f"unsupported version {rows[0].split()[-1][:20]!r}", line=1,
                                field="version")
     items: list[MissionItem] = []
     home: MissionItem | None = None
@@ -69,10 +75,16 @@ def read_waypoints(path: str | Path, *, cruise_speed_m_s: float = 10.0) -> Missi
             raise MissionFileError(path, f"index {idx} out of sequence (expected {expected})",
                                    line=ln, field="index")
         expected += 1
+        if idx > MAX_ITEMS:
+            raise MissionFileError(path, f"more than {MAX_ITEMS} items", line=ln, field="index")
         frame = _int(path, ln, "frame", f[2])
+        if frame_problem(frame):
+            raise MissionFileError(path, str(frame_problem(frame)), line=ln, field="frame")
         command = _int(path, ln, "command", f[3])
-        p = [_float(path, ln, name, v) for name, v in
-             zip(("param1", "param2", "param3", "param4", "lat", "lon", "alt"), f[4:11])]
+        if command_problem(command):
+            raise MissionFileError(path, str(command_problem(command)), line=ln, field="command")
+        names = ("param1", "param2", "param3", "param4", "lat", "lon", "alt")
+        p = [_float(path, ln, name, v, allow_nan=k < 4) for k, (name, v) in enumerate(zip(names, f[4:11]))]
         if not (-90 <= p[4] <= 90 and -180 <= p[5] <= 180):
             raise MissionFileError(path, f"lat/lon out of range: {p[4]}, {p[5]}", line=ln,
                                    field="lat/lon")
@@ -91,13 +103,20 @@ def read_waypoints(path: str | Path, *, cruise_speed_m_s: float = 10.0) -> Missi
 
 def _int(path: Path, line: int, field: str, v: str) -> int:
     try:
-        return int(float(v)) if "." in v else int(v)
-    except ValueError:
-        raise MissionFileError(path, f"not an integer: {v!r}", line=line, field=field) from None
+        n = int(float(v)) if "." in v else int(v)
+    except (ValueError, OverflowError):
+        raise MissionFileError(path, f"not an integer: {v[:40]!r}", line=line, field=field) from None
+    if not -(2**31) <= n < 2**31:
+        raise MissionFileError(path, f"integer {v[:40]} out of range", line=line, field=field)
+    return n
 
 
-def _float(path: Path, line: int, field: str, v: str) -> float:
+def _float(path: Path, line: int, field: str, v: str, *, allow_nan: bool = False) -> float:
     try:
-        return float(v)
+        f = float(v)
     except ValueError:
-        raise MissionFileError(path, f"not a number: {v!r}", line=line, field=field) from None
+        raise MissionFileError(path, f"not a number: {v[:40]!r}", line=line, field=field) from None
+    bad = float32_problem(f, allow_nan=allow_nan)
+    if bad:
+        raise MissionFileError(path, bad, line=line, field=field)
+    return f

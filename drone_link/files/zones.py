@@ -13,12 +13,25 @@ import shapely
 from shapely.geometry import shape
 
 from drone_link.files.errors import MissionFileError
+from geo.budget import MAX_VERTICES, check_crossings, check_vertices
+from geo.errors import InvalidGeometryError
+
+MAX_FILE_BYTES = 64 * 2**20
 
 
-def read_polygons(path: str | Path) -> list[shapely.Polygon]:
-    """All polygons in a GeoJSON file (MultiPolygons split into parts)."""
+def read_polygons(path: str | Path, *, max_vertices: int = MAX_VERTICES,
+                  max_file_bytes: int = MAX_FILE_BYTES) -> list[shapely.Polygon]:
+    """All polygons in a GeoJSON file (MultiPolygons split into parts).
+
+    Hostile files fail with :class:`MissionFileError` naming the feature: size, vertex
+    and self-crossing budgets are checked before any repair (see :mod:`geo.budget`).
+    """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            raise MissionFileError(path, f"{size} bytes, more than the limit of {max_file_bytes} "
+                                         "(setting limits.aoi_max_bytes)")
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
@@ -26,6 +39,8 @@ def read_polygons(path: str | Path) -> list[shapely.Polygon]:
         raise MissionFileError(path, "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise MissionFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+        raise MissionFileError(path, f"not usable JSON: {str(exc)[:120]}") from None
     if not isinstance(doc, dict) or "type" not in doc:
         raise MissionFileError(path, "not a GeoJSON object", field="type")
     if doc["type"] == "FeatureCollection":
@@ -39,22 +54,30 @@ def read_polygons(path: str | Path) -> list[shapely.Polygon]:
     else:
         geoms = [("", doc)]
     out: list[shapely.Polygon] = []
+    vertices = 0
     for field, g in geoms:
         if not isinstance(g, dict):
             raise MissionFileError(path, "missing geometry", field=field or None)
         try:
             geom = shape(g)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError,
-                shapely.errors.GEOSException) as exc:
-            raise MissionFileError(path, f"bad geometry: {exc}", field=field or None) from None
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError,
+                shapely.errors.ShapelyError) as exc:
+            raise MissionFileError(path, f"bad geometry: {str(exc)[:160]}", field=field or None) from None
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise MissionFileError(path, f"expected Polygon or MultiPolygon, got {geom.geom_type}",
                                    field=field or None)
         minx, miny, maxx, maxy = geom.bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
             raise MissionFileError(path, "coordinates are not WGS84 [lon, lat]", field=field or None)
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
+        vertices += int(shapely.get_num_coordinates(geom))
+        try:
+            check_vertices(geom, what="polygon", max_vertices=max_vertices - vertices
+                           + int(shapely.get_num_coordinates(geom)))
+            if not geom.is_valid:
+                check_crossings(geom, what="polygon")  # make_valid is quadratic in crossings
+                geom = shapely.make_valid(geom)
+        except InvalidGeometryError as exc:
+            raise MissionFileError(path, str(exc), field=field or None) from None
         out.extend(p for p in shapely.get_parts(geom)
                    if isinstance(p, shapely.Polygon) and not p.is_empty)
     if not out:
