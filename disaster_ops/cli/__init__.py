@@ -8,8 +8,10 @@ errors print one clear line naming the file, row or field and exit with code 2;
 
 from __future__ import annotations
 
+import logging
 import sys
 
+import sqlalchemy as sa
 import typer
 
 # Command modules register themselves on import. One line per module.
@@ -34,6 +36,7 @@ from disaster_ops.cli import (
     watch_cmd,  # noqa: F401
 )
 from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)
+from disaster_ops.redact import redact
 
 
 def main() -> None:
@@ -43,3 +46,9 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - interactive
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except sa.exc.SQLAlchemyError as exc:
+        # Driver errors quote the connection URL or parameters: one redacted line, the
+        # full traceback only in the debug log.
+        logging.getLogger("disaster_ops").debug("database error", exc_info=True)
+        typer.echo(f"error: database: {redact(str(exc).splitlines()[0])}", err=True)
+        sys.exit(1)

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from disaster_ops.redact import redact
 from disaster_ops.services.roles import Principal, Role
 
 app = typer.Typer(
@@ -23,7 +24,7 @@ EXIT_INPUT_ERROR = 2
 
 def fail(message: str, code: int = EXIT_INPUT_ERROR) -> NoReturn:
     """Print one clear line to stderr and exit (code 2 = bad input)."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact(message)}", err=True)
     raise typer.Exit(code)
 
 

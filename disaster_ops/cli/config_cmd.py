@@ -6,6 +6,7 @@ import typer
 
 from disaster_ops.cli._common import app, print_json
 from disaster_ops.config import get_settings
+from disaster_ops.redact import redact
 
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -16,6 +17,7 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
     """Print the effective settings (defaults < TOML file < environment)."""
     s = get_settings()
     data = s.model_dump(mode="json")
+    data["database_url"] = redact(str(data["database_url"]))  # never print the password
     if as_json:
         print_json(data)
         return

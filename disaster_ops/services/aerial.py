@@ -29,6 +29,7 @@ from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import to_ground
 from disaster_ops.services.roles import Principal
+from disaster_ops.services.snapshots import safe_stem, write_snapshot
 from drone_link.telemetry.pose import DronePose
 from geo.aerial import aerial_pose
 from geo.camera_model import CameraIntrinsics
@@ -68,6 +69,7 @@ class AerialDetector:
         self.report_interval_s = report_interval_s
         self._last_report: dict[str, float] = {}
         self.principal = Principal.system(f"drone:{drone_name}")
+        self.snapshot_failures = 0
 
     def intrinsics_for(self, image: np.ndarray) -> CameraIntrinsics:
         h, w = image.shape[:2]
@@ -96,16 +98,19 @@ class AerialDetector:
             self._last_report[k] = now
         p = frame.pose
         model = self.camera_model(p, frame.image)
-        snap = self.snapshot_dir / f"drone_{self.drone_name}_{frame.captured_at:%Y%m%dT%H%M%S}_{frame.index}.jpg"
         img = frame.image.copy()
         for (x1, y1, x2, y2), k in zip(res.detections.xyxy.astype(int), res.detections.kind):
             if k in kinds:
                 cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
                 cv2.putText(img, str(k), (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
-        cv2.imwrite(str(snap), img)
+        snap = write_snapshot(self.snapshot_dir,
+                              safe_stem("drone", None, self.drone_name, frame.captured_at, frame.index),
+                              img, who=self.drone_name)
+        if snap is None:
+            self.snapshot_failures += 1
         ground = to_ground(model, res.detections, kinds=kinds, source_kind="drone", source_id=self.drone_name,
                            observed_at=frame.captured_at, max_range_m=self.max_range_factor * p.alt_agl_m,
-                           fallback_latlon=None, snapshot_path=str(snap), box_point="center")
+                           fallback_latlon=None, snapshot_path=snap, box_point="center")
         results = incident_svc.ingest(ground, engine=self.engine, principal=self.principal)
         for r in results:
             logger.info("%s: %s → incident %d%s", self.drone_name, ",".join(sorted(kinds)), r.incident_id,

@@ -37,6 +37,7 @@ from sqlmodel import Session, select
 
 from disaster_ops.config import CameraDefaults, get_settings
 from disaster_ops.errors import RegistryError
+from disaster_ops.redact import redact_url
 from disaster_ops.registry import CameraRecord, ImportReport, RowIssue, read_registry
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Action, Principal, require
@@ -52,6 +53,7 @@ _IMPORTED_FIELDS = ("lat", "lon", "heading_deg", "fov_deg", "range_m", "name", "
 _CHUNK = 5000
 MATCH_RADIUS_M = 5.0
 _M_PER_DEG = 111_320.0
+_UPSERT_ATTEMPTS = 6
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,24 @@ def import_registry(
         if progress and report.rows_read % 1000 == 0:
             progress(report.rows_read)
     eng = engine or get_engine()
-    with session_scope(eng) as session:
-        _upsert(session, records, report, source=str(p))
-        audit.record(session, principal=principal, action="cameras.import", object_type="registry",
-                     object_id=p.name, details={k: v for k, v in report.as_dict().items()
-                                                if k != "skipped_rows"})
+    for attempt in range(1, _UPSERT_ATTEMPTS + 1):
+        # Read-then-write upsert: a concurrent import of the same keys can insert between
+        # our read and our insert (IntegrityError) or hold the SQLite write lock. The
+        # transaction rolled back, so run it again: it now sees those rows and updates.
+        report.imported = report.updated = report.unchanged = 0
+        try:
+            with session_scope(eng) as session:
+                _upsert(session, records, report, source=str(p))
+                audit.record(session, principal=principal, action="cameras.import", object_type="registry",
+                             object_id=p.name, details={k: v for k, v in report.as_dict().items()
+                                                        if k != "skipped_rows"})
+            break
+        except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+            retriable = isinstance(exc, sa.exc.IntegrityError) or "locked" in str(exc).lower()
+            if not retriable or attempt == _UPSERT_ATTEMPTS:
+                raise
+            logger.info("%s: concurrent import of the same cameras, retrying (%d)", p.name, attempt)
+            time.sleep(0.1 * attempt)
     report.seconds = time.perf_counter() - t0
     for issue in report.skipped:
         logger.debug("skipped %s", issue)
@@ -349,6 +364,8 @@ def camera_as_dict(cam: Camera, *, now: datetime | None = None) -> dict:
     h = camera_health(cam, now=now)
     d["status"] = h.status.value
     d["status_reason"] = h.reason
+    if d.get("stream_url"):
+        d["stream_url"] = redact_url(d["stream_url"])  # RTSP credentials are never shown
     return d
 
 

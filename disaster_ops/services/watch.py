@@ -30,6 +30,7 @@ from disaster_ops.services.camera_config import parse_detect_config
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import camera_model, camera_to_ground
 from disaster_ops.services.roles import Principal
+from disaster_ops.services.snapshots import safe_stem, write_snapshot
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera, CameraStatus
 
@@ -43,6 +44,7 @@ class WatchStats:
     reports: int = 0
     incidents_created: int = 0
     errors: int = 0
+    snapshot_failures: int = 0
     by_camera: dict[str, int] = field(default_factory=dict)
 
 
@@ -188,15 +190,17 @@ class Watcher:
         if w.model is None or w.model_size != (wpx, h):
             w.model, w.model_size = camera_model(w.cam, width_px=wpx, height_px=h), (wpx, h)
         at = datetime.fromtimestamp(frame.captured_at_s, tz=UTC)
-        snap = self.snapshot_dir / f"{w.cam.source_key.replace(':', '_')}_{at:%Y%m%dT%H%M%S}_{frame.index}.jpg"
+        stem = safe_stem("cam", w.cam.id, w.cam.source_key, at, frame.index)
         img = frame.image.copy()
         for (x1, y1, x2, y2), k in zip(dets.xyxy.astype(int), dets.kind):
             if k in kinds:
                 cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
                 cv2.putText(img, str(k), (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
-        cv2.imwrite(str(snap), img)
+        snap = write_snapshot(self.snapshot_dir, stem, img, who=w.cam.source_key)
+        if snap is None:
+            self.stats.snapshot_failures += 1
         ground = camera_to_ground(w.cam, dets, kinds=kinds, observed_at=at, width_px=wpx, height_px=h,
-                           snapshot_path=str(snap), model=w.model)
+                           snapshot_path=snap, model=w.model)
         results = incident_svc.ingest(ground, engine=self.engine, principal=Principal.system("watcher"))
         self.stats.reports += len(results)
         self.stats.incidents_created += sum(r.created for r in results)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -17,11 +22,65 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+# Any fixed 64-bit number; every disaster-ops process uses the same one.
+PG_LOCK_KEY = 0x6469_7361_7374_6572  # "disaster"
+LOCK_TIMEOUT_S = 300.0
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser interpolates '%': a URL-escaped password (p%40ss) broke migrations
+    # with an error that printed the password. Double it so it reaches Alembic intact.
+    cfg.set_main_option("sqlalchemy.url",
+                        engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
+
+
+@contextmanager
+def migration_lock(engine: Engine, *, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Serialise schema migrations across processes.
+
+    Two processes starting on a fresh database both ran the first migration, and one
+    died with ``table audit_event already exists``. SQLite: an exclusive ``flock`` on
+    ``<database>.migrate.lock`` next to the file; PostgreSQL: a session advisory lock.
+    Other engines (and in-memory SQLite) run unlocked.
+    """
+    backend = engine.url.get_backend_name()
+    if backend == "sqlite":
+        db = engine.url.database
+        if not db or db == ":memory:" or db.startswith("file:"):
+            yield
+            return
+        lock_path = Path(db).expanduser().with_name(Path(db).name + ".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a+b") as fh:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"another process holds the migration lock {lock_path} "
+                                           f"for more than {timeout_s:.0f} s") from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return
+    if backend == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+                conn.commit()
+        return
+    yield
 
 
 def current_revision(engine: Engine | None = None) -> str | None:
@@ -38,7 +97,7 @@ def upgrade(engine: Engine | None = None, revision: str = "head") -> str | None:
     """Bring the database schema to ``revision`` (default: newest). Idempotent."""
     eng = engine or get_engine()
     cfg = alembic_config(eng)
-    with eng.begin() as conn:
+    with migration_lock(eng), eng.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     rev = current_revision(eng)
