@@ -57,15 +57,43 @@ def to_bgr(frame: np.ndarray, *, source: str = "frame") -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+MAX_IMAGE_PIXELS = 64_000_000  # 8K video frames are 33 MP; a header claiming more is refused
+
+
+def _header_pixels(path: Path) -> int | None:
+    """Width x height from the image header without decoding (None if Pillow cannot tell)."""
+    try:
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, without Pillow's warning
+        with Image.open(path) as im:
+            w, h = im.size
+        return int(w) * int(h)
+    except Exception:  # noqa: BLE001 - unknown format: OpenCV decides below
+        return None
+
+
 def read_image(path: Path) -> np.ndarray:
-    """Decode an image file (any depth/channels) to BGR uint8, or raise FrameError."""
+    """Decode an image file (any depth/channels) to BGR uint8, or raise FrameError.
+
+    A header that claims more than ``MAX_IMAGE_PIXELS`` is refused before decoding (a
+    30,000 x 30,000 PNG of a few kilobytes asked for 2.7 GB), and OpenCV's own decode
+    errors become :class:`FrameError` instead of a traceback.
+    """
     path = Path(path)
     if not path.is_file():
         raise FrameError(str(path), "no such file")
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise FrameError(str(path), "empty file")
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    pixels = _header_pixels(path)
+    if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+        raise FrameError(str(path), f"image of {pixels:,} pixels is larger than the limit of "
+                                    f"{MAX_IMAGE_PIXELS:,}")
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        raise FrameError(str(path), f"not a decodable image ({str(exc).strip().splitlines()[-1][:120]})") from None
     if img is None:
         raise FrameError(str(path), "not a decodable image (corrupt or unsupported format)")
     return to_bgr(img, source=str(path))

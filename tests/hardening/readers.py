@@ -1,0 +1,115 @@
+"""Every input reader the fuzz tests and ``benchmarks/fuzz.py`` drive, with the error
+types that count as a *clean* refusal (one line naming file, row or field: exit 2).
+
+``read(kind, path)`` reads one file as the product does and returns how many records it
+produced; anything other than the listed error types is a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from disaster_ops.detect.errors import DetectError
+from disaster_ops.errors import InputError
+from drone_link.files.errors import MissionFileError
+from drone_link.planner.errors import PlanningError
+from geo.errors import GeoError
+
+REPO = Path(__file__).resolve().parents[2]
+CLEAN_ERRORS: tuple[type[BaseException], ...] = (InputError, MissionFileError, GeoError, DetectError,
+                                                 PlanningError)
+
+
+def _registry(path: Path) -> int:
+    from disaster_ops.registry import CameraRecord, read_registry
+    from disaster_ops.registry.schema import CameraSchema
+
+    _, _, rows = read_registry(path)
+    n = 0
+    for r in rows:
+        if isinstance(r, CameraRecord):
+            CameraSchema.model_validate(asdict(r))  # every stored record is in range
+            n += 1
+    return n
+
+
+def _aoi(path: Path) -> int:
+    from drone_link.files.zones import read_polygons
+    from geo.aoi import load_aoi
+
+    try:
+        load_aoi(path, max_area_km2=2000.0)
+    except GeoError:
+        pass  # clean; the zone reader must refuse or accept the same file on its own terms
+    return len(read_polygons(path))
+
+
+def _plan(path: Path) -> int:
+    from drone_link.files.qgc_plan import read_plan
+
+    m = read_plan(path)
+    return len(m.items) + len(m.fence) + len(m.rally)
+
+
+def _waypoints(path: Path) -> int:
+    from drone_link.files.waypoints import read_waypoints
+
+    return len(read_waypoints(path).items)
+
+
+def _image(path: Path) -> int:
+    from disaster_ops.detect.frames import read_image, to_bgr
+
+    img = read_image(path)
+    to_bgr(img, source=str(path))
+    return 1
+
+
+READERS: dict[str, tuple[str, Callable[[Path], int]]] = {
+    # kind: (file suffix, reader)
+    "registry_csv": (".csv", _registry),
+    "registry_geojson": (".geojson", _registry),
+    "aoi": (".geojson", _aoi),
+    "plan": (".plan", _plan),
+    "waypoints": (".waypoints", _waypoints),
+    "detect_image": (".jpg", _image),
+}
+
+
+def seeds() -> dict[str, list[bytes]]:
+    """Valid files of each kind, from the repository's sample data and writers."""
+    import json
+
+    from drone_link.files.qgc_plan import plan_to_dict
+    from drone_link.files.waypoints import waypoints_text
+    from drone_link.mission import Cmd, Frame, Mission, MissionItem
+
+    busan = (REPO / "sample_data" / "busan_junggu_cctv_2024.csv").read_bytes().splitlines(keepends=True)
+    plain = (b"id,name,lat,lon,heading_deg,fov_deg,range_m,stream_url\n"
+             b"c1,gate,35.1,129.03,90,60,50,rtsp://10.0.0.1/live\nc2,river,35.11,129.04,,,,\n")
+    geo = (REPO / "sample_data" / "cameras_demo.geojson").read_bytes()
+    aoi = json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                      "geometry": {"type": "Polygon", "coordinates": [[[129.03, 35.10], [129.035, 35.10],
+                                                                       [129.035, 35.104], [129.03, 35.10]]]}}]})
+    mission = Mission(items=[MissionItem(Cmd.NAV_TAKEOFF, Frame.GLOBAL_RELATIVE_ALT, 35.1, 129.03, 40.0),
+                             MissionItem(Cmd.NAV_WAYPOINT, Frame.GLOBAL_RELATIVE_ALT, 35.101, 129.031, 40.0),
+                             MissionItem(Cmd.DO_SET_CAM_TRIGG_DIST, Frame.MISSION, param1=20.0),
+                             MissionItem(Cmd.NAV_RETURN_TO_LAUNCH, Frame.MISSION)],
+                      fence=[MissionItem(Cmd.NAV_FENCE_CIRCLE_INCLUSION, Frame.GLOBAL, 35.1, 129.03, 0.0,
+                                         param1=500.0)],
+                      home_lat_deg=35.1, home_lon_deg=129.03, home_alt_amsl_m=12.0)
+    images = sorted((REPO / "tests" / "fixtures" / "detect").rglob("*.jpg"))[:2]
+    import cv2
+    import numpy as np
+
+    png = cv2.imencode(".png", np.full((48, 64, 3), 120, np.uint8))[1].tobytes()
+    return {
+        "registry_csv": [b"".join(busan[:30]), plain],
+        "registry_geojson": [geo],
+        "aoi": [aoi.encode()],
+        "plan": [json.dumps(plan_to_dict(mission)).encode()],
+        "waypoints": [waypoints_text(mission).encode()],
+        "detect_image": [p.read_bytes() for p in images] + [png],
+    }
