@@ -49,20 +49,17 @@ def _worker(conn, data_dir: str) -> None:
     from disaster_ops.services.cameras import import_registry
     from tests.hardening.readers import CLEAN_ERRORS, READERS
 
-    tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
     while True:
         msg = conn.recv()
         if msg is None:
             return
-        kind, data = msg
-        suffix, read = READERS[kind]
-        path = tmp / f"case{suffix}"
-        path.write_bytes(data)
+        kind, path = msg
+        path = Path(path)
         try:
             if kind.startswith("registry"):
                 n = import_registry(path, actor="fuzz").imported
             else:
-                n = read(path)
+                n = READERS[kind][1](path)
             conn.send(("ok", n))
         except CLEAN_ERRORS as exc:
             text = str(exc)
@@ -85,8 +82,13 @@ class Runner:
         self.proc.start()
 
     def run(self, kind: str, data: bytes) -> tuple[str, object, float]:
+        from tests.hardening.readers import READERS
+
+        # The parent writes the file: only the reading counts against the budget.
+        path = self.data_dir / f"case{READERS[kind][0]}"
+        path.write_bytes(data)
         t0 = time.perf_counter()
-        self.conn.send((kind, data))
+        self.conn.send((kind, str(path)))
         if self.conn.poll(self.budget_s):
             try:
                 status, detail = self.conn.recv()

@@ -294,9 +294,9 @@ def _read_korean(reader: CheckedCsv, header: list[str], file: str, d: CameraDefa
         count_txt = cell(row, cols.count)
         try:
             count = int(float(count_txt)) if count_txt else 1
-            if count < 1:
+            if not 1 <= count <= 10_000:
                 raise ValueError
-        except ValueError:
+        except (ValueError, OverflowError):
             yield RowIssue(file, line, "카메라대수", f"not a positive integer: {count_txt!r}")
             continue
         operator = cell(row, cols.operator)
