@@ -57,7 +57,7 @@ def _worker(conn, data_dir: str) -> None:
         path = Path(path)
         try:
             if kind.startswith("registry"):
-                n = import_registry(path, actor="fuzz").imported
+                n = import_registry(path).imported
             else:
                 n = READERS[kind][1](path)
             conn.send(("ok", n))
@@ -121,7 +121,7 @@ def _baseline(data_dir: Path) -> set[str]:
     from disaster_ops.storage.migrate import upgrade
 
     upgrade()
-    import_registry(REPO / "sample_data" / "busan_junggu_cctv_2024.csv", actor="baseline")
+    import_registry(REPO / "sample_data" / "busan_junggu_cctv_2024.csv")
     with sqlite3.connect(data_dir / "disaster_ops.db") as db:
         return {r[0] for r in db.execute("select source_key from camera")}
 

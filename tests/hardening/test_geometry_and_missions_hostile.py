@@ -39,7 +39,8 @@ def test_coverage_and_plan_refuse_hostile_areas_in_one_line(name, data_dir, tmp_
     area = tmp_path / f"{name}.geojson"
     area.write_text(HOSTILE_AREAS[name], encoding="utf-8")
     for args in (["coverage", "--area", str(area), "--out", str(tmp_path / "gaps.geojson")],
-                 ["plan", "--area", str(area), "--alt-m", "80", "--out", str(tmp_path / "m.plan")]):
+                 ["plan", "--area", str(area), "--alt-m", "80", "--home", "35.1,129.03",
+                  "--out", str(tmp_path / "m.plan")]):
         res = run_cli(*args, timeout_s=60)
         assert res.returncode == 2, (args[0], res.stdout, res.stderr[-2000:])
         lines = res.stderr.strip().splitlines()

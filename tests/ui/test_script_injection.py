@@ -32,6 +32,7 @@ HOSTILE = [
 def _seed_hostile(engine, tmp_path) -> None:
     from disaster_ops.services.cameras import import_registry
     from disaster_ops.services.drones import record_mission, register_drone
+    from disaster_ops.services.roles import Principal, Role
     from disaster_ops.storage.db import session_scope
     from disaster_ops.storage.models import DroneState
     from drone_link.mission import Cmd, Mission, MissionItem
@@ -54,7 +55,7 @@ def _seed_hostile(engine, tmp_path) -> None:
                                      MissionItem(Cmd.NAV_WAYPOINT, lat_deg=35.101 + i * 0.001, lon_deg=129.052,
                                                  alt_m=50.0)],
                               home_lat_deg=35.10, home_lon_deg=129.05)
-            record_mission(s, mission, name=name, actor=name)
+            record_mission(s, mission, name=name, principal=Principal(name=name, role=Role.MANAGER))
 
 
 @pytest.fixture
