@@ -21,7 +21,10 @@ import html
 import re
 
 _JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;", "\u2028": " ", "\u2029": " "})
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+# Only what can make links, images, HTML, emphasis, code, tables, maths or Streamlit
+# directives mid-line (names never start a line: newlines are folded below), so plain
+# names like ``sim-1`` or ``35.1`` read unchanged in the markdown source.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>!|~$])")
 
 
 def html_text(value: object) -> str:
