@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import pydantic
 import sqlalchemy as sa
 import typer
 
@@ -46,6 +47,16 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - interactive
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except pydantic.ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A bad setting (environment or TOML): one line naming the setting, exit 2; the
+        # value itself is not echoed (it may be a secret).
+        err = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        env = "DISASTER_OPS_" + "__".join(str(p) for p in err["loc"]).upper()
+        typer.echo(f"error: setting {where} ({env} or the TOML file): {err['msg']}", err=True)
+        sys.exit(2)
     except sa.exc.SQLAlchemyError as exc:
         # Driver errors quote the connection URL or parameters: one redacted line, the
         # full traceback only in the debug log.

@@ -66,3 +66,13 @@ def test_camera_stream_credentials_are_masked_in_listings(data_dir, tmp_path):
     listed = run_cli("cameras", "list", "--json")
     assert listed.returncode == 0 and "hunter22" not in listed.stdout
     assert "rtsp://admin:***@10.0.0.5/live" in listed.stdout
+
+
+@pytest.mark.parametrize("var, value", [("DISASTER_OPS_LIMITS__AOI_MAX_AREA_KM2", "abc"),
+                                        ("DISASTER_OPS_LIMITS__REGISTRY_MAX_ROWS", "-5"),
+                                        ("DISASTER_OPS_SQLITE_BUSY_TIMEOUT_S", "1e999")])
+def test_a_bad_setting_is_one_line_naming_it(data_dir, var, value):
+    res = run_cli("config", "show", env_extra={var: value})
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: setting ") and var in lines[0], lines
