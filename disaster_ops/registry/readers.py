@@ -250,6 +250,8 @@ def _kr_columns(header: list[str]) -> _KrColumns:
 
 def _too_long(row: list[str], header: list[str], max_chars: int) -> tuple[str, str] | None:
     """(column, reason) of the first cell longer than ``max_chars``, else None."""
+    if not row or max(map(len, row)) <= max_chars:  # the common case, in C
+        return None
     for i, cell in enumerate(row):
         if len(cell) > max_chars:
             col = header[i] if i < len(header) and header[i] else f"column {i + 1}"

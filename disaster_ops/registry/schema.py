@@ -3,18 +3,17 @@ ranges a stored camera must satisfy, whatever file format it came from.
 
 Readers parse their format and build a :class:`CameraRecord`; :func:`checked_record`
 runs it through :class:`CameraSchema` and turns the first violation into a
-:class:`RowIssue` naming the file, row and field. Float fields must be finite and
-representable as float32 (the MAVLink and GPU paths downstream use float32).
+:class:`RowIssue` naming the file, row and field. Float fields must be finite, and
+their bounds keep them well inside float32 (the MAVLink and GPU paths use float32).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Annotated
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from disaster_ops.registry.records import CameraRecord, RowIssue
 
@@ -22,13 +21,10 @@ MAX_TEXT_CHARS = 1000
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _finite32(v: float) -> float:
-    if not math.isfinite(v) or abs(v) > FLOAT32_MAX:
-        raise ValueError(f"{v!r} is not a finite float32 number")
-    return v
-
-
-Finite = Annotated[float, AfterValidator(_finite32)]
+# Finite (checked natively by pydantic-core); every float field below also has bounds far
+# inside the float32 range, so a valid record is float32-representable.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+assert 5000.0 < FLOAT32_MAX
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
@@ -54,10 +50,13 @@ class CameraSchema(BaseModel):
     tilt_deg: Finite | None = Field(None, ge=0.0, le=90.0)
 
 
+_FIELDS = tuple(f.name for f in fields(CameraRecord))  # not asdict(): it deep-copies, 6x slower
+
+
 def checked_record(file: str, row: int, rec: CameraRecord) -> CameraRecord | RowIssue:
     """``rec`` if it satisfies :class:`CameraSchema`, else the first violation as a RowIssue."""
     try:
-        CameraSchema.model_validate(asdict(rec))
+        CameraSchema.model_validate({f: getattr(rec, f) for f in _FIELDS})
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or None
