@@ -50,7 +50,9 @@ class CameraSchema(BaseModel):
     tilt_deg: Finite | None = Field(None, ge=0.0, le=90.0)
 
 
-_FIELDS = tuple(f.name for f in fields(CameraRecord))  # not asdict(): it deep-copies, 6x slower
+# The record fields the schema checks (bookkeeping such as ``fields_given`` is not user
+# data). Not asdict(): it deep-copies, 6x slower.
+_FIELDS = tuple(f.name for f in fields(CameraRecord) if f.name in CameraSchema.model_fields)
 
 
 def checked_record(file: str, row: int, rec: CameraRecord) -> CameraRecord | RowIssue:
