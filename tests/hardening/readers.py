@@ -8,7 +8,6 @@ produced; anything other than the listed error types is a crash.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 from disaster_ops.detect.errors import DetectError
@@ -24,13 +23,13 @@ CLEAN_ERRORS: tuple[type[BaseException], ...] = (InputError, MissionFileError, G
 
 def _registry(path: Path) -> int:
     from disaster_ops.registry import CameraRecord, read_registry
-    from disaster_ops.registry.schema import CameraSchema
+    from disaster_ops.registry.schema import checked_record
 
     _, _, rows = read_registry(path)
     n = 0
     for r in rows:
         if isinstance(r, CameraRecord):
-            CameraSchema.model_validate(asdict(r))  # every stored record is in range
+            assert checked_record(str(path), 0, r) is r  # every record a reader yields is in range
             n += 1
     return n
 
