@@ -190,21 +190,36 @@ def _match_by_rule(conn, table, unmatched: dict[str, CameraRecord], existing: di
     tree = shapely.STRtree(shapely.points(px, py))
     qpts = shapely.points(lon * _M_PER_DEG * cos0, lat * _M_PER_DEG)
     q_idx, s_idx = tree.query(qpts, predicate="dwithin", distance=MATCH_RADIUS_M)
+    # Candidates per row from one sort of the pairs, names compared as integer codes and
+    # "taken" as a mask: vectorised per row. Filtering every pair for every row in Python
+    # (``s_idx[q_idx == qi]`` + a name normalisation per candidate) took minutes once the
+    # database held thousands of cameras within 5 m of each other (issue #17 fuzzing).
+    order = np.argsort(q_idx, kind="stable")
+    q_sorted, s_sorted = q_idx[order], s_idx[order]
+    starts = np.searchsorted(q_sorted, np.arange(len(rest)), side="left")
+    ends = np.searchsorted(q_sorted, np.arange(len(rest)), side="right")
+    codes: dict[str, int] = {}
+    name_code = np.array([codes.setdefault(_norm_name(r["_name"]), len(codes)) for r in near_rows])
+    used = np.zeros(len(near_rows), dtype=bool)
     keys = list(rest)
     for qi in range(len(keys)):
         rec = rest[keys[qi]]
-        cands = [near_rows[j] for j in s_idx[q_idx == qi] if near_rows[j]["id"] not in taken]
-        if not cands:
+        seg = s_sorted[starts[qi]:ends[qi]]
+        avail = seg[~used[seg]]
+        if avail.size == 0:
             continue
-        same = [c for c in cands if _norm_name(c["_name"]) == _norm_name(rec.name) and rec.name]
-        if len(same) == 1:
-            hit = same[0]
-        elif len(cands) == 1 and (not rec.name or cands[0]["source_key"].startswith(("kr:", "krh:"))):
-            hit = cands[0]
+        code = codes.get(_norm_name(rec.name), -1) if rec.name else -1
+        same = avail[name_code[avail] == code] if code >= 0 else avail[:0]
+        if same.size == 1:
+            j = int(same[0])
+        elif avail.size == 1 and (not rec.name or near_rows[int(avail[0])]["source_key"].startswith(("kr:", "krh:"))):
+            j = int(avail[0])
         else:
             logger.info("%s: %d cameras within %.0f m and no name match; imported as a new camera",
-                        keys[qi], len(cands), MATCH_RADIUS_M)
+                        keys[qi], avail.size, MATCH_RADIUS_M)
             continue
+        used[j] = True
+        hit = near_rows[j]
         hit.pop("_name", None)
         out[keys[qi]] = hit
         taken.add(hit["id"])
