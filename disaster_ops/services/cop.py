@@ -189,3 +189,47 @@ def drone_name(drone_id: int | None, *, engine: Engine | None = None) -> str | N
     with Session(engine or get_engine()) as s:
         d = s.get(Drone, drone_id)
     return d.name if d else None
+
+
+@dataclass(frozen=True)
+class NearbyIncident:
+    """An open incident as a responder in the field sees it: how far, which way."""
+
+    incident: IncidentMarker
+    distance_m: float
+    bearing_deg: float
+
+
+def parse_position(text: str) -> tuple[float, float]:
+    """``"35.10, 129.03"`` -> (lat, lon); one clear line for anything else."""
+    from disaster_ops.errors import InputError
+
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"position {text!r}: write it as 'lat, lon' in degrees, e.g. 35.1028, 129.0327") from None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise InputError(f"position {text!r}: latitude must be -90..90 and longitude -180..180")
+    return lat, lon
+
+
+def nearest_incidents(lat: float, lon: float, *, limit: int = 20, engine: Engine | None = None) -> list[NearbyIncident]:
+    """Open incidents nearest first from (lat, lon), with great-circle distance and bearing."""
+    import math
+
+    out = []
+    for inc in incident_markers(engine=engine, open_only=True):
+        p1, p2 = math.radians(lat), math.radians(inc.lat)
+        dp, dl = p2 - p1, math.radians(inc.lon - lon)
+        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        dist_m = 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(a)))
+        y = math.sin(dl) * math.cos(p2)
+        x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+        out.append(NearbyIncident(inc, dist_m, (math.degrees(math.atan2(y, x)) + 360.0) % 360.0))
+    out.sort(key=lambda n: n.distance_m)
+    return out[:limit]
+
+
+def compass_word(bearing_deg: float) -> str:
+    return ("N", "NE", "E", "SE", "S", "SW", "W", "NW")[round(bearing_deg / 45.0) % 8]

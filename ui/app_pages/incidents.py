@@ -23,7 +23,7 @@ for inc in items:
                     + (f" · acknowledged by {inc.acknowledged_by}" if inc.acknowledged_by else ""))
         cols = st.columns(5)
         try:
-            if allowed(me, Action.ACK_INCIDENT) and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
+            if allowed(me, Action.ACK_INCIDENT) and inc.acknowledged_by != me.name and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
                 svc.acknowledge(inc.id, principal=me)
                 st.rerun()
             if allowed(me, Action.CONFIRM_INCIDENT):

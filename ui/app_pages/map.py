@@ -16,6 +16,7 @@ from ui.layers import (
     add_view_layer,
     base_map,
 )
+from ui.session import still_signed_in
 
 st.title("Common operating picture")
 live = st.toggle("Live (refresh every 10 s)", value=True, key="map_live")
@@ -23,6 +24,8 @@ live = st.toggle("Live (refresh every 10 s)", value=True, key="map_live")
 
 @st.fragment(run_every=10 if live else None)
 def live_map() -> None:
+    if not still_signed_in():  # a live tick never keeps an idle session alive
+        st.rerun(scope="app")
     markers = cop.camera_markers()
     incidents = cop.incident_markers()
     drones = cop.drone_markers()
