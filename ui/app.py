@@ -12,7 +12,7 @@ import streamlit as st
 from disaster_ops.services.roles import Action, Role
 from ui.session import login_page, sidebar, signed_in
 
-st.set_page_config(page_title="Disaster COP", page_icon=":material/satellite_alt:", layout="wide")
+st.set_page_config(page_title="Disaster COP", page_icon="🛰️", layout="wide")
 me = signed_in()
 if me is None:
     st.navigation([st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")],

@@ -163,3 +163,58 @@ def test_field_view_nearest_first_and_acknowledge(seeded):
     assert not any("Dispatch" == b.label for b in at.button)
     at.text_input(key="field_pos").input("somewhere").run()
     assert "lat, lon" in at.error[0].value
+
+
+def test_a_failing_layer_leaves_the_map_and_says_so(seeded, monkeypatch):
+    from disaster_ops.services import cop
+
+    def broken(**_kw):
+        raise RuntimeError("mission table unreadable\nsecond line never shown")
+
+    monkeypatch.setattr(cop, "mission_areas", broken)
+    at = logged_in("manager")
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["Layer left out: missions: mission table unreadable"]
+    assert any("cameras in view" in c.value for c in at.caption)
+
+
+def test_every_map_asset_is_served_locally():
+    """Every JS/CSS link of every element the map uses points at ui/static, and the files exist."""
+    from disaster_ops.config import MapSettings
+    from disaster_ops.services.cop import (
+        CameraCell,
+        CameraMarker,
+        DroneMarker,
+        IncidentMarker,
+        MissionArea,
+    )
+    from ui import layers
+
+    fmap = layers.base_map((35.1, 129.03), cfg=MapSettings(tiles="osm"))
+    layers.add_draw_control(fmap)
+    groups = [
+        layers.camera_layer([CameraMarker(1, "c", 35.1, 129.03, 0, 60, 50, "online", "default", "p")]),
+        layers.camera_cell_layer([CameraCell(35.1, 129.03, 5, 1, 35.0, 129.0, 35.2, 129.1)]),
+        layers.incident_layer([IncidentMarker(1, "fire", "new", 3, '{"type":"Point","coordinates":[129.03,35.1]}',
+                                              35.1, 129.03, "now", 1, None)]),
+        layers.drone_layer([DroneMarker("d", 35.1, 129.03, 40.0, 90.0, 80.0, "AUTO", True, True, "now")],
+                           {"d": [(35.1, 129.03), (35.2, 129.04)]}),
+        layers.mission_layer([MissionArea(1, "m", "active", '{"type":"Point","coordinates":[129.03,35.1]}', None,
+                                          ((35.1, 129.03), (35.11, 129.04)), 1, 2)]),
+    ]
+    for g in groups:
+        g.add_to(fmap)
+    assert layers.localize(fmap) == []
+    links = []
+
+    def walk(el):
+        links.extend(getattr(el, "default_js", []) + getattr(el, "default_css", []))
+        for child in getattr(el, "_children", {}).values():
+            walk(child)
+
+    walk(fmap)
+    assert links and all(url.startswith("/app/static/") for _name, url in links), links
+    for _name, url in links + [("bg", u) for u in layers.BOUNDARY_FILES]:
+        assert (REPO / "ui" / url.removeprefix("/app/")).is_file(), url
+    html = fmap.get_root().render()
+    assert "cdn" not in html.lower() and "jquery" not in html.lower()

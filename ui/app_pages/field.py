@@ -11,7 +11,8 @@ from disaster_ops.services.roles import Action
 from ui.session import current_principal
 
 # Big touch targets (>= 48 px) for gloved fingers; static CSS, no stored text in it.
-st.markdown("<style>.stButton button, .stLinkButton a {min-height: 3.2rem; font-size: 1.1rem;}</style>",
+st.markdown('<style>[data-testid="stButton"] button, [data-testid="stLinkButton"] a '
+            "{min-height: 3.2rem; font-size: 1.1rem;}</style>",
             unsafe_allow_html=True)
 me = current_principal()
 st.title("Nearby incidents")
