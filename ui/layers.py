@@ -61,6 +61,13 @@ def _esc(v) -> str:
             .replace("\\", "&#92;"))
 
 
+def script_json(value) -> str:
+    """JSON to embed in a <script>: UTF-8 kept (Korean stays 3 bytes a character), and
+    ``<`` escaped so no stored text can close the script element."""
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
 def localize(fmap: folium.Map) -> list[str]:
     """Point every element's JS/CSS at the vendored copies; drop (and return) unknown links."""
     dropped: list[str] = []
@@ -195,15 +202,41 @@ def add_draw_control(fmap: folium.Map) -> None:
          edit_options={"edit": False}).add_to(fmap)
 
 
+class CameraPoints(MacroElement):
+    """Individual cameras as compact rows ``[lat, lon, status, tooltip]`` drawn as circle
+    markers by one loop (about 100 bytes a camera instead of a script per camera).
+    Tooltips are escaped HTML and reach JS through tojson."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function(group) {
+            var colours = {{ this.colours|tojson }};
+            {{ this.rows_json|safe }}.forEach(function(r) {
+                L.circleMarker([r[0], r[1]], {radius: 3, weight: 1, color: colours[r[2]] || "#546e7a",
+                    fillColor: colours[r[2]] || "#546e7a", fillOpacity: 0.8, className: "cctv-camera"})
+                 .bindTooltip(r[3], {sticky: true}).addTo(group);
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, markers: list[CameraMarker]):
+        super().__init__()
+        self._name = "CameraPoints"
+        self.colours = STATUS_COLOURS
+        self.rows_json = script_json([[round(m.lat, 6), round(m.lon, 6), m.status, _camera_tip(m)]
+                                      for m in markers])
+
+
+def _camera_tip(m: CameraMarker) -> str:
+    return (f"{_esc(m.name)} · {_esc(m.purpose)} · {_esc(m.status)} · fov {m.fov_deg:.0f}° · "
+            f"{m.range_m:.0f} m ({_esc(m.view_source)})")
+
+
 def camera_layer(markers: list[CameraMarker]) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="CCTV cameras", show=True)
-    for m in markers:
-        folium.CircleMarker(
-            location=(m.lat, m.lon), radius=3, weight=1, class_name="cctv-camera",
-            color=STATUS_COLOURS.get(m.status, "#546e7a"), fill=True, fill_opacity=0.8,
-            tooltip=f"{_esc(m.name)} · {_esc(m.purpose)} · {_esc(m.status)} · fov {m.fov_deg:.0f}° · "
-                    f"{m.range_m:.0f} m ({_esc(m.view_source)})",
-        ).add_to(group)
+    if markers:
+        CameraPoints(markers).add_to(group)
     return group
 
 
