@@ -142,6 +142,8 @@ class MapSettings(BaseModel):
     tiles_attribution: str = Field("", description="Attribution shown for a custom tile URL.")
     vworld_layer: str = Field("Base", description="VWorld WMTS layer: Base, Satellite, Hybrid, gray, midnight.")
     live_refresh_s: float = Field(10.0, ge=2.0, le=600.0, description="Live layers refresh period, seconds.")
+    max_individual_cameras: int = Field(2500, ge=100, le=50_000, description="More cameras than this in view "
+                                        "are drawn as counts on a grid, whatever the zoom.")
 
 
 class Settings(BaseSettings):

@@ -313,15 +313,16 @@ def _bbox_filter(q, bbox: BBox):
                    Camera.lon >= bbox.min_lon, Camera.lon <= bbox.max_lon)
 
 
-def camera_overview(bbox: BBox, zoom: int, *, engine: Engine | None = None) -> CameraOverview:
+def camera_overview(bbox: BBox, zoom: int, *, engine: Engine | None = None,
+                    max_individual: int = MAX_INDIVIDUAL) -> CameraOverview:
     """Cameras inside ``bbox`` for a map at ``zoom``: individual markers when zoomed in and
     few enough, otherwise counts on a grid computed in the database (the browser never
     receives more than a few thousand features, whatever the registry holds)."""
     eng = engine or get_engine()
     with Session(eng) as s:
         total = s.exec(_bbox_filter(select(sa.func.count(Camera.id)), bbox)).one()
-        if zoom >= DETAIL_ZOOM and total <= MAX_INDIVIDUAL:
-            return CameraOverview(int(total), camera_markers(bbox=bbox, engine=eng, limit=MAX_INDIVIDUAL), [], None)
+        if zoom >= DETAIL_ZOOM and total <= max_individual:
+            return CameraOverview(int(total), camera_markers(bbox=bbox, engine=eng, limit=max_individual), [], None)
         cell = cell_size_deg(zoom)
         if eng.dialect.name == "sqlite":  # inside the box the offsets are >= 0: CAST truncates = floor
             gy = sa.cast((Camera.lat - bbox.min_lat) / cell, sa.Integer)
@@ -403,3 +404,20 @@ def drawn_area(feature: dict | None):
     if area_m2 > MAX_DRAWN_AREA_M2:
         raise InputError(f"the drawn area is {area_m2 / 1e6:.1f} km²; draw at most {MAX_DRAWN_AREA_M2 / 1e6:.0f} km²")
     return geom
+
+
+def registry_view(*, engine: Engine | None = None, width_px: int = 1200, height_px: int = 620,
+                  default=((35.1028, 129.0327), 15)) -> tuple[tuple[float, float], int]:
+    """Centre and zoom that show every camera (a city block or a whole province) on a map
+    of about that size; computed in the database."""
+    with Session(engine or get_engine()) as s:
+        s_, w, n, e = s.exec(select(sa.func.min(Camera.lat), sa.func.min(Camera.lon),
+                                    sa.func.max(Camera.lat), sa.func.max(Camera.lon))).one()
+    if s_ is None:
+        return default
+    lat = (s_ + n) / 2.0
+    lon_span = max(e - w, 1e-4)
+    lat_span = max((n - s_) / max(math.cos(math.radians(lat)), 0.1), 1e-4)
+    zoom_w = math.log2(360.0 * width_px / 256.0 / lon_span)
+    zoom_h = math.log2(360.0 * height_px / 256.0 / lat_span)
+    return (lat, (w + e) / 2.0), int(max(5, min(17, math.floor(min(zoom_w, zoom_h)))))

@@ -40,11 +40,12 @@ WINDOWS_H = {"last hour": 1, "last 6 h": 6, "last 24 h": 24, "last 7 days": 168,
 KINDS = ["fire", "smoke", "flood"]
 STATUSES = ["new", "confirmed", "responding", "resolved", "dismissed"]
 TRACK_POINTS = 300
+BLIND_SPOT_ZOOM = 13
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _cameras(bbox: BBox, zoom: int) -> cop.CameraOverview:
-    return cop.camera_overview(bbox, zoom)
+def _cameras(bbox: BBox, zoom: int, max_individual: int) -> cop.CameraOverview:
+    return cop.camera_overview(bbox, zoom, max_individual=max_individual)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -58,8 +59,8 @@ def _blind_spots(incidents: tuple[cop.IncidentMarker, ...]) -> dict:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _home() -> tuple[float, float]:
-    return cop.registry_center()
+def _home() -> tuple[tuple[float, float], int]:
+    return cop.registry_view()
 
 
 def _in(b: BBox, lat: float, lon: float) -> bool:
@@ -75,7 +76,7 @@ window = c2.selectbox("Seen", list(WINDOWS_H), index=2, key="map_window")
 kinds = c3.multiselect("Kinds", KINDS, default=KINDS, key="map_kinds")
 statuses = c4.multiselect("Statuses", STATUSES, default=STATUSES[:3], key="map_statuses")
 if "map_home" not in st.session_state:
-    st.session_state["map_home"] = (_home(), 15)  # fixed for the session: the base map never changes
+    st.session_state["map_home"] = _home()  # fixed for the session: the base map never changes
 
 
 @st.fragment(run_every=cfg.live_refresh_s if live else None)
@@ -102,7 +103,7 @@ def live_map() -> None:
             problems.append(f"{name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
     def cameras_layer():
-        ov = _cameras(view, zoom)
+        ov = _cameras(view, zoom, cfg.max_individual_cameras)
         counts["cameras"] = ov.total_in_view
         if ov.aggregated:
             return camera_cell_layer(ov.cells)
@@ -114,8 +115,9 @@ def live_map() -> None:
                                      statuses=frozenset(statuses)) if kinds and statuses else []
     counts["incidents"] = len(incidents)
     layer("cameras", cameras_layer)
-    layer("blind spots", lambda: blind_spot_layer(_blind_spots(tuple(
-        i for i in incidents if i.status in ("new", "confirmed", "responding") and _in(view, i.lat, i.lon)))))
+    if zoom >= BLIND_SPOT_ZOOM:  # too small to see (and costly to compute) further out
+        layer("blind spots", lambda: blind_spot_layer(_blind_spots(tuple(
+            i for i in incidents if i.status in ("new", "confirmed", "responding") and _in(view, i.lat, i.lon)))))
     layer("missions", lambda: mission_layer(cop.mission_areas()))
     if drawn := st.session_state.get("map_drawn_gaps"):
         layer("drawn area", lambda: blind_spot_layer(drawn, name="Blind spots in the drawn area"))
