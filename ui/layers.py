@@ -187,6 +187,7 @@ def base_map(center: tuple[float, float], *, zoom_start: int = 15, cfg: MapSetti
     fmap.default_js = list(MAP_JS)
     fmap.default_css = list(MAP_CSS)
     BoundaryBackground().add_to(fmap)
+    fmap.get_root().header.add_child(folium.Element(INCIDENT_CSS), name="incident_css")
     if tiles and cfg is not None and (layer := tile_layer(cfg)) is not None:
         layer.add_to(fmap)
     return fmap
@@ -254,33 +255,60 @@ def camera_cell_layer(cells: list[CameraCell]) -> folium.FeatureGroup:
     return group
 
 
-def incident_layer(incidents: list[IncidentMarker]) -> folium.FeatureGroup:
-    """Icon letter by kind, colour by status, size by severity; popup with sources and times."""
+class IncidentPoints(MacroElement):
+    """Incident markers from compact rows ``[lat, lon, size_px, status colour, kind colour,
+    glyph, tooltip, popup]`` drawn by one loop (a few hundred bytes an incident). Texts are
+    escaped HTML and reach JS as script-safe JSON."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function(group) {
+            {{ this.rows_json|safe }}.forEach(function(r) {
+                var s = r[2], html = '<div class="incident-marker" style="width:' + s + 'px;height:' + s +
+                    'px;line-height:' + s + 'px;font-size:' + Math.round(s / 2) + 'px;background:' + r[3] +
+                    ';border-color:' + r[4] + '">' + r[5] + '</div>';
+                L.marker([r[0], r[1]], {icon: L.divIcon({html: html, iconSize: [s, s], iconAnchor: [s / 2, s / 2],
+                                                          className: "incident-icon"})})
+                 .bindTooltip(r[6], {sticky: true}).bindPopup(r[7], {maxWidth: 320}).addTo(group);
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list]):
+        super().__init__()
+        self._name = "IncidentPoints"
+        self.rows_json = script_json(rows)
+
+
+INCIDENT_CSS = ("<style>.incident-marker{border:2px solid;border-radius:50%;color:#fff;font-weight:bold;"
+                "font-family:sans-serif;text-align:center;box-shadow:0 0 4px #000;box-sizing:border-box}</style>")
+
+
+def incident_layer(incidents: list[IncidentMarker], *, areas: bool = True) -> folium.FeatureGroup:
+    """Icon letter by kind, colour by status, size by severity; popup with sources and times.
+    ``areas``: also the incident outlines (left out when zoomed out: too small to see)."""
     group = folium.FeatureGroup(name="Incidents", show=True)
+    rows = []
     for inc in incidents:
         colour = INCIDENT_STATUS_COLOURS.get(inc.status, "#ff6f00")
         size = 18 + 5 * max(1, min(5, inc.severity))
-        glyph = KIND_GLYPHS.get(inc.kind, "!")
         label = (f"#{inc.id} {_esc(inc.kind)} · {_esc(inc.status)} · severity {inc.severity} · "
                  f"{inc.source_count} sources · {_esc(inc.last_seen_utc)}")
         popup = (f"<b>#{inc.id} {_esc(inc.kind).upper()}</b><br>status {_esc(inc.status)} · severity "
                  f"{inc.severity}<br>{inc.source_count} sources · last seen {_esc(inc.last_seen_utc)}"
                  + (f"<br>acknowledged by {_esc(inc.acknowledged_by)}" if inc.acknowledged_by else ""))
         try:
-            geom = json.loads(inc.geometry_geojson)
+            geom = json.loads(inc.geometry_geojson) if areas else None
         except ValueError:
             geom = None
         if geom and geom.get("type") != "Point":
             area_style = {"color": KIND_COLOURS.get(inc.kind, colour), "weight": 2, "fillOpacity": 0.25}
             folium.GeoJson(geom, style_function=lambda _f, st=area_style: st, tooltip=label).add_to(group)
-        DivMarker(
-            (inc.lat, inc.lon), size_px=size, class_name="incident-icon", tooltip=label,
-            popup=popup,
-            html=(f'<div class="incident-marker incident-{_esc(inc.kind)}" style="width:{size}px;height:{size}px;'
-                  f"line-height:{size}px;background:{colour};border:2px solid "
-                  f"{KIND_COLOURS.get(inc.kind, '#333')};border-radius:50%;color:#fff;font:bold "
-                  f'{size // 2}px sans-serif;text-align:center;box-shadow:0 0 4px #000">{glyph}</div>'),
-        ).add_to(group)
+        rows.append([round(inc.lat, 6), round(inc.lon, 6), size, colour, KIND_COLOURS.get(inc.kind, "#333"),
+                     KIND_GLYPHS.get(inc.kind, "!"), label, popup])
+    if rows:
+        IncidentPoints(rows).add_to(group)
     return group
 
 

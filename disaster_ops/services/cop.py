@@ -355,6 +355,14 @@ def view_bbox(bounds: dict | None, *, pad: float = 0.1) -> BBox | None:
     return BBox(max(-180.0, w - dx), max(-90.0, s_ - dy), min(180.0, e + dx), min(90.0, n + dy))
 
 
+def snap_bbox(bbox: BBox, zoom: int) -> BBox:
+    """``bbox`` grown outward to a grid of 8 aggregation cells: small pans and the map's own
+    sub-pixel jitter give the same box, so the same cached query and the same layer."""
+    step = cell_size_deg(zoom) * 8.0
+    return BBox(math.floor(bbox.min_lon / step) * step, math.floor(bbox.min_lat / step) * step,
+                math.ceil(bbox.max_lon / step) * step, math.ceil(bbox.max_lat / step) * step)
+
+
 def bbox_around(center: tuple[float, float], zoom: int, *, width_px: int = 1400, height_px: int = 700) -> BBox:
     """Approximate box a map of that size shows around ``center`` at ``zoom`` (before it reports)."""
     lat, lon = center
@@ -421,3 +429,29 @@ def registry_view(*, engine: Engine | None = None, width_px: int = 1200, height_
     zoom_w = math.log2(360.0 * width_px / 256.0 / lon_span)
     zoom_h = math.log2(360.0 * height_px / 256.0 / lat_span)
     return (lat, (w + e) / 2.0), int(max(5, min(17, math.floor(min(zoom_w, zoom_h)))))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One detection behind an incident, as a user checks it: when, who saw it, the snapshot."""
+
+    observed_utc: str
+    source: str
+    kind: str
+    confidence: float
+    snapshot_path: str | None
+
+
+def incident_evidence(incident_id: int, *, limit: int = 20, engine: Engine | None = None) -> list[Evidence]:
+    """Newest detections of an incident first; snapshot paths only where the file exists."""
+    from pathlib import Path
+
+    from disaster_ops.services.incidents import detections_of
+
+    out = []
+    for d in reversed(detections_of(incident_id, engine=engine)[-limit:]):
+        snap = d.snapshot_path if d.snapshot_path and Path(d.snapshot_path).is_file() else None
+        out.append(Evidence(d.observed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                            f"{getattr(d.source_kind, 'value', d.source_kind)}:{d.source_id}", d.kind,
+                            float(d.confidence), snap))
+    return out

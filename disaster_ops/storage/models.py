@@ -87,6 +87,8 @@ class Camera(SQLModel, table=True):
     """A fixed CCTV camera: where it is and what part of the ground it sees."""
 
     __tablename__ = "camera"
+    # Covering index of the dashboard's per-view counts (migration 0003_auth).
+    __table_args__ = (sa.Index("ix_camera_lat_lon_status", "lat", "lon", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source_key: str = Field(index=True, unique=True, max_length=200,

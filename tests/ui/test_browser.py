@@ -178,9 +178,20 @@ def test_manager_sees_map_offline_keeps_view_plans_and_dispatches(dashboard, bro
         assert view[1] == 17 and abs(view[2] - 35.1035) < 1e-3 and abs(view[3] - 129.0335) < 1e-3, view
         page.screenshot(path=str(ARTIFACTS / "manager_map_zoomed.png"))
 
-        page.get_by_role("link", name="Drone missions").click()
-        page.get_by_role("button", name="Plan survey").click()
+        # Draw a rectangle around the incident (Leaflet.draw, served locally) and plan it.
+        frame.locator("a.leaflet-draw-draw-rectangle").click()
+        box = page.locator("iframe[title='streamlit_folium.st_folium']").bounding_box()
+        x, y = frame.evaluate("""() => { const p = window.map.latLngToContainerPoint([35.103, 129.033]);
+            const r = window.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""")
+        page.mouse.move(box["x"] + x - 150, box["y"] + y - 120)
+        page.mouse.down()
+        page.mouse.move(box["x"] + x + 150, box["y"] + y + 120, steps=8)
+        page.mouse.up()
+        page.get_by_role("button", name="Plan a drone survey of the drawn area").click(timeout=60_000)
         page.get_by_text("Planned mission(s)").wait_for(timeout=90_000)
+        page.screenshot(path=str(ARTIFACTS / "manager_drawn_area_planned.png"))
+
+        page.get_by_role("link", name="Drone missions").click()
         page.get_by_role("button", name="Dispatch").first.click()
         page.get_by_text("· assigned · drone sim-1").first.wait_for(timeout=60_000)
         assert not page.get_by_text("Traceback").count()

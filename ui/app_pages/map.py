@@ -87,7 +87,8 @@ def live_map() -> None:
     last = st.session_state.get("map_main") or {}  # what the browser reported last (pan/zoom)
     zoom = int(last.get("zoom") or home_zoom)
     centre = last.get("center") or {"lat": home[0], "lng": home[1]}
-    view = cop.view_bbox(last.get("bounds")) or cop.bbox_around((centre["lat"], centre["lng"]), zoom)
+    centre = (round(float(centre["lat"]), 5), round(float(centre["lng"]), 5))  # ~1 m: no jitter
+    view = cop.snap_bbox(cop.view_bbox(last.get("bounds")) or cop.bbox_around(centre, zoom), zoom)
     hours = WINDOWS_H[window]
     since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
 
@@ -121,7 +122,7 @@ def live_map() -> None:
     layer("missions", lambda: mission_layer(cop.mission_areas()))
     if drawn := st.session_state.get("map_drawn_gaps"):
         layer("drawn area", lambda: blind_spot_layer(drawn, name="Blind spots in the drawn area"))
-    layer("incidents", lambda: incident_layer(incidents))
+    layer("incidents", lambda: incident_layer(incidents, areas=zoom >= BLIND_SPOT_ZOOM))
 
     def drones_layer():
         drones = cop.drone_markers()
@@ -146,7 +147,7 @@ def live_map() -> None:
     for p in problems:
         st.warning(f"Layer left out: {p}", icon=":material/layers_clear:")
     out = st_folium(fmap, key="map_main", height=620, use_container_width=True,
-                    center=(centre["lat"], centre["lng"]), zoom=zoom,
+                    center=centre, zoom=zoom,
                     feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True),
                     returned_objects=["bounds", "zoom", "center", "last_active_drawing"])
     if me.may(Action.PLAN_MISSION):
