@@ -111,8 +111,9 @@ def measure(data_dir: Path, label: str, extra_env: dict[str, str]) -> dict:
     from tests.disaster_ops.test_demo import _wait_http
 
     env = dict(os.environ, DISASTER_OPS_DATA_DIR=str(data_dir), **extra_env)
+    log = (data_dir / f"{label}.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "disaster_ops", "serve", "--port", str(PORT)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     out: dict = {"label": label}
     try:
         assert _wait_http(f"http://127.0.0.1:{PORT}/_stcore/health", 120), "dashboard never came up"
@@ -146,6 +147,7 @@ def measure(data_dir: Path, label: str, extra_env: dict[str, str]) -> dict:
                 frame = _ready_frame(page)
             except TimeoutError:
                 page.screenshot(path="/tmp/dashboard_bench_failure.png")
+                print((data_dir / f"{label}.log").read_text()[-4000:], file=sys.stderr)
                 raise
             out["first_render_s"] = time.perf_counter() - t0
             out["page_weight_mb"] = (counters["http"] + counters["ws"]) / 1e6
