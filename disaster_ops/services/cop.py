@@ -247,12 +247,14 @@ def parse_position(text: str) -> tuple[float, float]:
     return lat, lon
 
 
-def nearest_incidents(lat: float, lon: float, *, limit: int = 20, engine: Engine | None = None) -> list[NearbyIncident]:
-    """Open incidents nearest first from (lat, lon), with great-circle distance and bearing."""
+def nearest_incidents(lat: float, lon: float, *, limit: int = 20, principal: Principal | None = None,
+                      engine: Engine | None = None) -> list[NearbyIncident]:
+    """Open incidents ``principal`` may see, nearest first from (lat, lon), with great-circle
+    distance and bearing."""
     import math
 
     out = []
-    for inc in incident_markers(engine=engine, open_only=True):
+    for inc in incident_markers(engine=engine, open_only=True, principal=principal):
         p1, p2 = math.radians(lat), math.radians(inc.lat)
         dp, dl = p2 - p1, math.radians(inc.lon - lon)
         a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2

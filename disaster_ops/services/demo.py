@@ -29,16 +29,23 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
     ("admin", "admin", "demo-admin-2026", None),
     ("manager", "manager", "demo-manager-2026", None),
     ("pilot", "pilot", "demo-pilot-2026", None),
-    ("responder", "responder", "demo-responder-2026", "Busan Jung-gu Fire Station"),
+    ("responder", "responder", "demo-responder-2026", "junggu-fire"),
 )
+
+
+DEMO_AGENCY = "junggu-fire"
 
 
 def seed_demo_users() -> list[str]:
     """Create the demo accounts that do not exist yet (an existing account is never reset)."""
+    from disaster_ops.services.agencies import create_agency, list_agencies
     from disaster_ops.services.auth import ensure_user
 
     seeder = Principal(name="local:demo", role=Role.ADMIN)
     lines = []
+    if DEMO_AGENCY not in {a.name for a in list_agencies()}:
+        create_agency(DEMO_AGENCY, principal=seeder)  # shares everything, everywhere
+
     for name, role, password, agency in DEMO_USERS:
         ensure_user(name, password, role=role, agency=agency, principal=seeder)
         lines.append(f"demo account (demo only): {name:<10} password {password:<20} role {role}")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import shapely
 
 from disaster_ops.errors import InputError
 from disaster_ops.services import cop
 from disaster_ops.services.cameras import BBox, import_registry
-from disaster_ops.services.missions import _union
 from tests.conftest import REPO
 
 BUSAN = BBox(129.0, 35.08, 129.06, 35.12)
@@ -71,12 +69,3 @@ def test_drawn_area_is_checked_and_repaired():
                 {"type": "Polygon", "coordinates": [[[129, 35], [129.5, 35], [129.5, 35.5], [129, 35]]]}):
         with pytest.raises(InputError):
             cop.drawn_area(bad)
-
-
-def test_union_of_zones_survives_invalid_and_touching_geometry():
-    a = shapely.box(129.03, 35.10, 129.031, 35.101)
-    b = shapely.box(129.031, 35.10, 129.032, 35.101)  # shares an edge
-    bowtie = shapely.make_valid(shapely.Polygon([(129.03, 35.10), (129.031, 35.101), (129.031, 35.10),
-                                                 (129.03, 35.101)]))
-    u = _union([a, b, bowtie])
-    assert u.is_valid and u.area == pytest.approx(a.area + b.area, rel=1e-6)

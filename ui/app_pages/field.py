@@ -23,7 +23,7 @@ try:
 except DisasterOpsError as exc:
     st.error(str(exc))
     st.stop()
-nearby = cop.nearest_incidents(lat, lon, limit=20)
+nearby = cop.nearest_incidents(lat, lon, limit=20, principal=me)
 if not nearby:
     st.info("No open incident.")
 for n in nearby:

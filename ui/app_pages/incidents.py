@@ -13,7 +13,7 @@ from ui.session import current_principal
 st.title("Incidents")
 me = current_principal()
 show_closed = st.toggle("Show resolved and dismissed", key="inc_show_closed")
-items = incident_markers(open_only=not show_closed)
+items = incident_markers(open_only=not show_closed, principal=me)
 if not items:
     st.info("No incidents.")
 for inc in items:

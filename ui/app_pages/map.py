@@ -112,7 +112,7 @@ def live_map() -> None:
             groups.append(view_layer(_views(tuple(ov.markers[:1500]))))
         return camera_layer(ov.markers)
 
-    incidents = cop.incident_markers(open_only=False, since=since, kinds=frozenset(kinds),
+    incidents = cop.incident_markers(principal=me, open_only=False, since=since, kinds=frozenset(kinds),
                                      statuses=frozenset(statuses)) if kinds and statuses else []
     counts["incidents"] = len(incidents)
     layer("cameras", cameras_layer)
@@ -164,7 +164,12 @@ def _drawn_area_panel(drawing: dict | None) -> None:
     except DisasterOpsError as exc:
         st.error(str(exc))
         return
-    c1, c2 = st.columns(2)
+    names = cop.drone_names()
+    c1, c2, c3 = st.columns(3)
+    drone = c3.selectbox("Drone to fly it", names, key="map_area_drone") if names else None
+    if not names:
+        c3.caption("No drone registered: a survey needs a drone (or plan it on the Drone missions page "
+                   "with a launch point).")
     if c1.button("Show blind spots in the drawn area", key="map_area_gaps"):
         try:
             cov = mission_svc.coverage_gaps(area)
@@ -175,7 +180,8 @@ def _drawn_area_panel(drawing: dict | None) -> None:
             st.error(str(exc))
     if c2.button("Plan a drone survey of the drawn area", key="map_area_plan", type="primary"):
         try:
-            gp = mission_svc.plan_gap_survey(area, principal=current_principal())
+            gp = mission_svc.plan_gap_survey(area, principal=current_principal(),
+                                             drone_names=[drone] if drone else None)
             st.session_state["map_drawn_msg"] = (
                 f"Planned mission(s) {', '.join(map(str, gp.mission_ids))}: "
                 f"{gp.report['distance_m']:.0f} m, {gp.report['flight_time_s'] / 60:.1f} min. "

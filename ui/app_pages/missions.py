@@ -21,7 +21,7 @@ me = current_principal()
 
 if allowed(me, Action.PLAN_MISSION):
     with st.expander("Plan a survey of the blind spots around an incident", expanded=True):
-        incidents = cop.incident_markers()
+        incidents = cop.incident_markers(principal=me)
         if not incidents:
             st.info("No open incident. Missions are planned around incidents.")
         else:
