@@ -175,6 +175,7 @@ def test_manager_sees_map_offline_keeps_view_plans_and_dispatches(dashboard, bro
         frame = _map_frame(page)
         view = frame.evaluate("() => [window.map._probe, window.map.getZoom(), window.map.getCenter().lat,"
                               " window.map.getCenter().lng]")
+        assert view[0] == 1, "the live refresh rebuilt the map"
         assert view[1] == 17 and abs(view[2] - 35.1035) < 1e-3 and abs(view[3] - 129.0335) < 1e-3, view
         page.screenshot(path=str(ARTIFACTS / "manager_map_zoomed.png"))
 

@@ -75,8 +75,15 @@ live = c1.toggle(f"Live ({cfg.live_refresh_s:.0f} s)", value=True, key="map_live
 window = c2.selectbox("Seen", list(WINDOWS_H), index=2, key="map_window")
 kinds = c3.multiselect("Kinds", KINDS, default=KINDS, key="map_kinds")
 statuses = c4.multiselect("Statuses", STATUSES, default=STATUSES[:3], key="map_statuses")
-if "map_home" not in st.session_state:
-    st.session_state["map_home"] = _home()  # fixed for the session: the base map never changes
+# The base map starts where the user last looked (or on the registry's extent) and stays
+# the same script during live ticks, so the browser keeps the map and the user's pan/zoom;
+# center/zoom are never pushed to the browser (that would fight the user's panning).
+_last = st.session_state.get("map_main") or {}
+if _last.get("center") and _last.get("zoom"):
+    st.session_state["map_home"] = ((round(float(_last["center"]["lat"]), 5),
+                                     round(float(_last["center"]["lng"]), 5)), int(_last["zoom"]))
+elif "map_home" not in st.session_state:
+    st.session_state["map_home"] = _home()
 
 
 @st.fragment(run_every=cfg.live_refresh_s if live else None)
@@ -87,7 +94,7 @@ def live_map() -> None:
     last = st.session_state.get("map_main") or {}  # what the browser reported last (pan/zoom)
     zoom = int(last.get("zoom") or home_zoom)
     centre = last.get("center") or {"lat": home[0], "lng": home[1]}
-    centre = (round(float(centre["lat"]), 5), round(float(centre["lng"]), 5))  # ~1 m: no jitter
+    centre = (float(centre["lat"]), float(centre["lng"]))
     view = cop.snap_bbox(cop.view_bbox(last.get("bounds")) or cop.bbox_around(centre, zoom), zoom)
     hours = WINDOWS_H[window]
     since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
@@ -147,7 +154,6 @@ def live_map() -> None:
     for p in problems:
         st.warning(f"Layer left out: {p}", icon=":material/layers_clear:")
     out = st_folium(fmap, key="map_main", height=620, use_container_width=True,
-                    center=centre, zoom=zoom,
                     feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True),
                     returned_objects=["bounds", "zoom", "center", "last_active_drawing"])
     if me.may(Action.PLAN_MISSION):
