@@ -176,9 +176,9 @@ def measure(data_dir: Path, label: str, extra_env: dict[str, str]) -> dict:
             page.screenshot(path=str(data_dir / f"{label}.png"))
             browser.close()
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # the supervisor stops the dashboard it started
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
     return out
