@@ -50,7 +50,7 @@ STATUS_COLOURS = {"online": "#2e7d32", "stale": "#f9a825", "offline": "#c62828",
                   "disabled": "#9e9e9e"}
 KIND_COLOURS = {"fire": "#d50000", "smoke": "#616161", "flood": "#1565c0"}
 KIND_GLYPHS = {"fire": "F", "smoke": "S", "flood": "W"}  # letters: no icon font to fetch
-INCIDENT_STATUS_COLOURS = {"new": "#d50000", "confirmed": "#ff6d00", "responding": "#ffab00",
+INCIDENT_STATUS_COLOURS = {"new": "#d50000", "confirmed": "#ff6d00", "responding": "#ffab00", "stale": "#8d6e63",
                            "resolved": "#2e7d32", "dismissed": "#757575"}
 
 
@@ -293,9 +293,10 @@ def incident_layer(incidents: list[IncidentMarker], *, areas: bool = True) -> fo
     for inc in incidents:
         colour = INCIDENT_STATUS_COLOURS.get(inc.status, "#ff6f00")
         size = 18 + 5 * max(1, min(5, inc.severity))
-        label = (f"#{inc.id} {_esc(inc.kind)} · {_esc(inc.status)} · severity {inc.severity} · "
+        kinds = " + ".join(_esc(k) for k in (inc.kinds or (inc.kind,)))
+        label = (f"#{inc.id} {kinds} · {_esc(inc.status)} · severity {inc.severity} · "
                  f"{inc.source_count} sources · {_esc(inc.last_seen_utc)}")
-        popup = (f"<b>#{inc.id} {_esc(inc.kind).upper()}</b><br>status {_esc(inc.status)} · severity "
+        popup = (f"<b>#{inc.id} {kinds.upper()}</b><br>status {_esc(inc.status)} · severity "
                  f"{inc.severity}<br>{inc.source_count} sources · last seen {_esc(inc.last_seen_utc)}"
                  + (f"<br>acknowledged by {_esc(inc.acknowledged_by)}" if inc.acknowledged_by else ""))
         try:

@@ -228,7 +228,8 @@ def calibrate(
     check_image: Path | None = typer.Option(None, "--check-image", help="Write the check image here (.jpg/.png): "
                                             "control points green, where the calibration puts them red, "
                                             "10 m ground grid cyan."),
-    actor: str = typer.Option("cli", "--actor", help="Who makes the change (audit trail)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Calibrate a camera's pixel -> ground mapping and store it with its reprojection error."""
@@ -255,7 +256,7 @@ def calibrate(
             model = cal_svc.pose_model(cam, width_px=width_px, height_px=height_px, **_pose(pose))
         else:
             model = cal_svc.fit_homography(pts, width_px=width_px, height_px=height_px)
-        report = cal_svc.store(key, model, pts, principal=local_admin(actor))
+        report = cal_svc.store(key, model, pts, principal=operator_principal(as_user, local))
         if check_image is not None:
             cal_svc.draw_check_image(model, pts, check_image, background=image, width_px=width_px,
                                      height_px=height_px)

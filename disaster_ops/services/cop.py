@@ -90,7 +90,7 @@ def incident_markers(*, engine: Engine | None = None, open_only: bool = True,
     sources = incident_source_kinds([i.id for i in incidents], engine=engine)
     out = []
     for i in incidents:
-        if kinds and i.kind not in kinds:
+        if kinds and not (set(i.kind_list) & kinds):
             continue
         if statuses and str(getattr(i.status, "value", i.status)) not in statuses:
             continue

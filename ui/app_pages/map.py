@@ -38,7 +38,7 @@ from ui.session import current_principal, still_signed_in
 logger = logging.getLogger(__name__)
 WINDOWS_H = {"last hour": 1, "last 6 h": 6, "last 24 h": 24, "last 7 days": 168, "any time": None}
 KINDS = ["fire", "smoke", "flood"]
-STATUSES = ["new", "confirmed", "responding", "resolved", "dismissed"]
+STATUSES = ["new", "confirmed", "responding", "stale", "resolved", "dismissed"]
 TRACK_POINTS = 300
 BLIND_SPOT_ZOOM = 13
 
@@ -74,7 +74,7 @@ c1, c2, c3, c4 = st.columns([1, 1, 2, 2])
 live = c1.toggle(f"Live ({cfg.live_refresh_s:.0f} s)", value=True, key="map_live")
 window = c2.selectbox("Seen", list(WINDOWS_H), index=2, key="map_window")
 kinds = c3.multiselect("Kinds", KINDS, default=KINDS, key="map_kinds")
-statuses = c4.multiselect("Statuses", STATUSES, default=STATUSES[:3], key="map_statuses")
+statuses = c4.multiselect("Statuses", STATUSES, default=STATUSES[:4], key="map_statuses")
 # The base map starts where the user last looked (or on the registry's extent) and stays
 # the same script during live ticks, so the browser keeps the map and the user's pan/zoom;
 # center/zoom are never pushed to the browser (that would fight the user's panning).
@@ -125,7 +125,7 @@ def live_map() -> None:
     layer("cameras", cameras_layer)
     if zoom >= BLIND_SPOT_ZOOM:  # too small to see (and costly to compute) further out
         layer("blind spots", lambda: blind_spot_layer(_blind_spots(tuple(
-            i for i in incidents if i.status in ("new", "confirmed", "responding") and _in(view, i.lat, i.lon)))))
+            i for i in incidents if i.status in ("new", "confirmed", "responding", "stale") and _in(view, i.lat, i.lon)))))
     layer("missions", lambda: mission_layer(cop.mission_areas()))
     if drawn := st.session_state.get("map_drawn_gaps"):
         layer("drawn area", lambda: blind_spot_layer(drawn, name="Blind spots in the drawn area"))
