@@ -338,6 +338,24 @@ def drone_layer(drones: list[DroneMarker], tracks: dict[str, list[tuple[float, f
     return group
 
 
+def drone_view_layer(views: list) -> folium.FeatureGroup:
+    """What each drone's camera sees now (footprint) and the track its aerial worker recorded."""
+    group = folium.FeatureGroup(name="Drone camera footprints", show=True)
+    for v in views:
+        label = (f"{_esc(v.name)} camera · {v.frames} frames, {v.detections} detections"
+                 + ("" if v.georeferenced else f" · not georeferenced ({_esc(v.reason or '?')})")
+                 + (f" · {_esc(v.frame_utc)}" if v.frame_utc else ""))
+        for text, style in ((v.track_geojson, {"color": "#00695c", "weight": 2, "dashArray": "2 4"}),
+                            (v.footprint_geojson, {"color": "#00897b", "weight": 1, "fillOpacity": 0.2})):
+            try:
+                geom = json.loads(text) if text else None
+            except ValueError:
+                geom = None
+            if geom:
+                folium.GeoJson(geom, style_function=lambda _f, st=style: st, tooltip=label).add_to(group)
+    return group
+
+
 def mission_layer(missions: list[MissionArea]) -> folium.FeatureGroup:
     """Mission zones, planned paths, and the part already flown."""
     group = folium.FeatureGroup(name="Drone missions", show=True)

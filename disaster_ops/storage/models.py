@@ -354,6 +354,8 @@ class DroneAerial(SQLModel, table=True):
     frames: int = 0
     frames_unreferenced: int = 0
     detections: int = 0
+
+
 class User(SQLModel, table=True):
     """A person who logs in: name, argon2 password hash, role and agency.
 

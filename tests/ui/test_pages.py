@@ -181,6 +181,7 @@ def test_a_failing_layer_leaves_the_map_and_says_so(seeded, monkeypatch):
 def test_every_map_asset_is_served_locally():
     """Every JS/CSS link of every element the map uses points at ui/static, and the files exist."""
     from disaster_ops.config import MapSettings
+    from disaster_ops.services.aerial_view import DroneView
     from disaster_ops.services.cop import (
         CameraCell,
         CameraMarker,
@@ -199,6 +200,10 @@ def test_every_map_asset_is_served_locally():
                                               35.1, 129.03, "now", 1, None)]),
         layers.drone_layer([DroneMarker("d", 35.1, 129.03, 40.0, 90.0, 80.0, "AUTO", True, True, "now")],
                            {"d": [(35.1, 129.03), (35.2, 129.04)]}),
+        layers.drone_view_layer([DroneView("d", '{"type":"Polygon","coordinates":[[[129.03,35.1],[129.031,35.1],'
+                                           '[129.031,35.101],[129.03,35.1]]]}',
+                                           '{"type":"LineString","coordinates":[[129.03,35.1],[129.031,35.1]]}',
+                                           True, None, "now", 3, 0, 1)]),
         layers.mission_layer([MissionArea(1, "m", "active", '{"type":"Point","coordinates":[129.03,35.1]}', None,
                                           ((35.1, 129.03), (35.11, 129.04)), 1, 2)]),
     ]

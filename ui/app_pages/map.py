@@ -28,6 +28,7 @@ from ui.layers import (
     camera_cell_layer,
     camera_layer,
     drone_layer,
+    drone_view_layer,
     incident_layer,
     localize,
     mission_layer,
@@ -143,6 +144,7 @@ def live_map() -> None:
         return drone_layer(drones, tracks)
 
     layer("drones", drones_layer)
+    layer("drone camera footprints", lambda: drone_view_layer(cop.drone_camera_views()))
     fmap = base_map(home, zoom_start=home_zoom, cfg=cfg)
     if me.may(Action.PLAN_MISSION):
         add_draw_control(fmap)
