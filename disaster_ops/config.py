@@ -134,6 +134,35 @@ class Limits(BaseModel):
     mission_file_max_bytes: int = Field(32 * 2**20, gt=0, description="Largest .plan / .waypoints file, bytes.")
 
 
+class AuthSettings(BaseModel):
+    """Logging in: lock-out, session expiry, password rules, optional OIDC (``st.login``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_failed_logins: int = Field(5, ge=1, le=100, description="Consecutive wrong passwords before lock-out.")
+    lockout_s: float = Field(900.0, gt=0, le=86400, description="How long a locked account stays locked, seconds.")
+    session_idle_s: float = Field(1800.0, gt=0, le=7 * 86400,
+                                  description="Dashboard sessions expire after this long without a user action, seconds.")
+    min_password_length: int = Field(10, ge=8, le=200, description="Shortest password accepted, characters.")
+    oidc_provider: str | None = Field(None, description="Name of an [auth.NAME] provider in Streamlit's "
+                                      "secrets.toml; shows 'Log in with ...' (st.login). None: passwords only.")
+
+
+class MapSettings(BaseModel):
+    """Where the base map comes from. Every asset and the fallback background ship with the product."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tiles: str = Field("osm", description="Base map: 'boundaries' (shipped outlines only), 'osm' "
+                       "(public OpenStreetMap), 'vworld' (national WMTS, key in VWORLD_API_KEY), or a tile URL "
+                       "template such as http://127.0.0.1:8080/{z}/{x}/{y}.png (local tile server).")
+    tiles_attribution: str = Field("", description="Attribution shown for a custom tile URL.")
+    vworld_layer: str = Field("Base", description="VWorld WMTS layer: Base, Satellite, Hybrid, gray, midnight.")
+    live_refresh_s: float = Field(10.0, ge=2.0, le=600.0, description="Live layers refresh period, seconds.")
+    max_individual_cameras: int = Field(2500, ge=100, le=50_000, description="More cameras than this in view "
+                                        "are drawn as counts on a grid, whatever the zoom.")
+
+
 class Settings(BaseSettings):
     """Effective configuration of one process."""
 
@@ -157,6 +186,8 @@ class Settings(BaseSettings):
     incidents: IncidentRules = Field(default_factory=IncidentRules)
     camera_health: CameraHealthRules = Field(default_factory=CameraHealthRules)
     limits: Limits = Field(default_factory=Limits)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    map: MapSettings = Field(default_factory=MapSettings)
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")

@@ -25,3 +25,19 @@ class RegistryError(InputError):
 
 class PermissionDenied(DisasterOpsError):
     """The acting user's role may not perform this action."""
+
+
+class AuthenticationError(DisasterOpsError):
+    """Logging in failed. The message never tells whether the user name exists."""
+
+
+class InvalidCredentials(AuthenticationError):
+    """Unknown user name or wrong password (deliberately one error: no user enumeration)."""
+
+
+class AccountLocked(AuthenticationError):
+    """Too many wrong passwords in a row; the account is locked for a while."""
+
+
+class AccountDisabled(AuthenticationError):
+    """An administrator disabled the account."""

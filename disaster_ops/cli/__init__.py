@@ -34,6 +34,7 @@ from disaster_ops.cli import (
     plan_cmd,  # noqa: F401
     share_cmd,  # noqa: F401
     sim_drone_cmd,  # noqa: F401
+    users_cmd,  # noqa: F401
     watch_cmd,  # noqa: F401
 )
 from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -39,3 +41,58 @@ def local_admin(name: str) -> Principal:
     access to its database) acts as an administrator, recorded under ``name`` (``local:NAME``)
     in the audit trail. Commands that act as a named user of the user table replace this."""
     return Principal(name=f"local:{name}", role=Role.ADMIN)
+
+
+PASSWORD_ENV = "DISASTER_OPS_PASSWORD"
+AS_OPTION_HELP = ("Act as this user of the user table (password from $DISASTER_OPS_PASSWORD, a prompt, "
+                  "or the first line of standard input).")
+LOCAL_ADMIN_HELP = "Act as this machine's local administrator (audited as local:<your login name>)."
+
+
+def read_secret(prompt: str) -> str:
+    """One password: a hidden prompt on a terminal, otherwise one line of standard input."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        fail(f"{prompt.strip(': ')}: expected a line on standard input")
+    return line.rstrip("\r\n")
+
+
+def operator_principal(as_user: str | None, local_admin_mode: bool) -> Principal:
+    """Who a state-changing command acts as: ``--as USER`` (checked against the user table,
+    audited) or ``--local-admin`` (whoever may run commands on this machine, audited as
+    ``local:<login>``). Exactly one is required; a wrong password exits 2 with one line.
+
+    Use in a command::
+
+        as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+        local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
+        ...
+        me = operator_principal(as_user, local)
+    """
+    from disaster_ops.errors import AuthenticationError
+    from disaster_ops.services.auth import authenticate
+    from disaster_ops.storage.migrate import ensure_schema
+
+    if as_user and local_admin_mode:
+        fail("--as and --local-admin: give one, not both")
+    if local_admin_mode:
+        return local_admin(_login_name())
+    if not as_user:
+        fail("this command changes state: say who acts, --as USER or --local-admin")
+    ensure_schema()
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        password = read_secret(f"password for {as_user}: ")
+    try:
+        return authenticate(as_user, password, via="cli")
+    except AuthenticationError as exc:
+        fail(f"--as {as_user}: {exc}")
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser() or "admin"
+    except (KeyError, OSError):
+        return "admin"

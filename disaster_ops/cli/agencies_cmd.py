@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail, local_admin, print_json
+from disaster_ops.cli._common import (
+    AS_OPTION_HELP,
+    LOCAL_ADMIN_HELP,
+    app,
+    fail,
+    operator_principal,
+    print_json,
+)
 
 agencies_app = typer.Typer(help="Agencies we share with, and what each receives.", no_args_is_help=True)
 app.add_typer(agencies_app, name="agencies")
@@ -21,6 +28,8 @@ def add(
     min_severity: int = typer.Option(1, "--min-severity", help="Lowest severity shared, 1..5."),
     media: bool = typer.Option(False, "--media/--no-media", help="Share snapshots and video links."),
     as_json: bool = typer.Option(False, "--json"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
     """Register an agency and its sharing rule (audited)."""
     from disaster_ops.errors import DisasterOpsError
@@ -40,7 +49,7 @@ def add(
             fail(f"{region}: not UTF-8 text")
     ensure_schema()
     try:
-        v = create_agency(name, principal=local_admin("agencies"), region_geojson=region_text,
+        v = create_agency(name, principal=operator_principal(as_user, local), region_geojson=region_text,
                           kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
                           min_severity=min_severity, include_media=media)
     except DisasterOpsError as exc:
@@ -85,7 +94,11 @@ def show(name: str = typer.Argument(...)) -> None:
 
 
 @agencies_app.command("token")
-def token(name: str = typer.Argument(...)) -> None:
+def token(
+    name: str = typer.Argument(...),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
+) -> None:
     """Issue a new GIS feed API token (printed once; only its hash is stored)."""
     from disaster_ops.errors import DisasterOpsError
     from disaster_ops.services.agencies import issue_token
@@ -93,6 +106,6 @@ def token(name: str = typer.Argument(...)) -> None:
 
     ensure_schema()
     try:
-        typer.echo(issue_token(name, principal=local_admin("agencies")))
+        typer.echo(issue_token(name, principal=operator_principal(as_user, local)))
     except DisasterOpsError as exc:
         fail(str(exc))

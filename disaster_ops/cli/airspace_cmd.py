@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail, local_admin, print_json
+from disaster_ops.cli._common import (
+    AS_OPTION_HELP,
+    LOCAL_ADMIN_HELP,
+    app,
+    fail,
+    operator_principal,
+    print_json,
+)
 from disaster_ops.errors import InputError
 from disaster_ops.services import airspace as svc
 from disaster_ops.storage.migrate import ensure_schema
@@ -20,13 +27,15 @@ app.add_typer(airspace_app, name="airspace")
 def import_(
     files: list[Path] = typer.Argument(..., help="GeoJSON or KML files of no-fly zones (WGS84)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON report per file."),
-    actor: str = typer.Option("cli", "--actor", help="Name recorded in the audit trail."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
     """Import (or update) zones; re-importing a file updates its zones by name."""
     ensure_schema()
+    me = operator_principal(as_user, local)
     for f in files:
         try:
-            r = svc.import_airspace(f, principal=local_admin(actor))
+            r = svc.import_airspace(f, principal=me)
         except InputError as exc:
             fail(str(exc))
         if as_json:

@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from disaster_ops.cli._common import app, fail, local_admin, print_json
+from disaster_ops.cli._common import (
+    AS_OPTION_HELP,
+    LOCAL_ADMIN_HELP,
+    app,
+    fail,
+    operator_principal,
+    print_json,
+)
 from disaster_ops.errors import InputError
 from disaster_ops.services import cameras as svc
 from disaster_ops.storage.migrate import ensure_schema
@@ -25,17 +32,19 @@ def import_(
     files: list[Path] = typer.Argument(..., help="Registry files: Korean CCTV standard CSV, GeoJSON or plain CSV."),
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on the first bad row; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON report per file."),
-    actor: str = typer.Option("cli", "--actor", help="Name recorded in the audit trail."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
     """Import (or update) cameras. Bad rows are skipped and reported with file and row."""
     ensure_schema()
+    me = operator_principal(as_user, local)
     for f in files:
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
                           TimeElapsedColumn(), console=err, transient=True,
                           disable=as_json or not err.is_terminal) as bar:
                 task = bar.add_task(f"importing {f.name}", total=None)
-                report = svc.import_registry(f, strict=strict, principal=local_admin(actor),
+                report = svc.import_registry(f, strict=strict, principal=me,
                                              progress=lambda n, task=task: bar.update(task, completed=n))
         except InputError as exc:
             fail(str(exc))
@@ -101,7 +110,8 @@ def config_(
     ground_roi: list[str] = typer.Option([], "--ground-roi", help="Ground that can flood, 'x,y x,y x,y' (repeatable; replaces)."),
     flood_direct: bool = typer.Option(False, "--flood-direct", help="Back to the model's own water map (no reference)."),
     reset: bool = typer.Option(False, "--reset", help="Back to the default settings."),
-    actor: str = typer.Option("cli", "--actor", help="Who makes the change (audit trail)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP + " Needed to change settings."),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the resulting settings as JSON."),
 ) -> None:
     """Show or change one camera's detection settings (every change is audited).
@@ -115,6 +125,9 @@ def config_(
     from disaster_ops.services import camera_config as cfg_svc
 
     ensure_schema()
+    wants_change = reset or from_file is not None or kinds is not None or any(
+        (threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
+    me = operator_principal(as_user, local) if wants_change else None
     try:
         cfg = cfg_svc.get_detect_config(key)
         changed = False
@@ -149,7 +162,7 @@ def config_(
         changed = changed or any((kinds, threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
         if changed:
             cfg = cfg_svc.parse_detect_config(json.dumps(data), source="options")
-            cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, principal=local_admin(actor))
+            cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, principal=me)
     except InputError as exc:
         fail(str(exc))
     if as_json:
@@ -215,7 +228,8 @@ def calibrate(
     check_image: Path | None = typer.Option(None, "--check-image", help="Write the check image here (.jpg/.png): "
                                             "control points green, where the calibration puts them red, "
                                             "10 m ground grid cyan."),
-    actor: str = typer.Option("cli", "--actor", help="Who makes the change (audit trail)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Calibrate a camera's pixel -> ground mapping and store it with its reprojection error."""
@@ -242,7 +256,7 @@ def calibrate(
             model = cal_svc.pose_model(cam, width_px=width_px, height_px=height_px, **_pose(pose))
         else:
             model = cal_svc.fit_homography(pts, width_px=width_px, height_px=height_px)
-        report = cal_svc.store(key, model, pts, principal=local_admin(actor))
+        report = cal_svc.store(key, model, pts, principal=operator_principal(as_user, local))
         if check_image is not None:
             cal_svc.draw_check_image(model, pts, check_image, background=image, width_px=width_px,
                                      height_px=height_px)

@@ -37,7 +37,9 @@ def _streamlit_argv(port: int, address: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(UI_APP),
             "--server.headless", "true", "--server.port", str(port),
             "--server.address", address, "--browser.gatherUsageStats", "false",
-            "--server.enableStaticServing", "true"]
+            "--server.enableStaticServing", "true",
+            # End users get no Deploy button or developer menu.
+            "--client.toolbarMode", "viewer", "--client.showErrorDetails", "type"]
 
 
 def _command_names() -> set[str]:

@@ -1,8 +1,8 @@
 """``disaster-ops incidents list|show|set-status``: incidents from the command line.
 
 ``list`` applies the quiet-time rules first (stale / auto-resolve, severity re-graded), so
-what it prints is what the map shows. Status changes act as the CLI's local admin for now
-(``--actor`` names who in the audit trail); see :func:`_principal`.
+what it prints is what the map shows. Status changes act as a named operator: ``--as USER``
+(checked against the user table) or ``--local-admin``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,14 @@ import json
 
 import typer
 
-from disaster_ops.cli._common import app, fail, local_admin, print_json
+from disaster_ops.cli._common import (
+    AS_OPTION_HELP,
+    LOCAL_ADMIN_HELP,
+    app,
+    fail,
+    operator_principal,
+    print_json,
+)
 from disaster_ops.errors import DisasterOpsError, PermissionDenied
 from disaster_ops.services import incidents as svc
 from disaster_ops.storage.migrate import ensure_schema
@@ -22,11 +29,6 @@ incidents_app = typer.Typer(help="Incidents: list, inspect, and move through the
 app.add_typer(incidents_app, name="incidents")
 
 _STATUSES = ", ".join(s.value for s in IncidentStatus)
-
-
-def _principal(actor: str):
-    """Who acts: the local admin recorded as ``actor`` (one place to switch to ``--as USER``)."""
-    return local_admin(actor)
 
 
 def incident_as_dict(inc: Incident) -> dict:
@@ -97,7 +99,8 @@ def set_status(
     incident_id: int = typer.Argument(..., help="Incident id."),
     status: str = typer.Argument(..., help=f"New status ({_STATUSES})."),
     note: str | None = typer.Option(None, "--note", help="Why (kept with the incident and in the audit trail)."),
-    actor: str = typer.Option("cli", "--actor", help="Name recorded in the audit trail."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the incident as JSON."),
 ) -> None:
     """Confirm, mark responding, resolve or dismiss an incident."""
@@ -107,7 +110,7 @@ def set_status(
     except ValueError:
         fail(f"status must be one of {_STATUSES}, got {status!r}")
     try:
-        inc = svc.set_status(incident_id, new, principal=_principal(actor), note=note)
+        inc = svc.set_status(incident_id, new, principal=operator_principal(as_user, local), note=note)
     except KeyError:
         fail(f"no incident {incident_id}")
     except PermissionDenied as exc:

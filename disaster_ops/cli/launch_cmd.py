@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from disaster_ops.cli._common import app, fail, local_admin
+from disaster_ops.cli._common import AS_OPTION_HELP, LOCAL_ADMIN_HELP, app, fail, operator_principal
 from disaster_ops.errors import InputError
 from disaster_ops.services import planning
 from disaster_ops.storage.migrate import ensure_schema
@@ -15,7 +15,8 @@ def launch_point(
     drone: str = typer.Argument(..., help="Registered drone name."),
     latlon: str | None = typer.Argument(None, help="LAT,LON in degrees; omit with --clear."),
     clear: bool = typer.Option(False, "--clear", help="Forget the recorded launch point."),
-    actor: str = typer.Option("cli", "--actor", help="Name recorded in the audit trail."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
     """Record the drone's home (launch point) used when planning without a live position."""
     ensure_schema()
@@ -29,7 +30,7 @@ def launch_point(
             fail(f"LAT,LON: expected two numbers, got {latlon!r}")
         pos = (lat, lon)
     try:
-        planning.set_drone_home(drone, pos, principal=local_admin(actor))
+        planning.set_drone_home(drone, pos, principal=operator_principal(as_user, local))
     except InputError as exc:
         fail(str(exc))
     typer.echo(f"{drone}: launch point {'cleared' if pos is None else f'{pos[0]:.6f},{pos[1]:.6f}'}")

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 from disaster_ops.services.cameras import import_registry
-from disaster_ops.services.roles import Principal
+from disaster_ops.services.roles import Principal, Role
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 DEMO_HOME = (35.1020, 129.0330)  # simulated drone's home: Busan Jung-gu, inside the sample cameras' area
@@ -24,9 +24,38 @@ def has_replay_cameras() -> bool:
     return bool(cameras_to_watch())
 
 
-def seed_sample_data() -> list[str]:
-    """Import every sample registry (idempotent: re-running updates, never duplicates)."""
+# Demo accounts, one per role. DEMO ONLY: the passwords are public (printed and in the README).
+DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("admin", "admin", "demo-admin-2026", None),
+    ("manager", "manager", "demo-manager-2026", None),
+    ("pilot", "pilot", "demo-pilot-2026", None),
+    ("responder", "responder", "demo-responder-2026", "junggu-fire"),
+)
+
+
+DEMO_AGENCY = "junggu-fire"
+
+
+def seed_demo_users() -> list[str]:
+    """Create the demo accounts that do not exist yet (an existing account is never reset)."""
+    from disaster_ops.services.agencies import create_agency, list_agencies
+    from disaster_ops.services.auth import ensure_user
+
+    seeder = Principal(name="local:demo", role=Role.ADMIN)
     lines = []
+    if DEMO_AGENCY not in {a.name for a in list_agencies()}:
+        create_agency(DEMO_AGENCY, principal=seeder)  # shares everything, everywhere
+
+    for name, role, password, agency in DEMO_USERS:
+        ensure_user(name, password, role=role, agency=agency, principal=seeder)
+        lines.append(f"demo account (demo only): {name:<10} password {password:<20} role {role}")
+    return lines
+
+
+def seed_sample_data(*, users: bool = True) -> list[str]:
+    """Import every sample registry (idempotent: re-running updates, never duplicates) and
+    create the demo accounts."""
+    lines = seed_demo_users() if users else []
     for f in sample_registries():
         r = import_registry(f, principal=Principal.system("demo"))
         lines.append(f"seeded {f.name}: {r.imported} new, {r.updated} updated, {r.unchanged} unchanged, "

@@ -68,6 +68,8 @@ def coverage_gaps(area, *, engine: Engine | None = None, min_area_m2: float = 10
         return uncovered_zones(area, index, min_area_m2=min_area_m2, rank_from=rank_from)
     except GeoError as exc:
         raise InputError(str(exc)) from exc
+    except shapely.errors.GEOSException as exc:
+        raise InputError(f"coverage of this area could not be computed ({str(exc).splitlines()[0]})") from exc
 
 
 def plan_gap_survey(area, *, principal: Principal, alt_rel_m: float = 80.0,

@@ -87,6 +87,8 @@ class Camera(SQLModel, table=True):
     """A fixed CCTV camera: where it is and what part of the ground it sees."""
 
     __tablename__ = "camera"
+    # Covering index of the dashboard's per-view counts (migration 0003_auth).
+    __table_args__ = (sa.Index("ix_camera_lat_lon_status", "lat", "lon", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source_key: str = Field(index=True, unique=True, max_length=200,
@@ -352,3 +354,25 @@ class DroneAerial(SQLModel, table=True):
     frames: int = 0
     frames_unreferenced: int = 0
     detections: int = 0
+
+
+class User(SQLModel, table=True):
+    """A person who logs in: name, argon2 password hash, role and agency.
+
+    ``agency`` is a plain agency name (the sharing rules of the agencies are keyed by it);
+    None means the operating centre itself. ``failed_logins`` counts consecutive wrong
+    passwords; at the limit the account is locked until ``locked_until``."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    password_hash: str = Field(max_length=300, description="argon2id hash (PHC string); never the password.")
+    role: str = Field(max_length=20, description="admin, manager, pilot or responder.")
+    agency: str | None = Field(default=None, max_length=200)
+    disabled: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts(default=None)
+    last_login_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)

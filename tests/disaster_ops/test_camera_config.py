@@ -21,14 +21,19 @@ def _cli(*args: str):
 
 
 def _import_demo_camera() -> None:
-    res = _cli("cameras", "import", str(REPO / "sample_data" / "cameras_demo.geojson"))
+    res = _cli("cameras", "import", "--local-admin", str(REPO / "sample_data" / "cameras_demo.geojson"))
     assert res.exit_code == 0, res.output
 
 
 def test_set_show_and_reset_settings_with_audit(engine):
+    from disaster_ops.services.auth import add_user
+    from disaster_ops.services.roles import Principal, Role
+
     _import_demo_camera()
-    res = _cli("cameras", "config", KEY, "--kinds", "fire,smoke", "--threshold", "fire=0.9",
-               "--exclude", "0,0 120,0 120,40", "--actor", "park", "--json")
+    add_user("park", "park-password-1", role="manager", principal=Principal("local:test", Role.ADMIN))
+    res = runner.invoke(app, ["cameras", "config", KEY, "--kinds", "fire,smoke", "--threshold", "fire=0.9",
+                              "--exclude", "0,0 120,0 120,40", "--as", "park", "--json"],
+                        env={"DISASTER_OPS_PASSWORD": "park-password-1"})
     assert res.exit_code == 0, res.output
     shown = json.loads(res.stdout)
     assert shown["kinds"] == ["fire", "smoke"] and shown["thresholds"] == {"fire": 0.9}
@@ -37,9 +42,9 @@ def test_set_show_and_reset_settings_with_audit(engine):
     assert cfg.kinds == ["fire", "smoke"] and cfg.thresholds == {"fire": 0.9}
     with Session(engine) as s:
         ev = audit.recent(s, action="camera.configure_detection")[0]
-    assert ev.actor == "local:park" and ev.object_id == KEY and '"fire": 0.9' in ev.details_json
+    assert ev.actor == "park" and ev.object_id == KEY and '"fire": 0.9' in ev.details_json
     assert "exclusions 1" in _cli("cameras", "config", KEY).stdout  # plain show changes nothing
-    res = _cli("cameras", "config", KEY, "--reset", "--json")
+    res = _cli("cameras", "config", KEY, "--local-admin", "--reset", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["kinds"] == ["fire", "smoke", "flood"]
     with Session(engine) as s:
         assert s.get(Camera, 1).detect_config is None
@@ -48,19 +53,19 @@ def test_set_show_and_reset_settings_with_audit(engine):
 def test_flood_reference_is_copied_into_the_data_dir(engine, data_dir):
     _import_demo_camera()
     ref = shared_path("flood_aerial", "images", "1012.jpg")
-    res = _cli("cameras", "config", KEY, "--flood-reference", str(ref), "--ground-roi", "0,200 800,200 800,600 0,600",
+    res = _cli("cameras", "config", KEY, "--local-admin", "--flood-reference", str(ref), "--ground-roi", "0,200 800,200 800,600 0,600",
                "--json")
     assert res.exit_code == 0, res.output
     flood = json.loads(res.stdout)["flood"]
     assert flood["mode"] == "reference" and len(flood["ground_roi"]) == 1
     assert flood["reference_image"].startswith(str((data_dir / "references").resolve()))
-    res = _cli("cameras", "config", KEY, "--flood-direct", "--json")
+    res = _cli("cameras", "config", KEY, "--local-admin", "--flood-direct", "--json")
     assert json.loads(res.stdout)["flood"]["mode"] == "direct"
 
 
 def test_bad_settings_are_refused_and_nothing_is_stored(engine, tmp_path):
     _import_demo_camera()
-    _cli("cameras", "config", KEY, "--threshold", "smoke=0.8")
+    _cli("cameras", "config", KEY, "--local-admin", "--threshold", "smoke=0.8")
     bad_image = tmp_path / "not-an-image.jpg"
     bad_image.write_text("hello")
     bad_json = tmp_path / "cfg.json"
@@ -75,7 +80,7 @@ def test_bad_settings_are_refused_and_nothing_is_stored(engine, tmp_path):
         (["--file", str(bad_json)], "confirm"),
     ]
     for extra, message in cases:
-        res = _cli("cameras", "config", KEY, *extra)
+        res = _cli("cameras", "config", KEY, "--local-admin", *extra)
         assert res.exit_code == 2 and message in res.output, (extra, res.output)
     assert get_detect_config(KEY, engine=engine).thresholds == {"smoke": 0.8}  # untouched
     res = _cli("cameras", "config", "cam:nope")

@@ -91,7 +91,7 @@ def test_calibrate_homography_round_trips_within_1_m(engine, data_dir, tmp_path)
     frame = tmp_path / "frame.png"
     cv2.imwrite(str(frame), np.full((h, w, 3), 90, np.uint8))
     check = tmp_path / "check" / "cal.jpg"
-    r = runner.invoke(app, ["cameras", "calibrate", cam.source_key, "--points", str(pts), "--image", str(frame),
+    r = runner.invoke(app, ["cameras", "calibrate", "--local-admin", cam.source_key, "--points", str(pts), "--image", str(frame),
                             "--check-image", str(check), "--json"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
@@ -117,17 +117,17 @@ def test_calibrate_homography_round_trips_within_1_m(engine, data_dir, tmp_path)
 
 def test_calibrate_pose_reports_error_and_bad_input_is_one_line(engine, data_dir, tmp_path):
     cam = _first_360_camera(engine, tmp_path)
-    r = runner.invoke(app, ["cameras", "calibrate", cam.source_key, "--size", "1280x720",
+    r = runner.invoke(app, ["cameras", "calibrate", "--local-admin", cam.source_key, "--size", "1280x720",
                             "--pose", "height_m=8,yaw_deg=45,pitch_deg=-25,hfov_deg=70", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["kind"] == "pinhole"
     bad = tmp_path / "bad.csv"
     bad.write_text("u_px,v_px,lat,lon\n1,2,abc,127\n", encoding="utf-8")
-    r = runner.invoke(app, ["cameras", "calibrate", cam.source_key, "--size", "1280x720", "--points", str(bad)])
+    r = runner.invoke(app, ["cameras", "calibrate", "--local-admin", cam.source_key, "--size", "1280x720", "--points", str(bad)])
     assert r.exit_code == 2 and f"{bad}:2 [lat]" in r.output
     three = tmp_path / "three.csv"
     three.write_text("u_px,v_px,lat,lon\n1,2,35.1,129\n5,6,35.1001,129\n9,2,35.1,129.0001\n", encoding="utf-8")
-    r = runner.invoke(app, ["cameras", "calibrate", cam.source_key, "--size", "1280x720", "--points", str(three)])
+    r = runner.invoke(app, ["cameras", "calibrate", "--local-admin", cam.source_key, "--size", "1280x720", "--points", str(three)])
     assert r.exit_code == 2 and "at least 4" in r.output
-    r = runner.invoke(app, ["cameras", "calibrate", "kr:nope", "--size", "1280x720", "--points", str(three)])
+    r = runner.invoke(app, ["cameras", "calibrate", "--local-admin", "kr:nope", "--size", "1280x720", "--points", str(three)])
     assert r.exit_code == 2 and "no camera" in r.output

@@ -130,14 +130,14 @@ def test_incidents_cli_list_show_set_status(engine, data_dir):
     assert out.exit_code == 0, out.output
     [row] = json.loads(out.stdout)
     assert row["id"] == r.incident_id and row["kinds"] == ["fire", "smoke"] and row["kind"] == "fire"
-    out = runner.invoke(app, ["incidents", "set-status", str(r.incident_id), "responding", "--note", "crew 3",
+    out = runner.invoke(app, ["incidents", "set-status", "--local-admin", str(r.incident_id), "responding", "--note", "crew 3",
                               "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["status"] == "responding"
     out = runner.invoke(app, ["incidents", "show", str(r.incident_id), "--json"])
     shown = json.loads(out.stdout)
     assert shown["status"] == "responding" and len(shown["detections"]) == 2
-    bad = runner.invoke(app, ["incidents", "set-status", str(r.incident_id), "new"])
+    bad = runner.invoke(app, ["incidents", "set-status", "--local-admin", str(r.incident_id), "new"])
     assert bad.exit_code == 2 and "cannot go from responding to new" in bad.output
     missing = runner.invoke(app, ["incidents", "show", "999"])
     assert missing.exit_code == 2 and "no incident 999" in missing.output

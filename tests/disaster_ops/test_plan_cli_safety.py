@@ -46,7 +46,7 @@ def test_plan_over_namsan_with_the_seoul_dem_writes_terrain_altitudes(tmp_path, 
 def test_plan_avoids_the_stored_airspace_layer(tmp_path, data_dir):
     zone = shapely.box(126.978, 37.5665, 126.984, 37.5705)
     wall = shapely.box(126.9745, 37.5672, 126.9765, 37.5698)  # between launch point and zone
-    r = runner.invoke(app, ["airspace", "import", str(_write(tmp_path / "nf.geojson", ("City Hall TFR", wall)))])
+    r = runner.invoke(app, ["airspace", "import", "--local-admin", str(_write(tmp_path / "nf.geojson", ("City Hall TFR", wall)))])
     assert r.exit_code == 0, r.output
     res = runner.invoke(app, ["plan", "--area", str(_write(tmp_path / "z.geojson", ("z", zone))), "--alt-m", "70",
                               "--home", "37.5685,126.9700", "--out", str(tmp_path / "m.plan"), "--json"])
@@ -58,7 +58,7 @@ def test_plan_avoids_the_stored_airspace_layer(tmp_path, data_dir):
     assert not path.intersects(wall)
     # a zone across the whole geofence: no way around, refused with its name
     tall = shapely.box(126.9745, 37.5600, 126.9765, 37.5760)
-    runner.invoke(app, ["airspace", "import", str(_write(tmp_path / "wide.geojson", ("Seoul Plaza closure", tall)))])
+    runner.invoke(app, ["airspace", "import", "--local-admin", str(_write(tmp_path / "wide.geojson", ("Seoul Plaza closure", tall)))])
     res = runner.invoke(app, ["plan", "--area", str(tmp_path / "z.geojson"), "--alt-m", "70",
                               "--home", "37.5685,126.9700", "--out", str(tmp_path / "m3.plan")])
     assert res.exit_code == 2 and "no way around no-fly zones" in res.output

@@ -204,16 +204,16 @@ def test_airspace_cli_imports_geojson_and_kml_and_lists(tmp_path, data_dir):
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>Gimpo CTR</name>
 <Polygon><outerBoundaryIs><LinearRing><coordinates>126.77,37.55,0 126.82,37.55,0 126.82,37.58,0
 126.77,37.58,0 126.77,37.55,0</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>""")
-    r = run_cli("airspace", "import", str(gj), str(kml), "--json")
+    r = run_cli("airspace", "import", "--local-admin", str(gj), str(kml), "--json")
     assert r.exit_code == 0, r.output
     assert [json.loads(line)["imported"] for line in r.stdout.splitlines()] == [1, 1]
-    again = run_cli("airspace", "import", str(gj), "--json")
+    again = run_cli("airspace", "import", "--local-admin", str(gj), "--json")
     assert json.loads(again.stdout) == {"source": "nofly.geojson", "imported": 0, "updated": 1}
     listed = json.loads(run_cli("airspace", "list", "--json").stdout)
     assert sorted(z["name"] for z in listed) == ["Gimpo CTR", "Seoul P-73"]
     bad = tmp_path / "bomb.kml"
     bad.write_text('<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "aaaa">]><kml>&a;</kml>')
-    r = run_cli("airspace", "import", str(bad))
+    r = run_cli("airspace", "import", "--local-admin", str(bad))
     assert r.exit_code == 2 and "bomb.kml" in r.output and "DOCTYPE" in r.output
     assert len(r.output.strip().splitlines()) == 1
 
@@ -221,13 +221,13 @@ def test_airspace_cli_imports_geojson_and_kml_and_lists(tmp_path, data_dir):
 def test_launch_point_cli_records_the_drone_home_used_for_planning(engine):
     with session_scope(engine) as s:
         register_drone(s, name="sim-9", connection="udpin:127.0.0.1:18403")
-    r = run_cli("launch-point", "sim-9", "35.1020,129.0330")
+    r = run_cli("launch-point", "--local-admin", "sim-9", "35.1020,129.0330")
     assert r.exit_code == 0, r.output
     from disaster_ops.services.planning import launches_for
 
     [lc] = launches_for(["sim-9"], engine=engine)
     assert (lc.lat, lc.lon, lc.source) == (35.102, 129.033, "drone home")
-    assert run_cli("launch-point", "ghost", "35.1,129.0").exit_code == 2
-    assert run_cli("launch-point", "sim-9", "--clear").exit_code == 0
+    assert run_cli("launch-point", "--local-admin", "ghost", "35.1,129.0").exit_code == 2
+    assert run_cli("launch-point", "--local-admin", "sim-9", "--clear").exit_code == 0
     with pytest.raises(InputError, match="no live position or home"):
         launches_for(["sim-9"], engine=engine)

@@ -33,7 +33,7 @@ def test_data_persists_across_processes(data_dir, tmp_path):
     assert up.returncode == 0, up.stderr
     assert json.loads(up.stdout)["revision"] == head_revision()
     sample = REPO / "sample_data" / "busan_junggu_cctv_2024.csv"
-    imp = run_cli("cameras", "import", str(sample), "--json", env_extra=env)
+    imp = run_cli("cameras", "import", "--local-admin", str(sample), "--json", env_extra=env)
     assert imp.returncode == 0, imp.stderr
     report = json.loads(imp.stdout)
     assert report["imported"] == 408 and report["skipped"] == 0
@@ -48,14 +48,14 @@ def test_data_persists_across_processes(data_dir, tmp_path):
 
 def test_cli_bad_input_exits_2_with_one_line(data_dir, tmp_path):
     env = {"DISASTER_OPS_DATA_DIR": str(data_dir)}
-    missing = run_cli("cameras", "import", str(tmp_path / "nope.csv"), env_extra=env)
+    missing = run_cli("cameras", "import", "--local-admin", str(tmp_path / "nope.csv"), env_extra=env)
     assert missing.returncode == 2
     assert "nope.csv" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
     bad = tmp_path / "bad.csv"
     bad.write_text("name,lat,lon\nok,35.1,129.0\nbroken,35.1,oops\n", encoding="utf-8")
-    strict = run_cli("cameras", "import", str(bad), "--strict", env_extra=env)
+    strict = run_cli("cameras", "import", "--local-admin", str(bad), "--strict", env_extra=env)
     assert strict.returncode == 2 and f"{bad}:3" in strict.stderr and "'lon'" in strict.stderr
-    lax = run_cli("cameras", "import", str(bad), env_extra=env)
+    lax = run_cli("cameras", "import", "--local-admin", str(bad), env_extra=env)
     assert lax.returncode == 0
     assert "1 imported" in lax.stdout and "1 skipped" in lax.stdout
     assert f"{bad}:3 [lon]" in lax.stderr

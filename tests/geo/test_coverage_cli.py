@@ -55,7 +55,7 @@ def test_coverage_writes_geojson_and_summary(tmp_path, data_dir):
 
 def test_coverage_from_database_after_import(tmp_path, data_dir):
     reg = write_registry(tmp_path / "cams.csv")
-    r = runner.invoke(app, ["cameras", "import", str(reg)])
+    r = runner.invoke(app, ["cameras", "import", "--local-admin", str(reg)])
     assert r.exit_code == 0, r.output
     out = tmp_path / "u.geojson"
     r = runner.invoke(app, ["coverage", "--around", "37.5025,127.0025", "--radius-m", "300", "--out", str(out),

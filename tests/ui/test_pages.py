@@ -7,10 +7,13 @@ from datetime import UTC
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from disaster_ops.services.demo import seed_sample_data
+from disaster_ops.services.demo import DEMO_USERS, seed_sample_data
 from tests.conftest import REPO
 
 APP = str(REPO / "ui" / "app.py")
+
+
+PASSWORDS = {name: password for name, _role, password, _agency in DEMO_USERS}
 
 
 @pytest.fixture
@@ -19,20 +22,30 @@ def seeded(engine):
     return engine
 
 
+def logged_in(user: str) -> AppTest:
+    """The app after logging in through the login form, as that demo user."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert at.title[0].value == "Log in"
+    at.text_input(key="login_name").input(user)
+    at.text_input(key="login_password").input(PASSWORDS[user])
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
 @pytest.mark.parametrize("role", ["manager", "pilot", "responder"])
 def test_map_page_renders_for_each_role(seeded, role):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = role
-    at.run()
+    at = logged_in(role)
+    at.switch_page("app_pages/map.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Common operating picture"
     assert any("409 cameras" in c.value for c in at.caption)
 
 
 def test_audit_page_only_for_managers(seeded):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "manager"
-    at.run()
+    at = logged_in("manager")
     at.switch_page("app_pages/audit.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Audit trail"
@@ -52,23 +65,18 @@ def _fire_incident():
 
 def test_responder_can_acknowledge_but_not_confirm(seeded):
     inc_id = _fire_incident()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "responder"
-    at.session_state["user"] = "lee"
-    at.run()
+    at = logged_in("responder")
     at.switch_page("app_pages/incidents.py").run()
     assert not at.exception, at.exception
     labels = [b.label for b in at.button]
     assert "Acknowledge" in labels and "Confirm" not in labels
     at.button(key=f"inc_ack_{inc_id}").click().run()
-    assert any("acknowledged by lee" in m.value for m in at.markdown)
+    assert any("acknowledged by responder" in m.value for m in at.markdown)
 
 
 def test_manager_confirms_incident(seeded):
     inc_id = _fire_incident()
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "manager"
-    at.run()
+    at = logged_in("manager")
     at.switch_page("app_pages/incidents.py").run()
     at.button(key=f"inc_conf_{inc_id}").click().run()
     assert not at.exception, at.exception
@@ -83,9 +91,7 @@ def test_manager_plans_and_dispatches_pilot_downloads(seeded):
     with session_scope() as s:
         d = register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
         d.home_lat_deg, d.home_lon_deg = 35.1020, 129.0330  # its launch point (no live position here)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "manager"
-    at.run()
+    at = logged_in("manager")
     at.switch_page("app_pages/missions.py").run()
     at.button(key="mis_plan").click().run()
     assert not at.exception, at.exception
@@ -95,9 +101,125 @@ def test_manager_plans_and_dispatches_pilot_downloads(seeded):
     mission_btn[0].click().run()
     assert any("assigned" in m.value and "sim-1" in m.value for m in at.markdown)
     # A responder sees missions but can neither plan nor dispatch.
-    rt = AppTest.from_file(APP, default_timeout=60)
-    rt.session_state["role"] = "responder"
-    rt.run()
+    rt = logged_in("responder")
     rt.switch_page("app_pages/missions.py").run()
     keys = [b.key for b in rt.button]
     assert "mis_plan" not in keys and not any(k and k.startswith("mis_assign_") for k in keys)
+
+
+def test_wrong_password_is_refused_and_audited_then_login_and_logout(seeded):
+    from sqlmodel import Session
+
+    from disaster_ops.services.audit import recent
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.text_input(key="login_name").input("manager")
+    at.text_input(key="login_password").input("not-the-password")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["wrong user name or password"]
+    assert at.title[0].value == "Log in"  # still outside
+    with Session(seeded) as s:
+        ev = recent(s, action="auth.login_failed")[0]
+    assert ev.actor == "manager" and "wrong_password" in ev.details_json
+    at.text_input(key="login_password").input(PASSWORDS["manager"])
+    at.button[0].click().run()
+    assert at.title[0].value == "Common operating picture"
+    at.sidebar.button(key="logout").click().run()
+    assert at.title[0].value == "Log in" and at.info[0].value == "Logged out."
+
+
+def test_idle_session_expires(seeded, monkeypatch):
+    at = logged_in("pilot")
+    monkeypatch.setenv("DISASTER_OPS_AUTH__SESSION_IDLE_S", "1")
+    from disaster_ops.config import get_settings
+
+    get_settings.cache_clear()
+    at.session_state["auth_last_active_s"] = at.session_state["auth_last_active_s"] - 5
+    at.run()
+    assert at.title[0].value == "Log in"
+    assert "expired" in at.info[0].value
+
+
+def test_field_view_nearest_first_and_acknowledge(seeded):
+    from datetime import datetime
+
+    from disaster_ops.incidents import GroundDetection
+    from disaster_ops.services.incidents import ingest
+
+    far, near = (ingest([GroundDetection(source_kind="cctv", source_id=f"cam-{i}", observed_at=datetime.now(UTC),
+                                         kind="flood", confidence=0.9, bbox_px=(1, 1, 5, 5), ground_lat=lat,
+                                         ground_lon=129.033)])[0].incident_id
+                 for i, lat in ((1, 35.13), (2, 35.104)))
+    at = logged_in("responder")  # a responder lands on the field view
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Nearby incidents"
+    at.text_input(key="field_pos").input("35.1028, 129.0327").run()
+    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert len(headings) == 2 and "0.1 km" in headings[0] and "3.0 km N" in headings[1]
+    assert [b.key for b in at.button if b.key.startswith("field_ack_")] == [f"field_ack_{near}", f"field_ack_{far}"]
+    at.button(key=f"field_ack_{near}").click().run()
+    assert [b.key for b in at.button if b.key.startswith("field_ack_")] == [f"field_ack_{far}"]
+    assert not any("Dispatch" == b.label for b in at.button)
+    at.text_input(key="field_pos").input("somewhere").run()
+    assert "lat, lon" in at.error[0].value
+
+
+def test_a_failing_layer_leaves_the_map_and_says_so(seeded, monkeypatch):
+    from disaster_ops.services import cop
+
+    def broken(**_kw):
+        raise RuntimeError("mission table unreadable\nsecond line never shown")
+
+    monkeypatch.setattr(cop, "mission_areas", broken)
+    at = logged_in("manager")
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["Layer left out: missions: mission table unreadable"]
+    assert any("cameras in view" in c.value for c in at.caption)
+
+
+def test_every_map_asset_is_served_locally():
+    """Every JS/CSS link of every element the map uses points at ui/static, and the files exist."""
+    from disaster_ops.config import MapSettings
+    from disaster_ops.services.aerial_view import DroneView
+    from disaster_ops.services.cop import (
+        CameraCell,
+        CameraMarker,
+        DroneMarker,
+        IncidentMarker,
+        MissionArea,
+    )
+    from ui import layers
+
+    fmap = layers.base_map((35.1, 129.03), cfg=MapSettings(tiles="osm"))
+    layers.add_draw_control(fmap)
+    groups = [
+        layers.camera_layer([CameraMarker(1, "c", 35.1, 129.03, 0, 60, 50, "online", "default", "p")]),
+        layers.camera_cell_layer([CameraCell(35.1, 129.03, 5, 1, 35.0, 129.0, 35.2, 129.1)]),
+        layers.incident_layer([IncidentMarker(1, "fire", "new", 3, '{"type":"Point","coordinates":[129.03,35.1]}',
+                                              35.1, 129.03, "now", 1, None)]),
+        layers.drone_layer([DroneMarker("d", 35.1, 129.03, 40.0, 90.0, 80.0, "AUTO", True, True, "now")],
+                           {"d": [(35.1, 129.03), (35.2, 129.04)]}),
+        layers.drone_view_layer([DroneView("d", '{"type":"Polygon","coordinates":[[[129.03,35.1],[129.031,35.1],'
+                                           '[129.031,35.101],[129.03,35.1]]]}',
+                                           '{"type":"LineString","coordinates":[[129.03,35.1],[129.031,35.1]]}',
+                                           True, None, "now", 3, 0, 1)]),
+        layers.mission_layer([MissionArea(1, "m", "active", '{"type":"Point","coordinates":[129.03,35.1]}', None,
+                                          ((35.1, 129.03), (35.11, 129.04)), 1, 2)]),
+    ]
+    for g in groups:
+        g.add_to(fmap)
+    assert layers.localize(fmap) == []
+    links = []
+
+    def walk(el):
+        links.extend(getattr(el, "default_js", []) + getattr(el, "default_css", []))
+        for child in getattr(el, "_children", {}).values():
+            walk(child)
+
+    walk(fmap)
+    assert links and all(url.startswith("/app/static/") for _name, url in links), links
+    for _name, url in links + [("bg", u) for u in layers.BOUNDARY_FILES]:
+        assert (REPO / "ui" / url.removeprefix("/app/")).is_file(), url
+    html = fmap.get_root().render()
+    assert "cdn" not in html.lower() and "jquery" not in html.lower()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from disaster_ops.errors import DisasterOpsError
 from disaster_ops.services import incidents as svc
-from disaster_ops.services.cop import incident_markers
+from disaster_ops.services.cop import incident_evidence, incident_markers
 from disaster_ops.services.roles import Action, allowed
 from ui.escape import md_text
 from ui.session import current_principal
@@ -14,7 +14,7 @@ from ui.session import current_principal
 st.title("Incidents")
 me = current_principal()
 show_closed = st.toggle("Show resolved and dismissed", key="inc_show_closed")
-items = incident_markers(open_only=not show_closed)
+items = incident_markers(open_only=not show_closed, principal=me)
 if not items:
     st.info("No incidents.")
 for inc in items:
@@ -22,9 +22,17 @@ for inc in items:
         st.markdown(f"**#{inc.id} {' + '.join(k.upper() for k in inc.kinds)}** · {inc.status} · severity {inc.severity} · "
                     f"{inc.source_count} sources · last seen {inc.last_seen_utc}"
                     + (f" · acknowledged by {md_text(inc.acknowledged_by)}" if inc.acknowledged_by else ""))
+        st.caption(f"at {inc.lat:.5f}, {inc.lon:.5f}")
+        with st.expander("Evidence and timeline"):
+            evidence = incident_evidence(inc.id)
+            if shot := next((e.snapshot_path for e in evidence if e.snapshot_path), None):
+                st.image(shot, caption="latest snapshot", width=360)
+            st.dataframe([{"seen": e.observed_utc, "source": e.source, "kind": e.kind,
+                           "confidence": round(e.confidence, 2)} for e in evidence],
+                         hide_index=True, key=f"inc_ev_{inc.id}")
         cols = st.columns(5)
         try:
-            if allowed(me, Action.ACK_INCIDENT) and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
+            if allowed(me, Action.ACK_INCIDENT) and inc.acknowledged_by != me.name and cols[0].button("Acknowledge", key=f"inc_ack_{inc.id}"):
                 svc.acknowledge(inc.id, principal=me)
                 st.rerun()
             if allowed(me, Action.CONFIRM_INCIDENT):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import streamlit as st
 
@@ -15,12 +16,13 @@ from geo.aoi import PointRadius
 from ui.escape import md_text
 from ui.session import current_principal
 
+logger = logging.getLogger(__name__)
 st.title("Drone missions")
 me = current_principal()
 
 if allowed(me, Action.PLAN_MISSION):
     with st.expander("Plan a survey of the blind spots around an incident", expanded=True):
-        incidents = cop.incident_markers()
+        incidents = cop.incident_markers(principal=me)
         if not incidents:
             st.info("No open incident. Missions are planned around incidents.")
         else:
@@ -42,14 +44,18 @@ if allowed(me, Action.PLAN_MISSION):
                                              principal=me, alt_rel_m=float(alt), camera=camera,
                                              incident_id=pick.id, drone_names=chosen or None,
                                              launch_latlon=svc.parse_latlon(launch_txt))
+                except DisasterOpsError as exc:
+                    st.error(str(exc))
+                except Exception as exc:
+                    logger.exception("planning a survey failed")
+                    st.error(f"planning failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                else:
                     r = gp.report
                     st.success(f"Planned mission(s) {', '.join(map(str, gp.mission_ids))}: cameras see "
                                f"{gp.coverage.covered_fraction:.0%} of the area; the drone covers "
                                f"{r['zone_area_m2']:.0f} m² of blind spots, {r['distance_m']:.0f} m, "
                                f"{r['flight_time_s'] / 60:.1f} min, {r['photo_count']} photos at "
                                f"{r['gsd_cm_px']:.1f} cm/px.")
-                except DisasterOpsError as exc:
-                    st.error(str(exc))
 
 drones = cop.drone_names()
 for m in svc.list_missions():

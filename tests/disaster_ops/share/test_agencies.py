@@ -39,7 +39,7 @@ def test_cli_add_list_show_and_bad_input(data_dir, tmp_path, engine):
     region = tmp_path / "south.geojson"
     region.write_text(json.dumps({"type": "Feature", "properties": {},
                                   "geometry": json.loads(shapely.to_geojson(SOUTH))}))
-    r = run_cli("agencies", "add", "south-fire", "--region", str(region), "--kinds", "fire,smoke",
+    r = run_cli("agencies", "add", "--local-admin", "south-fire", "--region", str(region), "--kinds", "fire,smoke",
                 "--min-severity", "2", "--media", env_extra=env)
     assert r.returncode == 0, r.stderr
     r = run_cli("agencies", "list", "--json", env_extra=env)
@@ -51,11 +51,11 @@ def test_cli_add_list_show_and_bad_input(data_dir, tmp_path, engine):
     # bad input: one line, exit 2, nothing stored changes
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "Point", "coordinates": [129, 35]}')
-    for args, word in ((("agencies", "add", "x", "--region", str(bad)), "Polygon"),
-                       (("agencies", "add", "south-fire"), "exists"),
-                       (("agencies", "add", "a/b"), "agency name"),
-                       (("agencies", "add", "y", "--min-severity", "9"), "min_severity"),
-                       (("agencies", "add", "z", "--region", str(tmp_path / "missing.json")), "cannot read"),
+    for args, word in ((("agencies", "add", "--local-admin", "x", "--region", str(bad)), "Polygon"),
+                       (("agencies", "add", "--local-admin", "south-fire"), "exists"),
+                       (("agencies", "add", "--local-admin", "a/b"), "agency name"),
+                       (("agencies", "add", "--local-admin", "y", "--min-severity", "9"), "min_severity"),
+                       (("agencies", "add", "--local-admin", "z", "--region", str(tmp_path / "missing.json")), "cannot read"),
                        (("agencies", "show", "nobody"), "no such agency")):
         r = run_cli(*args, env_extra=env)
         assert r.returncode == 2 and word in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
