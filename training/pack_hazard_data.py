@@ -54,6 +54,34 @@ def _frames_of(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
     return out
 
 
+BOX_MARGIN = 0.05  # boxes grow by this share of the image side before a window must avoid them
+MIN_WINDOW = 0.3  # a box-free window is at least this share of the image side
+
+
+def box_free_window(boxes, *, grid: int = 20) -> list[float] | None:
+    """Largest square window (normalised x1, y1, x2, y2; side >= MIN_WINDOW) touching no box.
+
+    Why: the web and street photos all show a hazard, while the normal scenes come from
+    webcams, aerial surveys and CCTV, so the source's photographic style alone would
+    separate hazard from normal. Box-free parts of the hazard photos are normal scenes in
+    the same style (labels are noisy: unboxed smoke can remain, so windows keep a margin).
+    """
+    occ = np.zeros((grid, grid), bool)
+    for _, cx, cy, w, h in boxes:
+        x1 = int(np.floor((cx - w / 2 - BOX_MARGIN) * grid))
+        x2 = int(np.ceil((cx + w / 2 + BOX_MARGIN) * grid))
+        y1 = int(np.floor((cy - h / 2 - BOX_MARGIN) * grid))
+        y2 = int(np.ceil((cy + h / 2 + BOX_MARGIN) * grid))
+        occ[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
+    integral = np.pad(occ.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    for side in range(grid, int(MIN_WINDOW * grid) - 1, -1):
+        for y in range(grid - side + 1):
+            for x in range(grid - side + 1):
+                if integral[y + side, x + side] - integral[y, x + side] - integral[y + side, x] + integral[y, x] == 0:
+                    return [x / grid, y / grid, (x + side) / grid, (y + side) / grid]
+    return None
+
+
 def pack(data: Path, out: Path, size: int, quality: int) -> None:
     t0 = time.monotonic()
     sources = tuple(s for s, g in SOURCE_GROUPS.items() if g in TRAINABLE_GROUPS)
@@ -88,6 +116,11 @@ def pack(data: Path, out: Path, size: int, quality: int) -> None:
                 rec["mask_row"] = len(masks)
                 masks.append(np.round(cv2.resize(m, (g, g), interpolation=cv2.INTER_AREA) * 255).astype(np.uint8))
             index.append(rec)
+            if s.source in ("fire_smoke_web", "fire_smoke_street") and s.boxes:
+                win = box_free_window(s.boxes)
+                if win is not None:  # same bytes, cut out at training time
+                    index.append({**rec, "key": s.key + "#box-free", "labels": [0, 0, 0], "boxes": [],
+                                  "crop_norm": win, "note": "box-free window of a hazard photo"})
             if n % 1000 == 0:
                 logger.info("%d/%d (%.0f s)", n, len(samples), time.monotonic() - t0)
     np.save(out / "masks.npy", np.stack(masks) if masks else np.zeros((0, g, g), np.uint8))
@@ -96,6 +129,7 @@ def pack(data: Path, out: Path, size: int, quality: int) -> None:
     import gzip
 
     (out / "index.json.gz").write_bytes(gzip.compress(json.dumps(meta).encode()))
+    logger.info("box-free windows: %d", sum("crop_norm" in r for r in index))
     counts = defaultdict(lambda: [0, 0])
     for r in index:
         counts[r["group"]][r["split"] == "val"] += 1

@@ -165,7 +165,11 @@ class Pack:
 
     def image(self, i: int) -> np.ndarray:
         r = self.samples[i]
-        return cv2.imdecode(np.asarray(self.blob[r["offset"] : r["offset"] + r["length"]]), cv2.IMREAD_COLOR)
+        im = cv2.imdecode(np.asarray(self.blob[r["offset"] : r["offset"] + r["length"]]), cv2.IMREAD_COLOR)
+        if "crop_norm" in r:  # a box-free window of a hazard photo: a normal scene in the same style
+            x1, y1, x2, y2 = (round(v * self.size) for v in r["crop_norm"])
+            im = cv2.resize(im[y1:y2, x1:x2], (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return im
 
 
 def targets(rec: dict, masks: np.ndarray, g: int, flip: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
