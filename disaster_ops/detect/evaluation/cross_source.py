@@ -131,11 +131,13 @@ def run_detector(detector: Detector, samples: Sequence[SourceSample], *, batch_s
         imgs = []
         for s in chunk:
             imgs.append(_image(s, frames))
-        dets = detector.detect_batch(imgs, [cfg] * len(imgs))
-        if hasattr(detector, "probability_maps"):
-            prob = detector.probability_maps(imgs)
+        if hasattr(detector, "detections_from_maps"):  # one model run for maps and detections
+            frames_, cfgs = detector.prepare_batch(imgs, [cfg] * len(imgs))
+            prob = detector.probability_maps(frames_)
+            dets = detector.detections_from_maps(frames_, prob, cfgs)
             flat = np.sort(prob.reshape(prob.shape[0], prob.shape[1], -1), axis=2)[:, :, -3:].mean(axis=2)
         else:
+            dets = detector.detect_batch(imgs, [cfg] * len(imgs))
             flat = np.full((len(imgs), 3), np.nan)
         for s, d, sc in zip(chunk, dets, flat):
             out.append(Outcome(s, frozenset(d.kinds()), tuple(float(x) for x in sc[:3])))

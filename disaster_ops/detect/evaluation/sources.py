@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -277,12 +277,3 @@ def legacy_holdout(root: Path) -> dict[str, list[str]]:
         if folder in out:
             out[folder].append(s.path.name)
     return out
-
-
-@dataclass
-class SplitPlan:
-    """Which groups a model trained on (its train split) and chose thresholds on (val split)."""
-
-    trained_groups: tuple[str, ...]
-    left_out: str | None = None
-    extra: dict = field(default_factory=dict)
