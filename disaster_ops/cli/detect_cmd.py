@@ -102,7 +102,7 @@ def detect_command(
 
 @app.command("eval")
 def eval_command(
-    dirs: list[Path] = typer.Argument(..., help="Labelled folders: fire/ smoke/ flood/ normal/, YOLO data.yaml, or images/ masks/."),
+    dirs: list[Path] = typer.Argument(None, help="Labelled folders: fire/ smoke/ flood/ normal/, YOLO data.yaml, or images/ masks/."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable report."),
     detector_type: str = typer.Option("hazardnet", "--detector", help="Registered detector type."),
     weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
@@ -112,12 +112,19 @@ def eval_command(
     use_holdout: bool = typer.Option(True, "--holdout/--no-holdout", help="Use the model's training hold-out lists (add held-out normals, restrict mask sets)."),
     label_audit: bool = typer.Option(False, "--label-audit/--no-label-audit", help="Apply the shipped label audit (images whose published label is plainly wrong, each with its reason)."),
     audit_file: Path | None = typer.Option(None, "--audit-file", help="Apply this label audit file instead of the shipped one."),
+    cross_source: Path | None = typer.Option(None, "--cross-source", help="Shared data root (../shared/data): figures per source group with 95 % intervals; groups the model never trained on are scored on all their images, trained groups on their test split only."),
+    groups: list[str] = typer.Option([], "--group", help="With --cross-source: only these source groups (repeatable)."),
 ) -> None:
     """Image-level precision / recall / F1 / false-alarm rate per kind (+ box mAP50)."""
     from disaster_ops.detect.errors import DetectError
     from disaster_ops.detect.evaluation import evaluate, load_audit, load_dataset
 
     detector = _detector(detector_type, weights, imgsz)
+    if cross_source is not None:
+        _eval_cross_source(detector, cross_source, groups, as_json)
+        return
+    if not dirs:
+        fail("give labelled folders, or --cross-source DATA_ROOT")
     holdout = None
     if use_holdout and hasattr(detector, "meta"):
         holdout = detector.meta.raw.get("holdout")
@@ -160,3 +167,46 @@ def eval_command(
                    f"{sum(c.action.startswith('relabel') for c in changes)} relabelled); --json lists them with reasons")
     if report.unreadable:
         typer.echo(f"unreadable: {len(report.unreadable)} files")
+
+
+def _eval_cross_source(detector, data_root: Path, groups: list[str], as_json: bool) -> None:
+    """``eval --cross-source``: per source group, never-trained groups apart from trained ones."""
+    from disaster_ops.detect.errors import DetectError
+    from disaster_ops.detect.evaluation.cross_source import evaluate_cross_source
+    from disaster_ops.detect.evaluation.sources import SOURCE_GROUPS
+
+    if not data_root.is_dir():
+        fail(f"{data_root}: not a folder")
+    unknown = [g for g in groups if g not in set(SOURCE_GROUPS.values())]
+    if unknown:
+        fail(f"unknown source group(s) {', '.join(unknown)}; known: {', '.join(sorted(set(SOURCE_GROUPS.values())))}")
+    meta = detector.meta.raw if hasattr(detector, "meta") else {}
+    trained = meta.get("trained_groups")
+    if trained is None:  # an older model without the record: it saw (parts of) these sources
+        trained = ["cctv", "aerial_flood", "video"]
+    try:
+        figs, _ = evaluate_cross_source(detector, data_root, trained, groups=groups or None)
+    except DetectError as exc:
+        fail(str(exc))
+    if not figs:
+        fail(f"no labelled image of the known sources found under {data_root}")
+    if as_json:
+        print_json({"data_root": str(data_root), "model": meta.get("name"), "trained_groups": list(trained),
+                    "groups": [f.as_dict() for f in figs]})
+        return
+    typer.echo(f"model {meta.get('name', '?')}; trained on groups: {', '.join(trained)}")
+    typer.echo("figures: value [95 % interval]; never-trained groups on all images, trained groups on test split only")
+    for f in figs:
+        tag = "in-source test split" if f.seen_in_training else "NEVER TRAINED ON"
+        typer.echo(f"\n{f.group} ({tag}): {f.images} images, {f.normals} normal scenes; "
+                   f"any-kind false alarms {f.any_false_alarms}/{f.normals} = {f.any_false_alarm_rate}")
+        for kind, d in f.kinds.items():
+            if d["positives"]:
+                typer.echo(f"  {kind:<6} pos {d['positives']:>4}  P {_fmt(d['precision'])}  R {_fmt(d['recall'])}  "
+                           f"F1 {_fmt(d['f1'])}  FA {_fmt(d['false_alarm_rate'])}")
+            else:
+                typer.echo(f"  {kind:<6} pos    0  FA on normal scenes {_fmt(d['false_alarm_rate'])}")
+
+
+def _fmt(d: dict) -> str:
+    return f"{d['value']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"

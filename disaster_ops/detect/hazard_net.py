@@ -46,9 +46,16 @@ class ConvBNAct(nn.Sequential):
 
 
 class HazardHead(nn.Module):
-    """Fuses P3/P4 features plus a global context vector into per-cell hazard logits."""
+    """Fuses P3/P4 features plus a global context vector into per-cell hazard logits.
 
-    def __init__(self, *, c3: int = 128, c4: int = 256, width: int = 64, n_kinds: int = 3) -> None:
+    With ``scene_gate`` (v8 on) the head also gives one image-level logit per kind from
+    pooled features of the whole frame ("does this scene show fire / smoke / flood at
+    all?"); the network's cell probabilities are multiplied by that scene probability, so
+    an ordinary scene vetoes weak local evidence (a sunset, a lamp, a glossy floor).
+    ``forward`` returns cell logits, or ``(cell logits, scene logits)`` with the gate.
+    """
+
+    def __init__(self, *, c3: int = 128, c4: int = 256, width: int = 64, n_kinds: int = 3, scene_gate: bool = False) -> None:
         super().__init__()
         self.p4 = ConvBNAct(c4, width, 3)
         self.ctx_down = ConvBNAct(width, width, 3, 2)
@@ -56,13 +63,30 @@ class HazardHead(nn.Module):
         self.p3 = ConvBNAct(c3, width // 2, 1)
         self.fuse = ConvBNAct(width + width // 2, width, 3)
         self.out = nn.Conv2d(width, n_kinds, 1)
+        self.scene_gate = scene_gate
+        if scene_gate:
+            self.scene = nn.Sequential(nn.Linear(3 * width, width), nn.SiLU(inplace=True), nn.Dropout(0.2), nn.Linear(width, n_kinds))
 
-    def forward(self, p3: torch.Tensor, p4: torch.Tensor) -> torch.Tensor:
+    def forward(self, p3: torch.Tensor, p4: torch.Tensor):
         a = self.p4(p4)
-        ctx = self.ctx_fc(F.adaptive_avg_pool2d(self.ctx_down(a), 1))
-        a = a + ctx
+        down = self.ctx_down(a)
+        pooled = F.adaptive_avg_pool2d(down, 1)
+        a = a + self.ctx_fc(pooled)
         up = F.interpolate(a, scale_factor=2.0, mode="nearest")
-        return self.out(self.fuse(torch.cat([up, self.p3(p3)], dim=1)))
+        f = self.fuse(torch.cat([up, self.p3(p3)], dim=1))
+        cell = self.out(f)
+        if not self.scene_gate:
+            return cell
+        g = torch.cat([F.adaptive_avg_pool2d(f, 1), F.adaptive_max_pool2d(f, 1), pooled], dim=1).flatten(1)
+        return cell, self.scene(g)
+
+
+def head_probabilities(out) -> torch.Tensor:
+    """Cell probabilities from the head's output (scene-gated when the head has a gate)."""
+    if isinstance(out, tuple):
+        cell, scene = out
+        return torch.sigmoid(cell) * torch.sigmoid(scene)[:, :, None, None]
+    return torch.sigmoid(out)
 
 
 class HazardNet(nn.Module):
@@ -86,13 +110,13 @@ class HazardNet(nn.Module):
     def forward(self, bgr_nhwc_u8: torch.Tensor) -> torch.Tensor:
         x = bgr_nhwc_u8.to(torch.float32).permute(0, 3, 1, 2).flip(1) / 255.0
         p3, p4 = self.features(x)
-        return torch.sigmoid(self.head(p3, p4))
+        return head_probabilities(self.head(p3, p4))
 
 
 def load_hazard_net(state: dict) -> HazardNet:
     """Rebuild the network from a shipped checkpoint dict (``{'state_dict', 'meta'}``)."""
-    net = HazardNet()
     sd = {k: v.float() for k, v in state["state_dict"].items()}
+    net = HazardNet(head=HazardHead(scene_gate=any(k.startswith("head.scene.") for k in sd)))
     net.load_state_dict(sd)
     return net.eval()
 

@@ -131,7 +131,13 @@ class HazardNetDetector(Detector):
         if not len(frames):
             return []
         frames, configs = self.prepare_batch(frames, configs)
-        prob = self.probability_maps(frames)
+        return self.detections_from_maps(frames, self.probability_maps(frames), configs)
+
+    def detections_from_maps(
+        self, frames: Sequence[np.ndarray], prob: np.ndarray, configs: Sequence[CameraDetectConfig]
+    ) -> list[Detections]:
+        """Detections of prepared ``frames`` from their probability maps (one model run serves
+        both the maps and the detections, e.g. in evaluation)."""
         out = []
         for f, p, cfg in zip(frames, prob, configs):
             h, w = f.shape[:2]
