@@ -68,6 +68,7 @@ class Telemetry:
     mission_seq: int | None = None
     mission_total: int | None = None
     mission_state: int | None = None  # MISSION_STATE: 5 = COMPLETE (ArduPilot 4.4+, PX4)
+    capabilities: int | None = None  # AUTOPILOT_VERSION.capabilities (MAV_PROTOCOL_CAPABILITY)
     reached: tuple[int, ...] = ()
     status_texts: tuple[StatusText, ...] = ()
 
@@ -190,6 +191,9 @@ class TelemetryTracker:
         state = getattr(m, "mission_state", 0)
         self._set(mission_seq=m.seq, mission_total=None if total in (0, 65535) else total,
                   mission_state=state or None)
+
+    def _on_autopilot_version(self, m, now_s: float) -> None:
+        self._set(capabilities=int(m.capabilities))
 
     def _on_mission_item_reached(self, m, now_s: float) -> None:
         self._add_reached(int(m.seq))

@@ -57,6 +57,9 @@ MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED, MAV_RESULT_UNSUPPORTED, MAV_RESULT_FAILE
 SEV_CRITICAL, SEV_WARNING, SEV_INFO = 2, 4, 6
 EKF_ALL_OK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x80 | 0x100 | 0x200
 FORCE_MAGIC = 21196
+# MAV_PROTOCOL_CAPABILITY of a current ArduPilot/PX4: MISSION_FLOAT|PARAM_FLOAT|MISSION_INT|
+# COMMAND_INT|MAVLINK2|MISSION_FENCE|MISSION_RALLY
+SIM_CAPABILITIES = 1 | 2 | 4 | 8 | (1 << 13) | (1 << 14) | (1 << 15)
 MAX_SUBSTEP_S = 0.05
 
 
@@ -91,6 +94,8 @@ class SimVehicle:
                                       request_timeout_s=req_timeout,
                                       upload_timeout_s=config.upload_timeout_s,
                                       home=self._home_item, home_at_zero=not self.px4,
+                                      request_int=self.px4 or config.request_int,
+                                      normalise="px4" if self.px4 else "ardupilot",
                                       on_change=self._mission_changed)
         from geo.crs import LocalFrame  # pyproj import is slow; only when a vehicle is made
 
@@ -338,6 +343,10 @@ class SimVehicle:
             self._send_home()
             return MAV_RESULT_ACCEPTED
         if cmd == 511:  # SET_MESSAGE_INTERVAL: rates are fixed in this sim
+            return MAV_RESULT_ACCEPTED
+        if cmd == 520:  # REQUEST_AUTOPILOT_CAPABILITIES -> AUTOPILOT_VERSION
+            self._send(mavlink2.MAVLink_autopilot_version_message(
+                SIM_CAPABILITIES, 0x04050000, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0, 0))
             return MAV_RESULT_ACCEPTED
         return MAV_RESULT_UNSUPPORTED
 

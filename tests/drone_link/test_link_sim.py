@@ -139,7 +139,8 @@ def test_legacy_vehicle_mission_request_and_int_frame_fallback(rig):
     assert report.frames is FrameStyle.FLOAT_FAMILY  # after UNSUPPORTED_FRAME, retried
     assert sim.missions.stats.uploads_failed == 1
     stored = sim.missions.lists[MissionType.MISSION][1:]
-    assert {int(i.frame) for i in stored} <= {Frame.GLOBAL_RELATIVE_ALT, Frame.MISSION}
+    # Positioned items keep the float twin; DO_ items come back frame 0 as on ArduCopter 3.6.
+    assert {int(i.frame) for i in stored} <= {Frame.GLOBAL_RELATIVE_ALT, Frame.GLOBAL}
 
 
 def test_legacy_float_mission_item_messages(rig):
