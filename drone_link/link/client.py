@@ -45,7 +45,7 @@ from drone_link.link.commands import (
     CommandTransaction,
     MavCmd,
     autopilot_family,
-    set_mode_params,
+    mode_transaction,
 )
 from drone_link.link.connection import open_connection, parse_connection
 from drone_link.link.launch import LaunchSequence
@@ -135,6 +135,7 @@ class DroneLink:
         self.verified: Mission | None = None
         self._paused_by_command = False
         self._hello_due: float | None = None
+        self._final_landing = False  # armed on the plan's last item (RTL/LAND)
 
     # -- opening and closing -----------------------------------------------------------
     @classmethod
@@ -368,11 +369,16 @@ class DroneLink:
         self.begin(tx)
         return tx
 
+    def mode_tx(self, name: str) -> CommandTransaction:
+        """An unstarted mode-change transaction (SET_MODE on ArduPilot, DO_SET_MODE on PX4)."""
+        return mode_transaction(self.telemetry.autopilot, name, **self.command_kwargs())
+
     def send_mode(self, name: str) -> CommandTransaction:
-        """Non-blocking mode change: DO_SET_MODE sent now (see :meth:`send_command`)."""
+        """Non-blocking mode change, sent now (see :meth:`send_command`)."""
         self._require_vehicle()
-        return self.send_command(MavCmd.DO_SET_MODE,
-                                 *set_mode_params(self.telemetry.autopilot, name))
+        tx = self.mode_tx(name)
+        self.begin(tx)
+        return tx
 
     def send_rtl(self) -> CommandTransaction:
         """Return to launch, non-blocking (RTL mode; NAV_RETURN_TO_LAUNCH on PX4)."""
@@ -504,11 +510,22 @@ class DroneLink:
         return seq.compare(lists)
 
     def progress(self) -> MissionProgress:
-        """Where the vehicle is in the uploaded plan (plan indices)."""
+        """Where the vehicle is in the uploaded plan (plan indices).
+
+        A plan ending in RTL or LAND never reports its last item reached on ArduPilot:
+        the vehicle lands, disarms and resets MISSION_CURRENT. Reaching that last item
+        while armed and then disarming counts as reaching it.
+        """
         t = self.telemetry
         total = len(self.uploaded.items) if self.uploaded else max(0, (t.mission_total or 0) - self.seq_offset)
         cur = None if t.mission_seq is None else t.mission_seq - self.seq_offset
         reached = tuple(s - self.seq_offset for s in t.reached if s >= self.seq_offset)
+        items = self.uploaded.items if self.uploaded else []
+        if items and int(items[-1].command) in (Cmd.NAV_RETURN_TO_LAUNCH, Cmd.NAV_LAND):
+            if t.armed and cur == total - 1:
+                self._final_landing = True
+            elif not t.armed and self._final_landing and (total - 1) not in reached:
+                reached = reached + (total - 1,)
         return MissionProgress(cur, reached, total, complete_reported=t.mission_state == 5)
 
     # -- commands ----------------------------------------------------------------------
@@ -535,9 +552,14 @@ class DroneLink:
     def set_mode(self, name: str, *, wait: bool = True) -> None:
         """Change flight mode by name (ArduPilot Copter or PX4 names) and wait for the heartbeat."""
         self._require_vehicle()
-        autopilot = self.telemetry.autopilot
-        params = set_mode_params(autopilot, name)
-        self.command(MavCmd.DO_SET_MODE, *params, what=f"mode {name.upper()}")
+        tx = self.mode_tx(name)
+        o = self.options
+        self._run(tx, timeout_s=o.command_timeout_s * (o.command_retries + 2) + tx.in_progress_timeout_s)
+        result = tx.result if tx.done else CommandResult.TIMEOUT
+        if result is not CommandResult.ACCEPTED:
+            self.pump(0.05)
+            raise CommandRejected(tx.command, result, text=self.telemetry.last_status_text or "",
+                                  what=f"mode {name.upper()}")
         if wait:
             target = name.strip().upper()
             self.wait_for(lambda t: t.mode == target, timeout_s=self.options.mode_confirm_timeout_s,

@@ -33,7 +33,7 @@ from drone_link.errors import (
     OperationTimeout,
     RequestStorm,
 )
-from drone_link.link.commands import CommandResult, CommandTransaction, MavCmd, set_mode_params
+from drone_link.link.commands import CommandResult, CommandTransaction, MavCmd
 from drone_link.link.legacy_fence import (
     LegacyFenceUnsupported,
     LegacyFenceUpload,
@@ -405,6 +405,7 @@ class LaunchSequence:
             self._progress(self._total, self._total)
         self.link.uploaded = self.mission
         self.link.tracker.reset_mission_progress()
+        self.link._final_landing = False
         self._next()
 
     # -- VERIFY ------------------------------------------------------------------------
@@ -464,8 +465,13 @@ class LaunchSequence:
 
     # -- start -------------------------------------------------------------------------
     def _mode_step(self, name: str) -> None:
-        self._command(MavCmd.DO_SET_MODE, *set_mode_params(self.link.telemetry.autopilot, name),
-                      what=f"mode {name}")
+        o = self.link.options
+        tx = self.link.mode_tx(name)
+        tx.what = f"mode {name}"  # type: ignore[attr-defined]
+        tx.texts_before = len(self.link.telemetry.status_texts)  # type: ignore[attr-defined]
+        self._deadline = self.clock() + o.command_timeout_s * (o.command_retries + 2) \
+            + tx.in_progress_timeout_s
+        self._start_tx(tx)
         self._mode_wanted = name
 
     def _poll_mode(self) -> None:

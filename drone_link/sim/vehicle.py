@@ -261,9 +261,12 @@ class SimVehicle:
                                                       msg.param7])
             self._send(mavlink2.MAVLink_command_ack_message(
                 int(msg.command), result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
-        elif kind == "SET_MODE":
-            if msg.base_mode & MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
-                self._set_mode_number(int(msg.custom_mode))
+        elif kind == "SET_MODE":  # acknowledged with command = message id 11, as ArduPilot does
+            ok = bool(msg.base_mode & MAV_MODE_FLAG_CUSTOM_MODE_ENABLED) \
+                and self._set_mode_number(int(msg.custom_mode))
+            self._send(mavlink2.MAVLink_command_ack_message(
+                11, MAV_RESULT_ACCEPTED if ok else MAV_RESULT_FAILED, 0, 0,
+                msg.get_srcSystem(), msg.get_srcComponent()))
         elif kind == "MISSION_SET_CURRENT":
             n = len(self.missions.lists[MissionType.MISSION])
             if self._first_seq <= msg.seq < n:
