@@ -10,7 +10,7 @@ keeps it from starting the next step that moves the vehicle (arm, take-off, AUTO
 Steps (ArduPilot Copter): CAPABILITIES (AUTOPILOT_VERSION: mission-protocol fence and
 rally, or the older FENCE_POINT protocol) → UPLOAD (mission with home at item 0, fence,
 rally; an UNSUPPORTED_FRAME answer retries once with float frames) → VERIFY (download
-and :mod:`drone_link.link.verify`) → GUIDED → WAIT_READY (EKF, GPS, pre-arm) → ARM
+and :mod:`drone_link.link.verify`) → WAIT_READY (EKF, GPS, pre-arm) → GUIDED → ARM
 (retried while pre-arm checks refuse) → TAKEOFF → CLIMB → AUTO → DONE. PX4: WAIT_READY →
 ARM → MISSION_START. With ``use_mission_start`` Copter arms in GUIDED, switches to AUTO
 on the ground and sends MISSION_START.
@@ -102,7 +102,7 @@ class LaunchSequence:
                  legacy_items: bool = False, takeoff_alt_m: float | None = None,
                  ready_timeout_s: float = 60.0, takeoff_timeout_s: float = 60.0,
                  use_mission_start: bool = False, airborne_alt_m: float = 1.0,
-                 capabilities_timeout_s: float = 3.0) -> None:
+                 capabilities_timeout_s: float = 5.0) -> None:
         self.link = link
         self.mission = mission
         self.do_upload, self.do_verify, self.do_start = upload, verify and upload, start
@@ -192,10 +192,11 @@ class LaunchSequence:
             if self.link.family == "px4":
                 plan += [LaunchStep.WAIT_READY, LaunchStep.ARM, LaunchStep.MISSION_START]
             elif self.use_mission_start:
-                plan += [LaunchStep.GUIDED, LaunchStep.WAIT_READY, LaunchStep.ARM, LaunchStep.AUTO,
+                plan += [LaunchStep.WAIT_READY, LaunchStep.GUIDED, LaunchStep.ARM, LaunchStep.AUTO,
                          LaunchStep.MISSION_START]
             else:
-                plan += [LaunchStep.GUIDED, LaunchStep.WAIT_READY, LaunchStep.ARM,
+                # Copter enters GUIDED only with a position estimate: EKF/GPS first.
+                plan += [LaunchStep.WAIT_READY, LaunchStep.GUIDED, LaunchStep.ARM,
                          LaunchStep.TAKEOFF, LaunchStep.CLIMB, LaunchStep.AUTO]
         plan.append(LaunchStep.DONE)
         return plan
@@ -315,6 +316,12 @@ class LaunchSequence:
         caps = self.link.telemetry.capabilities
         return caps is None or self.link.family != "ardupilot" or bool(caps & CAP_MISSION_RALLY)
 
+    def _may_clear(self) -> bool:
+        """Clear empty fence/rally lists only where the capability is known: ArduPilot
+        before 4.0 ignores ``mission_type`` in MISSION_CLEAR_ALL and would clear the
+        flight plan just uploaded."""
+        return self.link.family != "ardupilot" or self.link.telemetry.capabilities is not None
+
     # -- UPLOAD ------------------------------------------------------------------------
     def _enter_upload(self) -> None:
         mission = self.mission
@@ -343,12 +350,12 @@ class LaunchSequence:
             jobs.append(_Job(MissionType.FENCE, "legacy_fence", list(mission.fence), 0, base))
         elif mission.fence:
             jobs.append(_Job(MissionType.FENCE, "upload", list(mission.fence), 0, base))
-        elif self._mission_fence_supported():
+        elif self._mission_fence_supported() and self._may_clear():
             jobs.append(_Job(MissionType.FENCE, "clear", []))
         base += len(mission.fence)
         if mission.rally:
             jobs.append(_Job(MissionType.RALLY, "upload", list(mission.rally), 0, base))
-        elif self._mission_rally_supported():
+        elif self._mission_rally_supported() and self._may_clear():
             jobs.append(_Job(MissionType.RALLY, "clear", []))
         self._jobs = jobs
         self._total = len(mission.items) + len(mission.fence) + len(mission.rally)
@@ -414,9 +421,10 @@ class LaunchSequence:
         assert mission is not None
         self._downloaded = {}
         self._jobs = [_Job(MissionType.MISSION, "download", [])]
-        if self._mission_fence_supported():  # the legacy fence was read back point by point
+        # The legacy fence was read back point by point; unknown capabilities: only lists sent.
+        if self._mission_fence_supported() and (self._may_clear() or mission.fence):
             self._jobs.append(_Job(MissionType.FENCE, "download", []))
-        if self._mission_rally_supported():
+        if self._mission_rally_supported() and (self._may_clear() or mission.rally):
             self._jobs.append(_Job(MissionType.RALLY, "download", []))
         self._start_job()
 

@@ -265,6 +265,7 @@ class MissionUpload(Transaction):
         super().__init__(**kw)
         self.items = list(items)
         self.max_rerequests = int(max_rerequests)
+        self.invalid_sequence_acks = 0
         self.rerequests_since_progress = 0
         self.legacy_items = legacy_items
         self.frames = frames
@@ -328,6 +329,11 @@ class MissionUpload(Transaction):
 
     def _on_ack(self, msg) -> None:
         result = result_from_ack(msg.type)
+        if result is Result.INVALID_SEQUENCE and self.step is Step.SEND_ITEMS:
+            # ArduPilot answers an item it already has (our resend crossed its request)
+            # with this ACK and carries on; QGroundControl ignores it the same way.
+            self.invalid_sequence_acks += 1
+            return
         if result is not Result.SUCCESS:
             self._finish(result, f"vehicle answered MISSION_ACK type {int(msg.type)}")
             return

@@ -150,6 +150,8 @@ class MissionServer:
             return
         if seq != len(up.items):
             self.stats.duplicates += 1
+            if self.normalise == "ardupilot":  # as ArduPilot: say so, keep the transfer going
+                self._ack(partner, mtype, MavMissionResult.INVALID_SEQUENCE)
             if seq < len(up.items):  # the GCS resent: our request was lost, ask again now
                 self._request_next(self._clock())
             return

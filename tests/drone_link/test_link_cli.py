@@ -60,7 +60,7 @@ def test_fly_without_vehicle_fails_with_one_line(tmp_path, data_dir):
     write_plan(square_mission(2), plan)
     res = run_cli("fly", "--connect", f"udpin:127.0.0.1:{_free_udp_port()}", "--mission", str(plan),
                   "--heartbeat-timeout-s", "0.5", "--no-record")
-    assert res.returncode == 1
+    assert res.returncode == 3  # link error (exit codes in docs/drones.md)
     assert res.stderr.strip().splitlines()[-1].startswith("error: no heartbeat")
 
 
