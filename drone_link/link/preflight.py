@@ -58,7 +58,7 @@ def check_item(item: MissionItem, *, index: int, mission_type: MissionType) -> N
         if not _finite32(value):
             raise bad(field, f"{value!r} is not a finite number")
         if int(cmd) in POSITION_COMMANDS and abs(value) > limit:
-            raise bad(field, f"{value!r} outside -{limit:g}..{limit:g}")
+            raise bad(field, f"{value!r} out of range -{limit:g}..{limit:g}")
         if abs(value) * 1e7 > 2**31 - 1:
             raise bad(field, f"{value!r} does not fit a 1e-7 degree int32")
     if not isinstance(item.autocontinue, bool | int):

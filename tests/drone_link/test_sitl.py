@@ -90,7 +90,7 @@ def test_fence_breach_triggers_the_autopilots_own_failsafe(sitl, tmp_path, data_
     ("command", 70000, "MAV_CMD"),
     ("frame", 99, "MAV_FRAME"),
     ("param", 1e39, "float32"),
-    ("lat", 95.0, "outside"),
+    ("lat", 95.0, "out of range"),
 ])
 def test_malformed_mission_exits_2_and_leaves_vehicle_and_database_untouched(
         sitl, tmp_path, data_dir, engine, field, value, reason):
