@@ -29,6 +29,7 @@ class SimConfig:
     speedup: float = 1.0
     legacy: bool = False  # request with MISSION_REQUEST, reject *_INT frames (old ArduPilot)
     request_int: bool = False  # ArduPilot up to 4.7 requests with legacy MISSION_REQUEST
+    mission_pace_s: float = 0.0  # real s between mission messages (ArduCopter 3.6 SITL: ~0.02-0.03)
     autopilot: str = "ardupilot"  # or "px4": PX4 mode numbers, no home item, MISSION_START arms-in-any-mode
     signing_key: bytes | None = None
     boot_s: float = 3.0  # simulated seconds until GPS 3D fix + EKF ready

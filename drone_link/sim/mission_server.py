@@ -20,6 +20,7 @@ NAV_WAYPOINT yaw into [0, 360).
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,7 +64,7 @@ class MissionServer:
                  request_timeout_s: float = 0.25, upload_timeout_s: float = 8.0,
                  home: Callable[[], MissionItem | None] = lambda: None,
                  home_at_zero: bool = True, request_int: bool = False,
-                 normalise: str = "ardupilot",
+                 normalise: str = "ardupilot", pace_s: float = 0.0,
                  on_change: Callable[[MissionType], None] = lambda t: None) -> None:
         self.sysid = sysid
         self.compid = compid
@@ -77,6 +78,9 @@ class MissionServer:
         self.home_at_zero = home_at_zero
         self.request_int = request_int
         self.normalise = normalise
+        self.pace_s = pace_s  # ArduPilot answers one mission message per loop (~25-30 ms in SITL)
+        self._queue: deque = deque()
+        self._next_out_s = 0.0
         self._on_change = on_change
         self.lists: dict[MissionType, list[MissionItem]] = {t: [] for t in MissionType}
         self._upload: _Upload | None = None
@@ -104,7 +108,17 @@ class MissionServer:
         handler(self, msg)
         return True
 
+    def _out(self, msg) -> None:
+        """Send now, or paced like the autopilot's loop when ``pace_s`` is set."""
+        if self.pace_s <= 0:
+            self._send(msg)
+        else:
+            self._queue.append(msg)
+
     def tick(self, now: float) -> None:
+        if self._queue and now >= self._next_out_s:
+            self._send(self._queue.popleft())
+            self._next_out_s = now + self.pace_s
         up = self._upload
         if up is None:
             return
@@ -177,7 +191,7 @@ class MissionServer:
         mtype = _mtype(msg)
         if mtype is None:
             return
-        self._send(mavlink2.MAVLink_mission_count_message(
+        self._out(mavlink2.MAVLink_mission_count_message(
             msg.get_srcSystem(), msg.get_srcComponent(), len(self.items(mtype)), int(mtype)))
 
     def _on_request(self, msg) -> None:
@@ -190,7 +204,7 @@ class MissionServer:
             self._ack((msg.get_srcSystem(), msg.get_srcComponent()), mtype,
                       MavMissionResult.INVALID_SEQUENCE)
             return
-        self._send(item_to_msg(items[seq], seq=seq, target_system=msg.get_srcSystem(),
+        self._out(item_to_msg(items[seq], seq=seq, target_system=msg.get_srcSystem(),
                                target_component=msg.get_srcComponent(), mission_type=int(mtype),
                                legacy=msg.get_type() == "MISSION_REQUEST"))
 
@@ -239,12 +253,12 @@ class MissionServer:
         assert up is not None
         cls = mavlink2.MAVLink_mission_request_int_message if self.request_int and not self.legacy \
             else mavlink2.MAVLink_mission_request_message
-        self._send(cls(up.partner[0], up.partner[1], len(up.items), int(up.mission_type)))
+        self._out(cls(up.partner[0], up.partner[1], len(up.items), int(up.mission_type)))
         up.last_request_s = now
         self.stats.requests_sent += 1
 
     def _ack(self, partner, mtype: MissionType, result: int) -> None:
-        self._send(mavlink2.MAVLink_mission_ack_message(partner[0], partner[1], int(result),
+        self._out(mavlink2.MAVLink_mission_ack_message(partner[0], partner[1], int(result),
                                                         int(mtype)))
 
 

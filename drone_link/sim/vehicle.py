@@ -96,6 +96,7 @@ class SimVehicle:
                                       home=self._home_item, home_at_zero=not self.px4,
                                       request_int=self.px4 or config.request_int,
                                       normalise="px4" if self.px4 else "ardupilot",
+                                      pace_s=config.mission_pace_s,
                                       on_change=self._mission_changed)
         from geo.crs import LocalFrame  # pyproj import is slow; only when a vehicle is made
 

@@ -198,7 +198,8 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
         assert _wait(lambda: worker.flight and worker.flight.launch.step is LaunchStep.UPLOAD, 20)
         t0 = time.monotonic()
         svc.request_rtl(mid, actor="kim", role="pilot", engine=engine)
-        assert rtl_latency(mid, t0) <= 1.0
+        latency_upload = rtl_latency(mid, t0)
+        assert latency_upload <= 1.0
         assert _wait(lambda: worker.link.telemetry.mode == "RTL", 5), worker.link.telemetry.mode
         assert _wait(lambda: (mid, "aborted") in worker.flown, 5)
         assert [_status(r) for r in _mission_rows(engine)] == ["aborted"]  # not overwritten
@@ -212,7 +213,10 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
                                                                              LaunchStep.CLIMB), 90, 0.005)
         t0 = time.monotonic()
         svc.request_rtl(mid2, actor="kim", role="pilot", engine=engine)
-        assert rtl_latency(mid2, t0) <= 1.0
+        latency_takeoff = rtl_latency(mid2, t0)
+        assert latency_takeoff <= 1.0
+        print(f"RTL sent {latency_upload:.3f} s after the request during upload, "
+              f"{latency_takeoff:.3f} s during take-off")
         assert _wait(lambda: worker.link.telemetry.mode == "RTL", 5), worker.link.telemetry.mode
         assert worker.link.telemetry.armed  # it was airborne / taking off, now returning
         assert _status(_mission_rows(engine)[-1]) == "aborted"
