@@ -7,8 +7,9 @@ each step has a deadline; :meth:`cancel` stops it at once whatever step it is in
 upload in flight is cancelled with MISSION_ACK ``OPERATION_CANCELLED``), :meth:`hold`
 keeps it from starting the next step that moves the vehicle (arm, take-off, AUTO).
 
-Steps (ArduPilot Copter): CAPABILITIES (AUTOPILOT_VERSION: mission-protocol fence and
-rally, or the older FENCE_POINT protocol) → UPLOAD (mission with home at item 0, fence,
+Steps (ArduPilot Copter): CAPABILITIES (the vehicle has finished booting, HEARTBEAT
+STANDBY: ArduPilot loses a mission written during its init; AUTOPILOT_VERSION:
+mission-protocol fence and rally, or the older FENCE_POINT protocol) → UPLOAD (mission with home at item 0, fence,
 rally; an UNSUPPORTED_FRAME answer retries once with float frames) → VERIFY (download
 and :mod:`drone_link.link.verify`) → WAIT_READY (EKF, GPS, pre-arm) → GUIDED → ARM
 (retried while pre-arm checks refuse) → TAKEOFF → CLIMB → AUTO → DONE. PX4: WAIT_READY →
@@ -287,6 +288,7 @@ class LaunchSequence:
 
     # -- CAPABILITIES ------------------------------------------------------------------
     def _enter_capabilities(self) -> None:
+        self._boot_deadline = self.clock() + 30.0
         self._deadline = self.clock() + self.capabilities_timeout_s
         self._retry_at = None
         if self._capabilities_needed():
@@ -297,7 +299,17 @@ class LaunchSequence:
         assert self.mission is not None
         return self.link.family == "ardupilot" and self.link.telemetry.capabilities is None
 
+    def _booting(self) -> bool:
+        """ArduPilot loses a mission written during its init (measured on ArduCopter 3.6
+        SITL: uploaded while "Calibrating barometer", gone after): wait for a heartbeat
+        that says STANDBY (or any state while armed) as a ground station should."""
+        t = self.link.telemetry
+        return not t.armed and t.system_status in ("UNINIT", "BOOT", "CALIBRATING") or (
+            self.link.family == "ardupilot" and not t.armed and t.system_status == "ACTIVE")
+
     def _poll_capabilities(self) -> None:
+        if self._booting() and self.clock() < self._boot_deadline:
+            return
         if not self._capabilities_needed() or self.clock() >= self._deadline:
             if self.link.telemetry.capabilities is None and self.link.family == "ardupilot":
                 logger.info("%s: no AUTOPILOT_VERSION; assuming mission-protocol fence/rally",
@@ -530,7 +542,15 @@ class LaunchSequence:
                 logger.info("%s: arming refused (%s), retrying", self.link.label, exc.text)
                 self._retry_at = self.clock() + 1.0
                 return
-            self._wait_for(lambda t: t.armed, "armed", self.link.options.mode_confirm_timeout_s)
+            if self._plan and self._plan[0] is LaunchStep.TAKEOFF and not self.held:
+                # Copter disarms a landed vehicle that does not take off soon after arming
+                # (measured on the 3.6 SITL: "Disarming motors" 20-150 ms after "Arming
+                # motors"); take off on the ACK, as QGroundControl does, not a heartbeat later.
+                self._next()
+                return
+            # Arming is acknowledged before the heartbeat shows it; a loaded SITL (or a slow
+            # radio) needs more than a mode change's 3 s here.
+            self._wait_for(lambda t: t.armed, "armed", max(10.0, self.link.options.mode_confirm_timeout_s))
         if self._waited():
             self._next()
 
@@ -552,8 +572,19 @@ class LaunchSequence:
                       what=f"takeoff to {alt:g} m")
 
     def _poll_takeoff(self) -> None:
-        if self._command_result() is not None:
-            self._next()
+        try:
+            if self._command_result() is None:
+                return
+        except CommandRejected as exc:
+            if self.link.telemetry.armed or self.clock() >= self._arm_deadline:
+                raise
+            logger.info("%s: takeoff refused while disarmed (%s); arming again", self.link.label,
+                        exc.result.name.lower())
+            self._plan.insert(0, LaunchStep.TAKEOFF)
+            self.step = LaunchStep.ARM
+            self._enter_arm()
+            return
+        self._next()
 
     def _enter_climb(self) -> None:
         alt = self._takeoff_alt()

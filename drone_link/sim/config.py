@@ -33,6 +33,7 @@ class SimConfig:
     autopilot: str = "ardupilot"  # or "px4": PX4 mode numbers, no home item, MISSION_START arms-in-any-mode
     signing_key: bytes | None = None
     boot_s: float = 3.0  # simulated seconds until GPS 3D fix + EKF ready
+    init_s: float = 0.3  # real seconds of autopilot init (HEARTBEAT BOOT; uploads then are lost)
     cruise_speed_m_s: float = 10.0
     climb_m_s: float = 2.5
     descent_m_s: float = 1.5

@@ -108,6 +108,8 @@ class SimVehicle:
         self.mode = CopterMode.STABILIZE
         self.armed = False
         self.sim_time_s = 0.0
+        self._started_s = clock()
+        self._init_pending = config.init_s > 0
         self.battery_pct = float(config.battery_pct)
         self.speed_m_s = config.cruise_speed_m_s
         self.events = SimEvents()
@@ -157,6 +159,7 @@ class SimVehicle:
     def run(self, *, duration_s: float | None = None) -> None:
         """Main loop (blocking): I/O, physics in sub-steps of simulated time, telemetry."""
         last = self._clock()
+        self._started_s = last
         end = None if duration_s is None else last + duration_s
         logger.info("sim sys%d: sending to udp %s:%d (speedup %g, loss %.0f %%%s%s)",
                     self.cfg.sysid, self.cfg.host, self.cfg.port, self.cfg.speedup,
@@ -169,6 +172,7 @@ class SimVehicle:
                     self._handle(msg, now)
             now = self._clock()
             with self._lock:
+                self._finish_init()
                 self.missions.tick(now)
                 dt = (now - last) * self.cfg.speedup
                 last = now
@@ -186,6 +190,20 @@ class SimVehicle:
         self.events.texts.append(text)
         logger.info("sim sys%d: %s", self.cfg.sysid, text)
         self._send(mavlink2.MAVLink_statustext_message(severity, text.encode()[:50]))
+
+    @property
+    def initialising(self) -> bool:
+        """Within ``init_s`` real seconds of start (ArduPilot's init: sensors, storage)."""
+        return self._clock() - self._started_s < self.cfg.init_s
+
+    def _finish_init(self) -> None:
+        if self._init_pending and not self.initialising:
+            self._init_pending = False
+            if any(self.missions.lists.values()):
+                logger.info("sim sys%d: init done: lists written during init are lost", self.cfg.sysid)
+            for t in self.missions.lists:  # ArduCopter 3.6 loses what was uploaded during init
+                self.missions.lists[t] = []
+                self._mission_changed(t)
 
     @property
     def ready(self) -> bool:
@@ -576,6 +594,8 @@ class SimVehicle:
     def _send_heartbeat(self) -> None:
         base = MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (MAV_MODE_FLAG_SAFETY_ARMED if self.armed else 0)
         state = 4 if self.armed else 3  # ACTIVE / STANDBY
+        if self.initialising:
+            state = 1  # BOOT: as ArduPilot during its init, a mission written now is lost
         if self._failsafe_battery or self._failsafe_gcs:
             state = 5  # CRITICAL
         autopilot = MAV_AUTOPILOT_PX4 if self.px4 else MAV_AUTOPILOT_ARDUPILOTMEGA

@@ -218,7 +218,8 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
         print(f"RTL sent {latency_upload:.3f} s after the request during upload, "
               f"{latency_takeoff:.3f} s during take-off")
         assert _wait(lambda: worker.link.telemetry.mode == "RTL", 5), worker.link.telemetry.mode
-        assert worker.link.telemetry.armed  # it was airborne / taking off, now returning
+        # the launch never reached AUTO: the request interrupted the take-off
+        assert not [w for _, m, w in worker.events if m == mid2 and w == "started"], worker.events
         assert _status(_mission_rows(engine)[-1]) == "aborted"
     finally:
         worker.stop_event.set()
