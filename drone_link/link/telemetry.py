@@ -145,6 +145,8 @@ class TelemetryTracker:
                   last_heartbeat_s=now_s)
 
     def _on_global_position_int(self, m, now_s: float) -> None:
+        if m.lat == 0 and m.lon == 0:
+            return  # ArduPilot sends 0,0 until it has a position: unknown, not "null island"
         self._set(lat_deg=m.lat / 1e7, lon_deg=m.lon / 1e7, alt_amsl_m=m.alt / 1000.0,
                   alt_rel_m=m.relative_alt / 1000.0, vn_m_s=m.vx / 100.0, ve_m_s=m.vy / 100.0,
                   vd_m_s=m.vz / 100.0,

@@ -20,10 +20,11 @@ from disaster_ops.services.mission_lifecycle import (
     MissionTransitionError,
     check_transition,
 )
+from disaster_ops.services.roles import Principal, Role
 from disaster_ops.storage.db import session_scope
 from disaster_ops.storage.models import MissionStatus as S
 from drone_link.files import plan_to_dict
-from drone_link.mission import Cmd, Frame, Mission, MissionItem
+from drone_link.mission import Cmd, Frame, Mission, MissionItem, MissionType
 from drone_link.sim import SimConfig, SimVehicle
 
 HOME = (35.1050, 129.0390)
@@ -35,7 +36,11 @@ def _mission() -> Mission:
     items += [MissionItem(Cmd.NAV_WAYPOINT, Frame.GLOBAL_RELATIVE_ALT, lat + 0.002 * k, lon, 20.0)
               for k in (1, 2)]
     items.append(MissionItem(Cmd.NAV_RETURN_TO_LAUNCH, Frame.MISSION))
-    return Mission(items=items, home_lat_deg=lat, home_lon_deg=lon)
+    d = 0.006  # inclusion geofence (dispatch refuses a mission without one)
+    fence = [MissionItem(Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, Frame.GLOBAL, lat + a, lon + b,
+                         param1=4, mission_type=MissionType.FENCE)
+             for a, b in ((-d, -d), (-d, d), (d, d), (d, -d))]
+    return Mission(items=items, fence=fence, home_lat_deg=lat, home_lon_deg=lon)
 
 
 def _row(engine, status=S.PLANNED) -> int:
@@ -59,7 +64,7 @@ def test_rtl_during_upload_is_not_overwritten_by_a_stale_writer(engine):
     mid = _row(engine, S.UPLOADING)
     with Session(engine) as worker_session:  # the worker read "uploading" earlier...
         assert drones.mission_status(worker_session, mid) is S.UPLOADING
-        svc.request_rtl(mid, actor="kim", role="pilot", engine=engine)  # ...then RTL arrives
+        svc.request_rtl(mid, principal=Principal("kim", Role.PILOT), engine=engine)  # ...then RTL arrives
         with pytest.raises(MissionStatusConflict, match="is aborted, expected uploading"):
             drones.set_mission_status(worker_session, mid, S.UPLOADED, expected=S.UPLOADING)
         with pytest.raises(MissionTransitionError):
@@ -71,13 +76,13 @@ def test_rtl_during_upload_is_not_overwritten_by_a_stale_writer(engine):
 def test_pause_and_resume_services_check_state_and_role(engine):
     mid = _row(engine, S.UPLOADING)
     with pytest.raises(MissionStatusConflict):
-        svc.request_resume(mid, actor="kim", role="pilot", engine=engine)  # not paused
+        svc.request_resume(mid, principal=Principal("kim", Role.PILOT), engine=engine)  # not paused
     from disaster_ops.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        svc.request_pause(mid, actor="lee", role="responder", engine=engine)
-    assert svc.request_pause(mid, actor="kim", role="pilot", engine=engine).status == S.PAUSED
-    assert svc.request_resume(mid, actor="kim", role="pilot", engine=engine).status == S.ACTIVE
+        svc.request_pause(mid, principal=Principal("lee", Role.RESPONDER), engine=engine)
+    assert svc.request_pause(mid, principal=Principal("kim", Role.PILOT), engine=engine).status == S.PAUSED
+    assert svc.request_resume(mid, principal=Principal("kim", Role.PILOT), engine=engine).status == S.ACTIVE
 
 
 def _wait(pred, timeout_s: float) -> bool:
@@ -103,12 +108,12 @@ def test_worker_pauses_and_resumes_the_vehicle_and_keeps_writing_state(engine, t
     try:
         assert _wait(lambda: worker.link is not None, 15)
         mid = _row(engine)
-        svc.assign(mid, "sim-p", actor="park", role="manager", engine=engine)
-        svc.request_flight(mid, actor="kim", role="pilot", engine=engine)
+        svc.assign(mid, "sim-p", principal=Principal("park", Role.MANAGER), engine=engine)
+        svc.request_flight(mid, principal=Principal("kim", Role.PILOT), engine=engine)
         assert _wait(lambda: sim.current_seq >= 2 and sim.mode_name == "AUTO", 40)
-        svc.request_pause(mid, actor="kim", role="pilot", engine=engine)
+        svc.request_pause(mid, principal=Principal("kim", Role.PILOT), engine=engine)
         assert _wait(lambda: sim.mode_name == "BRAKE", 3), sim.mode_name
-        svc.request_resume(mid, actor="kim", role="pilot", engine=engine)
+        svc.request_resume(mid, principal=Principal("kim", Role.PILOT), engine=engine)
         assert _wait(lambda: sim.mode_name == "AUTO", 3), sim.mode_name
         assert _wait(lambda: (mid, "completed") in worker.flown, 60), worker.flown
         with Session(engine) as s:

@@ -164,6 +164,7 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
     from disaster_ops.services import drones
     from disaster_ops.services import missions as svc
     from disaster_ops.services.drone_worker import DroneWorker
+    from disaster_ops.services.roles import Principal, Role
     from disaster_ops.storage.db import session_scope
     from disaster_ops.storage.models import MissionStatus
     from drone_link.files import plan_to_dict
@@ -174,14 +175,28 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
     th = threading.Thread(target=worker.run, kwargs={"duration_s": 240}, daemon=True)
     th.start()
 
+    d = 0.002  # ~220 m inclusion geofence (dispatch refuses a mission without one)
+    fence = [MissionItem(Cmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, Frame.GLOBAL, LAT0 + a, LON0 + b, 0.0,
+                         param1=4, mission_type=MissionType.FENCE) for a, b in ((-d, -d), (-d, d), (d, d), (d, -d))]
+
     def dispatch(mission: Mission) -> int:
+        # as an operator would: the drone shows on the map (dispatch checks its live position)
+        assert _wait(lambda: live_state_near_home(), 60, 0.2)
+        mission.fence = fence
         with session_scope(engine) as s:
             row = drones.record_mission(s, mission, name="m", status=MissionStatus.PLANNED,
-                                        plan_json=json.dumps(plan_to_dict(mission)), actor="park")
+                                        plan_json=json.dumps(plan_to_dict(mission)))
             mid = row.id
-        svc.assign(mid, "sitl-1", actor="park", role="manager", engine=engine)
-        svc.request_flight(mid, actor="kim", role="pilot", engine=engine)
+        svc.assign(mid, "sitl-1", principal=Principal("park", Role.MANAGER), engine=engine)
+        svc.request_flight(mid, principal=Principal("kim", Role.PILOT), engine=engine)
         return mid
+
+    def live_state_near_home() -> bool:
+        from disaster_ops.storage.models import DroneState
+
+        with Session(engine) as s:
+            st = s.exec(select(DroneState)).first()
+        return st is not None and st.lat is not None and abs(st.lat - LAT0) < 0.001
 
     def rtl_latency(mid: int, requested: float) -> float:
         sent = _wait(lambda: [t for t, m, what in worker.events if m == mid and what.startswith("rtl sent")], 5)
@@ -197,7 +212,7 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
         mid = dispatch(Mission(items=big, home_lat_deg=LAT0, home_lon_deg=LON0))
         assert _wait(lambda: worker.flight and worker.flight.launch.step is LaunchStep.UPLOAD, 20)
         t0 = time.monotonic()
-        svc.request_rtl(mid, actor="kim", role="pilot", engine=engine)
+        svc.request_rtl(mid, principal=Principal("kim", Role.PILOT), engine=engine)
         latency_upload = rtl_latency(mid, t0)
         assert latency_upload <= 1.0
         assert _wait(lambda: worker.link.telemetry.mode == "RTL", 5), worker.link.telemetry.mode
@@ -212,7 +227,7 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
         assert _wait(lambda: worker.flight and worker.flight.launch.step in (LaunchStep.TAKEOFF,
                                                                              LaunchStep.CLIMB), 90, 0.005)
         t0 = time.monotonic()
-        svc.request_rtl(mid2, actor="kim", role="pilot", engine=engine)
+        svc.request_rtl(mid2, principal=Principal("kim", Role.PILOT), engine=engine)
         latency_takeoff = rtl_latency(mid2, t0)
         assert latency_takeoff <= 1.0
         print(f"RTL sent {latency_upload:.3f} s after the request during upload, "
