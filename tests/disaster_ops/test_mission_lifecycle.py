@@ -122,3 +122,18 @@ def test_worker_pauses_and_resumes_the_vehicle_and_keeps_writing_state(engine, t
         worker.stop_event.set()
         th.join(timeout=10)
         sim.stop()
+
+
+def test_missions_cli_pause_resume_rtl_and_refusal(engine):
+    from tests.conftest import run_cli
+
+    mid = _row(engine, S.UPLOADING)
+    for cmd, status in (("pause", "paused"), ("resume", "active"), ("rtl", "aborted")):
+        res = run_cli("missions", cmd, str(mid), "--json")
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["status"] == status
+    res = run_cli("missions", "resume", str(mid))
+    assert res.returncode == 2 and res.stderr.strip() == \
+        f"error: mission {mid}: mission {mid} is aborted, expected paused"
+    with Session(engine) as s:
+        assert drones.mission_status(s, mid) is S.ABORTED
