@@ -216,6 +216,7 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
         latency_upload = rtl_latency(mid, t0)
         assert latency_upload <= 1.0
         assert _wait(lambda: worker.link.telemetry.mode == "RTL", 5), worker.link.telemetry.mode
+        mode_upload = time.monotonic() - t0
         assert _wait(lambda: (mid, "aborted") in worker.flown, 5)
         assert [_status(r) for r in _mission_rows(engine)] == ["aborted"]  # not overwritten
 
@@ -230,9 +231,10 @@ def test_worker_sends_rtl_within_1s_during_upload_and_during_takeoff(sitl, data_
         svc.request_rtl(mid2, principal=Principal("kim", Role.PILOT), engine=engine)
         latency_takeoff = rtl_latency(mid2, t0)
         assert latency_takeoff <= 1.0
-        print(f"RTL sent {latency_upload:.3f} s after the request during upload, "
-              f"{latency_takeoff:.3f} s during take-off")
         assert _wait(lambda: worker.link.telemetry.mode == "RTL", 5), worker.link.telemetry.mode
+        mode_takeoff = time.monotonic() - t0
+        print(f"RTL sent {latency_upload:.3f} s / mode RTL seen {mode_upload:.3f} s after the request "
+              f"during upload; {latency_takeoff:.3f} s / {mode_takeoff:.3f} s during take-off")
         # the launch never reached AUTO: the request interrupted the take-off
         assert not [w for _, m, w in worker.events if m == mid2 and w == "started"], worker.events
         assert _status(_mission_rows(engine)[-1]) == "aborted"
