@@ -100,3 +100,18 @@ class SimConfigError(DroneLinkError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"sim option {field}: {reason}")
+
+
+class MissionValidationError(DroneLinkError, ValueError):
+    """A mission that must not be sent: ``list_name`` (mission/fence/rally/home), item, field."""
+
+    def __init__(self, list_name: str, index: int, field: str, reason: str) -> None:
+        self.list_name = list_name
+        self.index = index
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{list_name} item {index} field {field}: {reason}")
+
+
+class RequestStorm(MissionTransferError):
+    """The vehicle kept re-requesting one item without progress: upload cut off."""

@@ -8,7 +8,6 @@ plan (``mission_type`` 0), the geofence (1) and rally points (2).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -78,32 +77,17 @@ class MissionItem:
     # ground-station information only (QGC "AltitudeMode" 3), never sent to the vehicle
     alt_agl_m: float | None = None
 
-    def same_as(self, other: MissionItem, *, tol_deg: float = 1e-7, tol_m: float = 0.01) -> bool:
-        """Equality as a vehicle stores it (lat/lon in 1e-7 degrees, float32 params)."""
-        return (
-            int(self.command) == int(other.command)
-            and _frame_family(self.frame) == _frame_family(other.frame)
-            and abs(self.lat_deg - other.lat_deg) <= tol_deg
-            and abs(self.lon_deg - other.lon_deg) <= tol_deg
-            and abs(self.alt_m - other.alt_m) <= tol_m
-            and all(_param_equal(a, b) for a, b in zip(self.params, other.params))
-        )
+    def same_as(self, other: MissionItem, *, tol_deg: float = 1.5e-7,
+                family: str = "ardupilot") -> bool:
+        """Equal as ``other`` would be stored by an autopilot of ``family`` (ground-station
+        rules of :mod:`drone_link.link.verify`: NaN/0 unused params, float32, frame twins)."""
+        from drone_link.link.verify import compare_item
+
+        return not compare_item(self, other, index=0, family=family, latlon_tol_deg=tol_deg)
 
     @property
     def params(self) -> tuple[float, float, float, float]:
         return (self.param1, self.param2, self.param3, self.param4)
-
-
-def _param_equal(a: float, b: float) -> bool:
-    """Params equal as float32 on a vehicle; NaN (QGC ``null``, "unchanged") equals NaN."""
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return abs(a - b) <= 1e-3 * max(1.0, abs(a))
-
-
-def _frame_family(frame: int) -> int:
-    """Map *_INT frames to their float twins so the two compare equal."""
-    return {5: 0, 6: 3, 11: 10}.get(int(frame), int(frame))
 
 
 @dataclass

@@ -31,6 +31,7 @@ from disaster_ops.cli import (
     fly_cmd,  # noqa: F401
     incidents_cmd,  # noqa: F401
     launch_cmd,  # noqa: F401
+    missions_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401
     share_cmd,  # noqa: F401
     sim_drone_cmd,  # noqa: F401

@@ -4,6 +4,14 @@ Upload shows a progress bar; ``--start`` arms and starts the mission the way the
 autopilot needs (ArduPilot: GUIDED, EKF ready, arm, takeoff, AUTO) and follows it until
 the last item is reached; Ctrl-C sends the vehicle home (RTL). Drone, mission and live
 state are recorded in the database unless ``--no-record``.
+
+The whole mission is checked before the first byte is sent
+(:mod:`drone_link.link.preflight`). Exit codes: 0 uploaded (without ``--start``) or
+flown to completion; 1 flight aborted or failed (failsafe, disarmed early, follow
+timeout); 2 bad input (nothing sent, nothing recorded); 3 link or vehicle error (no
+heartbeat, transfer failed, verify mismatch, command refused, link lost); 130
+interrupted with Ctrl-C (RTL sent). After a failure once the upload began, the vehicle's
+mission is cleared (or the vehicle sent home if armed) and the mission row is ``failed``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,9 @@ from disaster_ops.cli._common import app, fail, print_json
 from drone_link.errors import ConnectionStringError, DroneLinkError
 
 logger = logging.getLogger(__name__)
-EXIT_LINK_ERROR = 1
+EXIT_FLIGHT_FAILED = 1
+EXIT_LINK_ERROR = 3
+EXIT_INTERRUPTED = 130
 
 
 def _read_mission(path: Path):
@@ -94,7 +104,7 @@ def _upload(link, mission, *, quiet: bool, legacy_items: bool):
     return reports
 
 
-def _follow(link, db: _Db, *, json_out: bool, timeout_s: float) -> str:
+def _follow(link, db: _Db, *, json_out: bool, timeout_s: float, link_loss_fail_s: float = 30.0) -> str:
     """Pump telemetry until the mission is over; returns the final mission status.
 
     Over = last item reached (and, for a plan ending in RTL/LAND, disarmed on the ground);
@@ -120,13 +130,24 @@ def _follow(link, db: _Db, *, json_out: bool, timeout_s: float) -> str:
             lost_since = None
         else:
             lost_since = lost_since or time.monotonic()
-            if time.monotonic() - lost_since > 30:
-                return "failed"
+            if time.monotonic() - lost_since > link_loss_fail_s:
+                return "link_lost"
         if p.finished and (not ends_on_ground or not t.armed):
             return "completed"
         if not t.armed and not p.finished:
             return "aborted"
     return "active"
+
+
+def _leave_vehicle_safe(link) -> None:
+    """After a failure: send an armed vehicle home, else clear the (maybe half) mission."""
+    try:
+        if link.telemetry.armed:
+            link.rtl()
+        elif link.target_system is not None:
+            link.clear(0)
+    except DroneLinkError as exc:
+        logger.warning("could not leave the vehicle safe: %s", exc)
 
 
 @app.command("fly")
@@ -141,14 +162,21 @@ def fly(
     heartbeat_timeout_s: float = typer.Option(15.0, "--heartbeat-timeout-s", min=0.1),
     legacy_items: bool = typer.Option(False, "--legacy-items", help="Send float MISSION_ITEM (very old firmware)."),
     follow_timeout_s: float = typer.Option(3600.0, "--follow-timeout-s", min=1.0),
+    link_loss_fail_s: float = typer.Option(30.0, "--link-loss-fail-s", min=1.0,
+                                           help="Seconds without heartbeat before the flight counts as failed (exit 3)."),
     record: bool = typer.Option(True, "--record/--no-record", help="Record drone, mission and state in the database."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
     """Upload MISSION to the vehicle on CONNECT, verify it, and with --start fly it."""
     from drone_link.link import DroneLink
     from drone_link.link._mav import parse_signing_key
+    from drone_link.link.preflight import check_mission
 
     mission = _read_mission(mission_path)
+    try:
+        check_mission(mission)  # before the first byte goes out and before anything is recorded
+    except DroneLinkError as exc:
+        fail(f"{mission_path}: {exc}")
     key_text = signing_key or os.environ.get("DISASTER_OPS_SIGNING_KEY")
     try:
         key = parse_signing_key(key_text)
@@ -164,7 +192,7 @@ def fly(
     summary: dict = {"connection": connect, "mission": str(mission_path), "items": len(mission.items),
                      "fence": len(mission.fence), "rally": len(mission.rally)}
     status = "uploaded"
-    interrupted = False
+    exit_code = 0
     try:
         with link:
             t = link.wait_heartbeat(timeout_s=heartbeat_timeout_s)
@@ -176,7 +204,8 @@ def fly(
             try:
                 reports = _upload(link, mission, quiet=json_out, legacy_items=legacy_items)
             except DroneLinkError as exc:
-                db.status("failed", note=str(exc))
+                _leave_vehicle_safe(link)
+                db.status("failed", note=str(exc)[:200])
                 raise
             summary["upload"] = [{"mission_type": r.mission_type.name.lower(), "items": r.items,
                                   "duration_s": round(r.duration_s, 3), "resends": r.resends,
@@ -187,16 +216,27 @@ def fly(
                 try:
                     link.start_mission()
                     db.status("active")
-                    status = _follow(link, db, json_out=json_out, timeout_s=follow_timeout_s)
+                    status = _follow(link, db, json_out=json_out, timeout_s=follow_timeout_s,
+                                     link_loss_fail_s=link_loss_fail_s)
                 except KeyboardInterrupt:
                     typer.echo("interrupted: returning to launch", err=True)
-                    interrupted = True
+                    exit_code = EXIT_INTERRUPTED
                     link.rtl()
                     status = "aborted"
+                except DroneLinkError as exc:
+                    _leave_vehicle_safe(link)
+                    db.status("failed", note=str(exc)[:200])
+                    raise
                 db.state(link, force=True)
                 p = link.progress()
-                db.status(status, seq=p.current_index)
+                if status == "link_lost":
+                    db.status("failed", seq=p.current_index, note="link lost")
+                    raise DroneLinkError(f"link lost: no heartbeat for {link_loss_fail_s:g} s")
+                if status != "active":
+                    db.status(status, seq=p.current_index)
                 summary["reached"] = list(p.reached)
+                if status != "completed" and not exit_code:
+                    exit_code = EXIT_FLIGHT_FAILED
             summary["status"] = status
     except DroneLinkError as exc:
         if json_out:
@@ -207,5 +247,5 @@ def fly(
     else:
         typer.echo(f"{summary.get('drone')}: mission {status} ({summary['items']} items, verified"
                    f"{', reached ' + str(len(summary['reached'])) if 'reached' in summary else ''})")
-    if interrupted:
-        raise typer.Exit(130)
+    if exit_code:
+        raise typer.Exit(exit_code)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from disaster_ops.services import audit
+from disaster_ops.services.mission_lifecycle import MissionStatusConflict, check_transition
 from disaster_ops.services.roles import Principal
 from disaster_ops.storage.models import Drone, DroneState, MissionStatus, utcnow
 from disaster_ops.storage.models import Mission as MissionRow
@@ -92,21 +95,51 @@ def record_mission(session: Session, mission: Mission, *, name: str = "", drone_
 
 def set_mission_status(session: Session, mission_id: int, status: MissionStatus, *,
                        current_seq: int | None = None, principal: Principal | None = None,
-                       note: str | None = None) -> MissionRow:
-    """Move a mission along its life cycle (audited when the status changes)."""
+                       note: str | None = None,
+                       expected: MissionStatus | Iterable[MissionStatus] | None = None) -> MissionRow:
+    """Move a mission along its life cycle: checked against the transition table
+    (:mod:`disaster_ops.services.mission_lifecycle`) and written compare-and-set, so a
+    status another process wrote in between is never overwritten.
+
+    ``expected``: the status(es) the caller believes the mission is in; anything else
+    raises :class:`MissionStatusConflict` (so does losing the race to another writer).
+    Audited when the status changes.
+    """
     row = session.get(MissionRow, mission_id)
     if row is None:
         raise LookupError(f"mission {mission_id} not found")
-    if row.status != status:
-        audit.record(session, principal=principal or _CLI, action=f"mission.{status.value}", object_type="mission",
-                     object_id=mission_id, details={"from": str(getattr(row.status, "value", row.status)),
-                                                    **({"note": note} if note else {})})
-    row.status = status
+    session.flush()  # keep the caller's pending changes to the row
+    session.refresh(row)  # the database's status, not what this session cached
+    cur = MissionStatus(row.status)
+    if expected is not None:
+        exp = frozenset({expected}) if isinstance(expected, MissionStatus) else frozenset(expected)
+        if cur not in exp:
+            raise MissionStatusConflict(mission_id, exp, cur)
+    check_transition(cur, status, mission_id=mission_id)
+    values: dict[str, Any] = {"status": MissionStatus(status).value, "updated_at": utcnow()}
     if current_seq is not None:
-        row.current_seq = current_seq
-    row.updated_at = utcnow()
-    session.add(row)
+        values["current_seq"] = current_seq
+    result = session.execute(update(MissionRow)
+                             .where(MissionRow.id == mission_id, MissionRow.status == cur.value)
+                             .values(**values))
+    if result.rowcount != 1:
+        session.refresh(row)
+        raise MissionStatusConflict(mission_id, cur, MissionStatus(row.status))
+    if cur is not status:
+        audit.record(session, principal=principal or _CLI, action=f"mission.{MissionStatus(status).value}",
+                     object_type="mission", object_id=mission_id,
+                     details={"from": cur.value, **({"note": note} if note else {})})
+    session.refresh(row)
     return row
+
+
+def mission_status(session: Session, mission_id: int) -> MissionStatus:
+    """The status as stored now (a fresh read, not this session's cache)."""
+    row = session.get(MissionRow, mission_id)
+    if row is None:
+        raise LookupError(f"mission {mission_id} not found")
+    session.refresh(row)
+    return MissionStatus(row.status)
 
 
 def update_drone_state(session: Session, drone_id: int, t: Telemetry, *, link_ok: bool,

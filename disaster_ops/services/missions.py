@@ -21,6 +21,7 @@ from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
 from disaster_ops.services import audit, planning
 from disaster_ops.services.drones import record_mission, set_mission_status
+from disaster_ops.services.mission_lifecycle import FLYING
 from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Drone, Incident, MissionStatus
@@ -286,6 +287,24 @@ def request_rtl(mission_id: int, *, principal: Principal, engine: Engine | None 
         row = s.get(MissionRow, mission_id)
         if row is None:
             raise InputError(f"no mission {mission_id}")
-        if MissionStatus(row.status) not in (MissionStatus.UPLOADING, MissionStatus.UPLOADED, MissionStatus.ACTIVE):
+        if MissionStatus(row.status) not in FLYING:
             raise InputError(f"mission {mission_id} is {row.status}, not flying")
         return set_mission_status(s, mission_id, MissionStatus.ABORTED, principal=principal, note="RTL requested")
+
+
+def request_pause(mission_id: int, *, principal: Principal, engine: Engine | None = None) -> MissionRow:
+    """Hold a flying mission: the drone's worker stops its launch before the next step that
+    moves the vehicle, or sends BRAKE / DO_PAUSE_CONTINUE to an airborne one (within 1 s)."""
+    require(principal, Action.FLY_MISSION)
+    with session_scope(engine or get_engine()) as s:
+        return set_mission_status(s, mission_id, MissionStatus.PAUSED, principal=principal, note="pause requested",
+                                  expected={MissionStatus.UPLOADING, MissionStatus.UPLOADED,
+                                            MissionStatus.ACTIVE})
+
+
+def request_resume(mission_id: int, *, principal: Principal, engine: Engine | None = None) -> MissionRow:
+    """Continue a paused mission (the worker continues the launch or sends AUTO / continue)."""
+    require(principal, Action.FLY_MISSION)
+    with session_scope(engine or get_engine()) as s:
+        return set_mission_status(s, mission_id, MissionStatus.ACTIVE, principal=principal, note="resume requested",
+                                  expected=MissionStatus.PAUSED)

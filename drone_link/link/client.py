@@ -27,9 +27,9 @@ from drone_link.errors import (
     DroneLinkError,
     HeartbeatTimeout,
     LinkLost,
-    MissionMismatch,
     MissionTransferError,
     OperationTimeout,
+    RequestStorm,
 )
 from drone_link.link._mav import (
     AUTOPILOT_COMPONENT_ID,
@@ -45,9 +45,10 @@ from drone_link.link.commands import (
     CommandTransaction,
     MavCmd,
     autopilot_family,
-    set_mode_params,
+    mode_transaction,
 )
 from drone_link.link.connection import open_connection, parse_connection
+from drone_link.link.launch import LaunchSequence
 from drone_link.link.telemetry import Telemetry, TelemetryTracker
 from drone_link.link.transfer import (
     FrameStyle,
@@ -131,7 +132,10 @@ class DroneLink:
         self._last_gcs_hb = -1e9
         self.seq_offset = 0  # 1 on ArduPilot: mission item 0 is home
         self.uploaded: Mission | None = None
+        self.verified: Mission | None = None
         self._paused_by_command = False
+        self._hello_due: float | None = None
+        self._final_landing = False  # armed on the plan's last item (RTL/LAND)
 
     # -- opening and closing -----------------------------------------------------------
     @classmethod
@@ -213,6 +217,7 @@ class DroneLink:
                 self.target_system = src
                 self.tracker.system_id = src
                 logger.info("%s: vehicle system id %d", self.label, src)
+                self._hello_due = now
             else:
                 return
         if src != self.target_system:
@@ -220,6 +225,8 @@ class DroneLink:
             return
         self.counters.received += 1
         self.tracker.update(msg, now)
+        if self._hello_due is not None and now >= self._hello_due:
+            self._hello(now)
         if kind == "STATUSTEXT":
             logger.info("%s: vehicle says %s", self.label, self.tracker.snapshot().last_status_text)
         for tx in list(self._active):
@@ -293,6 +300,116 @@ class DroneLink:
         per_item = self.options.item_timeout_s * (self.options.item_retries + 1)
         return 10.0 + per_item + n_items * 2.0 * self.options.item_timeout_s
 
+    # -- what ground stations send on connect ---------------------------------------
+    def _hello(self, now: float) -> None:
+        """Ask an ArduPilot vehicle for telemetry streams and its capabilities.
+
+        ArduPilot sends only heartbeats on a link nobody asked for streams (SITL's TCP
+        port is such a link): MAVProxy and QGroundControl send REQUEST_DATA_STREAM on
+        connect, and so do we, repeating it every 5 s until positions arrive.
+        """
+        if self.family != "ardupilot" or self.telemetry.lat_deg is not None:
+            self._hello_due = None
+            return
+        self.request_streams()
+        if self.telemetry.capabilities is None:
+            self.request_capabilities()
+        self._hello_due = now + 5.0
+
+    def request_streams(self, rate_hz: int = 4) -> None:
+        """REQUEST_DATA_STREAM (all streams) as MAVProxy does on connect."""
+        if self.target_system is None:
+            return
+        self.send(mavlink2.MAVLink_request_data_stream_message(
+            self.target_system, self.target_component, 0, int(rate_hz), 1))
+
+    def request_capabilities(self) -> None:
+        """MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES (answered with AUTOPILOT_VERSION); no wait."""
+        if self.target_system is None:
+            return
+        self.send(mavlink2.MAVLink_command_long_message(
+            self.target_system, self.target_component, 520, 0, 1, 0, 0, 0, 0, 0, 0))
+
+    # -- non-blocking building blocks (used by LaunchSequence and the drone worker) ---
+    def begin(self, tx) -> None:
+        """Start a transaction; from now on :meth:`pump` feeds and ticks it."""
+        self._active.append(tx)
+        tx.start()
+
+    def end(self, tx) -> None:
+        if tx in self._active:
+            self._active.remove(tx)
+
+    def tx_kwargs(self, mission_type: MissionType | int) -> dict:
+        return self._tx_kwargs(mission_type)
+
+    def command_kwargs(self) -> dict:
+        return dict(send=self.send, clock=self._clock, target_system=self._require_vehicle(),
+                    target_component=self.target_component, own_system=self.own_system,
+                    own_component=self.own_component, timeout_s=self.options.command_timeout_s,
+                    retries=self.options.command_retries)
+
+    def overall_timeout_s(self, n_items: int) -> float:
+        return self._overall_timeout_s(n_items)
+
+    @staticmethod
+    def transfer_report(*args) -> TransferReport:
+        return TransferReport(*args)
+
+    def home_item(self, mission: Mission) -> MissionItem:
+        return self._home_item(mission)
+
+    def intent_mode(self, intent: str) -> str:
+        return self._intent(intent)
+
+    def send_command(self, command: int, *params: float) -> CommandTransaction:
+        """Send a COMMAND_LONG now and return its transaction (retried by :meth:`pump`);
+        the caller reads ``.result`` later and calls :meth:`end` when done."""
+        tx = CommandTransaction(command, tuple(params), **self.command_kwargs())
+        self.begin(tx)
+        return tx
+
+    def mode_tx(self, name: str) -> CommandTransaction:
+        """An unstarted mode-change transaction (SET_MODE on ArduPilot, DO_SET_MODE on PX4)."""
+        return mode_transaction(self.telemetry.autopilot, name, **self.command_kwargs())
+
+    def send_mode(self, name: str) -> CommandTransaction:
+        """Non-blocking mode change, sent now (see :meth:`send_command`)."""
+        self._require_vehicle()
+        tx = self.mode_tx(name)
+        self.begin(tx)
+        return tx
+
+    def send_rtl(self) -> CommandTransaction:
+        """Return to launch, non-blocking (RTL mode; NAV_RETURN_TO_LAUNCH on PX4)."""
+        if self.family == "px4":
+            return self.send_command(MavCmd.NAV_RETURN_TO_LAUNCH)
+        return self.send_mode(self._intent("rtl"))
+
+    def send_pause(self) -> CommandTransaction:
+        """Hold position, non-blocking: BRAKE (ArduPilot) or DO_PAUSE_CONTINUE 0 (PX4)."""
+        if self.family == "px4":
+            return self.send_command(MavCmd.DO_PAUSE_CONTINUE, 0)
+        return self.send_mode(self._intent("brake"))
+
+    def send_resume(self) -> CommandTransaction:
+        """Continue the mission, non-blocking: AUTO (ArduPilot) or DO_PAUSE_CONTINUE 1 (PX4)."""
+        if self.family == "px4":
+            return self.send_command(MavCmd.DO_PAUSE_CONTINUE, 1)
+        return self.send_mode(self._intent("mission"))
+
+    def run_sequence(self, seq: LaunchSequence) -> LaunchSequence:
+        """Run a :class:`LaunchSequence` to its end (blocking); raise its error."""
+        seq.begin()
+        while not seq.done:
+            seq.tick()
+            if seq.done:
+                break
+            self.pump(0.01)
+        if seq.error is not None:
+            raise seq.error
+        return seq
+
     # -- mission protocol --------------------------------------------------------------
     def upload(self, items: Sequence[MissionItem], *,
                mission_type: MissionType | int = MissionType.MISSION,
@@ -317,6 +434,8 @@ class DroneLink:
             return self.upload(items, mission_type=mission_type, progress=progress,
                                legacy_items=legacy_items, frames=FrameStyle.FLOAT_FAMILY,
                                fallback_frames=False)
+        if tx.result is Result.REQUEST_STORM:
+            raise RequestStorm(tx.result, tx.step, mission_type=int(mission_type), detail=tx.detail)
         if tx.result is not Result.SUCCESS:
             raise MissionTransferError(tx.result or Result.TIMEOUT, tx.step,
                                        mission_type=int(mission_type), detail=tx.detail)
@@ -358,37 +477,14 @@ class DroneLink:
 
         On ArduPilot, mission item 0 is the home position: a home item is put in front
         of the plan, and progress/verify/telemetry indices are shifted back for the caller.
-        ``progress(done, total)`` counts plan items of all three lists together.
+        ``progress(done, total)`` counts plan items of all three lists together. Firmware
+        without mission-protocol fences (ArduPilot before 4.0) gets the FENCE_POINT
+        protocol (:mod:`drone_link.link.legacy_fence`). Runs :class:`LaunchSequence`.
         """
         self._require_vehicle()
-        self.seq_offset = 1 if self.family == "ardupilot" else 0
-        lists = [(MissionType.MISSION, mission.items), (MissionType.FENCE, mission.fence),
-                 (MissionType.RALLY, mission.rally)]
-        total = sum(len(x) for _, x in lists)
-        reports: list[TransferReport] = []
-        base = 0
-        for mtype, items in lists:
-            if not items and mtype is not MissionType.MISSION:
-                self.clear(mtype)
-                continue
-            wire = list(items)
-            offset = 0
-            if mtype is MissionType.MISSION and self.seq_offset:
-                wire = [self._home_item(mission)] + wire
-                offset = 1
-
-            def _p(done: int, _n: int, _base=base, _offset=offset) -> None:
-                if progress is not None:
-                    progress(_base + max(0, done - _offset), total)
-
-            reports.append(self.upload(wire, mission_type=mtype, progress=_p,
-                                       legacy_items=legacy_items))
-            base += len(items)
-        self.uploaded = mission
-        self.tracker.reset_mission_progress()
-        if verify:
-            self.verify_mission(mission, legacy_items=legacy_items)
-        return reports
+        seq = self.run_sequence(LaunchSequence(self, mission, verify=verify, progress=progress,
+                                               legacy_items=legacy_items))
+        return seq.reports
 
     def download_mission(self, *, legacy_items: bool = False) -> Mission:
         """All three lists as the vehicle holds them (home item removed on ArduPilot)."""
@@ -405,27 +501,31 @@ class DroneLink:
         return m
 
     def verify_mission(self, mission: Mission, *, legacy_items: bool = False) -> Mission:
-        """Download and compare item by item (:meth:`MissionItem.same_as`); raise on difference."""
+        """Download and compare as ground stations do (:mod:`drone_link.link.verify`);
+        :class:`MissionMismatch` names the list, item and field of a real difference."""
         back = self.download_mission(legacy_items=legacy_items)
-        tol_deg = 2e-5 if legacy_items else 1e-7  # float32 lat/lon in legacy MISSION_ITEM
-        for mtype in MissionType:
-            sent, got = mission.items_of(mtype), back.items_of(mtype)
-            if len(sent) != len(got):
-                raise MissionMismatch(int(mtype), min(len(sent), len(got)),
-                                      f"{len(got)} item(s) on the vehicle, {len(sent)} sent")
-            for i, (a, b) in enumerate(zip(sent, got)):
-                if not a.same_as(b, tol_deg=tol_deg):
-                    raise MissionMismatch(int(mtype), i, f"sent {a}, vehicle has {b}")
-        logger.info("%s: verified %d mission, %d fence, %d rally item(s)", self.label,
-                    len(mission.items), len(mission.fence), len(mission.rally))
-        return back
+        lists = {MissionType.MISSION: ([self._home_item(mission)] if self.family == "ardupilot" else [])
+                 + list(back.items), MissionType.FENCE: back.fence, MissionType.RALLY: back.rally}
+        seq = LaunchSequence(self, mission, legacy_items=legacy_items)
+        return seq.compare(lists)
 
     def progress(self) -> MissionProgress:
-        """Where the vehicle is in the uploaded plan (plan indices)."""
+        """Where the vehicle is in the uploaded plan (plan indices).
+
+        A plan ending in RTL or LAND never reports its last item reached on ArduPilot:
+        the vehicle lands, disarms and resets MISSION_CURRENT. Reaching that last item
+        while armed and then disarming counts as reaching it.
+        """
         t = self.telemetry
         total = len(self.uploaded.items) if self.uploaded else max(0, (t.mission_total or 0) - self.seq_offset)
         cur = None if t.mission_seq is None else t.mission_seq - self.seq_offset
         reached = tuple(s - self.seq_offset for s in t.reached if s >= self.seq_offset)
+        items = self.uploaded.items if self.uploaded else []
+        if items and int(items[-1].command) in (Cmd.NAV_RETURN_TO_LAUNCH, Cmd.NAV_LAND):
+            if t.armed and cur == total - 1:
+                self._final_landing = True
+            elif not t.armed and self._final_landing and (total - 1) not in reached:
+                reached = reached + (total - 1,)
         return MissionProgress(cur, reached, total, complete_reported=t.mission_state == 5)
 
     # -- commands ----------------------------------------------------------------------
@@ -452,9 +552,14 @@ class DroneLink:
     def set_mode(self, name: str, *, wait: bool = True) -> None:
         """Change flight mode by name (ArduPilot Copter or PX4 names) and wait for the heartbeat."""
         self._require_vehicle()
-        autopilot = self.telemetry.autopilot
-        params = set_mode_params(autopilot, name)
-        self.command(MavCmd.DO_SET_MODE, *params, what=f"mode {name.upper()}")
+        tx = self.mode_tx(name)
+        o = self.options
+        self._run(tx, timeout_s=o.command_timeout_s * (o.command_retries + 2) + tx.in_progress_timeout_s)
+        result = tx.result if tx.done else CommandResult.TIMEOUT
+        if result is not CommandResult.ACCEPTED:
+            self.pump(0.05)
+            raise CommandRejected(tx.command, result, text=self.telemetry.last_status_text or "",
+                                  what=f"mode {name.upper()}")
         if wait:
             target = name.strip().upper()
             self.wait_for(lambda t: t.mode == target, timeout_s=self.options.mode_confirm_timeout_s,
@@ -486,44 +591,17 @@ class DroneLink:
     def start_mission(self, *, takeoff_alt_m: float | None = None, ready_timeout_s: float = 60.0,
                       use_mission_start: bool = False, airborne_alt_m: float = 1.0,
                       takeoff_timeout_s: float = 60.0) -> None:
-        """Arm and start the uploaded mission.
+        """Arm and start the uploaded mission (blocking run of :class:`LaunchSequence`).
 
         ArduPilot: GUIDED → wait EKF/pre-arm → arm → takeoff → (airborne) → AUTO, the
         order Copter needs; with ``use_mission_start`` it arms in GUIDED, switches to AUTO
         on the ground and sends MAV_CMD_MISSION_START. PX4: arm, then MISSION_START.
         """
         self._require_vehicle()
-        if takeoff_alt_m is None:
-            first = self.uploaded.items[0] if self.uploaded and self.uploaded.items else None
-            takeoff_alt_m = first.alt_m if first is not None and first.command == Cmd.NAV_TAKEOFF and first.alt_m > 0 else 10.0
-        if self.family == "px4":
-            self.wait_ready_to_arm(timeout_s=ready_timeout_s)
-            self.arm()
-            self.command(MavCmd.MISSION_START, 0, 0, what="mission start")
-            return
-        self.set_mode("GUIDED")
-        self.wait_ready_to_arm(timeout_s=ready_timeout_s)
-        self._arm_with_retry(deadline_s=self._clock() + ready_timeout_s)
-        if use_mission_start:
-            self.set_mode("AUTO")
-            self.command(MavCmd.MISSION_START, 0, 0, what="mission start")
-            return
-        self.takeoff(takeoff_alt_m)
-        self.wait_for(lambda t: (t.alt_rel_m or 0.0) >= min(airborne_alt_m, takeoff_alt_m * 0.5),
-                      timeout_s=takeoff_timeout_s, what="airborne after takeoff")
-        self.set_mode("AUTO")
-
-    def _arm_with_retry(self, *, deadline_s: float) -> None:
-        while True:
-            try:
-                self.arm()
-                return
-            except CommandRejected as exc:
-                if self._clock() >= deadline_s or exc.result not in (
-                        CommandResult.FAILED, CommandResult.TEMPORARILY_REJECTED):
-                    raise
-                logger.info("%s: arming refused (%s), retrying", self.label, exc.text)
-                self.pump(1.0)
+        self.run_sequence(LaunchSequence(
+            self, self.uploaded, upload=False, start=True, takeoff_alt_m=takeoff_alt_m,
+            ready_timeout_s=ready_timeout_s, use_mission_start=use_mission_start,
+            airborne_alt_m=airborne_alt_m, takeoff_timeout_s=takeoff_timeout_s))
 
     def pause(self, *, use_command: bool = False) -> None:
         """Hold position: BRAKE mode on ArduPilot, or MAV_CMD_DO_PAUSE_CONTINUE(0)

@@ -211,3 +211,29 @@ def _to_result(value: int) -> CommandResult:
         return CommandResult(value)
     except ValueError:
         return CommandResult.FAILED
+
+
+MAVLINK_MSG_ID_SET_MODE = 11
+
+
+class SetModeTransaction(CommandTransaction):
+    """A SET_MODE message until ArduPilot's COMMAND_ACK (``command`` = 11, the message id).
+
+    ArduPilot before 4.0 answers MAV_CMD_DO_SET_MODE with UNSUPPORTED; every ArduPilot
+    handles SET_MODE and acknowledges it this way (MAVProxy's ``mode`` uses it too).
+    """
+
+    def __init__(self, custom_mode: int, **kw) -> None:
+        super().__init__(MAVLINK_MSG_ID_SET_MODE, (), **kw)
+        self.custom_mode = int(custom_mode)
+
+    def _send_command(self) -> None:
+        self._send(mavlink2.MAVLink_set_mode_message(self.target_system, 1, self.custom_mode))
+
+
+def mode_transaction(autopilot: int | None, name: str, **kw) -> CommandTransaction:
+    """The transaction that changes mode on this autopilot: SET_MODE on ArduPilot,
+    MAV_CMD_DO_SET_MODE on PX4."""
+    if autopilot_family(autopilot) == "px4":
+        return CommandTransaction(MavCmd.DO_SET_MODE, set_mode_params(autopilot, name), **kw)
+    return SetModeTransaction(mode_number(autopilot, name), **kw)

@@ -68,6 +68,7 @@ class Telemetry:
     mission_seq: int | None = None
     mission_total: int | None = None
     mission_state: int | None = None  # MISSION_STATE: 5 = COMPLETE (ArduPilot 4.4+, PX4)
+    capabilities: int | None = None  # AUTOPILOT_VERSION.capabilities (MAV_PROTOCOL_CAPABILITY)
     reached: tuple[int, ...] = ()
     status_texts: tuple[StatusText, ...] = ()
 
@@ -144,6 +145,8 @@ class TelemetryTracker:
                   last_heartbeat_s=now_s)
 
     def _on_global_position_int(self, m, now_s: float) -> None:
+        if m.lat == 0 and m.lon == 0:
+            return  # ArduPilot sends 0,0 until it has a position: unknown, not "null island"
         self._set(lat_deg=m.lat / 1e7, lon_deg=m.lon / 1e7, alt_amsl_m=m.alt / 1000.0,
                   alt_rel_m=m.relative_alt / 1000.0, vn_m_s=m.vx / 100.0, ve_m_s=m.vy / 100.0,
                   vd_m_s=m.vz / 100.0,
@@ -190,6 +193,9 @@ class TelemetryTracker:
         state = getattr(m, "mission_state", 0)
         self._set(mission_seq=m.seq, mission_total=None if total in (0, 65535) else total,
                   mission_state=state or None)
+
+    def _on_autopilot_version(self, m, now_s: float) -> None:
+        self._set(capabilities=int(m.capabilities))
 
     def _on_mission_item_reached(self, m, now_s: float) -> None:
         self._add_reached(int(m.seq))

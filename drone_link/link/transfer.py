@@ -58,6 +58,7 @@ class Result(Enum):
     DENIED = "denied"
     CANCELLED = "cancelled"
     PROTOCOL_ERROR = "protocol_error"
+    REQUEST_STORM = "request_storm"  # the vehicle re-requested items without progress
 
 
 class MavMissionResult(IntEnum):
@@ -250,15 +251,22 @@ class MissionUpload(Transaction):
     out-of-order requests included, as happens when packets are lost). On a timeout the
     last message sent is repeated. ``progress(done, total)`` is called when the vehicle
     asks for a new highest item (all before it are stored) and at the end.
+
+    A vehicle that keeps re-requesting items it already has (``max_rerequests`` requests
+    without asking for a new item) is cut off with ``Result.REQUEST_STORM`` and a
+    MISSION_ACK ``OPERATION_CANCELLED``, instead of being answered forever.
     """
 
     REQUEST_TYPES = frozenset({"MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"})
 
     def __init__(self, items: Sequence[MissionItem], *, legacy_items: bool = False,
                  frames: FrameStyle = FrameStyle.AS_GIVEN, progress: Progress | None = None,
-                 **kw) -> None:
+                 max_rerequests: int = 60, **kw) -> None:
         super().__init__(**kw)
         self.items = list(items)
+        self.max_rerequests = int(max_rerequests)
+        self.invalid_sequence_acks = 0
+        self.rerequests_since_progress = 0
         self.legacy_items = legacy_items
         self.frames = frames
         self._progress = progress
@@ -300,12 +308,32 @@ class MissionUpload(Transaction):
         if seq > self.highest_sent:
             self.highest_sent = seq
             self.retries_done = 0
+            self.rerequests_since_progress = 0
             self._report(seq)
+        else:
+            self.rerequests_since_progress += 1
+            if self.rerequests_since_progress > self.max_rerequests:
+                self._ack(MavMissionResult.OPERATION_CANCELLED)
+                self._finish(Result.REQUEST_STORM,
+                             f"re-request storm: item {seq} requested again "
+                             f"{self.rerequests_since_progress} times without progress")
+                return True
         self._arm()
         return True
 
+    def cancel(self) -> None:
+        """Stop the upload now (operator abort): tell the vehicle with MISSION_ACK CANCELLED."""
+        if not self.done:
+            self._ack(MavMissionResult.OPERATION_CANCELLED)
+            self._finish(Result.CANCELLED, "cancelled by the ground station")
+
     def _on_ack(self, msg) -> None:
         result = result_from_ack(msg.type)
+        if result is Result.INVALID_SEQUENCE and self.step is Step.SEND_ITEMS:
+            # ArduPilot answers an item it already has (our resend crossed its request)
+            # with this ACK and carries on; QGroundControl ignores it the same way.
+            self.invalid_sequence_acks += 1
+            return
         if result is not Result.SUCCESS:
             self._finish(result, f"vehicle answered MISSION_ACK type {int(msg.type)}")
             return

@@ -28,9 +28,12 @@ class SimConfig:
     latency_s: float = 0.0  # one-way delay added to each datagram, each direction
     speedup: float = 1.0
     legacy: bool = False  # request with MISSION_REQUEST, reject *_INT frames (old ArduPilot)
+    request_int: bool = False  # ArduPilot up to 4.7 requests with legacy MISSION_REQUEST
+    mission_pace_s: float = 0.0  # real s between mission messages (ArduCopter 3.6 SITL: ~0.02-0.03)
     autopilot: str = "ardupilot"  # or "px4": PX4 mode numbers, no home item, MISSION_START arms-in-any-mode
     signing_key: bytes | None = None
     boot_s: float = 3.0  # simulated seconds until GPS 3D fix + EKF ready
+    init_s: float = 0.3  # real seconds of autopilot init (HEARTBEAT BOOT; uploads then are lost)
     cruise_speed_m_s: float = 10.0
     climb_m_s: float = 2.5
     descent_m_s: float = 1.5

@@ -6,12 +6,21 @@ out-of-order items are ignored; a repeated final item after completion is answer
 the ACK again (the GCS lost it). Downloads are stateless. Mission item 0 is the home
 position (ArduPilot convention; off for PX4): whatever the GCS sends there is replaced by
 the home.
-``legacy`` requests with ``MISSION_REQUEST`` and rejects the ``*_INT`` frame values.
+``legacy`` rejects the ``*_INT`` frame values. Requests go out as the legacy
+``MISSION_REQUEST`` as ArduPilot (up to 4.7) sends them, unless ``request_int``.
+
+Stored items are normalised as the real autopilots store them (``normalise``), so a
+ground station that compares byte for byte fails here as it would on the vehicle:
+ArduPilot keeps only the params ``AP_Mission`` stores per command (NAV_WAYPOINT yaw
+NaN or 90 comes back 0), float32 params, altitudes as int32 centimetres, frame 0 for
+commands without a position, ``autocontinue`` 1; PX4 keeps params as float32 and wraps
+NAV_WAYPOINT yaw into [0, 360).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -54,7 +63,8 @@ class MissionServer:
                  clock: Callable[[], float], legacy: bool = False, max_items: int = 1000,
                  request_timeout_s: float = 0.25, upload_timeout_s: float = 8.0,
                  home: Callable[[], MissionItem | None] = lambda: None,
-                 home_at_zero: bool = True,
+                 home_at_zero: bool = True, request_int: bool = False,
+                 normalise: str = "ardupilot", pace_s: float = 0.0,
                  on_change: Callable[[MissionType], None] = lambda t: None) -> None:
         self.sysid = sysid
         self.compid = compid
@@ -66,6 +76,11 @@ class MissionServer:
         self.upload_timeout_s = upload_timeout_s
         self._home = home
         self.home_at_zero = home_at_zero
+        self.request_int = request_int
+        self.normalise = normalise
+        self.pace_s = pace_s  # ArduPilot answers one mission message per loop (~25-30 ms in SITL)
+        self._queue: deque = deque()
+        self._next_out_s = 0.0
         self._on_change = on_change
         self.lists: dict[MissionType, list[MissionItem]] = {t: [] for t in MissionType}
         self._upload: _Upload | None = None
@@ -93,7 +108,17 @@ class MissionServer:
         handler(self, msg)
         return True
 
+    def _out(self, msg) -> None:
+        """Send now, or paced like the autopilot's loop when ``pace_s`` is set."""
+        if self.pace_s <= 0:
+            self._send(msg)
+        else:
+            self._queue.append(msg)
+
     def tick(self, now: float) -> None:
+        if self._queue and now >= self._next_out_s:
+            self._send(self._queue.popleft())
+            self._next_out_s = now + self.pace_s
         up = self._upload
         if up is None:
             return
@@ -139,6 +164,8 @@ class MissionServer:
             return
         if seq != len(up.items):
             self.stats.duplicates += 1
+            if self.normalise == "ardupilot":  # as ArduPilot: say so, keep the transfer going
+                self._ack(partner, mtype, MavMissionResult.INVALID_SEQUENCE)
             if seq < len(up.items):  # the GCS resent: our request was lost, ask again now
                 self._request_next(self._clock())
             return
@@ -151,7 +178,7 @@ class MissionServer:
             self._fail(MavMissionResult.UNSUPPORTED, reason)
             return
         self.stats.items_received += 1
-        up.items.append(item)
+        up.items.append(normalise_item(item, self.normalise))
         now = self._clock()
         up.last_progress_s = now
         if len(up.items) == up.count:
@@ -164,7 +191,7 @@ class MissionServer:
         mtype = _mtype(msg)
         if mtype is None:
             return
-        self._send(mavlink2.MAVLink_mission_count_message(
+        self._out(mavlink2.MAVLink_mission_count_message(
             msg.get_srcSystem(), msg.get_srcComponent(), len(self.items(mtype)), int(mtype)))
 
     def _on_request(self, msg) -> None:
@@ -177,7 +204,7 @@ class MissionServer:
             self._ack((msg.get_srcSystem(), msg.get_srcComponent()), mtype,
                       MavMissionResult.INVALID_SEQUENCE)
             return
-        self._send(item_to_msg(items[seq], seq=seq, target_system=msg.get_srcSystem(),
+        self._out(item_to_msg(items[seq], seq=seq, target_system=msg.get_srcSystem(),
                                target_component=msg.get_srcComponent(), mission_type=int(mtype),
                                legacy=msg.get_type() == "MISSION_REQUEST"))
 
@@ -224,15 +251,49 @@ class MissionServer:
     def _request_next(self, now: float) -> None:
         up = self._upload
         assert up is not None
-        cls = mavlink2.MAVLink_mission_request_message if self.legacy \
-            else mavlink2.MAVLink_mission_request_int_message
-        self._send(cls(up.partner[0], up.partner[1], len(up.items), int(up.mission_type)))
+        cls = mavlink2.MAVLink_mission_request_int_message if self.request_int and not self.legacy \
+            else mavlink2.MAVLink_mission_request_message
+        self._out(cls(up.partner[0], up.partner[1], len(up.items), int(up.mission_type)))
         up.last_request_s = now
         self.stats.requests_sent += 1
 
     def _ack(self, partner, mtype: MissionType, result: int) -> None:
-        self._send(mavlink2.MAVLink_mission_ack_message(partner[0], partner[1], int(result),
+        self._out(mavlink2.MAVLink_mission_ack_message(partner[0], partner[1], int(result),
                                                         int(mtype)))
+
+
+def normalise_item(item: MissionItem, style: str) -> MissionItem:
+    """``item`` as the autopilot stores it (see the module docstring)."""
+    import dataclasses
+    import math
+
+    from drone_link.link.verify import (
+        ARDUPILOT_INTEGER_PARAMS,
+        ARDUPILOT_STORED_PARAMS,
+        POSITION_COMMANDS,
+        float32,
+    )
+
+    cmd = int(item.command)
+    params = [float32(p) for p in item.params]
+    if style == "px4":
+        if cmd == 16 and not math.isnan(params[3]):
+            params[3] = float32(params[3] % 360.0)
+        return dataclasses.replace(item, param1=params[0], param2=params[1], param3=params[2],
+                                   param4=params[3], alt_m=float32(item.alt_m))
+    stored = ARDUPILOT_STORED_PARAMS.get(cmd, frozenset({1, 2, 3, 4}))
+    for k in range(4):
+        if (k + 1) not in stored or math.isnan(params[k]):
+            params[k] = 0.0
+        elif (cmd, k + 1) in ARDUPILOT_INTEGER_PARAMS:
+            params[k] = float(math.trunc(params[k]))
+    positioned = cmd in POSITION_COMMANDS
+    return dataclasses.replace(
+        item, param1=params[0], param2=params[1], param3=params[2], param4=params[3],
+        frame=int(item.frame) if positioned else 0,
+        alt_m=round(item.alt_m * 100.0) / 100.0 if positioned else 0.0,
+        lat_deg=item.lat_deg if positioned else 0.0, lon_deg=item.lon_deg if positioned else 0.0,
+        autocontinue=True)
 
 
 def _mtype(msg) -> MissionType | None:

@@ -57,6 +57,9 @@ MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED, MAV_RESULT_UNSUPPORTED, MAV_RESULT_FAILE
 SEV_CRITICAL, SEV_WARNING, SEV_INFO = 2, 4, 6
 EKF_ALL_OK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x80 | 0x100 | 0x200
 FORCE_MAGIC = 21196
+# MAV_PROTOCOL_CAPABILITY of a current ArduPilot/PX4: MISSION_FLOAT|PARAM_FLOAT|MISSION_INT|
+# COMMAND_INT|MAVLINK2|MISSION_FENCE|MISSION_RALLY
+SIM_CAPABILITIES = 1 | 2 | 4 | 8 | (1 << 13) | (1 << 14) | (1 << 15)
 MAX_SUBSTEP_S = 0.05
 
 
@@ -91,6 +94,9 @@ class SimVehicle:
                                       request_timeout_s=req_timeout,
                                       upload_timeout_s=config.upload_timeout_s,
                                       home=self._home_item, home_at_zero=not self.px4,
+                                      request_int=self.px4 or config.request_int,
+                                      normalise="px4" if self.px4 else "ardupilot",
+                                      pace_s=config.mission_pace_s,
                                       on_change=self._mission_changed)
         from geo.crs import LocalFrame  # pyproj import is slow; only when a vehicle is made
 
@@ -102,6 +108,8 @@ class SimVehicle:
         self.mode = CopterMode.STABILIZE
         self.armed = False
         self.sim_time_s = 0.0
+        self._started_s = clock()
+        self._init_pending = config.init_s > 0
         self.battery_pct = float(config.battery_pct)
         self.speed_m_s = config.cruise_speed_m_s
         self.events = SimEvents()
@@ -151,6 +159,7 @@ class SimVehicle:
     def run(self, *, duration_s: float | None = None) -> None:
         """Main loop (blocking): I/O, physics in sub-steps of simulated time, telemetry."""
         last = self._clock()
+        self._started_s = last
         end = None if duration_s is None else last + duration_s
         logger.info("sim sys%d: sending to udp %s:%d (speedup %g, loss %.0f %%%s%s)",
                     self.cfg.sysid, self.cfg.host, self.cfg.port, self.cfg.speedup,
@@ -163,6 +172,7 @@ class SimVehicle:
                     self._handle(msg, now)
             now = self._clock()
             with self._lock:
+                self._finish_init()
                 self.missions.tick(now)
                 dt = (now - last) * self.cfg.speedup
                 last = now
@@ -180,6 +190,20 @@ class SimVehicle:
         self.events.texts.append(text)
         logger.info("sim sys%d: %s", self.cfg.sysid, text)
         self._send(mavlink2.MAVLink_statustext_message(severity, text.encode()[:50]))
+
+    @property
+    def initialising(self) -> bool:
+        """Within ``init_s`` real seconds of start (ArduPilot's init: sensors, storage)."""
+        return self._clock() - self._started_s < self.cfg.init_s
+
+    def _finish_init(self) -> None:
+        if self._init_pending and not self.initialising:
+            self._init_pending = False
+            if any(self.missions.lists.values()):
+                logger.info("sim sys%d: init done: lists written during init are lost", self.cfg.sysid)
+            for t in self.missions.lists:  # ArduCopter 3.6 loses what was uploaded during init
+                self.missions.lists[t] = []
+                self._mission_changed(t)
 
     @property
     def ready(self) -> bool:
@@ -256,9 +280,12 @@ class SimVehicle:
                                                       msg.param7])
             self._send(mavlink2.MAVLink_command_ack_message(
                 int(msg.command), result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
-        elif kind == "SET_MODE":
-            if msg.base_mode & MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
-                self._set_mode_number(int(msg.custom_mode))
+        elif kind == "SET_MODE":  # acknowledged with command = message id 11, as ArduPilot does
+            ok = bool(msg.base_mode & MAV_MODE_FLAG_CUSTOM_MODE_ENABLED) \
+                and self._set_mode_number(int(msg.custom_mode))
+            self._send(mavlink2.MAVLink_command_ack_message(
+                11, MAV_RESULT_ACCEPTED if ok else MAV_RESULT_FAILED, 0, 0,
+                msg.get_srcSystem(), msg.get_srcComponent()))
         elif kind == "MISSION_SET_CURRENT":
             n = len(self.missions.lists[MissionType.MISSION])
             if self._first_seq <= msg.seq < n:
@@ -338,6 +365,10 @@ class SimVehicle:
             self._send_home()
             return MAV_RESULT_ACCEPTED
         if cmd == 511:  # SET_MESSAGE_INTERVAL: rates are fixed in this sim
+            return MAV_RESULT_ACCEPTED
+        if cmd == 520:  # REQUEST_AUTOPILOT_CAPABILITIES -> AUTOPILOT_VERSION
+            self._send(mavlink2.MAVLink_autopilot_version_message(
+                SIM_CAPABILITIES, 0x04050000, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0, 0))
             return MAV_RESULT_ACCEPTED
         return MAV_RESULT_UNSUPPORTED
 
@@ -563,6 +594,8 @@ class SimVehicle:
     def _send_heartbeat(self) -> None:
         base = MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | (MAV_MODE_FLAG_SAFETY_ARMED if self.armed else 0)
         state = 4 if self.armed else 3  # ACTIVE / STANDBY
+        if self.initialising:
+            state = 1  # BOOT: as ArduPilot during its init, a mission written now is lost
         if self._failsafe_battery or self._failsafe_gcs:
             state = 5  # CRITICAL
         autopilot = MAV_AUTOPILOT_PX4 if self.px4 else MAV_AUTOPILOT_ARDUPILOTMEGA

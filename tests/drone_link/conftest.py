@@ -99,3 +99,16 @@ def rig():
     r = Rig()
     yield r
     r.close()
+
+
+SITL_HOME = (37.5665, 126.9780, 38.0, 0.0)
+
+
+@pytest.fixture
+def sitl(tmp_path):
+    """A fresh ArduCopter SITL (real autopilot); skips where ../shared/sitl is absent."""
+    from tests.drone_link.sitl import Sitl
+
+    s = Sitl(tmp_path / "sitl-run", home=SITL_HOME, speedup=10)
+    yield s
+    s.stop()

@@ -60,7 +60,7 @@ def test_fly_without_vehicle_fails_with_one_line(tmp_path, data_dir):
     write_plan(square_mission(2), plan)
     res = run_cli("fly", "--connect", f"udpin:127.0.0.1:{_free_udp_port()}", "--mission", str(plan),
                   "--heartbeat-timeout-s", "0.5", "--no-record")
-    assert res.returncode == 1
+    assert res.returncode == 3  # link error (exit codes in docs/drones.md)
     assert res.stderr.strip().splitlines()[-1].startswith("error: no heartbeat")
 
 
@@ -123,3 +123,60 @@ def test_fly_ctrl_c_sends_rtl(tmp_path, data_dir):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(5)
+
+
+def _storm_vehicle(port: int, stop, seen: list) -> None:
+    """A vehicle that answers MISSION_COUNT by re-requesting item 0 forever (and ACKs clears)."""
+    from drone_link.link._mav import mavlink2, mavutil
+
+    conn = mavutil.mavlink_connection(f"udpout:127.0.0.1:{port}", source_system=1, source_component=1)
+    mav = conn.mav
+    last_hb = 0.0
+    import time
+
+    while not stop.is_set():
+        now = time.monotonic()
+        if now - last_hb > 0.2:
+            last_hb = now
+            mav.send(mavlink2.MAVLink_heartbeat_message(2, 3, 0, 0, 3, 3))
+        msg = conn.recv_match(blocking=True, timeout=0.02)
+        if msg is None:
+            continue
+        kind = msg.get_type()
+        seen.append(kind)
+        if kind in ("MISSION_COUNT", "MISSION_ITEM_INT", "MISSION_ITEM") and msg.mission_type == 0:
+            mav.send(mavlink2.MAVLink_mission_request_message(255, 190, 0, 0))
+        elif kind == "MISSION_CLEAR_ALL":
+            mav.send(mavlink2.MAVLink_mission_ack_message(255, 190, 0, msg.mission_type))
+        elif kind == "COMMAND_LONG":
+            mav.send(mavlink2.MAVLink_command_ack_message(msg.command, 3, 0, 0, 255, 190))
+    conn.close()
+
+
+def test_fly_cuts_off_a_rerequest_storm_clears_the_vehicle_and_fails_the_row(tmp_path, data_dir, engine):
+    import threading
+
+    from disaster_ops.storage.models import Mission as MissionRow
+
+    plan = tmp_path / "m.plan"
+    write_plan(square_mission(3), plan)
+    port = _free_udp_port()
+    stop, seen = threading.Event(), []
+    th = threading.Thread(target=_storm_vehicle, args=(port, stop, seen), daemon=True)
+    fly = subprocess.Popen([sys.executable, "-m", "disaster_ops", "fly", "--connect", f"udpin:127.0.0.1:{port}",
+                            "--mission", str(plan)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    th.start()
+    try:
+        _, err = fly.communicate(timeout=90)
+    finally:
+        stop.set()
+        th.join(timeout=5)
+        if fly.poll() is None:
+            fly.kill()
+    assert fly.returncode == 3, err[-2000:]
+    assert "re-request storm: item 0" in err.strip().splitlines()[-1]
+    assert seen.count("MISSION_ITEM_INT") < 100  # cut off, not answered forever
+    assert "MISSION_CLEAR_ALL" in seen  # the half-written mission is cleared
+    with Session(engine) as s:
+        rows = list(s.exec(select(MissionRow)))
+    assert [str(getattr(r.status, "value", r.status)) for r in rows] == ["failed"]

@@ -35,6 +35,7 @@ def test_mission_row_life_cycle_and_state(engine):
         d = drones.register_drone(s, name="bravo", connection="udpin:0.0.0.0:14550")
         row = drones.record_mission(s, mission, name="m1", drone_id=d.id,
                                     status=MissionStatus.UPLOADING)
+        drones.set_mission_status(s, row.id, MissionStatus.UPLOADED)
         drones.set_mission_status(s, row.id, MissionStatus.ACTIVE, current_seq=2)
         drones.set_mission_status(s, row.id, MissionStatus.COMPLETED, current_seq=5)
         t = Telemetry(lat_deg=37.57, lon_deg=126.98, alt_rel_m=20.0, mode="AUTO", armed=True,
