@@ -128,6 +128,8 @@ class LaunchSequence:
         self._downloaded: dict[MissionType, list[MissionItem]] = {}
         self._retry_at: float | None = None
         self._arm_deadline = float("inf")
+        self._rearms = 0
+        self._disarmed_since: float | None = None
         self._wait: tuple[Callable, str, float] | None = None
 
     # -- public --------------------------------------------------------------------------
@@ -587,6 +589,7 @@ class LaunchSequence:
         self._next()
 
     def _enter_climb(self) -> None:
+        self._disarmed_since = None
         alt = self._takeoff_alt()
         target = min(self.airborne_alt_m, alt * 0.5)
         self._wait_for(lambda t: (t.alt_rel_m or 0.0) >= target, "airborne after takeoff",
@@ -595,6 +598,25 @@ class LaunchSequence:
     def _poll_climb(self) -> None:
         if self._waited():
             self._next()
+            return
+        t = self.link.telemetry
+        if t.armed or (t.alt_rel_m or 0.0) > 0.5:
+            self._disarmed_since = None
+            return
+        # Disarmed on the ground after an accepted take-off: Copter's landed auto-disarm (or
+        # its throttle failsafe) won the race against the take-off (seen on the 3.6 SITL
+        # under load). Arm and take off again while the ready deadline lasts.
+        self._disarmed_since = self._disarmed_since or self.clock()
+        if self.clock() - self._disarmed_since < 1.5 or self._rearms >= 3 \
+                or self.clock() >= self._arm_deadline:
+            return
+        self._rearms += 1
+        logger.info("%s: disarmed on the ground after take-off; arming again (%d)", self.link.label,
+                    self._rearms)
+        self._plan[0:0] = [LaunchStep.TAKEOFF, LaunchStep.CLIMB]
+        self.step = LaunchStep.ARM
+        self._wait = None
+        self._enter_arm()
 
     def _enter_mission_start(self) -> None:
         self._command(MavCmd.MISSION_START, 0, 0, what="mission start")
