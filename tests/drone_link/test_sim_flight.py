@@ -78,7 +78,10 @@ def test_lost_gcs_triggers_rtl(rig):
     link.start_mission()
     time.sleep(1.2)  # the GCS goes silent: no heartbeats sent
     t = _follow(link, until=lambda t: t.mode == "RTL", timeout_s=5)
-    assert "gcs_lost" in sim.events.failsafes and t.system_status == "CRITICAL"
+    # What the GCS saw: the failsafe's STATUSTEXT (the CRITICAL heartbeat state may already be
+    # cleared by the time a loaded machine reads its backlog: the vehicle lands fast at 20x).
+    assert "gcs_lost" in sim.events.failsafes
+    assert any("GCS Failsafe" in s.text for s in t.status_texts), t.status_texts
 
 
 def test_arming_refused_until_ekf_ready_then_commands(rig):
