@@ -63,7 +63,7 @@ def pg_url():
 def test_fresh_postgres_concurrent_start_and_escaped_password(pg_url, tmp_path):
     env = dict(os.environ, DATABASE_URL=pg_url, DISASTER_OPS_DATA_DIR=str(tmp_path / "var"))
     busan = str(REPO / "sample_data" / "busan_junggu_cctv_2024.csv")
-    cmds = [["cameras", "import", busan], ["cameras", "import", busan], ["db", "upgrade"]]
+    cmds = [["cameras", "import", "--local-admin", busan], ["cameras", "import", "--local-admin", busan], ["db", "upgrade"]]
     procs = [subprocess.Popen([sys.executable, "-m", "disaster_ops", *c], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in cmds]
     for p in procs:

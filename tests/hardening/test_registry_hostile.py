@@ -33,11 +33,11 @@ def _camera_count(data_dir) -> int:
 
 
 def test_stray_quote_in_korean_registry_names_the_row_and_imports_nothing(data_dir, tmp_path):
-    ok = run_cli("cameras", "import", str(BUSAN))
+    ok = run_cli("cameras", "import", "--local-admin", str(BUSAN))
     assert ok.returncode == 0, ok.stderr
     before = _camera_count(data_dir)
     f = _with_stray_quote(tmp_path, 4)
-    res = run_cli("cameras", "import", str(f))
+    res = run_cli("cameras", "import", "--local-admin", str(f))
     assert res.returncode == 2, (res.stdout, res.stderr)
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and f"{f}:4" in err[0] and "unbalanced quote" in err[0], err
@@ -66,12 +66,12 @@ def test_invalid_byte_names_its_row(engine, tmp_path):
 def test_overlong_field_is_a_skipped_row_and_size_limit_is_a_setting(data_dir, tmp_path):
     f = tmp_path / "long.csv"
     f.write_text("name,lat,lon\n" + "x" * 5000 + ",35.1,129.0\nok,35.1,129.01\n", encoding="utf-8")
-    res = run_cli("cameras", "import", "--json", str(f))
+    res = run_cli("cameras", "import", "--local-admin", "--json", str(f))
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["imported"] == 1
     assert report["skipped_rows"][0]["row"] == 2 and report["skipped_rows"][0]["field"] == "name"
-    res = run_cli("cameras", "import", str(f), env_extra={"DISASTER_OPS_LIMITS__REGISTRY_MAX_BYTES": "100"})
+    res = run_cli("cameras", "import", "--local-admin", str(f), env_extra={"DISASTER_OPS_LIMITS__REGISTRY_MAX_BYTES": "100"})
     assert res.returncode == 2 and "limits.registry_max_bytes" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
 

@@ -24,7 +24,7 @@ def _spawn(*args: str) -> subprocess.Popen:
 @pytest.mark.parametrize("round_", range(3))
 def test_two_processes_on_a_fresh_database_both_succeed(data_dir, round_):
     # Both migrate the empty database on first use and import the same 408 keys.
-    procs = [_spawn("cameras", "import", str(BUSAN)) for _ in range(2)]
+    procs = [_spawn("cameras", "import", "--local-admin", str(BUSAN)) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
@@ -62,7 +62,7 @@ def test_camera_stream_credentials_are_masked_in_listings(data_dir, tmp_path):
     f = tmp_path / "cams.csv"
     f.write_text("name,lat,lon,stream_url\ngate,35.1,129.0,rtsp://admin:hunter22@10.0.0.5/live\n",
                  encoding="utf-8")
-    assert run_cli("cameras", "import", str(f)).returncode == 0
+    assert run_cli("cameras", "import", "--local-admin", str(f)).returncode == 0
     listed = run_cli("cameras", "list", "--json")
     assert listed.returncode == 0 and "hunter22" not in listed.stdout
     assert "rtsp://admin:***@10.0.0.5/live" in listed.stdout

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.disaster_ops.test_demo import _free_port, _wait_http
+from tests.ui.test_browser import _map_frame
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -58,11 +59,29 @@ def _seed_hostile(engine, tmp_path) -> None:
             record_mission(s, mission, name=name, principal=Principal(name=name, role=Role.MANAGER))
 
 
+OPEN_TOOLTIPS = """() => {
+    const out = {cameras: 0, drones: 0, texts: []};
+    window.map.eachLayer(l => {
+        const cls = l.options && (l.options.className || (l.options.icon && l.options.icon.options.className));
+        if ((cls !== 'cctv-camera' && cls !== 'drone-icon') || !l.getTooltip || !l.getTooltip()) return;
+        if (cls === 'cctv-camera') out.cameras++; else out.drones++;
+        l.openTooltip();
+        const el = l.getTooltip().getElement();
+        out.texts.push(el ? el.innerText : '');
+        l.closeTooltip();
+    });
+    return out;
+}"""
+
+
 @pytest.fixture
 def hostile_dashboard(engine, data_dir, tmp_path):
     if not shutil.which("chromium") and not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium not installed (apt-get install chromium)")
     _seed_hostile(engine, tmp_path)
+    from disaster_ops.services.demo import seed_demo_users
+
+    seed_demo_users()
     port = _free_port()
     env = dict(os.environ, DISASTER_OPS_DATA_DIR=str(data_dir))
     proc = subprocess.Popen([sys.executable, "-m", "disaster_ops", "serve", "--port", str(port)],
@@ -94,33 +113,29 @@ def test_hostile_names_show_as_text_and_never_run(hostile_dashboard, tmp_path):
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            from disaster_ops.services.demo import DEMO_USERS
+
+            password = next(pw for name, _role, pw, _agency in DEMO_USERS if name == "manager")
             page.goto(hostile_dashboard, wait_until="domcontentloaded")
+            page.get_by_label("User name").fill("manager")
+            page.get_by_label("Password", exact=True).fill(password)
+            page.get_by_role("button", name="Log in").click()
             page.get_by_text("Common operating picture").first.wait_for(timeout=60_000)
             page.get_by_text(f"{len(HOSTILE)} cameras").wait_for(timeout=60_000)
-            frame = page.frame_locator("iframe").first
-            cams = frame.locator("path.cctv-camera")
-            try:
-                cams.first.wait_for(timeout=60_000)
-            finally:
-                page.screenshot(path=str(tmp_path / "hostile.png"))
-                print("browser errors:", errors)
-            assert cams.count() == len(HOSTILE)
-            # Hover every camera and drone marker: Leaflet builds tooltip HTML only when it opens.
-            tooltips = []
-            drones = frame.locator("path.drone")
-            assert drones.count() == len(HOSTILE)
-            for markers in (cams, drones):
-                for i in range(markers.count()):
-                    markers.nth(i).hover(force=True)
-                    tip = frame.locator(".leaflet-tooltip").last
-                    tip.wait_for(timeout=10_000)
-                    tooltips.append(tip.inner_text())
+            # The map draws on a canvas (many cameras): open each marker's tooltip the way a
+            # hover does; Leaflet builds the tooltip's HTML only then.
+            frame = _map_frame(page)
+            page.screenshot(path=str(tmp_path / "hostile.png"))
+            print("browser errors:", errors)
+            opened = frame.evaluate(OPEN_TOOLTIPS)
+            assert opened["cameras"] == len(HOSTILE) and opened["drones"] == len(HOSTILE), opened
+            tooltips = opened["texts"]
             page.wait_for_timeout(3_500)  # the reported payload ran 3 s after load
             page.screenshot(path=str(tmp_path / "hostile.png"))
 
             assert "PWNED" not in page.title()
             assert not dialogs
-            assert frame.locator("img.pwned, img[src='x']").count() == 0
+            assert frame.evaluate("() => document.querySelectorAll(\"img.pwned, img[src='x']\").length") == 0
             assert page.locator("img.pwned").count() == 0
             # The names are shown as the literal text the registry holds.
             shown = "\n".join(tooltips)
