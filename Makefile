@@ -11,7 +11,7 @@ STAMP       := $(VENV)/.installed
 TORCH_SPEC  ?= torch==2.14.1 torchvision==0.29.1
 export DISASTER_OPS_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: demo test install lint bench clean-demo help
+.PHONY: demo test soak install lint bench clean-demo help
 
 help:
 	@echo "make demo   - install, seed the database from sample_data/, start simulated drone + CCTV replay + dashboard"
@@ -30,7 +30,11 @@ demo: $(STAMP)
 	$(VENV)/bin/disaster-ops demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# Long runs kept out of `make test`: the 240 s headless demo of the whole loop.
+soak: $(STAMP)
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -95,6 +95,8 @@ def _from_geojson(path: Path, text: str) -> list[AirspaceZone]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MissionFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+        raise MissionFileError(path, f"unreadable JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(doc, dict) or "type" not in doc:
         raise MissionFileError(path, "not a GeoJSON object", field="type")
     if doc["type"] == "FeatureCollection":
@@ -113,8 +115,8 @@ def _from_geojson(path: Path, text: str) -> list[AirspaceZone]:
         props = f.get("properties") if isinstance(f.get("properties"), dict) else {}
         try:
             geom = shape(f["geometry"])
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError,
-                shapely.errors.GEOSException) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError,
+                OverflowError, shapely.errors.ShapelyError) as exc:
             raise MissionFileError(path, f"bad geometry: {exc}", field=f"{field}.geometry") from None
         name = str(_first(props, _NAME_KEYS) or f"{path.stem} #{i + 1}")[:200]
         kind = str(_first(props, _KIND_KEYS) or "no_fly").lower()
@@ -164,7 +166,7 @@ def _from_kml(path: Path, text: str) -> list[AirspaceZone]:
             holes = [_kml_ring(path, c, field) for c in poly if _local(c.tag) == "innerBoundaryIs"]
             try:
                 geom = shapely.Polygon(_kml_ring(path, outer, field), holes)
-            except (ValueError, shapely.errors.GEOSException) as exc:
+            except (ValueError, TypeError, shapely.errors.ShapelyError) as exc:
                 raise MissionFileError(path, f"bad polygon: {exc}", field=field) from None
             out.extend(AirspaceZone(name[:200], p) for p in _polys(path, geom, field))
     return out

@@ -233,7 +233,7 @@ def _image_mutation(seed: bytes, rnd: random.Random) -> bytes:
 
 
 def structure_mutation(kind: str, seed: bytes, rnd: random.Random) -> bytes:
-    if kind in ("registry_geojson", "aoi", "plan"):
+    if kind in ("registry_geojson", "aoi", "airspace", "plan"):
         return _dump_json(_json_mutation(json.loads(seed), rnd))
     if kind == "registry_csv":
         return _csv_mutation(seed.decode("utf-8"), rnd).encode(rnd.choice(["utf-8", "utf-8", "cp949"]),

@@ -45,6 +45,12 @@ def _aoi(path: Path) -> int:
     return len(read_polygons(path))
 
 
+def _airspace(path: Path) -> int:
+    from drone_link.files.airspace import read_airspace
+
+    return len(read_airspace(path))
+
+
 def _plan(path: Path) -> int:
     from drone_link.files.qgc_plan import read_plan
 
@@ -71,6 +77,7 @@ READERS: dict[str, tuple[str, Callable[[Path], int]]] = {
     "registry_csv": (".csv", _registry),
     "registry_geojson": (".geojson", _registry),
     "aoi": (".geojson", _aoi),
+    "airspace": (".geojson", _airspace),
     "plan": (".plan", _plan),
     "waypoints": (".waypoints", _waypoints),
     "detect_image": (".jpg", _image),
@@ -92,6 +99,11 @@ def seeds() -> dict[str, list[bytes]]:
     aoi = json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
                       "geometry": {"type": "Polygon", "coordinates": [[[129.03, 35.10], [129.035, 35.10],
                                                                        [129.035, 35.104], [129.03, 35.10]]]}}]})
+    airspace = json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature",
+                           "properties": {"name": "서울 P-73 비행금지구역", "floor_m": 0, "ceiling_m": 500},
+                           "geometry": {"type": "Polygon", "coordinates": [[[126.97, 37.52], [126.99, 37.52],
+                                                                            [126.99, 37.54], [126.97, 37.52]]]}}]},
+                          ensure_ascii=False)
     mission = Mission(items=[MissionItem(Cmd.NAV_TAKEOFF, Frame.GLOBAL_RELATIVE_ALT, 35.1, 129.03, 40.0),
                              MissionItem(Cmd.NAV_WAYPOINT, Frame.GLOBAL_RELATIVE_ALT, 35.101, 129.031, 40.0),
                              MissionItem(Cmd.DO_SET_CAM_TRIGG_DIST, Frame.MISSION, param1=20.0),
@@ -108,6 +120,7 @@ def seeds() -> dict[str, list[bytes]]:
         "registry_csv": [b"".join(busan[:30]), plain],
         "registry_geojson": [geo],
         "aoi": [aoi.encode()],
+        "airspace": [airspace.encode()],
         "plan": [json.dumps(plan_to_dict(mission)).encode()],
         "waypoints": [waypoints_text(mission).encode()],
         "detect_image": [p.read_bytes() for p in images] + [png],
