@@ -8,7 +8,6 @@ Files over :data:`MAX_BYTES` and XML with a DOCTYPE (entity expansion) are refus
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import shapely
 from shapely.geometry import shape
 
 from drone_link.files.errors import MissionFileError, read_text
+from drone_link.files.geojson_text import parse_geojson
 
 MAX_BYTES = 64 * 1024 * 1024
 _NAME_KEYS = ("name", "NAME", "Name", "zone_name", "ZONE_NAME", "명칭", "이름", "title", "id", "ID")
@@ -91,14 +91,7 @@ def _number(path: Path, v, field: str) -> float | None:
 
 
 def _from_geojson(path: Path, text: str) -> list[AirspaceZone]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MissionFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
-        raise MissionFileError(path, f"unreadable JSON: {str(exc).split(';')[0]}") from None
-    if not isinstance(doc, dict) or "type" not in doc:
-        raise MissionFileError(path, "not a GeoJSON object", field="type")
+    doc = parse_geojson(path, text)
     if doc["type"] == "FeatureCollection":
         feats = doc.get("features")
         if not isinstance(feats, list):

@@ -6,13 +6,13 @@ MultiPolygon parts (WGS84 ``[lon, lat]``) and names the feature that is wrong.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import shapely
 from shapely.geometry import shape
 
 from drone_link.files.errors import MissionFileError
+from drone_link.files.geojson_text import parse_geojson
 from geo.budget import MAX_VERTICES, check_crossings, check_vertices
 from geo.errors import InvalidGeometryError
 
@@ -32,17 +32,12 @@ def read_polygons(path: str | Path, *, max_vertices: int = MAX_VERTICES,
         if size > max_file_bytes:
             raise MissionFileError(path, f"{size} bytes, more than the limit of {max_file_bytes} "
                                          "(setting limits.aoi_max_bytes)")
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MissionFileError(path, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise MissionFileError(path, "not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise MissionFileError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
-        raise MissionFileError(path, f"not usable JSON: {str(exc)[:120]}") from None
-    if not isinstance(doc, dict) or "type" not in doc:
-        raise MissionFileError(path, "not a GeoJSON object", field="type")
+    doc = parse_geojson(path, text)
     if doc["type"] == "FeatureCollection":
         feats = doc.get("features")
         if not isinstance(feats, list):
