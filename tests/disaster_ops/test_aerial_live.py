@@ -88,7 +88,7 @@ def rig_factory():
     (-90.0, 0.0, 18820),
     pytest.param(-45.0, 80.0, 18825, marks=pytest.mark.xfail(
         strict=False, reason="HazardNet v8 (issue #9) splits an oblique flame into an upper and a lower fire "
-        "region; the upper box's centre projects 20-75 m beyond the fire (see /work/notes/issue-9-detect.md)")),
+        "region; the upper box's centre projects 20-75 m beyond the fire (see docs/MODELS.md, aerial oblique regression)")),
 ], ids=["nadir", "oblique45"])
 def test_planted_fires_are_detected_from_80m_and_placed_within_3m(engine, data_dir, rig_factory,
                                                                   gimbal_pitch_deg, back_m, port):
