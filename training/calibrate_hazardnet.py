@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from disaster_ops.detect.evaluation.metrics import reliability_table
 from disaster_ops.detect.evaluation.sources import KINDS, SOURCE_GROUPS, all_samples
 
 logger = logging.getLogger("calibrate_hazardnet")
@@ -52,19 +53,8 @@ def choose(scores: np.ndarray, labels: np.ndarray, target_fa: float) -> tuple[di
     return thresholds, info
 
 
-def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict:
-    table = {}
-    for k, kind in enumerate(KINDS):
-        known = labels[:, k] >= 0
-        s, y = scores[known, k], labels[known, k] > 0
-        rows = []
-        for b in range(bins):
-            lo, hi = b / bins, (b + 1) / bins
-            sel = (s >= lo) & ((s < hi) if b < bins - 1 else (s <= hi))
-            rows.append({"score": f"{lo:.1f}-{hi:.1f}", "images": int(sel.sum()),
-                         "share_with_kind": None if not sel.any() else round(float(y[sel].mean()), 3)})
-        table[kind] = rows
-    return table
+def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, list[dict]]:
+    return reliability_table(scores, labels, KINDS, bins)
 
 
 def val_scores(models: list[Path], data: Path) -> dict[Path, tuple[np.ndarray, np.ndarray]]:

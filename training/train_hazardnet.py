@@ -55,6 +55,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from disaster_ops.detect.evaluation.metrics import reliability_table
 from disaster_ops.detect.hazard_net import KINDS, STRIDE_PX, HazardHead, head_probabilities
 
 logger = logging.getLogger("train_hazardnet")
@@ -395,20 +396,8 @@ def choose_thresholds(scores: np.ndarray, labs: np.ndarray, target_fa: float) ->
     return out, info
 
 
-def reliability(scores: np.ndarray, labs: np.ndarray, bins: int = 10) -> dict[str, list[dict]]:
-    """Per kind: val images per score bin and the share of them that truly show the kind."""
-    table = {}
-    for k in range(3):
-        known = labs[:, k] >= 0
-        s, y = scores[known, k], labs[known, k] > 0
-        rows = []
-        for b in range(bins):
-            lo, hi = b / bins, (b + 1) / bins
-            sel = (s >= lo) & ((s < hi) if b < bins - 1 else (s <= hi))
-            rows.append({"score": f"{lo:.1f}-{hi:.1f}", "images": int(sel.sum()),
-                         "share_with_kind": None if not sel.any() else round(float(y[sel].mean()), 3)})
-        table[KINDS[k]] = rows
-    return table
+def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, list[dict]]:
+    return reliability_table(scores, labels, KINDS, bins)
 
 
 def run_all(args) -> None:

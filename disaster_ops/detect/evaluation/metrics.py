@@ -103,3 +103,24 @@ def average_precision_50(
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]
     idx = np.where(mrec[1:] != mrec[:-1])[0]
     return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
+
+
+def reliability_table(scores: np.ndarray, labels: np.ndarray, kinds: tuple[str, ...],
+                      bins: int = 10) -> dict[str, list[dict]]:
+    """Per kind: images per image-score bin and the share of them that truly show the kind.
+
+    ``scores`` and ``labels`` are ``(images, kinds)``; a label below 0 means unknown and the
+    image is left out for that kind. The calibration curve written into docs/MODELS.md.
+    """
+    table = {}
+    for k, kind in enumerate(kinds):
+        known = labels[:, k] >= 0
+        s, y = scores[known, k], labels[known, k] > 0
+        rows = []
+        for b in range(bins):
+            lo, hi = b / bins, (b + 1) / bins
+            sel = (s >= lo) & ((s < hi) if b < bins - 1 else (s <= hi))
+            rows.append({"score": f"{lo:.1f}-{hi:.1f}", "images": int(sel.sum()),
+                         "share_with_kind": None if not sel.any() else round(float(y[sel].mean()), 3)})
+        table[kind] = rows
+    return table
