@@ -114,10 +114,18 @@ def read_tlog(path: Path, track: PoseTrack, *, system_id: int | None = None) -> 
     if not path.is_file():
         raise ValueError(f"{path}: no such telemetry log")
     feed = PoseFeed(track, system_id=system_id)
-    mlog = mavutil.mavlink_connection(str(path), dialect="ardupilotmega", robust_parsing=True)
+    try:
+        # pymavlink indexes a .tlog on open and can raise anything (AttributeError, struct.error,
+        # IndexError ...) on bytes that are not MAVLink: one clear error naming the file instead.
+        mlog = mavutil.mavlink_connection(str(path), dialect="ardupilotmega", robust_parsing=True)
+    except Exception as exc:  # third-party parser on hostile bytes
+        raise ValueError(f"{path}: not a MAVLink telemetry log ({type(exc).__name__})") from exc
     try:
         while True:
-            msg = mlog.recv_match(type=list(POSE_MESSAGES), blocking=False)
+            try:
+                msg = mlog.recv_match(type=list(POSE_MESSAGES), blocking=False)
+            except Exception as exc:  # same: corrupt bytes inside the log
+                raise ValueError(f"{path}: corrupt MAVLink telemetry log ({type(exc).__name__})") from exc
             if msg is None:
                 break
             if msg.get_type() == "BAD_DATA":

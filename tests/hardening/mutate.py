@@ -232,6 +232,31 @@ def _image_mutation(seed: bytes, rnd: random.Random) -> bytes:
     return bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 2000)))
 
 
+def _tlog_mutation(seed: bytes, rnd: random.Random) -> bytes:
+    """Telemetry-log damage seen in the field: a cut-off tail, a record with a wrong length
+    byte, stretches of zeros (a card's erased block), records repeated or reordered."""
+    data = bytearray(seed)
+    op = rnd.randrange(5)
+    if op == 0:
+        return bytes(data[: rnd.randrange(len(data))])
+    if op == 1:  # MAVLink 2 length byte sits one after the 0xFD magic
+        starts = [i for i, b in enumerate(data) if b == 0xFD and i + 1 < len(data)]
+        for i in rnd.sample(starts, min(len(starts), rnd.randrange(1, 4))):
+            data[i + 1] = rnd.randrange(256)
+        return bytes(data)
+    if op == 2:
+        at = rnd.randrange(len(data))
+        data[at:at + rnd.randrange(1, 600)] = bytes(rnd.randrange(1, 600))
+        return bytes(data)
+    if op == 3:  # timestamps going backwards or to 2**64-1
+        for _ in range(rnd.randrange(1, 5)):
+            at = rnd.randrange(len(data) - 8)
+            data[at:at + 8] = rnd.choice([b"\xff" * 8, b"\x00" * 8, struct.pack(">Q", rnd.randrange(2**64))])
+        return bytes(data)
+    a, b = sorted(rnd.sample(range(len(data)), 2))
+    return bytes(data[b:] + data[a:b] + data[:a] + data[a:b])
+
+
 def structure_mutation(kind: str, seed: bytes, rnd: random.Random) -> bytes:
     if kind in ("registry_geojson", "aoi", "airspace", "plan"):
         return _dump_json(_json_mutation(json.loads(seed), rnd))
@@ -242,4 +267,6 @@ def structure_mutation(kind: str, seed: bytes, rnd: random.Random) -> bytes:
         return _waypoints_mutation(seed.decode("utf-8"), rnd).encode("utf-8")
     if kind == "detect_image":
         return _image_mutation(seed, rnd)
+    if kind == "tlog":
+        return _tlog_mutation(seed, rnd)
     raise ValueError(kind)

@@ -72,6 +72,39 @@ def _image(path: Path) -> int:
     return 1
 
 
+def _tlog(path: Path) -> int:
+    from drone_link.telemetry.mavlink_feed import read_tlog
+    from drone_link.telemetry.pose import PoseTrack
+
+    try:
+        return read_tlog(path, PoseTrack()).positions
+    except ValueError as exc:  # read_tlog's refusal: clean only when it names the file on one line
+        if str(path) not in str(exc):
+            raise
+        raise InputError(str(exc)) from exc
+
+
+def tlog_seed() -> bytes:
+    """A small real ``.tlog``: pymavlink-encoded pose messages, each behind the 8-byte
+    big-endian microsecond timestamp a ground station writes."""
+    import struct
+
+    from pymavlink.dialects.v20 import ardupilotmega as mav
+
+    enc = mav.MAVLink(None, srcSystem=1, srcComponent=1)
+    out = bytearray()
+    t_us = 1_700_000_000_000_000
+    for i in range(12):
+        msgs = [mav.MAVLink_heartbeat_message(2, 3, 0, 0, 4, 3),
+                mav.MAVLink_global_position_int_message(i * 200, 351000000 + i * 10, 1290300000 + i * 10,
+                                                        80000, 60000, 0, 0, 0, 9000),
+                mav.MAVLink_attitude_message(i * 200, 0.01, -0.02, 1.5, 0, 0, 0)]
+        for m in msgs:
+            out += struct.pack(">Q", t_us) + m.pack(enc)
+            t_us += 50_000
+    return bytes(out)
+
+
 READERS: dict[str, tuple[str, Callable[[Path], int]]] = {
     # kind: (file suffix, reader)
     "registry_csv": (".csv", _registry),
@@ -81,6 +114,7 @@ READERS: dict[str, tuple[str, Callable[[Path], int]]] = {
     "plan": (".plan", _plan),
     "waypoints": (".waypoints", _waypoints),
     "detect_image": (".jpg", _image),
+    "tlog": (".tlog", _tlog),
 }
 
 
@@ -124,4 +158,5 @@ def seeds() -> dict[str, list[bytes]]:
         "plan": [json.dumps(plan_to_dict(mission)).encode()],
         "waypoints": [waypoints_text(mission).encode()],
         "detect_image": [p.read_bytes() for p in images] + [png],
+        "tlog": [tlog_seed()],
     }
