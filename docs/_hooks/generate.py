@@ -335,7 +335,7 @@ def settings_reference_markdown(model=None) -> str:
 # --------------------------------------------------------------------------- MkDocs entry point
 
 
-def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 - MkDocs signature
+def on_page_markdown(markdown: str, page, config, files) -> str:
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference_markdown())
     if SETTINGS_MARKER in markdown:

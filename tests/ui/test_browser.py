@@ -3,7 +3,9 @@
 Every request to a host other than 127.0.0.1/localhost is blocked and counted: the map
 must load everything it needs from the dashboard itself (a closed disaster network).
 The demo's full content is seeded: cameras, an incident, a drone with live telemetry.
-Screenshots go to ``var/artifacts/`` (not committed).
+Screenshots go to ``var/artifacts/`` (not committed); with
+``DISASTER_OPS_DOC_SCREENSHOTS=docs/img`` the operator's guide's copies are refreshed too
+(``tests/ui/doc_screenshots.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 from disaster_ops.services.demo import DEMO_USERS, seed_sample_data
 from tests.conftest import REPO
 from tests.disaster_ops.test_demo import _free_port, _wait_http
+from tests.ui.doc_screenshots import shot
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "var" / "artifacts"
@@ -167,7 +170,7 @@ def test_manager_sees_map_offline_keeps_view_plans_and_dispatches(dashboard, bro
         while (n := frame.evaluate(COUNT_LAYERS))["boundary"] < 200 and time.monotonic() < deadline:
             page.wait_for_timeout(500)
         assert n["boundary"] >= 250 and n["camera"] >= 400 and n["incidents"] == 1 and n["drones"] == 1, n
-        page.screenshot(path=str(ARTIFACTS / "manager_map.png"))
+        shot(page, "manager_map")
 
         # Pan/zoom survive live refreshes (every 2 s here): the browser keeps the same map.
         frame.evaluate("() => { window.map._probe = 1; window.map.setView([35.1035, 129.0335], 17); }")
@@ -177,7 +180,7 @@ def test_manager_sees_map_offline_keeps_view_plans_and_dispatches(dashboard, bro
                               " window.map.getCenter().lng]")
         assert view[0] == 1, "the live refresh rebuilt the map"
         assert view[1] == 17 and abs(view[2] - 35.1035) < 1e-3 and abs(view[3] - 129.0335) < 1e-3, view
-        page.screenshot(path=str(ARTIFACTS / "manager_map_zoomed.png"))
+        shot(page, "manager_map_zoomed")
 
         # Draw a rectangle around the incident (Leaflet.draw, served locally) and plan it.
         frame.locator("a.leaflet-draw-draw-rectangle").click()
@@ -190,13 +193,13 @@ def test_manager_sees_map_offline_keeps_view_plans_and_dispatches(dashboard, bro
         page.mouse.up()
         page.get_by_role("button", name="Plan a drone survey of the drawn area").click(timeout=60_000)
         page.get_by_text("Planned mission(s)").wait_for(timeout=90_000)
-        page.screenshot(path=str(ARTIFACTS / "manager_drawn_area_planned.png"))
+        shot(page, "manager_drawn_area_planned")
 
         page.get_by_role("link", name="Drone missions").click()
         page.get_by_role("button", name="Dispatch").first.click()
         page.get_by_text("· assigned · drone sim-1").first.wait_for(timeout=60_000)
         assert not page.get_by_text("Traceback").count()
-        page.screenshot(path=str(ARTIFACTS / "manager_dispatched.png"), full_page=True)
+        shot(page, "manager_dispatched", full_page=True)
         assert offline.scripts_and_styles() == [], offline.scripts_and_styles()
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "manager_failure.png"), full_page=True)
@@ -219,14 +222,14 @@ def test_responder_on_a_phone_acknowledges_and_cannot_dispatch(dashboard, browse
         assert box and box["height"] >= 44, box  # a touch target
         ack.first.click()
         page.get_by_text("acknowledged by responder").first.wait_for(timeout=30_000)
-        page.screenshot(path=str(ARTIFACTS / "responder_field.png"), full_page=True)
+        shot(page, "responder_field", full_page=True)
         page.get_by_test_id("stExpandSidebarButton").click()  # the phone layout folds the sidebar
         page.get_by_role("link", name="Drone missions").click()
         page.get_by_role("heading", name="Drone missions").wait_for(timeout=60_000)
         page.wait_for_timeout(2000)
         assert page.get_by_role("button", name="Dispatch").count() == 0
         assert page.get_by_role("button", name="Plan survey").count() == 0
-        page.screenshot(path=str(ARTIFACTS / "responder_missions.png"), full_page=True)
+        shot(page, "responder_missions", full_page=True)
         assert offline.scripts_and_styles() == [], offline.scripts_and_styles()
         # Nor can that responder dispatch by calling the service directly.
         from disaster_ops.errors import PermissionDenied
@@ -238,6 +241,74 @@ def test_responder_on_a_phone_acknowledges_and_cannot_dispatch(dashboard, browse
             missions.assign(1, "sim-1", principal=me)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "responder_failure.png"), full_page=True)
+        raise
+    finally:
+        ctx.close()
+
+
+def _assigned_mission(incident_id: int) -> int:
+    """A survey of the incident's blind spots, dispatched to sim-1 by the manager (services)."""
+    from disaster_ops.services import missions
+    from disaster_ops.services.auth import authenticate
+    from geo.aoi import PointRadius
+
+    manager = authenticate("manager", PASSWORDS["manager"])
+    gp = missions.plan_gap_survey(PointRadius(lat=35.103, lon=129.033, radius_m=300), principal=manager,
+                                  incident_id=incident_id, drone_names=["sim-1"])
+    missions.assign(gp.mission_ids[0], "sim-1", principal=manager)
+    return gp.mission_ids[0]
+
+
+def test_pilot_flies_a_dispatched_mission_and_cannot_dispatch(dashboard, browser):
+    url, inc = dashboard
+    mission_id = _assigned_mission(inc)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    offline = Offline(ctx)
+    page = ctx.new_page()
+    try:
+        _login(page, url, "pilot")
+        page.get_by_text("Common operating picture").first.wait_for(timeout=60_000)
+        page.get_by_role("link", name="Drone missions").click()
+        page.get_by_role("heading", name="Drone missions").wait_for(timeout=60_000)
+        page.get_by_text(f"#{mission_id} ").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Download .plan").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Fly").first.wait_for(timeout=60_000)
+        assert page.get_by_role("button", name="Dispatch").count() == 0
+        shot(page, "pilot_missions")
+        page.get_by_role("button", name="Fly").first.click()
+        page.get_by_role("button", name="Return to launch").first.wait_for(timeout=60_000)
+        assert page.get_by_text("· uploading · drone sim-1").count() >= 1
+        shot(page, "pilot_fly_requested")
+        assert offline.scripts_and_styles() == [], offline.scripts_and_styles()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "pilot_failure.png"), full_page=True)
+        raise
+    finally:
+        ctx.close()
+
+
+def test_admin_reads_the_audit_trail_and_camera_health(dashboard, browser):
+    url, _inc = dashboard
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    offline = Offline(ctx)
+    page = ctx.new_page()
+    try:
+        _login(page, url, "admin")
+        page.get_by_text("Common operating picture").first.wait_for(timeout=60_000)
+        page.get_by_role("link", name="Audit trail").click()
+        page.get_by_role("heading", name="Audit trail").wait_for(timeout=60_000)
+        page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # the grid draws its rows after the frame appears
+        assert not page.get_by_text("Traceback").count()
+        shot(page, "admin_audit")
+        page.get_by_role("link", name="Cameras").click()
+        page.get_by_role("heading", name="Cameras").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert not page.get_by_text("Traceback").count()
+        shot(page, "admin_cameras")
+        assert offline.scripts_and_styles() == [], offline.scripts_and_styles()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "admin_failure.png"), full_page=True)
         raise
     finally:
         ctx.close()
