@@ -11,17 +11,18 @@ STAMP       := $(VENV)/.installed
 TORCH_SPEC  ?= torch==2.14.1 torchvision==0.29.1
 export DISASTER_OPS_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: demo test soak install lint bench clean-demo help
+.PHONY: demo test soak install lint bench docs docs-serve clean-demo help
 
 help:
 	@echo "make demo   - install, seed the database from sample_data/, start simulated drone + CCTV replay + dashboard"
 	@echo "make test   - install (with dev extras) and run the whole test suite"
+	@echo "make docs   - build the documentation site into site/ (open site/index.html)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_SPEC) || $(PIP) install -q torch torchvision
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,docs]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -41,6 +42,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done
+
+# The documentation site (mkdocs.yml): offline, references generated from the code.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 clean-demo:
 	rm -rf var/
