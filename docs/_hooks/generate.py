@@ -40,8 +40,8 @@ def _md_text(text: str) -> str:
     text = _RICH_TAG.sub("", text)
     parts = text.split("`")
     for i in range(0, len(parts), 2):  # outside code spans
-        p = parts[i].replace("\\", "\\\\")
-        for ch in "*_<>|[]":
+        p = parts[i].replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for ch in "*_|[]":
             p = p.replace(ch, "\\" + ch)
         parts[i] = p
     if len(parts) % 2 == 0:  # an unbalanced backtick: keep it literal
@@ -250,14 +250,14 @@ def _type_name(annotation) -> str:
         return "none"
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, UnionType):
-        return " | ".join(_type_name(a) for a in typing.get_args(annotation))
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
     if origin is typing.Literal:
-        return " | ".join(repr(a) for a in typing.get_args(annotation))
+        return " or ".join(repr(a) for a in typing.get_args(annotation))
     if origin is not None:
         args = ", ".join(_type_name(a) for a in typing.get_args(annotation))
         return f"{getattr(origin, '__name__', str(origin))}[{args}]"
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return " | ".join(repr(m.value) for m in annotation)
+        return " or ".join(repr(m.value) for m in annotation)
     if isinstance(annotation, type) and issubclass(annotation, Path):
         return "path"
     return getattr(annotation, "__name__", str(annotation))
