@@ -135,3 +135,18 @@ def test_every_image_the_docs_show_exists_and_is_small():
     shown = {p.resolve() for p in (DOCS / "img").glob("*.png")}
     assert shown, "no screenshots under docs/img"
     assert shown - referenced == set(), f"images no page shows: {sorted(shown - referenced)}"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/quickstart.md"])
+def test_quickstart_pages_give_the_two_commands_and_the_real_demo_accounts(page):
+    """README stays a short quickstart pointing to the site; the accounts it lists are the
+    ones `make demo` creates (disaster_ops.services.demo.DEMO_USERS), passwords included."""
+    from disaster_ops.services.demo import DEMO_USERS
+
+    text = (REPO / page).read_text(encoding="utf-8")
+    assert "make demo" in text and "make test" in text
+    for name, role, password, _agency in DEMO_USERS:
+        assert re.search(rf"\|\s*`{re.escape(name)}`\s*\|\s*`{re.escape(password)}`\s*\|", text), (name, role)
+    if page == "README.md":
+        assert len(text.splitlines()) <= 80, "README.md is the short quickstart; put the rest in docs/"
+        assert "make docs" in text and "(docs/index.md)" in text
