@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -277,7 +278,13 @@ def test_pilot_flies_a_dispatched_mission_and_cannot_dispatch(dashboard, browser
         shot(page, "pilot_missions")
         page.get_by_role("button", name="Fly").first.click()
         page.get_by_role("button", name="Return to launch").first.wait_for(timeout=60_000)
-        assert page.get_by_text("· uploading · drone sim-1").count() >= 1
+        # With a drone worker running the mission moves on at once; without one it waits uploading.
+        flying = re.compile(rf"#{mission_id} .*· (uploading|uploaded|active) · drone sim-1")
+        assert page.get_by_text(flying).count() >= 1
+        deadline = time.monotonic() + 30  # the rerun drops the old Fly button a moment later
+        while page.get_by_role("button", name="Fly").count() and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+        assert page.get_by_role("button", name="Fly").count() == 0, "Fly still offered while uploading"
         shot(page, "pilot_fly_requested")
         assert offline.scripts_and_styles() == [], offline.scripts_and_styles()
     except Exception:
