@@ -11,6 +11,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DISASTER_OPS_SHARED_DATA", REPO.parent / "shared" / "data"))
+# ``postgres``: the data_dir/engine fixtures use a fresh database on a throwaway PostgreSQL
+# (+ PostGIS) server (tests/pg.py) instead of SQLite. Default: sqlite.
+TEST_DB = os.environ.get("DISASTER_OPS_TEST_DB", "sqlite").strip().lower()
+
+
+def on_postgres() -> bool:
+    """The suite runs against PostgreSQL (DISASTER_OPS_TEST_DB=postgres)."""
+    return TEST_DB == "postgres"
 
 
 def shared_path(*parts: str) -> Path:
@@ -21,9 +29,34 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL (+ PostGIS when installed) server for the session (tests/pg.py);
+    skips with the reason when none can be started."""
+    from tests.pg import PgUnavailable, start_server
+
+    try:
+        server = start_server()
+    except PgUnavailable as exc:
+        if on_postgres():
+            pytest.fail(f"DISASTER_OPS_TEST_DB=postgres but {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch) -> Path:
-    """Point the product at a fresh data directory (and so a fresh SQLite database)."""
+def pg_url(pg_server) -> str:
+    """A fresh, empty database on the session's server (PostGIS created when available)."""
+    name = pg_server.create_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, request) -> Path:
+    """Point the product at a fresh data directory and a fresh database: SQLite under the
+    folder, or (DISASTER_OPS_TEST_DB=postgres) a new database on the test server."""
     from disaster_ops.config import get_settings
 
     d = tmp_path / "var"
@@ -31,6 +64,8 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DISASTER_OPS_DATABASE_URL", raising=False)
     monkeypatch.delenv("DISASTER_OPS_CONFIG", raising=False)
+    if on_postgres():
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("pg_url"))
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield d

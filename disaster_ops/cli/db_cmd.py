@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from disaster_ops.cli._common import app, print_json
-from disaster_ops.storage import migrate
+from disaster_ops.storage import migrate, spatial
 from disaster_ops.storage.db import get_engine
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -25,11 +25,27 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision."),
         typer.echo(f"database {url} at revision {rev}")
 
 
+@db_app.command("downgrade")
+def downgrade(revision: str = typer.Argument(..., help="Target revision (e.g. 0003_auth, -1, base)."),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Take the schema back to an older revision (data in dropped columns is lost)."""
+    eng = get_engine()
+    rev = migrate.downgrade(eng, revision)
+    url = eng.url.render_as_string(hide_password=True)
+    if as_json:
+        print_json({"database": url, "revision": rev})
+    else:
+        typer.echo(f"database {url} at revision {rev}")
+
+
 @db_app.command("current")
 def current(as_json: bool = typer.Option(False, "--json")) -> None:
     """Show the database's schema revision and the newest one."""
     rev, head = migrate.current_revision(), migrate.head_revision()
+    # Which spatial path the queries take: PostGIS geometry + GiST, or the bbox columns.
+    index = "postgis" if spatial.uses_postgis(get_engine()) else "bbox-columns"
     if as_json:
-        print_json({"revision": rev, "head": head, "up_to_date": rev == head})
+        print_json({"revision": rev, "head": head, "up_to_date": rev == head, "spatial_index": index})
     else:
-        typer.echo(f"revision {rev} (head {head}){'' if rev == head else ' - run: disaster-ops db upgrade'}")
+        typer.echo(f"revision {rev} (head {head}){'' if rev == head else ' - run: disaster-ops db upgrade'}"
+                   f"; spatial queries: {index}")

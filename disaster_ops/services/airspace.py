@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from disaster_ops.errors import InputError
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Action, Principal, require
+from disaster_ops.storage import spatial
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import AirspaceZone, utcnow
 from drone_link.files.airspace import read_airspace
@@ -79,12 +80,11 @@ def import_airspace(path: str | Path, *, principal: Principal, engine: Engine | 
 def list_zones(*, bounds: tuple[float, float, float, float] | None = None,
                engine: Engine | None = None) -> list[Zone]:
     """Stored zones, all or those whose bounding box meets ``bounds`` (min_lon, min_lat, max_lon, max_lat)."""
-    with Session(engine or get_engine()) as s:
+    eng = engine or get_engine()
+    with Session(eng) as s:
         q = select(AirspaceZone).order_by(AirspaceZone.name)
         if bounds is not None:
-            x0, y0, x1, y1 = bounds
-            q = q.where(AirspaceZone.min_lon <= x1, AirspaceZone.max_lon >= x0,
-                        AirspaceZone.min_lat <= y1, AirspaceZone.max_lat >= y0)
+            q = q.where(spatial.bbox_clause(eng, spatial.AIRSPACE_ZONES, *bounds))
         rows = list(s.exec(q))
     return [Zone(r.id, r.name, r.kind, shapely.from_geojson(r.geometry_geojson), r.lower_m, r.upper_m,
                  r.source) for r in rows]

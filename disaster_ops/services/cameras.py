@@ -41,6 +41,7 @@ from disaster_ops.redact import redact_url
 from disaster_ops.registry import CameraRecord, ImportReport, RowIssue, read_registry
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Action, Principal, require
+from disaster_ops.storage import spatial
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera, CameraStatus, utcnow
 
@@ -326,15 +327,44 @@ def _insert_defaults() -> dict:
 
 def list_cameras(*, bbox: BBox | None = None, engine: Engine | None = None,
                  limit: int | None = None) -> list[Camera]:
-    """Cameras, optionally inside a lon/lat box, ordered by id."""
-    with Session(engine or get_engine()) as session:
+    """Cameras, optionally inside a lon/lat box (boundary included), ordered by id. On
+    PostGIS the box is answered by the GiST index of ``camera.geom``."""
+    eng = engine or get_engine()
+    with Session(eng) as session:
         q = select(Camera).order_by(Camera.id)
         if bbox:
-            q = q.where(Camera.lon >= bbox.min_lon, Camera.lon <= bbox.max_lon,
-                        Camera.lat >= bbox.min_lat, Camera.lat <= bbox.max_lat)
+            q = q.where(bbox_clause(eng, bbox))
         if limit:
             q = q.limit(limit)
         return list(session.exec(q))
+
+
+def bbox_clause(bind, bbox: BBox):
+    """SQL condition: the camera stands inside ``bbox`` (PostGIS or lat/lon columns)."""
+    return spatial.bbox_clause(bind, spatial.CAMERAS, bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat)
+
+
+@dataclass(frozen=True)
+class NearCamera:
+    """A camera within some distance of a place, and how far it stands from it."""
+
+    camera: Camera
+    distance_m: float
+
+
+def cameras_within(geom_wgs84, radius_m: float, *, engine: Engine | None = None,
+                   limit: int | None = None) -> list[NearCamera]:
+    """Cameras standing within ``radius_m`` of a WGS84 shapely geometry (a point, an incident
+    area), nearest first. Distances in the local UTM zone; PostGIS answers with
+    ``ST_DWithin`` on the indexed ``camera.geom``, other engines with the lat/lon columns
+    and shapely, with the same result."""
+    eng = engine or get_engine()
+    with Session(eng) as session:
+        hits = spatial.within_m(session.connection(), spatial.CAMERAS, geom_wgs84, radius_m)
+        if limit is not None:
+            hits = hits[:limit]
+        by_id = {c.id: c for c in session.exec(select(Camera).where(Camera.id.in_([i for i, _ in hits])))}
+    return [NearCamera(by_id[i], d) for i, d in hits if i in by_id]
 
 
 def count_cameras(*, engine: Engine | None = None) -> int:

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from disaster_ops.services.aerial_view import DroneView, drone_views, incident_source_kinds
 from disaster_ops.services.cameras import BBox, camera_health, list_cameras
+from disaster_ops.services.cameras import bbox_clause as camera_bbox_clause
 from disaster_ops.services.incidents import list_incidents
 from disaster_ops.services.roles import Principal
 from disaster_ops.share.scope import AgencyScope
@@ -266,6 +267,19 @@ def nearest_incidents(lat: float, lon: float, *, limit: int = 20, principal: Pri
     return out[:limit]
 
 
+def cameras_near_incident(incident_id: int, *, radius_m: float = 300.0, engine: Engine | None = None,
+                          limit: int | None = None):
+    """Cameras standing within ``radius_m`` of an incident's area, nearest first
+    (:class:`disaster_ops.services.cameras.NearCamera`); empty for an unknown incident."""
+    from disaster_ops.services.cameras import cameras_within
+    from disaster_ops.services.incidents import get_incident
+
+    inc = get_incident(incident_id, engine=engine)
+    if inc is None:
+        return []
+    return cameras_within(shapely.from_geojson(inc.geometry_geojson), radius_m, engine=engine, limit=limit)
+
+
 def compass_word(bearing_deg: float) -> str:
     return ("N", "NE", "E", "SE", "S", "SW", "W", "NW")[round(bearing_deg / 45.0) % 8]
 
@@ -310,9 +324,8 @@ def cell_size_deg(zoom: int) -> float:
     return 360.0 / (2 ** max(0, min(22, int(zoom)))) * (48.0 / 256.0)
 
 
-def _bbox_filter(q, bbox: BBox):
-    return q.where(Camera.lat >= bbox.min_lat, Camera.lat <= bbox.max_lat,
-                   Camera.lon >= bbox.min_lon, Camera.lon <= bbox.max_lon)
+def _bbox_filter(q, bbox: BBox, eng: Engine):
+    return q.where(camera_bbox_clause(eng, bbox))
 
 
 def camera_overview(bbox: BBox, zoom: int, *, engine: Engine | None = None,
@@ -322,7 +335,7 @@ def camera_overview(bbox: BBox, zoom: int, *, engine: Engine | None = None,
     receives more than a few thousand features, whatever the registry holds)."""
     eng = engine or get_engine()
     with Session(eng) as s:
-        total = s.exec(_bbox_filter(select(sa.func.count(Camera.id)), bbox)).one()
+        total = s.exec(_bbox_filter(select(sa.func.count(Camera.id)), bbox, eng)).one()
         if zoom >= DETAIL_ZOOM and total <= max_individual:
             return CameraOverview(int(total), camera_markers(bbox=bbox, engine=eng, limit=max_individual), [], None)
         cell = cell_size_deg(zoom)
@@ -334,7 +347,7 @@ def camera_overview(bbox: BBox, zoom: int, *, engine: Engine | None = None,
             gx = sa.func.floor((Camera.lon - bbox.min_lon) / cell)
         offline = sa.func.sum(sa.case((Camera.status == "offline", 1), else_=0))
         q = _bbox_filter(select(gy.label("gy"), gx.label("gx"), sa.func.count(Camera.id), sa.func.avg(Camera.lat),
-                                sa.func.avg(Camera.lon), offline), bbox).group_by("gy", "gx")
+                                sa.func.avg(Camera.lon), offline), bbox, eng).group_by("gy", "gx")
         rows = s.exec(q).all()
     cells = []
     for y, x, n, lat, lon, off in rows:

@@ -37,6 +37,7 @@ from disaster_ops.incidents.fusion import Candidate, FusionPolicy, GroundDetecti
 from disaster_ops.incidents.lifecycle import OPEN, check_transition, due_transition
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Action, Principal, require
+from disaster_ops.storage import spatial
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Detection, Incident, IncidentStatus, utcnow
 from geo.crs import LocalFrame
@@ -68,12 +69,13 @@ def _area_m2(geom_wgs84: shapely.Geometry) -> float:
     return float(LocalFrame.around(c.y, c.x).geom_to_m(geom_wgs84).area)
 
 
-def _near(det: GroundDetection, policy: FusionPolicy):
+def _near(bind, det: GroundDetection, policy: FusionPolicy):
+    """The detection's kind group and the box prefilter of incidents it may join (bbox
+    overlap; on PostGIS from the GiST index of ``incident.geom``)."""
     group = fusion.kinds_in_group(det.kind)
     pad = max(policy.distance_for(k) for k in group) * _DEG_PER_M * 2.0
     w, s, e, n = det.geometry_wgs84.bounds
-    return group, (Incident.max_lon >= w - pad, Incident.min_lon <= e + pad,
-                   Incident.max_lat >= s - pad, Incident.min_lat <= n + pad)
+    return group, (spatial.bbox_clause(bind, spatial.INCIDENTS, w - pad, s - pad, e + pad, n + pad),)
 
 
 def _candidate(r: Incident) -> Candidate:
@@ -82,7 +84,7 @@ def _candidate(r: Incident) -> Candidate:
 
 
 def _candidates(session: Session, det: GroundDetection, policy: FusionPolicy) -> list[Incident]:
-    group, box = _near(det, policy)
+    group, box = _near(session.connection(), det, policy)
     q = select(Incident).where(
         Incident.kind.in_(sorted(group)),
         Incident.status.in_([st.value for st in OPEN]),
@@ -245,6 +247,28 @@ def list_incidents(*, engine: Engine | None = None, open_only: bool = True,
         if since:
             q = q.where(Incident.last_seen >= since)
         return list(session.exec(q))
+
+
+@dataclass(frozen=True)
+class NearIncident:
+    """An incident within some distance of a place, and how far its area is from it."""
+
+    incident: Incident
+    distance_m: float
+
+
+def incidents_near(lat: float, lon: float, radius_m: float, *, engine: Engine | None = None,
+                   open_only: bool = True) -> list[NearIncident]:
+    """Incidents whose area comes within ``radius_m`` of (lat, lon), nearest first (0 m:
+    the point is inside). Distances in the local UTM zone; PostGIS answers with
+    ``ST_DWithin`` on the indexed ``incident.geom``, other engines with the bbox columns and
+    shapely, with the same result."""
+    where = (Incident.__table__.c.status.in_([st.value for st in OPEN]),) if open_only else ()
+    with Session(engine or get_engine()) as session:
+        hits = spatial.within_m(session.connection(), spatial.INCIDENTS, shapely.Point(lon, lat), radius_m,
+                                where=where)
+        by_id = {i.id: i for i in session.exec(select(Incident).where(Incident.id.in_([i for i, _ in hits])))}
+    return [NearIncident(by_id[i], d) for i, d in hits if i in by_id]
 
 
 def get_incident(incident_id: int, *, engine: Engine | None = None) -> Incident | None:

@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from disaster_ops.storage import spatial
 from disaster_ops.storage.db import get_engine
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,22 @@ def upgrade(engine: Engine | None = None, revision: str = "head") -> str | None:
     with migration_lock(eng), eng.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    spatial.forget(eng)
     rev = current_revision(eng)
     logger.info("database %s at revision %s", eng.url.render_as_string(hide_password=True), rev)
+    return rev
+
+
+def downgrade(engine: Engine | None = None, revision: str = "-1") -> str | None:
+    """Take the schema back to ``revision`` (an id, ``-1`` for one step, ``base``)."""
+    eng = engine or get_engine()
+    cfg = alembic_config(eng)
+    with migration_lock(eng), eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    spatial.forget(eng)
+    rev = current_revision(eng)
+    logger.info("database %s down to revision %s", eng.url.render_as_string(hide_password=True), rev)
     return rev
 
 
