@@ -91,7 +91,9 @@ def _port_range() -> range:
 
 
 def _free_port() -> int:
-    for port in _port_range():
+    ports = list(_port_range())
+    start = os.getpid() % len(ports)  # processes starting together try different ports first
+    for port in ports[start:] + ports[:start]:
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -111,8 +113,19 @@ def server_binaries() -> tuple[str, str]:
     return initdb, pg_ctl
 
 
-def start_server(*, port: int | None = None, with_postgis: bool = True) -> PgServer:
-    """Start a cluster in a new temporary folder; the caller stops it (:meth:`PgServer.stop`)."""
+def start_server(*, port: int | None = None, with_postgis: bool = True, attempts: int = 4) -> PgServer:
+    """Start a cluster in a new temporary folder; the caller stops it (:meth:`PgServer.stop`).
+    A port taken between the probe and the server's bind (another test run) is retried."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start(port=port, with_postgis=with_postgis)
+        except PgUnavailable as exc:
+            if port is not None or "already in use" not in str(exc) or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _start(*, port: int | None, with_postgis: bool) -> PgServer:
     try:
         import psycopg  # noqa: F401
     except ImportError:
