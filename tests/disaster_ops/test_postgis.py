@@ -77,6 +77,7 @@ def test_migration_up_and_down_on_every_engine(postgis, pg_server, tmp_path):
             assert upgrade(eng) == "0004_pg"
             assert not spatial.uses_postgis(eng)
             assert downgrade(eng, "0003_auth") == "0003_auth"
+            assert downgrade(eng, "base") is None
             assert upgrade(eng) == "0004_pg"
             assert current_revision(eng) == head_revision()
             import_registry(REPO / "sample_data" / "busan_junggu_cctv_2024.csv", engine=eng)
