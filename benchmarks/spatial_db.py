@@ -29,6 +29,7 @@ import argparse
 import csv
 import datetime as dt
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -182,6 +183,7 @@ def main() -> int:
             eng.dispose()
         if server is not None:
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
