@@ -71,8 +71,9 @@ def registered_types() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_detector(config: DetectorConfig | None = None) -> Detector:
-    """Build the detector a config names (default: the shipped HazardNet)."""
+def create_detector(config: DetectorConfig | None = None, *, threads: int | None = None) -> Detector:
+    """Build the detector a config names (default: the shipped HazardNet); ``threads``
+    caps its inference threads (several camera workers share one node's cores)."""
     from disaster_ops.detect import backends  # noqa: F401  (registers the built-in types)
 
     config = config or DetectorConfig()
@@ -80,4 +81,4 @@ def create_detector(config: DetectorConfig | None = None) -> Detector:
         factory = _REGISTRY[config.type]
     except KeyError:
         raise ConfigError(f"unknown detector type {config.type!r}; known: {', '.join(registered_types())}") from None
-    return factory(config)
+    return factory(config, threads=threads) if threads else factory(config)

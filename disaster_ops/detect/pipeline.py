@@ -100,6 +100,13 @@ class MultiCameraRunner:
         self.cameras = {cid: CameraState(cid, cfg, detector) for cid, cfg in cameras.items()}
         self.stats = RunnerStats()
 
+    def add_camera(self, camera_id: str, config: CameraDetectConfig) -> None:
+        """Start keeping state for one more camera (a fresh gate and confirmer)."""
+        self.cameras[camera_id] = CameraState(camera_id, config, self.detector)
+
+    def remove_camera(self, camera_id: str) -> None:
+        self.cameras.pop(camera_id, None)
+
     def process(self, frames: Mapping[str, tuple[np.ndarray, float]]) -> list[CameraResult]:
         """One tick: ``frames`` maps camera id -> (BGR frame, capture time in s)."""
         results: dict[str, CameraResult] = {}

@@ -22,7 +22,7 @@ Rules (times in :class:`disaster_ops.config.IncidentRules`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +40,7 @@ from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.storage import spatial
 from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Detection, Incident, IncidentStatus, utcnow
+from disaster_ops.storage.txlock import serialise
 from geo.crs import LocalFrame
 
 # Degrees of latitude per metre, generously rounded up, for the bbox prefilter.
@@ -185,10 +186,15 @@ def _ingest_one(session: Session, det: GroundDetection, pol: FusionPolicy, rules
 
 def ingest(detections: Iterable[GroundDetection], *, engine: Engine | None = None,
            policy: FusionPolicy | None = None, principal: Principal | None = None,
-           rules: IncidentRules | None = None) -> list[IngestResult]:
+           rules: IncidentRules | None = None,
+           guard: Callable[[Session, GroundDetection], None] | None = None) -> list[IngestResult]:
     """Store detections and fuse each into an incident (one transaction per detection).
 
-    ``principal`` is the component that saw them (default: the CCTV watcher).
+    ``principal`` is the component that saw them (default: the CCTV watcher). Fusion of
+    one kind group is serialised across processes (:mod:`disaster_ops.storage.txlock`):
+    two workers that see the same fire at once make one incident with two sources.
+    ``guard`` runs first in each detection's transaction and may raise to refuse it (a
+    camera worker's lease check); detections stored before it raised stay stored.
     """
     principal = principal or Principal.system("watcher")
     require(principal, Action.INGEST_DETECTIONS)
@@ -198,6 +204,9 @@ def ingest(detections: Iterable[GroundDetection], *, engine: Engine | None = Non
     out: list[IngestResult] = []
     for det in detections:
         with session_scope(eng) as session:
+            serialise(session, "fusion:" + fusion.group_of(det.kind))
+            if guard is not None:
+                guard(session, det)
             out.append(_ingest_one(session, det, pol, rules, principal))
     return out
 
@@ -218,6 +227,10 @@ def sweep(*, now: datetime | None = None, engine: Engine | None = None,
     rules = rules or get_settings().incidents
     changes: list[SweepChange] = []
     with session_scope(engine or get_engine()) as session:
+        open_kinds = session.exec(select(Incident.kind).where(Incident.status.in_([s.value for s in OPEN]))
+                                  .distinct()).all()
+        for group in sorted({fusion.group_of(k) for k in open_kinds}):  # sorted: no deadlock with ingest
+            serialise(session, "fusion:" + group)
         for inc in session.exec(select(Incident).where(Incident.status.in_([s.value for s in OPEN]))):
             old_status, old_sev = IncidentStatus(inc.status), inc.severity
             to = due_transition(old_status, inc.last_seen, now, rules)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,10 +85,22 @@ def _settings(cam: Camera) -> CameraDetectConfig:
 
 
 class Watcher:
+    """Watch a set of cameras. The set may change while it runs (:meth:`add_camera`,
+    :meth:`remove_camera`): that is how a cluster worker gains and loses cameras.
+
+    ``source_factory`` opens a camera's stream (default: :class:`FrameSource` on its
+    ``stream_url``); ``report_guard`` runs inside each detection's database transaction
+    and may raise to refuse it (a cluster worker's lease check), in which case the
+    camera is dropped from this watcher; ``sweep_interval_s=None`` leaves the incident
+    sweep to someone else (the cluster coordinator)."""
+
     def __init__(self, cameras: list[Camera], *, detector: Detector | None = None, engine: Engine | None = None,
                  sample_fps: float = 1.0, report_interval_s: float = 15.0, replay: bool = False,
-                 snapshot_dir: Path | None = None, health_interval_s: float = 5.0) -> None:
-        if not cameras:
+                 snapshot_dir: Path | None = None, health_interval_s: float = 5.0, allow_empty: bool = False,
+                 source_factory: Callable[..., FrameSource] | None = None,
+                 report_guard: Callable | None = None, guard_errors: tuple[type[Exception], ...] = (),
+                 sweep_interval_s: float | None = 30.0) -> None:
+        if not cameras and not allow_empty:
             raise ValueError("no cameras to watch (none has a stream_url)")
         self.engine = engine or get_engine()
         self.detector = detector or create_detector()
@@ -98,28 +111,65 @@ class Watcher:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         hr = get_settings().camera_health
         self.health_rules = hr
-        self.watched = {c.source_key: _Watched(c, FrameSource(
-            c.source_key, c.stream_url, replay=replay, stale_after_s=hr.stale_after_s,
-            frozen_after_s=hr.frozen_after_s, offline_after_s=hr.offline_after_s)) for c in cameras}
+        self.replay = replay
+        self.source_factory = source_factory or FrameSource
+        self.report_guard, self.guard_errors = report_guard, guard_errors
+        self.lock = threading.RLock()  # a tick and a camera change never run at once
+        self._started = False
+        self.watched = {c.source_key: _Watched(c, self._open(c)) for c in cameras}
         self.runner = MultiCameraRunner(self.detector, {k: _settings(w.cam) for k, w in self.watched.items()})
         self._last_report: dict[tuple[str, str], float] = {}
         self._last_health = 0.0
         self._last_sweep = 0.0
-        self.sweep_interval_s = 30.0  # quiet incidents: stale / auto-resolve / severity re-grade
+        self.sweep_interval_s = sweep_interval_s  # quiet incidents: stale / auto-resolve / severity re-grade
         self.stats = WatchStats()
         self.stop_event = threading.Event()
+        self.lag_s = 0.0  # how late the last tick started against its schedule
+        self.tick_s = 0.0  # how long the last tick took
+
+    def _open(self, cam: Camera) -> FrameSource:
+        hr = self.health_rules
+        return self.source_factory(cam.source_key, cam.stream_url, replay=self.replay,
+                                   stale_after_s=hr.stale_after_s, frozen_after_s=hr.frozen_after_s,
+                                   offline_after_s=hr.offline_after_s)
+
+    # ---------------------------------------------------------------- camera set
+    def add_camera(self, cam: Camera) -> None:
+        """Start watching ``cam`` (no-op when already watched)."""
+        with self.lock:
+            if cam.source_key in self.watched:
+                return
+            w = _Watched(cam, self._open(cam))
+            self.runner.add_camera(cam.source_key, _settings(cam))
+            self.watched[cam.source_key] = w
+            if self._started:
+                w.source.start()
+
+    def remove_camera(self, key: str) -> bool:
+        """Stop watching camera ``key``; its health is left to whoever watches it next."""
+        with self.lock:
+            w = self.watched.pop(key, None)
+            self.runner.remove_camera(key)
+            for k in [k for k in self._last_report if k[0] == key]:
+                del self._last_report[k]
+        if w is not None:
+            w.source.stop()
+        return w is not None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        for w in self.watched.values():
-            w.source.start()
+        with self.lock:
+            self._started = True
+            for w in self.watched.values():
+                w.source.start()
 
     def close(self) -> None:
         """Stop reading; the cameras are marked stale ("watcher stopped") with their heartbeat
         ended, so readers then see them offline once ``offline_after_s`` has passed."""
-        for w in self.watched.values():
-            w.source.stop()
-        self._write_health(force=True, stopping=True)
+        with self.lock:
+            for w in self.watched.values():
+                w.source.stop()
+            self._write_health(force=True, stopping=True)
 
     def run(self, *, duration_s: float | None = None, on_report=None) -> WatchStats:
         """Run until ``stop_event`` is set or ``duration_s`` passed."""
@@ -128,7 +178,13 @@ class Watcher:
         next_tick = time.monotonic()
         try:
             while not self.stop_event.is_set() and (t_end is None or time.monotonic() < t_end):
-                results = self.tick()
+                started = time.monotonic()
+                self.lag_s = max(0.0, started - next_tick)
+                with self.lock:
+                    results = self.tick()
+                self.tick_s = time.monotonic() - started
+                if self.lag_s > 10 * self.sample_period_s:  # far behind: skip ticks instead of bursting
+                    next_tick = time.monotonic()
                 if on_report:
                     for r in results:
                         on_report(r)
@@ -165,7 +221,13 @@ class Watcher:
                 due &= res.detections.kinds()
                 if not due:
                     continue
-                out.extend(self._report(self.watched[res.camera_id], frames[res.camera_id], res.detections, due))
+                try:
+                    out.extend(self._report(self.watched[res.camera_id], frames[res.camera_id],
+                                            res.detections, due))
+                except self.guard_errors as exc:  # the camera moved to another worker
+                    logger.warning("%s; dropping it here", exc)
+                    self.remove_camera(res.camera_id)
+                    continue
                 for k in due:
                     self._last_report[(res.camera_id, k)] = now
         self._write_health()
@@ -174,7 +236,7 @@ class Watcher:
 
     def _sweep(self) -> None:
         now = time.monotonic()
-        if now - self._last_sweep < self.sweep_interval_s:
+        if self.sweep_interval_s is None or now - self._last_sweep < self.sweep_interval_s:
             return
         self._last_sweep = now
         try:
@@ -201,7 +263,8 @@ class Watcher:
             self.stats.snapshot_failures += 1
         ground = camera_to_ground(w.cam, dets, kinds=kinds, observed_at=at, width_px=wpx, height_px=h,
                            snapshot_path=snap, model=w.model)
-        results = incident_svc.ingest(ground, engine=self.engine, principal=Principal.system("watcher"))
+        results = incident_svc.ingest(ground, engine=self.engine, principal=Principal.system("watcher"),
+                                      guard=self.report_guard)
         self.stats.reports += len(results)
         self.stats.incidents_created += sum(r.created for r in results)
         self.stats.by_camera[w.cam.source_key] = self.stats.by_camera.get(w.cam.source_key, 0) + len(results)

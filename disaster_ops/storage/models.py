@@ -376,3 +376,40 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = _ts(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class CameraLease(SQLModel, table=True):
+    """Which camera worker may run a camera (``disaster-ops watch --workers/--cluster``).
+
+    The coordinator grants a lease by raising ``token`` (a fencing token: it never goes
+    down); a worker writes a camera's detections only while the row still names it with
+    the token it was given, checked in the same transaction as the write. So a worker
+    that was declared dead but still runs can never store a detection after its camera
+    moved on. ``expires_at`` is renewed by the worker; a lease past it is free."""
+
+    __tablename__ = "camera_lease"
+
+    camera_key: str = Field(primary_key=True, max_length=200, description="Camera source_key.")
+    worker_id: str | None = Field(default=None, max_length=200, index=True)
+    token: int = Field(default=0, description="Fencing token; raised on every grant.")
+    granted_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts(default_factory=utcnow)
+    lag_s: float | None = Field(default=None, description="How far behind its schedule the worker last ran, s.")
+
+
+class WatchWorker(SQLModel, table=True):
+    """A camera worker's heartbeat: where it runs, how many cameras, how far behind."""
+
+    __tablename__ = "watch_worker"
+
+    worker_id: str = Field(primary_key=True, max_length=200)
+    node: str = Field(default="", max_length=200, description="Host name / Ray node id.")
+    pid: int = 0
+    state: str = Field(default="running", max_length=20, description="running or stopped.")
+    started_at: datetime = _ts(default_factory=utcnow)
+    heartbeat_at: datetime = _ts(default_factory=utcnow)
+    cameras: int = 0
+    frames: int = 0
+    reports: int = 0
+    lag_s: float = Field(default=0.0, description="How late the last sampling tick started, s.")
+    tick_s: float = Field(default=0.0, description="How long the last tick took, s.")

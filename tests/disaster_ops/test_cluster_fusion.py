@@ -1,0 +1,117 @@
+"""Camera workers sharing one database: the assignment plan, fenced leases, and fusion
+when two workers see the same fire at the same moment, on SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from disaster_ops.cluster import leases
+from disaster_ops.cluster.assign import plan_moves
+from disaster_ops.cluster.leases import LeaseLost
+from disaster_ops.incidents.fusion import GroundDetection
+from disaster_ops.storage.db import make_engine
+from disaster_ops.storage.migrate import upgrade
+from disaster_ops.storage.models import Detection, Incident
+from tests.disaster_ops._pgserver import pg_binaries, pg_server
+
+PG_PORT = 18401
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- the plan
+def test_plan_splits_without_overlap_and_moves_few_cameras():
+    cams = [f"c{i:02d}" for i in range(10)]
+    first = plan_moves({}, ["w1"], cams)
+    assign = {m.camera_key: m.to_worker for m in first}
+    assert set(assign) == set(cams) and set(assign.values()) == {"w1"}
+    # a worker joins: half the cameras move, each exactly once, none twice
+    join = plan_moves(assign, ["w1", "w2"], cams)
+    assert len(join) == 5 and all(m.from_worker == "w1" and m.to_worker == "w2" for m in join)
+    assign.update({m.camera_key: m.to_worker for m in join})
+    # w1 dies: only its cameras move, all to the survivor
+    die = plan_moves(assign, ["w2"], cams)
+    assert {m.camera_key for m in die} == {c for c, w in assign.items() if w == "w1"}
+    assert all(m.from_worker is None and m.to_worker == "w2" for m in die)
+    assert plan_moves({c: "w2" for c in cams}, ["w2"], cams) == []
+
+
+def test_plan_evens_three_workers():
+    cams = [f"c{i}" for i in range(7)]
+    assign = {m.camera_key: m.to_worker for m in plan_moves({}, ["a", "b", "c"], cams)}
+    loads = sorted(list(assign.values()).count(w) for w in "abc")
+    assert loads == [2, 2, 3]
+
+
+# ---------------------------------------------------------------- leases
+def test_a_fenced_worker_cannot_write_after_its_camera_moved(engine):
+    t1 = leases.grant(engine, "cam:1", "w1")
+    with Session(engine) as s:
+        leases.check(s, "cam:1", "w1", t1)  # holds
+    t2 = leases.grant(engine, "cam:1", "w2")  # w1 declared dead; w1 may still be running
+    assert t2 > t1
+    with Session(engine) as s, pytest.raises(LeaseLost):
+        leases.check(s, "cam:1", "w1", t1)
+    assert leases.renew(engine, "w1", {"cam:1": t1}) == {"cam:1"}
+    assert leases.renew(engine, "w2", {"cam:1": t2}) == set()
+    assert leases.holders(engine) == {"cam:1": ("w2", t2)}
+    leases.release(engine, "cam:1", "w1", t1)  # a stale release changes nothing
+    assert leases.holders(engine) == {"cam:1": ("w2", t2)}
+
+
+# ---------------------------------------------------------------- fusion race
+def _det(source: str, i: int) -> GroundDetection:
+    return GroundDetection(source_kind="cctv", source_id=source, observed_at=T0 + timedelta(seconds=i),
+                           kind="fire" if i % 3 else "smoke", confidence=0.8, bbox_px=(10, 10, 50, 50),
+                           ground_lat=35.1015 + i * 1e-6, ground_lon=129.0322)
+
+
+def _worker(url: str, source: str, barrier, n: int, out) -> None:
+    from disaster_ops.services.incidents import ingest
+
+    eng = make_engine(url)
+    created = 0
+    for i in range(n):
+        barrier.wait()  # both "workers" report their frame of the same fire at the same moment
+        created += sum(r.created for r in ingest([_det(source, i)], engine=eng))
+    out.put(created)
+
+
+def _race(url: str, n: int = 12) -> tuple[int, list[Incident], list[Detection]]:
+    eng = make_engine(url)
+    upgrade(eng)
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(url, f"cam:{k}", barrier, n, out)) for k in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    created = out.get(timeout=5) + out.get(timeout=5)
+    with Session(eng) as s:
+        incs = list(s.exec(select(Incident)))
+        dets = list(s.exec(select(Detection)))
+    eng.dispose()
+    return created, incs, dets
+
+
+def _assert_one_incident_two_sources(created, incs, dets, n=12):
+    assert created == 1 and len(incs) == 1, [(i.id, i.kind) for i in incs]
+    assert incs[0].source_count == 2 and set(incs[0].kind_list) == {"fire", "smoke"}
+    assert len(dets) == 2 * n and {d.incident_id for d in dets} == {incs[0].id}
+
+
+def test_two_workers_seeing_one_fire_make_one_incident_sqlite(data_dir):
+    url = f"sqlite:///{data_dir / 'race.db'}"
+    _assert_one_incident_two_sources(*_race(url))
+
+
+@pytest.mark.skipif(pg_binaries() is None, reason="PostgreSQL server binaries not installed")
+def test_two_workers_seeing_one_fire_make_one_incident_postgres():
+    pytest.importorskip("psycopg")
+    with pg_server(PG_PORT) as url:
+        _assert_one_incident_two_sources(*_race(url))
