@@ -85,6 +85,8 @@ class ShardWorker:
         """Run ``camera_key`` under lease ``token``; False when the lease is not ours (any more)."""
         with Session(self.engine) as s:
             cam = s.exec(select(Camera).where(Camera.source_key == camera_key)).first()
+            if cam is not None:
+                s.expunge(cam)
             try:
                 leases.check(s, camera_key, self.worker_id, token)
             except LeaseLost:
