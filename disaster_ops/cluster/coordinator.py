@@ -222,7 +222,7 @@ class Coordinator:
     def statuses(self) -> list[ShardStatus]:
         refs = {wid: h.status.remote() for wid, h in self.workers.items()}
         out = []
-        for _wid, ref in refs.items():
+        for ref in refs.values():
             try:
                 out.append(ray.get(ref, timeout=self.config.call_timeout_s))
             except (RayError, GetTimeoutError):

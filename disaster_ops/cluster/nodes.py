@@ -83,9 +83,11 @@ class LocalNode:
         self.proc: subprocess.Popen | None = None
 
     def start(self, *, timeout_s: float = 60.0) -> LocalNode:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the node keeps it)
         self.proc = subprocess.Popen(ray_start_command(self.spec), env=node_env(), stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        if log is not subprocess.DEVNULL:
+            log.close()  # the child has its own copy
         port = self.spec.port_base if self.spec.head_address is None else self.spec.port_base + 1
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -26,10 +26,10 @@ from tests.conftest import REPO, shared_path
 
 ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'disaster-ops[cluster]')")
 
-from disaster_ops.cluster import leases  # noqa: E402
-from disaster_ops.cluster.coordinator import Coordinator, CoordinatorConfig  # noqa: E402
-from disaster_ops.cluster.nodes import LocalNode, NodeSpec  # noqa: E402
-from disaster_ops.cluster.shard import ShardConfig  # noqa: E402
+from disaster_ops.cluster import leases
+from disaster_ops.cluster.coordinator import Coordinator, CoordinatorConfig
+from disaster_ops.cluster.nodes import LocalNode, NodeSpec
+from disaster_ops.cluster.shard import ShardConfig
 
 HEAD_PORT = 19000
 FIRE = REPO / "sample_data" / "videos" / "house6.mp4"
@@ -73,7 +73,7 @@ def cluster(tmp_path):
 
 
 def test_two_node_split_failover_and_one_incident(cluster, tmp_path):
-    head, nodes = cluster
+    _head, nodes = cluster
     street = shared_path("videos", "normal_fixed", "car-detection.mp4")
     data_dir = tmp_path / "var"
     url = f"sqlite:///{data_dir / 'ops.db'}"
