@@ -37,6 +37,7 @@ from disaster_ops.cli import (
     sim_drone_cmd,  # noqa: F401
     users_cmd,  # noqa: F401
     watch_cmd,  # noqa: F401
+    workers_cmd,  # noqa: F401
 )
 from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)
 from disaster_ops.redact import redact

@@ -20,6 +20,12 @@ def watch(
     report_interval_s: float = typer.Option(15.0, "--report-interval-s", min=0.0, help="Re-report an ongoing hazard at most this often."),
     duration_s: float | None = typer.Option(None, "--duration-s", min=0.1, help="Stop after this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per reported detection."),
+    workers: int | None = typer.Option(None, "--workers", min=1, max=256,
+                                       help="Shard the cameras over N camera workers on a local Ray node."),
+    cluster: str | None = typer.Option(None, "--cluster", help="Run camera workers on an existing Ray cluster "
+                                       "(HOST:PORT of its head); one worker per free watch_slot."),
+    ray_port_base: int = typer.Option(6379, "--ray-port-base", min=1024, max=65000,
+                                      help="--workers: first port of the local Ray node (see docs/deployment.md)."),
 ) -> None:
     """Watch CCTV streams: motion-gated detection, N-of-M confirmation, incidents on the map."""
     from disaster_ops.detect.errors import DetectError
@@ -31,6 +37,17 @@ def watch(
         cams = cameras_to_watch(camera or None)
         if not cams:
             fail("no camera has a stream_url: import a registry with stream_url, or pass --camera")
+    except KeyError as exc:
+        fail(str(exc).strip("'\""))
+    if workers is not None and cluster is not None:
+        fail("give --workers (local) or --cluster (existing cluster), not both")
+    if workers is not None or cluster is not None:
+        from disaster_ops.cli.workers_cmd import run_cluster
+
+        run_cluster([c.source_key for c in cams], workers=workers, cluster=cluster, port_base=ray_port_base,
+                    fps=fps, report_interval_s=report_interval_s, replay=replay, duration_s=duration_s)
+        return
+    try:
         watcher = Watcher(cams, sample_fps=fps, report_interval_s=report_interval_s, replay=replay)
     except (KeyError, DetectError) as exc:
         fail(str(exc).strip("'\""))

@@ -155,3 +155,47 @@ def _node_port(node_label: str) -> int:
         if n["NodeID"].startswith(node_id):
             return int(n["NodeManagerPort"])
     raise AssertionError(f"no Ray node {node_id}")
+
+
+@pytest.mark.slow  # about 75 s on 2 cores: a second Ray start and several CLI processes
+def test_watch_workers_cli_and_status(tmp_path):
+    """``watch --workers 2`` as a user runs it; ``workers status`` reports each worker's cameras."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import run_cli
+
+    street = shared_path("videos", "normal_fixed", "car-detection.mp4")
+    data_dir = tmp_path / "var"
+    env = {**os.environ, "DISASTER_OPS_DATA_DIR": str(data_dir), "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("DATABASE_URL", None)
+    env.pop("DISASTER_OPS_DATABASE_URL", None)
+    eng = make_engine(f"sqlite:///{data_dir / 'disaster_ops.db'}")
+    upgrade(eng)
+    with Session(eng) as s:
+        for i in range(4):
+            s.add(_camera(f"cam:st-{i}", f"sim:{street}?fps=1&static=1&offset={i}", 129.05 + i * 0.01))
+        s.commit()
+    proc = subprocess.Popen([sys.executable, "-m", "disaster_ops", "watch", "--workers", "2", "--ray-port-base",
+                             "19500", "--duration-s", "120"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        def two_running():
+            r = run_cli("workers", "status", "--json", env_extra=env)
+            rows = json.loads(r.stdout or "[]")
+            ok = (len(rows) == 2 and all(x["state"] == "running" and len(x["cameras"]) == 2 for x in rows))
+            return rows if ok else None
+        rows = _wait(two_running, 150, "two workers with two cameras each", step_s=2)
+        assert sorted(c for x in rows for c in x["cameras"]) == [f"cam:st-{i}" for i in range(4)]
+        r = run_cli("workers", "status", env_extra=env)
+        assert r.returncode == 0 and "2 cameras" in r.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out[-2000:]
+    assert "stopped:" in out
+    rows = json.loads(run_cli("workers", "status", "--json", env_extra=env).stdout)
+    assert {x["state"] for x in rows} == {"stopped"} and all(not x["cameras"] for x in rows)
