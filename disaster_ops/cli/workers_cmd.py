@@ -96,7 +96,7 @@ def run_cluster(camera_keys: list[str], *, workers: int | None, cluster: str | N
         cluster = f"127.0.0.1:{port_base}"
     try:
         ray.init(address=cluster, log_to_driver=False, logging_level="WARNING")
-    except Exception as exc:  # ConnectionError and Ray's own errors: one line
+    except (ConnectionError, RuntimeError, ValueError) as exc:  # one line, not a trace
         if local:
             local.stop()
         fail(f"cannot join the Ray cluster at {cluster}: {exc}")
