@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_SPEC) || $(PIP) install -q torch torchvision
-	$(PIP) install -q -e '.[dev,docs]'
+	$(PIP) install -q -e '.[dev,docs,cluster]'
 	@touch $(STAMP)
 
 install: $(STAMP)
