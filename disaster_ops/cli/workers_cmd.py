@@ -5,6 +5,7 @@ pinned ports, ``status`` reports each worker's cameras and lag) and the cluster 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import signal
 import tempfile
 
@@ -119,4 +120,5 @@ def run_cluster(camera_keys: list[str], *, workers: int | None, cluster: str | N
         ray.shutdown()
         if local:
             local.stop()
+            shutil.rmtree(local.spec.temp_dir or "", ignore_errors=True)
         typer.echo(f"stopped: {moves} camera assignments, {lost} workers lost", err=True)

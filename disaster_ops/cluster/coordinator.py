@@ -48,6 +48,7 @@ class CoordinatorConfig:
     start_timeout_s: float = 120.0
     call_timeout_s: float = 30.0
     sweep_interval_s: float = 30.0
+    reconcile_interval_s: float = 5.0  # compare what workers run with the assignment
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Coordinator:
         self.stop_event = threading.Event()
         self._n = 0
         self._last_sweep = time.monotonic()
+        self._last_reconcile = time.monotonic()
 
     # ------------------------------------------------------------------ loop
     def run(self, *, duration_s: float | None = None) -> None:
@@ -95,6 +97,7 @@ class Coordinator:
     def step(self) -> None:
         self._check_starting()
         self._check_alive()
+        self._reconcile()
         self._grow()
         self._rebalance()
         self._sweep()
@@ -165,6 +168,17 @@ class Coordinator:
             del self.assignment[c]
         self._log("worker_lost", f"{wid} ({len(orphans)} cameras)")
 
+    def _reconcile(self) -> None:
+        """A camera a worker dropped by itself (its lease expired while it was stalled) is
+        unassigned here, so the next plan gives it out again."""
+        if time.monotonic() - self._last_reconcile < self.config.reconcile_interval_s:
+            return
+        self._last_reconcile = time.monotonic()
+        for st in self.statuses(timeout_s=self.config.ping_timeout_s):
+            for cam in [c for c, w in self.assignment.items() if w == st.worker_id and c not in st.cameras]:
+                del self.assignment[cam]
+                self._log("camera_dropped", f"{cam} by {st.worker_id}")
+
     def _free_slots(self) -> int:
         return int(ray.available_resources().get(SLOT_RESOURCE, 0))
 
@@ -186,32 +200,39 @@ class Coordinator:
         moves = plan_moves(self.assignment, list(self.workers), self.camera_keys)
         if not moves:
             return
-        revokes = [(m, self.workers[m.from_worker].revoke.remote(m.camera_key)) for m in moves
-                   if m.from_worker in self.workers]
-        for m, ref in revokes:
-            try:
-                ray.get(ref, timeout=self.config.call_timeout_s)
-            except (RayError, GetTimeoutError):
-                pass  # the grant below fences it anyway
-        calls = []
+        by_old: dict[str, list[str]] = {}
         for m in moves:
-            token = leases.grant(self.engine, m.camera_key, m.to_worker, ttl_s=self.shard.lease_ttl_s)
-            calls.append((m, self.workers[m.to_worker].assign.remote(m.camera_key, token)))
-        for m, ref in calls:
+            if m.from_worker in self.workers:
+                by_old.setdefault(m.from_worker, []).append(m.camera_key)
+        revokes = [self.workers[w].revoke.remote(cams) for w, cams in by_old.items()]
+        ready, _ = ray.wait(revokes, num_returns=len(revokes), timeout=self.config.call_timeout_s)
+        for ref in ready:  # one that did not answer is fenced by the grants below anyway
             try:
-                ok = ray.get(ref, timeout=self.config.call_timeout_s)
+                ray.get(ref)
+            except RayError:
+                pass
+        tokens = leases.grant_many(self.engine, {m.camera_key: m.to_worker for m in moves},
+                                   ttl_s=self.shard.lease_ttl_s)
+        grants: dict[str, dict[str, int]] = {}
+        for m in moves:
+            grants.setdefault(m.to_worker, {})[m.camera_key] = tokens[m.camera_key]
+        moved = {m.camera_key: m for m in moves}
+        for w, g in grants.items():
+            try:
+                started = ray.get(self.workers[w].assign.remote(g), timeout=self.config.call_timeout_s)
             except (RayError, GetTimeoutError) as exc:
-                logger.warning("assigning %s to %s failed: %s", m.camera_key, m.to_worker, exc)
-                continue  # not recorded: the next step plans it again
-            if ok:
-                self.assignment[m.camera_key] = m.to_worker
-                self._log("camera_moved" if m.from_worker else "camera_assigned",
-                          f"{m.camera_key} -> {m.to_worker}")
+                logger.warning("assigning %d cameras to %s failed: %s", len(g), w, exc)
+                continue  # not recorded: the next step plans them again
+            for cam in started:
+                self.assignment[cam] = w
+                m = moved[cam]
+                self._log("camera_moved" if m.from_worker else "camera_assigned", f"{cam} -> {w}")
 
     def _sweep(self) -> None:
         if time.monotonic() - self._last_sweep < self.config.sweep_interval_s:
             return
         self._last_sweep = time.monotonic()
+        self._last_reconcile = time.monotonic()
         from disaster_ops.services import incidents
 
         try:
@@ -219,12 +240,14 @@ class Coordinator:
         except Exception:  # the incident rules must not stop the cameras
             logger.exception("incident sweep failed")
 
-    def statuses(self) -> list[ShardStatus]:
-        refs = {wid: h.status.remote() for wid, h in self.workers.items()}
+    def statuses(self, *, timeout_s: float | None = None) -> list[ShardStatus]:
+        """Each live worker's status (those that do not answer within the timeout are left out)."""
+        refs = [h.status.remote() for h in self.workers.values()]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout_s or self.config.call_timeout_s)
         out = []
-        for ref in refs.values():
+        for ref in ready:
             try:
-                out.append(ray.get(ref, timeout=self.config.call_timeout_s))
-            except (RayError, GetTimeoutError):
+                out.append(ray.get(ref))
+            except RayError:
                 pass
         return out

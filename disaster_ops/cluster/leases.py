@@ -61,6 +61,21 @@ def grant(engine: Engine, camera_key: str, worker_id: str, *, ttl_s: float = LEA
         return row.token
 
 
+def grant_many(engine: Engine, grants: Mapping[str, str], *, ttl_s: float = LEASE_TTL_S) -> dict[str, int]:
+    """:func:`grant` for many cameras (camera_key -> worker_id) in one transaction."""
+    now = utcnow()
+    out: dict[str, int] = {}
+    with session_scope(engine) as s:
+        for key in sorted(grants):  # sorted: two grant batches never wait on each other in a cycle
+            row = _row(s, key) or CameraLease(camera_key=key, token=0)
+            row.token += 1
+            row.worker_id, row.granted_at, row.expires_at, row.lag_s = (grants[key], now,
+                                                                        now + timedelta(seconds=ttl_s), None)
+            s.add(row)
+            out[key] = row.token
+    return out
+
+
 def check(session: Session, camera_key: str, worker_id: str, token: int | None) -> None:
     """Raise :class:`LeaseLost` unless ``worker_id`` holds ``camera_key`` with ``token`` now."""
     row = _row(session, camera_key)
@@ -99,11 +114,14 @@ def release(engine: Engine, camera_key: str, worker_id: str, token: int) -> None
             s.add(r)
 
 
-def holders(engine: Engine) -> dict[str, tuple[str, int]]:
-    """camera_key -> (worker_id, token) of every unexpired lease."""
+def holders(engine: Engine, *, keys: list[str] | None = None) -> dict[str, tuple[str, int]]:
+    """camera_key -> (worker_id, token) of every unexpired lease (of ``keys`` when given)."""
     now = utcnow()
+    q = select(CameraLease)
+    if keys is not None:
+        q = q.where(CameraLease.camera_key.in_(keys))
     with Session(engine) as s:
-        return {r.camera_key: (r.worker_id, r.token) for r in s.exec(select(CameraLease))
+        return {r.camera_key: (r.worker_id, r.token) for r in s.exec(q)
                 if r.worker_id and _aware(r.expires_at) > now}
 
 

@@ -70,6 +70,7 @@ class ShardWorker:
 
             detector = create_detector(threads=config.detector_threads)
         self.tokens: dict[str, int] = {}
+        self._tokens_lock = threading.Lock()  # never held across a tick: renewals must not wait for one
         self.watcher = Watcher([], allow_empty=True, detector=detector, engine=self.engine,
                                sample_fps=config.sample_fps, report_interval_s=config.report_interval_s,
                                replay=config.replay, snapshot_dir=Path(config.data_dir) / "snapshots",
@@ -81,38 +82,44 @@ class ShardWorker:
             t.start()
 
     # ------------------------------------------------------------- coordinator's calls
-    def assign(self, camera_key: str, token: int) -> bool:
-        """Run ``camera_key`` under lease ``token``; False when the lease is not ours (any more)."""
+    def assign(self, grants: dict[str, int]) -> list[str]:
+        """Run each camera of ``grants`` (camera_key -> lease token); returns those started
+        (a camera whose lease is not ours any more, or that has no stream, is left out)."""
+        ok: dict[str, Camera] = {}
         with Session(self.engine) as s:
-            cam = s.exec(select(Camera).where(Camera.source_key == camera_key)).first()
-            if cam is not None:
-                s.expunge(cam)
-            try:
-                leases.check(s, camera_key, self.worker_id, token)
-            except LeaseLost:
-                return False
-            finally:
-                s.rollback()
-        if cam is None or not cam.stream_url:
-            logger.error("%s: camera %s has no stream_url", self.worker_id, camera_key)
-            return False
-        with self.watcher.lock:
-            self.tokens[camera_key] = token
-            self.watcher.add_camera(cam)
-        return True
+            cams = {c.source_key: c for c in s.exec(select(Camera).where(Camera.source_key.in_(list(grants))))}
+            for c in cams.values():
+                s.expunge(c)
+        held = leases.holders(self.engine, keys=list(grants))  # a read: the write-time check is the fence
+        for key, token in grants.items():
+            cam = cams.get(key)
+            if cam is None or not cam.stream_url:
+                logger.error("%s: camera %s has no stream_url", self.worker_id, key)
+            elif held.get(key) == (self.worker_id, token):
+                ok[key] = cam
+        with self.watcher.lock:  # one wait for the current tick, however many cameras
+            with self._tokens_lock:
+                self.tokens.update({k: grants[k] for k in ok})
+            for cam in ok.values():
+                self.watcher.add_camera(cam)
+        return sorted(ok)
 
-    def revoke(self, camera_key: str) -> bool:
-        """Stop running ``camera_key`` and hand its lease back."""
-        with self.watcher.lock:
-            token = self.tokens.pop(camera_key, None)
-            self.watcher.remove_camera(camera_key)
-        if token is not None:
-            leases.release(self.engine, camera_key, self.worker_id, token)
-        return token is not None
+    def revoke(self, camera_keys: list[str]) -> list[str]:
+        """Stop running these cameras and hand their leases back; returns those it ran."""
+        with self._tokens_lock:  # writes stop at once (the guard checks the token) ...
+            held = {k: self.tokens.pop(k) for k in camera_keys if k in self.tokens}
+        with self.watcher.lock:  # ... the streams stop after the current tick
+            for k in camera_keys:
+                self.watcher.remove_camera(k)
+        for k, token in held.items():
+            leases.release(self.engine, k, self.worker_id, token)
+        return sorted(held)
 
     def status(self) -> ShardStatus:
         st = self.watcher.stats
-        return ShardStatus(self.worker_id, self.node, os.getpid(), dict(self.tokens), st.ticks, st.frames,
+        with self._tokens_lock:
+            tokens = dict(self.tokens)
+        return ShardStatus(self.worker_id, self.node, os.getpid(), tokens, st.ticks, st.frames,
                            st.reports, round(self.watcher.lag_s, 3), round(self.watcher.tick_s, 3))
 
     def stop(self) -> None:
@@ -125,7 +132,9 @@ class ShardWorker:
 
     # ------------------------------------------------------------- internals
     def _guard(self, session: Session, det) -> None:
-        leases.check(session, det.source_id, self.worker_id, self.tokens.get(det.source_id))
+        with self._tokens_lock:
+            token = self.tokens.get(det.source_id)
+        leases.check(session, det.source_id, self.worker_id, token)
 
     def _beat(self, state: str = "running") -> None:
         st = self.watcher.stats
@@ -137,16 +146,18 @@ class ShardWorker:
         stop = self.watcher.stop_event
         while not stop.is_set():
             try:
-                with self.watcher.lock:
+                with self._tokens_lock:
                     tokens = dict(self.tokens)
                 lost = leases.renew(self.engine, self.worker_id, tokens, ttl_s=self.config.lease_ttl_s,
                                     lag_s=self.watcher.lag_s)
                 for key in lost:
-                    with self.watcher.lock:
-                        if self.tokens.get(key) == tokens[key]:
-                            logger.warning("%s: lease of %s lost; dropping it", self.worker_id, key)
+                    with self._tokens_lock:
+                        mine = self.tokens.get(key) == tokens[key]
+                        if mine:
                             self.tokens.pop(key, None)
-                            self.watcher.remove_camera(key)
+                    if mine:  # the coordinator sees it gone from status() and hands it out again
+                        logger.warning("%s: lease of %s lost; dropping it", self.worker_id, key)
+                        self.watcher.remove_camera(key)
                 self._beat()
             except Exception:  # the database may be briefly unreachable; leases then expire
                 logger.exception("%s: lease renewal failed", self.worker_id)
