@@ -26,14 +26,18 @@ def _need_ray():
 
 
 @workers_app.command("status")
-def status(as_json: bool = typer.Option(False, "--json", help="One JSON document.")) -> None:
+def status(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document."),
+    lost_after_s: float = typer.Option(20.0, "--lost-after-s", min=1.0,
+                                       help="A worker silent for longer than this is reported lost."),
+) -> None:
     """Each worker: state (running / stopped / lost), heartbeat age, cameras, lag. Exit 1 if one is lost."""
     from disaster_ops.cluster.leases import workers_status
     from disaster_ops.storage.db import get_engine
     from disaster_ops.storage.migrate import ensure_schema
 
     ensure_schema()
-    rows = workers_status(get_engine())
+    rows = workers_status(get_engine(), ttl_s=lost_after_s)
     if as_json:
         print_json([dataclasses.asdict(r) for r in rows])
     else:

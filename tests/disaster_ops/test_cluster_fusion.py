@@ -115,3 +115,29 @@ def test_two_workers_seeing_one_fire_make_one_incident_postgres():
     pytest.importorskip("psycopg")
     with pg_server(PG_PORT) as url:
         _assert_one_incident_two_sources(*_race(url))
+
+
+# ---------------------------------------------------------------- health command
+def test_workers_status_reports_cameras_lag_and_lost_workers(engine, data_dir):
+    import json
+
+    from disaster_ops.cluster.leases import WorkerBeat, heartbeat
+    from disaster_ops.storage.models import WatchWorker
+    from tests.conftest import run_cli
+
+    for key, w in (("cam:1", "w1"), ("cam:2", "w1"), ("cam:3", "w2")):
+        leases.grant(engine, key, w, ttl_s=3600)
+    heartbeat(engine, WorkerBeat("w1", "node-a/1234", 11, 2, 120, 3, 0.25, 0.4))
+    heartbeat(engine, WorkerBeat("w2", "node-b/5678", 12, 1, 60, 0, 0.1, 0.2))
+    r = run_cli("workers", "status", "--json", "--lost-after-s", "600")  # slow CI: no false "lost"
+    assert r.returncode == 0, r.stderr
+    rows = {x["worker_id"]: x for x in json.loads(r.stdout)}
+    assert rows["w1"]["cameras"] == ["cam:1", "cam:2"] and rows["w1"]["lag_s"] == 0.25
+    assert rows["w2"]["cameras"] == ["cam:3"] and {x["state"] for x in rows.values()} == {"running"}
+    with Session(engine) as s:  # w2's heartbeat stops (its node died)
+        row = s.get(WatchWorker, "w2")
+        row.heartbeat_at = row.heartbeat_at - timedelta(hours=1)
+        s.add(row)
+        s.commit()
+    r = run_cli("workers", "status", "--lost-after-s", "600")
+    assert r.returncode == 1 and "w2" in r.stdout and "lost" in r.stdout and "running" in r.stdout and "2 cameras, lag 0.25 s" in r.stdout
