@@ -185,6 +185,7 @@ def cluster_run(url: str, data_dir: Path, n_streams: int, kills: int) -> dict:
         out["worker_lag_s_median"] = round(statistics.median(lags), 2) if lags else None
         out["worker_lag_s_max"] = round(max(lags), 2) if lags else None
         out["tick_s"] = [st.tick_s for st in s1]
+        print("cluster", json.dumps(out), flush=True)
         fail_s = []
         for k in range(kills):
             by = {}
