@@ -2,13 +2,13 @@
 worker heartbeats)
 
 Revision ID: 0004_ray
-Revises: 0003_auth
+Revises: 0004_pg
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_ray"
-down_revision = "0003_auth"
+down_revision = "0004_pg"
 branch_labels = None
 depends_on = None
 
