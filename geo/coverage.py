@@ -117,6 +117,11 @@ class TiledCoverage:
     tile_x: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # tile column of each piece
     tile_y: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     workers: int = 1  # threads for queries over many tiles
+    # Per tile holding pieces: the tile square minus its pieces (the "gaps"), seam vertices
+    # already stripped and made canonical (see :meth:`with_gaps`). Filled by ``with_gaps``
+    # for every tile, or lazily for the tiles a query needs.
+    _gaps: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+    _by_tile: dict[tuple[int, int], np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, polygons_m: np.ndarray, *, tile_m: float = DEFAULT_TILE_M,
@@ -187,51 +192,113 @@ class TiledCoverage:
             return shapely.Polygon()
         return shapely.union_all(shapely.intersection(self.pieces[hit], geom_m))
 
+    def tiles_with_pieces(self) -> dict[tuple[int, int], np.ndarray]:
+        """Indices of :attr:`pieces` per tile ``(ix, iy)`` (computed once)."""
+        if self._by_tile is None:
+            key = self.tile_x * 1_000_003 + self.tile_y
+            order = np.argsort(key, kind="stable")
+            cuts = np.flatnonzero(np.diff(key[order])) + 1
+            self._by_tile = {(int(self.tile_x[g[0]]), int(self.tile_y[g[0]])): g
+                             for g in np.split(order, cuts) if g.size}
+        return self._by_tile
+
+    def with_gaps(self, tiles: list[tuple[int, int]] | None = None) -> TiledCoverage:
+        """Compute the gaps (tile square minus its pieces) of ``tiles`` (default: every tile
+        with pieces) once, so queries over them need no overlay.
+
+        The gaps of one call are seam-stripped together (:func:`_strip_seam_vertices`), so
+        both sides of every seam between them carry identical vertices; an index builds all
+        of them in one call (:meth:`CoverageIndex.build`) and keeps them on disk.
+        """
+        by_tile = self.tiles_with_pieces()
+        todo = [k for k in (by_tile if tiles is None else tiles) if k in by_tile and k not in self._gaps]
+        if not todo:
+            return self
+        t = self.tile_m
+
+        def gap(keys: list) -> list:
+            return [shapely.difference(shapely.box(ix * t, iy * t, (ix + 1) * t, (iy + 1) * t),
+                                       shapely.multipolygons(self.pieces[by_tile[(ix, iy)]])) for ix, iy in keys]
+
+        if self.workers > 1 and len(todo) >= 8 * self.workers:
+            chunks = [todo[i::4 * self.workers] for i in range(4 * self.workers)]
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:  # GEOS releases the GIL
+                done = list(pool.map(gap, chunks))
+            keys = [k for c in chunks for k in c]
+            geoms = [g for d in done for g in d]
+        else:
+            keys, geoms = todo, gap(todo)
+        parts, src = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+        ok = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+        parts, src = _strip_seam_vertices(parts[ok], t), src[ok]
+        for k in keys:
+            self._gaps[k] = np.array([], dtype=object)
+        order = np.argsort(src, kind="stable")
+        cuts = np.flatnonzero(np.diff(src[order])) + 1
+        for g in np.split(order, cuts):
+            if g.size:
+                self._gaps[keys[int(src[g[0]])]] = parts[g]
+        return self
+
     def uncovered_parts(self, geom_m: shapely.Geometry, *, check_valid: bool = True) -> np.ndarray:
         """The connected parts of ``geom_m`` that no piece covers: an array of valid Polygons.
 
-        Each tile's share of ``geom_m`` minus that tile's pieces is a small overlay. Parts of
-        neighbouring tiles that meet along a seam belong to one zone: they are grouped
-        (connected components over an STRtree of the parts) and only each group is dissolved,
-        with GEOS's coverage union (both sides of a seam were clipped at the same line, so
-        the seam vertices are made identical first). A group GEOS finds not exactly noded
-        falls back to ``union_all``. Never one province-sized overlay. ``check_valid=False``
-        skips the final validity pass (a second of CPU on a province-wide zone) for callers
-        that validate what they write themselves (:func:`uncovered_zones`).
+        Tiles wholly inside ``geom_m`` contribute their precomputed gaps (or the whole square
+        when no camera sees into it); only tiles on the edge of ``geom_m`` need an overlay
+        (their gaps intersected with ``geom_m``). Parts of neighbouring tiles that meet along
+        a seam belong to one zone: they are grouped (shared seam intervals, a sorted sweep)
+        and only each group is dissolved, with GEOS's coverage union (both sides of a seam
+        carry identical vertices). A group GEOS finds not exactly noded falls back to
+        ``union_all``. Never one province-sized overlay. ``check_valid=False`` skips the
+        final validity pass (a second of CPU on a province-wide zone) for callers that
+        validate what they write themselves (:func:`uncovered_zones`).
         """
-        hit = self.tree.query(geom_m)
-        pcs, px, py = self.pieces[hit], self.tile_x[hit], self.tile_y[hit]
         t = self.tile_m
         x0, y0, x1, y1 = geom_m.bounds
-        by_tile: dict[tuple[int, int], list[int]] = {}
-        for i, key in enumerate(zip(px.tolist(), py.tolist(), strict=True)):
-            by_tile.setdefault(key, []).append(i)
-        tiles = [(ix, iy) for ix in range(math.floor(x0 / t), math.floor(x1 / t) + 1)
-                 for iy in range(math.floor(y0 / t), math.floor(y1 / t) + 1)]
+        gx, gy = np.meshgrid(np.arange(math.floor(x0 / t), math.floor(x1 / t) + 1),
+                             np.arange(math.floor(y0 / t), math.floor(y1 / t) + 1), indexing="ij")
+        gx, gy = gx.ravel(), gy.ravel()
+        rects = shapely.box(gx * t, gy * t, (gx + 1) * t, (gy + 1) * t)
+        shapely.prepare(geom_m)
+        inside = shapely.covers(geom_m, rects)
+        edge = ~inside & shapely.intersects(geom_m, rects)
+        by_tile = self.tiles_with_pieces()
+        keys = list(zip(gx.tolist(), gy.tolist(), strict=True))
+        has = np.array([k in by_tile for k in keys], dtype=bool)
+        self.with_gaps([k for k, h, use in zip(keys, has, inside | edge, strict=True) if h and use])
+        out = [rects[inside & ~has]]
+        out += [self._gaps[keys[i]] for i in np.flatnonzero(inside & has)]
 
-        def tile_parts(chunk: list) -> list:
+        def edge_parts(idx: list) -> list:
             got = []
-            for ix, iy in chunk:
+            for i in idx:
+                ix, iy = keys[i]
                 part = shapely.clip_by_rect(geom_m, ix * t, iy * t, (ix + 1) * t, (iy + 1) * t)
                 if part.is_empty:
                     continue
-                mine = by_tile.get((ix, iy))
-                got.append(shapely.difference(part, shapely.multipolygons(pcs[mine])) if mine else part)
+                if has[i]:
+                    gaps = self._gaps[keys[i]]
+                    if gaps.size == 0:
+                        continue
+                    part = shapely.intersection(part, shapely.multipolygons(gaps))
+                got.append(part)
             return got
 
-        if self.workers > 1 and len(tiles) >= 8 * self.workers:
-            chunks = [tiles[i::4 * self.workers] for i in range(4 * self.workers)]
+        todo = np.flatnonzero(edge).tolist()
+        if self.workers > 1 and len(todo) >= 8 * self.workers:
+            chunks = [todo[i::4 * self.workers] for i in range(4 * self.workers)]
             with ThreadPoolExecutor(max_workers=self.workers) as pool:  # GEOS releases the GIL
-                out = [g for got in pool.map(tile_parts, chunks) for g in got]
+                fresh = [g for got in pool.map(edge_parts, chunks) for g in got]
         else:
-            out = tile_parts(tiles)
-        if not out:
-            return np.array([], dtype=object)
-        parts = shapely.get_parts(np.asarray(out, dtype=object))
-        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+            fresh = edge_parts(todo)
+        if fresh:
+            fp = shapely.get_parts(np.asarray(fresh, dtype=object))
+            fp = fp[(shapely.get_type_id(fp) == 3) & (shapely.area(fp) > 0)]
+            out.append(_strip_seam_vertices(fp, t) if fp.size else fp)
+        parts = np.concatenate([np.asarray(o, dtype=object) for o in out]) if out else np.array([], dtype=object)
+        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)] if parts.size else parts
         if parts.size == 0:
             return parts
-        parts = _strip_seam_vertices(parts, t)
         labels = _seam_groups(parts, t)
         order = np.argsort(labels, kind="stable")
         cuts = np.flatnonzero(np.diff(labels[order])) + 1
@@ -279,8 +346,24 @@ class TiledCoverage:
 
 
 def _strip_seam_vertices(pieces: np.ndarray, tile_m: float) -> np.ndarray:
-    """Pieces without the collinear vertices that lie inside straight runs along tile edges."""
+    """Pieces without the collinear vertices that lie inside straight runs along tile edges.
+
+    Only rings that reach a tile line are rewritten (holes are covered islands inside one
+    tile: most never do).
+    """
     rings, owner = shapely.get_rings(pieces, return_index=True)
+    b = shapely.bounds(rings)
+    cell = np.floor(b / tile_m)
+    on_line = b == np.round(b / tile_m) * tile_m
+    reach = (cell[:, 0] != cell[:, 2]) | (cell[:, 1] != cell[:, 3]) | on_line.any(axis=1)
+    if not reach.any():
+        return pieces
+    rings = rings.copy()
+    rings[reach] = _strip_rings(rings[reach], tile_m)
+    return shapely.polygons(rings, indices=owner)
+
+
+def _strip_rings(rings: np.ndarray, tile_m: float) -> np.ndarray:
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
     # drop each ring's closing coordinate (rings are rebuilt closed)
     last = np.r_[ring_of[1:] != ring_of[:-1], True]
@@ -304,8 +387,7 @@ def _strip_seam_vertices(pieces: np.ndarray, tile_m: float) -> np.ndarray:
     # in the last bit: give near-equal points on one seam line one canonical value.
     coords[:, 1] = _canonical_along(coords[:, 1], np.where(on_x & ~on_y, x, np.nan))
     coords[:, 0] = _canonical_along(coords[:, 0], np.where(on_y & ~on_x, y, np.nan))
-    new_rings = shapely.linearrings(coords[keep], indices=ring_of[keep])
-    return shapely.polygons(new_rings, indices=owner)
+    return shapely.linearrings(coords[keep], indices=ring_of[keep])
 
 
 def _dissolve_group(parts: np.ndarray) -> list:
@@ -367,11 +449,11 @@ def _seam_groups(parts: np.ndarray, tile_m: float) -> np.ndarray:
     at a point stay apart (a dissolve would leave them separate polygons anyway).
     """
     n = parts.size
-    rings, owner = shapely.get_rings(parts, return_index=True)
-    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    # Holes are covered islands inside one tile: only exteriors run along seams.
+    coords, ring_of = shapely.get_coordinates(shapely.get_exterior_ring(parts), return_index=True)
     same = ring_of[1:] == ring_of[:-1]
     a, b = coords[:-1][same], coords[1:][same]
-    seg_owner = owner[ring_of[:-1][same]]
+    seg_owner = ring_of[:-1][same]
     on_x = (a[:, 0] == b[:, 0]) & (a[:, 0] == np.round(a[:, 0] / tile_m) * tile_m)
     on_y = (a[:, 1] == b[:, 1]) & (a[:, 1] == np.round(a[:, 1] / tile_m) * tile_m) & ~on_x
     line = np.r_[a[on_x, 0], a[on_y, 1]]
@@ -489,7 +571,7 @@ class CoverageIndex:
         sectors = view_sectors(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
         polys = sectors.polygons_m[sectors.valid]
         is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0
-        tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers)
+        tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers).with_gaps()
                  if precompute else None)
         return cls(sectors.frame, sectors.cameras.subset(sectors.valid), tiled, sectors.problems(),
                    arc_step_deg, _polygons_m=polys)
@@ -545,9 +627,11 @@ class CoverageIndex:
         from pathlib import Path
 
         t = self.tiled
-        wkb = shapely.to_wkb(t.pieces) if t is not None else np.array([], dtype=object)
-        blob = b"".join(wkb)
-        offsets = np.cumsum([0, *map(len, wkb)]).astype(np.int64)
+        blob, offsets = _wkb_blob(t.pieces if t is not None else np.array([], dtype=object))
+        gap_keys = list(t._gaps) if t is not None else []
+        gap_n = np.array([t._gaps[k].size for k in gap_keys], dtype=np.int64)
+        gap_blob, gap_offsets = _wkb_blob(np.concatenate([t._gaps[k] for k in gap_keys]) if gap_keys
+                                          else np.array([], dtype=object))
         c = self.cameras
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -559,7 +643,9 @@ class CoverageIndex:
                  tiled=np.array(t is not None), tile_m=np.array(t.tile_m if t else DEFAULT_TILE_M),
                  tile_x=t.tile_x if t else np.array([], dtype=np.int64),
                  tile_y=t.tile_y if t else np.array([], dtype=np.int64),
-                 pieces=np.frombuffer(blob, dtype=np.uint8), offsets=offsets)
+                 pieces=np.frombuffer(blob, dtype=np.uint8), offsets=offsets,
+                 gap_tiles=np.array(gap_keys, dtype=np.int64).reshape(-1, 2), gap_n=gap_n,
+                 gaps=np.frombuffer(gap_blob, dtype=np.uint8), gap_offsets=gap_offsets)
         tmp.replace(p)
 
     @classmethod
@@ -576,12 +662,27 @@ class CoverageIndex:
             invalid = [tuple(v.split("\t", 1)) for v in z["invalid"].tolist()]
             tiled = None
             if bool(z["tiled"]):
-                blob, off = z["pieces"].tobytes(), z["offsets"]
-                wkb = np.array([blob[off[i]:off[i + 1]] for i in range(off.size - 1)], dtype=object)
-                pieces = shapely.from_wkb(wkb) if wkb.size else np.array([], dtype=object)
+                pieces = _from_wkb_blob(z["pieces"], z["offsets"])
                 tiled = TiledCoverage(pieces, float(z["tile_m"]), shapely.STRtree(pieces),
                                       z["tile_x"].astype(np.int64), z["tile_y"].astype(np.int64))
+                if "gap_tiles" in z.files:
+                    gaps = _from_wkb_blob(z["gaps"], z["gap_offsets"])
+                    ends = np.cumsum(z["gap_n"])
+                    for (ix, iy), e, n in zip(z["gap_tiles"].tolist(), ends.tolist(), z["gap_n"].tolist(),
+                                              strict=True):
+                        tiled._gaps[(ix, iy)] = gaps[e - n:e]
             return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]))
+
+
+def _wkb_blob(geoms: np.ndarray) -> tuple[bytes, np.ndarray]:
+    wkb = shapely.to_wkb(geoms) if len(geoms) else np.array([], dtype=object)
+    return b"".join(wkb), np.cumsum([0, *map(len, wkb)]).astype(np.int64)
+
+
+def _from_wkb_blob(data: np.ndarray, off: np.ndarray) -> np.ndarray:
+    blob = data.tobytes()
+    wkb = np.array([blob[off[i]:off[i + 1]] for i in range(off.size - 1)], dtype=object)
+    return shapely.from_wkb(wkb) if wkb.size else np.array([], dtype=object)
 
 
 OUTPUT_GRID_DEG = 1e-9  # ~0.1 mm: output coordinates are snapped to this grid
@@ -606,7 +707,7 @@ def valid_wgs84(geoms: np.ndarray) -> np.ndarray:
             g[bad] = shapely.set_precision(geoms[bad], OUTPUT_GRID_DEG)
         except shapely.errors.GEOSException:  # an input GEOS cannot snap as is: one by one
             g[bad] = [_snap_one(x) for x in geoms[bad]]
-    bad = ~shapely.is_valid(g)
+        bad[bad] = ~shapely.is_valid(g[bad])  # only the snapped ones need a second look
     if bad.any():
         g[bad] = [_polygonal_part(x) for x in shapely.make_valid(g[bad])]
     notpoly = ~np.isin(shapely.get_type_id(g), (3, 6))

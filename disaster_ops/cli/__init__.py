@@ -1,50 +1,85 @@
 """The ``disaster-ops`` command line.
 
 One Typer app; each command group lives in its own module and registers itself
-with :func:`register` when imported below. Contract (docs/DESIGN.md): input
-errors print one clear line naming the file, row or field and exit with code 2;
-``--json`` gives machine-readable output.
+with the app in :mod:`disaster_ops.cli._common` when imported. :data:`COMMAND_MODULES`
+names the module of every top-level command: ``disaster-ops coverage ...`` imports
+only ``coverage_cmd`` (a command's start-up does not pay for every other command's
+libraries); ``--help``, an unknown command and ``from disaster_ops.cli import app``
+import them all. Contract (docs/DESIGN.md): input errors print one clear line naming
+the file, row or field and exit with code 2; ``--json`` gives machine-readable output.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import pydantic
-import sqlalchemy as sa
 import typer
 
-# Command modules register themselves on import. One line per module.
-from disaster_ops.cli import (
-    aerial_cmd,  # noqa: F401
-    agencies_cmd,  # noqa: F401
-    airspace_cmd,  # noqa: F401
-    cameras_cmd,  # noqa: F401
-    config_cmd,  # noqa: F401
-    coverage_cmd,  # noqa: F401
-    db_cmd,  # noqa: F401
-    demo_cmd,  # noqa: F401
-    detect_cmd,  # noqa: F401
-    drone_worker_cmd,  # noqa: F401
-    export_cmd,  # noqa: F401
-    fly_cmd,  # noqa: F401
-    incidents_cmd,  # noqa: F401
-    launch_cmd,  # noqa: F401
-    missions_cmd,  # noqa: F401
-    plan_cmd,  # noqa: F401
-    share_cmd,  # noqa: F401
-    sim_drone_cmd,  # noqa: F401
-    users_cmd,  # noqa: F401
-    watch_cmd,  # noqa: F401
-    workers_cmd,  # noqa: F401
-)
-from disaster_ops.cli._common import app, fail  # noqa: F401  (re-exported)
 from disaster_ops.redact import redact
+
+# Top-level command (or group) -> the module that registers it. One line per command;
+# a new command module must be listed here (tests/disaster_ops/test_cli_commands.py checks).
+COMMAND_MODULES: dict[str, str] = {
+    "aerial": "aerial_cmd",
+    "agencies": "agencies_cmd",
+    "airspace": "airspace_cmd",
+    "cameras": "cameras_cmd",
+    "config": "config_cmd",
+    "coverage": "coverage_cmd",
+    "dashboard": "demo_cmd",
+    "db": "db_cmd",
+    "demo": "demo_cmd",
+    "detect": "detect_cmd",
+    "drone-worker": "drone_worker_cmd",
+    "eval": "detect_cmd",
+    "export": "export_cmd",
+    "fly": "fly_cmd",
+    "incidents": "incidents_cmd",
+    "launch-point": "launch_cmd",
+    "missions": "missions_cmd",
+    "plan": "plan_cmd",
+    "serve": "demo_cmd",
+    "share": "share_cmd",
+    "sim-drone": "sim_drone_cmd",
+    "users": "users_cmd",
+    "watch": "watch_cmd",
+    "workers": "workers_cmd",
+}
+
+
+def load_commands(names: list[str] | None = None) -> typer.Typer:
+    """Import the command modules of ``names`` (default: all) and return the app."""
+    for mod in sorted({COMMAND_MODULES[n] for n in names} if names else set(COMMAND_MODULES.values())):
+        importlib.import_module(f"disaster_ops.cli.{mod}")
+    from disaster_ops.cli._common import app
+
+    return app
+
+
+def __getattr__(name: str):
+    # ``from disaster_ops.cli import app`` (tests, docs) gets the app with every command.
+    if name == "app":
+        return load_commands()
+    if name == "fail":
+        from disaster_ops.cli._common import fail
+
+        return fail
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The top-level command named on the command line, if it is a known one."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMAND_MODULES else None
 
 
 def main() -> None:
     """Console-script entry point."""
+    cmd = _command_of(sys.argv[1:])
+    app = load_commands([cmd] if cmd else None)
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive
@@ -60,9 +95,13 @@ def main() -> None:
         env = "DISASTER_OPS_" + "__".join(str(p) for p in err["loc"]).upper()
         typer.echo(f"error: setting {where} ({env} or the TOML file): {err['msg']}", err=True)
         sys.exit(2)
-    except sa.exc.SQLAlchemyError as exc:
+    except Exception as exc:
         # Driver errors quote the connection URL or parameters: one redacted line, the
-        # full traceback only in the debug log.
+        # full traceback only in the debug log. (No SQLAlchemy error can occur unless
+        # the command imported it.)
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
+            raise
         logging.getLogger("disaster_ops").debug("database error", exc_info=True)
         typer.echo(f"error: database: {redact(str(exc).splitlines()[0])}", err=True)
         sys.exit(1)

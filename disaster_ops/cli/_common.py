@@ -24,6 +24,14 @@ app = typer.Typer(
 EXIT_INPUT_ERROR = 2
 
 
+@app.callback()
+def _root() -> None:
+    # A callback keeps ``disaster-ops COMMAND`` a command group even when only one command
+    # module is loaded (disaster_ops.cli.main loads just the command it runs); Typer would
+    # otherwise run a lone command without its name.
+    return None
+
+
 def fail(message: str, code: int = EXIT_INPUT_ERROR) -> NoReturn:
     """Print one clear line to stderr and exit (code 2 = bad input)."""
     typer.echo(f"error: {redact(message)}", err=True)

@@ -19,7 +19,6 @@ import typer
 from disaster_ops.cli._common import app, fail, print_json
 from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
-from disaster_ops.storage.migrate import ensure_schema
 from geo.aoi import PointRadius, load_aoi
 from geo.coverage import uncovered_zones
 from geo.errors import GeoError
@@ -87,6 +86,8 @@ def coverage(
         if cameras is not None:
             index = cov_svc.file_index(cameras, aoi=aoi, overrides=overrides)
         else:
+            from disaster_ops.storage.migrate import ensure_schema
+
             ensure_schema()
             index = cov_svc.db_index(aoi=aoi, overrides=overrides)
         result = uncovered_zones(aoi, index, min_area_m2=min_area_m2, rank_from=rank_point)

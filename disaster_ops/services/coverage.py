@@ -25,22 +25,22 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from disaster_ops.config import get_settings
-from disaster_ops.storage.db import get_engine
-from disaster_ops.storage.models import Camera
 from geo.aoi import PointRadius
 from geo.coverage import CoverageIndex, _aoi_bounds_wgs84, _candidates
 from geo.sectors import Cameras
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 logger = logging.getLogger(__name__)
 
 WHOLE_INDEX_SHARE = 0.25
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # 2: per-tile gaps stored with the pieces
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
 
@@ -128,6 +128,11 @@ def _index_for(key: str, load_cameras, aoi, overrides: Overrides) -> CoverageInd
 # ---------------------------------------------------------------- database registry
 def registry_version(engine: Engine | None = None) -> str:
     """Changes whenever a camera is added, edited or removed."""
+    import sqlalchemy as sa
+
+    from disaster_ops.storage.db import get_engine
+    from disaster_ops.storage.models import Camera
+
     t = Camera.__table__
     with (engine or get_engine()).connect() as conn:
         n, max_id, max_upd = conn.execute(
@@ -137,6 +142,11 @@ def registry_version(engine: Engine | None = None) -> str:
 
 def db_cameras(engine: Engine | None = None) -> Cameras:
     """All cameras of the database as arrays (one Core query, no ORM objects)."""
+    import sqlalchemy as sa
+
+    from disaster_ops.storage.db import get_engine
+    from disaster_ops.storage.models import Camera
+
     t = Camera.__table__
     with (engine or get_engine()).connect() as conn:
         rows = conn.execute(sa.select(t.c.source_key, t.c.lat, t.c.lon, t.c.heading_deg, t.c.fov_deg,
@@ -150,6 +160,8 @@ def db_cameras(engine: Engine | None = None) -> Cameras:
 
 def db_index(*, engine: Engine | None = None, aoi=None, overrides: Overrides | None = None) -> CoverageIndex:
     """The coverage index of the database registry (cached; rebuilt when it changes)."""
+    from disaster_ops.storage.db import get_engine
+
     eng = engine or get_engine()
     ov = overrides or Overrides()
     src = hashlib.blake2b(str(eng.url).encode(), digest_size=6).hexdigest()
