@@ -257,6 +257,9 @@ def calibrate(
         else:
             model = cal_svc.fit_homography(pts, width_px=width_px, height_px=height_px)
         report = cal_svc.store(key, model, pts, principal=operator_principal(as_user, local))
+        # kept for the dashboard's cameras page (drawn over this camera's frame)
+        cal_svc.draw_check_image(model, pts, cal_svc.check_image_path(key), background=image, width_px=width_px,
+                                 height_px=height_px)
         if check_image is not None:
             cal_svc.draw_check_image(model, pts, check_image, background=image, width_px=width_px,
                                      height_px=height_px)

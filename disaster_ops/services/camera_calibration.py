@@ -16,15 +16,20 @@ where the calibration puts them (red, joined by a line), and a 10 m ground grid 
 from __future__ import annotations
 
 import csv
+import enum
+import hashlib
 import io
+import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from disaster_ops.config import get_settings
 from disaster_ops.errors import InputError
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Action, Principal, require
@@ -32,7 +37,7 @@ from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import Camera
 from geo.camera_model import CameraIntrinsics
 from geo.errors import CalibrationError
-from geo.homography import HomographyCalibration, calibration_to_json
+from geo.homography import HomographyCalibration, calibration_from_json
 from geo.projection import PinholePose
 
 MAX_POINTS = 1000
@@ -163,11 +168,21 @@ def store(key: str, model, points: ControlPoints | None, *, principal: Principal
         kind, w, h = "pinhole", model.intrinsics.width_px, model.intrinsics.height_px
         inl = 0 if points is None else int(points.pixels_px.shape[0])
     n = 0 if points is None else int(points.pixels_px.shape[0])
+    # The model plus what the dashboard shows about it: its errors, when and by whom, and
+    # the control points (so the check image can be drawn again). Readers of the model
+    # (geo.homography.calibration_from_json) ignore the extra keys.
+    record = {**model.to_dict(),
+              "report": {"rms_m": _finite(rms_m), "rms_px": _finite(rms_px), "n_points": n, "inliers": inl,
+                         "calibrated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                         "by": principal.name},
+              "control_points": [] if points is None else np.column_stack(
+                  [points.pixels_px, points.latlon]).round(9).tolist()}
     with session_scope(engine or get_engine()) as s:
         cam = s.exec(select(Camera).where(Camera.source_key == key)).first()
         if cam is None:
             raise InputError(f"no camera {key!r}")
-        cam.calibration = calibration_to_json(model)
+        cam.calibration = json.dumps(record)
+        check_image_path(key).unlink(missing_ok=True)  # a previous calibration's image is stale
         s.add(cam)
         audit.record(s, principal=principal, action="camera.calibrate", object_type="camera", object_id=key,
                      details={"kind": kind, "rms_m": None if not math.isfinite(rms_m) else round(rms_m, 3),
@@ -176,9 +191,29 @@ def store(key: str, model, points: ControlPoints | None, *, principal: Principal
     return CalibrationReport(key, kind, rms_m, rms_px, n, inl, w, h)
 
 
+def _finite(v: float) -> float | None:
+    return round(v, 3) if math.isfinite(v) else None
+
+
 def draw_check_image(model, points: ControlPoints | None, out: Path, *, background: Path | None = None,
                      width_px: int, height_px: int, grid_m: float = 10.0, grid_extent_m: float = 100.0) -> Path:
     """Write the check image (JPEG/PNG by suffix)."""
+    import cv2
+
+    img = render_check_image(model, points, background=background, width_px=width_px, height_px=height_px,
+                             grid_m=grid_m, grid_extent_m=grid_extent_m)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), img):
+        raise InputError(f"{out}: cannot write the check image (use .jpg or .png)")
+    return out
+
+
+def render_check_image(model, points: ControlPoints | None, *, background: Path | None = None,
+                       width_px: int, height_px: int, grid_m: float = 10.0,
+                       grid_extent_m: float = 100.0) -> np.ndarray:
+    """The check image as a BGR array: control points green, where the model puts them
+    red (joined by a line), a ``grid_m`` ground grid cyan, over ``background`` if given."""
     import cv2
 
     from geo.crs import LocalFrame
@@ -217,8 +252,116 @@ def draw_check_image(model, points: ControlPoints | None, out: Path, *, backgrou
                 q = (round(float(p.u_px[i])), round(float(p.v_px[i])))
                 cv2.line(img, c, q, (0, 0, 255), 1, cv2.LINE_AA)
                 cv2.drawMarker(img, q, (0, 0, 255), cv2.MARKER_CROSS, 10, 2)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), img):
-        raise InputError(f"{out}: cannot write the check image (use .jpg or .png)")
-    return out
+    return img
+
+
+# ---------------------------------------------------------------- what the dashboard shows
+class CalibrationMethod(enum.StrEnum):
+    HOMOGRAPHY = "homography"  # fitted to control points
+    POSE = "pinhole"  # mount height, yaw, pitch, lens measured on site
+
+
+@dataclass(frozen=True)
+class PointResidual:
+    """One control point and where the stored calibration puts it."""
+
+    u_px: float
+    v_px: float
+    lat: float
+    lon: float
+    reprojected_u_px: float | None  # ground -> pixel (None: behind the camera)
+    reprojected_v_px: float | None
+    error_px: float | None
+    error_m: float | None  # pixel -> ground distance to the surveyed point (None: above the horizon)
+
+
+@dataclass(frozen=True)
+class CalibrationView:
+    """A camera's stored calibration as the cameras page shows it."""
+
+    camera: str
+    name: str
+    method: CalibrationMethod
+    rms_m: float | None  # pixel -> ground RMS over the control points, metres
+    rms_px: float | None  # ground -> pixel RMS, pixels
+    n_points: int
+    inliers: int
+    width_px: int
+    height_px: int
+    calibrated_at: str | None
+    calibrated_by: str | None
+    points: tuple[PointResidual, ...]
+    check_image_png: bytes  # control points green, reprojected red, 10 m ground grid cyan
+
+
+def check_image_path(key: str) -> Path:
+    """Where ``cameras calibrate`` keeps the check image drawn over the camera's frame."""
+    digest = hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
+    return get_settings().data_dir / "calibration" / f"{digest}.png"
+
+
+def calibrated_cameras(*, engine: Engine | None = None) -> list[tuple[str, str]]:
+    """``(key, name)`` of every camera with a stored calibration, by key."""
+    with Session(engine or get_engine()) as s:
+        rows = s.exec(select(Camera.source_key, Camera.name).where(Camera.calibration.is_not(None))
+                      .order_by(Camera.source_key)).all()
+    return [(k, n or k) for k, n in rows]
+
+
+def _residuals(model, points: ControlPoints) -> tuple[PointResidual, ...]:
+    from geo.crs import LocalFrame
+
+    g = model.pixel_to_ground(points.pixels_px[:, 0], points.pixels_px[:, 1], check_image=False)
+    p = model.ground_to_pixel(points.latlon[:, 0], points.latlon[:, 1])
+    f = LocalFrame.tangent(float(points.latlon[:, 0].mean()), float(points.latlon[:, 1].mean()))
+    te, tn = f.to_xy_m(points.latlon[:, 0], points.latlon[:, 1])
+    out = []
+    for i, ((u, v), (lat, lon)) in enumerate(zip(points.pixels_px, points.latlon, strict=True)):
+        ru, rv = float(p.u_px[i]), float(p.v_px[i])
+        seen = math.isfinite(ru) and math.isfinite(rv)
+        err_m = None
+        if g.ok[i]:
+            ge, gn = f.to_xy_m(g.lat[i], g.lon[i])
+            err_m = round(float(math.hypot(float(ge) - float(te[i]), float(gn) - float(tn[i]))), 3)
+        out.append(PointResidual(float(u), float(v), float(lat), float(lon), round(ru, 1) if seen else None,
+                                 round(rv, 1) if seen else None,
+                                 round(math.hypot(ru - u, rv - v), 2) if seen else None, err_m))
+    return tuple(out)
+
+
+def calibration_view(key: str, *, engine: Engine | None = None) -> CalibrationView | None:
+    """The stored calibration of camera ``key`` with its check image; None if it has none.
+
+    The check image is the one ``cameras calibrate`` drew over the camera's frame; if that
+    file is gone it is drawn again from the stored model and control points (grey background).
+    """
+    import cv2
+
+    cam = get_camera(key, engine=engine)
+    if not cam.calibration:
+        return None
+    try:
+        model = calibration_from_json(cam.calibration)
+        data = json.loads(cam.calibration)
+    except (CalibrationError, ValueError) as exc:
+        raise InputError(f"camera {key}: stored calibration unreadable ({exc})") from None
+    rep = data.get("report") or {}
+    cp = np.asarray(data.get("control_points") or [], dtype=float).reshape(-1, 4)
+    points = ControlPoints(cp[:, :2], cp[:, 2:]) if len(cp) else None
+    if isinstance(model, HomographyCalibration):
+        method, w, h = CalibrationMethod.HOMOGRAPHY, model.width_px, model.height_px
+    else:
+        method, w, h = CalibrationMethod.POSE, model.intrinsics.width_px, model.intrinsics.height_px
+    stored = check_image_path(key)
+    png = stored.read_bytes() if stored.is_file() else b""
+    if not png:
+        ok, buf = cv2.imencode(".png", render_check_image(model, points, width_px=w, height_px=h))
+        png = buf.tobytes() if ok else b""
+    if not rep and points is not None:  # stored before reports were kept: measure now
+        rms_m, rms_px = _errors(model, points)
+        rep = {"rms_m": _finite(rms_m), "rms_px": _finite(rms_px), "n_points": len(cp)}
+    return CalibrationView(
+        camera=key, name=cam.name or key, method=method, rms_m=rep.get("rms_m"), rms_px=rep.get("rms_px"),
+        n_points=int(rep.get("n_points", len(cp))), inliers=int(rep.get("inliers", 0)), width_px=w, height_px=h,
+        calibrated_at=rep.get("calibrated_at"), calibrated_by=rep.get("by"),
+        points=_residuals(model, points) if points is not None else (), check_image_png=png)
