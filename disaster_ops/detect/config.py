@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from disaster_ops.capture.onvif_ptz import PtzSettings
+
 Point = tuple[float, float]
 Polygon = Annotated[list[Point], Field(min_length=3, description="Pixel polygon [[x, y], ...], at least 3 points.")]
 
@@ -114,6 +116,9 @@ class CameraDetectConfig(BaseModel):
     motion: MotionConfig = Field(default_factory=MotionConfig)
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
     flood: FloodConfig = Field(default_factory=FloodConfig)
+    ptz: PtzSettings | None = Field(
+        None, description="PTZ / 360° camera: ask it over ONVIF where it looks when a hazard is reported "
+                          "(disaster_ops.capture.onvif_ptz); without it detections stay at the pole.")
 
     @field_validator("kinds")
     @classmethod

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from disaster_ops.capture import FrameSource, SourceState
+from disaster_ops.capture.onvif_ptz import OnvifPtzClient
 from disaster_ops.config import get_settings
 from disaster_ops.detect import CameraDetectConfig, Detector, create_detector
 from disaster_ops.detect.pipeline import MultiCameraRunner
@@ -29,7 +30,7 @@ from disaster_ops.errors import InputError
 from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.camera_config import parse_detect_config
 from disaster_ops.services.incidents import IngestResult
-from disaster_ops.services.projection import camera_model, camera_to_ground
+from disaster_ops.services.projection import camera_model, camera_to_ground, is_direction_unknown
 from disaster_ops.services.roles import Principal
 from disaster_ops.services.snapshots import safe_stem, write_snapshot
 from disaster_ops.storage.db import get_engine, session_scope
@@ -55,6 +56,7 @@ class _Watched:
     source: FrameSource
     model: object | None = None
     model_size: tuple[int, int] | None = None
+    ptz: OnvifPtzClient | None = None  # a PTZ camera that reports where it looks
 
 
 def cameras_to_watch(keys: list[str] | None = None, *, engine: Engine | None = None) -> list[Camera]:
@@ -117,7 +119,10 @@ class Watcher:
         self.lock = threading.RLock()  # a tick and a camera change never run at once
         self._started = False
         self.watched = {c.source_key: _Watched(c, self._open(c)) for c in cameras}
-        self.runner = MultiCameraRunner(self.detector, {k: _settings(w.cam) for k, w in self.watched.items()})
+        settings = {k: _settings(w.cam) for k, w in self.watched.items()}
+        for k, w in self.watched.items():
+            self._attach_ptz(w, settings[k])
+        self.runner = MultiCameraRunner(self.detector, settings)
         self._last_report: dict[tuple[str, str], float] = {}
         self._last_health = 0.0
         self._last_sweep = 0.0
@@ -126,6 +131,12 @@ class Watcher:
         self.stop_event = threading.Event()
         self.lag_s = 0.0  # how late the last tick started against its schedule
         self.tick_s = 0.0  # how long the last tick took
+
+    @staticmethod
+    def _attach_ptz(w: _Watched, settings) -> None:
+        """A PTZ/360° camera without a fixed direction or calibration is asked where it looks."""
+        if settings.ptz is not None and is_direction_unknown(w.cam) and not w.cam.calibration:
+            w.ptz = OnvifPtzClient(settings.ptz)
 
     def _open(self, cam: Camera) -> FrameSource:
         hr = self.health_rules
@@ -140,7 +151,9 @@ class Watcher:
             if cam.source_key in self.watched:
                 return
             w = _Watched(cam, self._open(cam))
-            self.runner.add_camera(cam.source_key, _settings(cam))
+            cam_settings = _settings(cam)
+            self._attach_ptz(w, cam_settings)
+            self.runner.add_camera(cam.source_key, cam_settings)
             self.watched[cam.source_key] = w
             if self._started:
                 w.source.start()
@@ -249,7 +262,13 @@ class Watcher:
 
     def _report(self, w: _Watched, frame, dets, kinds: set[str]) -> list[IngestResult]:
         h, wpx = frame.image.shape[:2]
-        if w.model is None or w.model_size != (wpx, h):
+        if w.ptz is not None:
+            # where the PTZ camera looks now (None: unknown, moving or unreachable -> the pole)
+            d = w.ptz.direction()
+            w.model = camera_model(w.cam, width_px=wpx, height_px=h, pan_deg=d.heading_deg if d else None,
+                                   tilt_deg=d.tilt_deg if d else None)
+            w.model_size = (wpx, h)
+        elif w.model is None or w.model_size != (wpx, h):
             w.model, w.model_size = camera_model(w.cam, width_px=wpx, height_px=h), (wpx, h)
         at = datetime.fromtimestamp(frame.captured_at_s, tz=UTC)
         stem = safe_stem("cam", w.cam.id, w.cam.source_key, at, frame.index)

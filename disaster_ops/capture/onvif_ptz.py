@@ -1,0 +1,182 @@
+"""Where a PTZ camera looks now: ONVIF PTZ ``GetStatus`` over SOAP.
+
+The client is zeep driven by the official ONVIF WSDL/XSD files (the copies shipped in the
+``onvif-zeep-async`` package; nothing is fetched at run time), with WS-Security
+UsernameToken (password digest) when a user is configured. The profile token comes from
+the settings or, when not given, from the Media service (``GetProfiles``: the first
+profile with a PTZ configuration).
+
+A reading turns into a ground direction only when its units are known:
+
+* ``SphericalPositionSpaceDegrees`` (the camera reports degrees): pan and tilt as given;
+* ``PositionGenericSpace`` (normalised -1..1, what most cameras report): mapped through
+  the camera's configured pan/tilt ranges;
+* anything else, no position, or a camera error: no direction, and the detection stays
+  at the pole with its uncertainty radius (:class:`geo.projection.PoleModel`).
+
+Pan 0 points along ``pan_zero_heading_deg`` (measured on site); pan grows clockwise
+seen from above unless ``pan_clockwise`` is false. Tilt is returned as degrees below
+the horizon (what :func:`disaster_ops.services.projection.camera_model` takes); ONVIF
+spherical degrees count tilt up from the horizon.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+logger = logging.getLogger(__name__)
+
+PTZ_BINDING = "{http://www.onvif.org/ver20/ptz/wsdl}PTZBinding"
+MEDIA_BINDING = "{http://www.onvif.org/ver10/media/wsdl}MediaBinding"
+DEGREES_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/SphericalPositionSpaceDegrees"
+GENERIC_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"
+
+
+class PtzError(Exception):
+    """The camera could not be asked (unreachable, refused, SOAP fault, not ONVIF)."""
+
+
+class PtzSettings(BaseModel):
+    """How to ask one camera where it looks (part of its per-camera settings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ptz_url: HttpUrl = Field(description="ONVIF PTZ service address, e.g. http://cam/onvif/ptz_service.")
+    media_url: HttpUrl | None = Field(None, description="ONVIF Media service address (to find the profile token).")
+    profile_token: str | None = Field(None, max_length=64, description="Media profile token; default: from Media.")
+    username: str | None = Field(None, max_length=128, description="ONVIF user (WS-Security digest).")
+    password_env: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                     description="Environment variable holding the password (never stored).")
+    pan_zero_heading_deg: float = Field(ge=0.0, lt=360.0, description="Compass heading of pan 0, degrees.")
+    pan_clockwise: bool = Field(True, description="Pan grows clockwise seen from above.")
+    generic_pan_deg: tuple[float, float] = Field(
+        (-180.0, 180.0), description="Pan in degrees at generic x = -1 and x = +1.")
+    generic_tilt_deg: tuple[float, float] = Field(
+        (-90.0, 0.0), description="Tilt above the horizon in degrees at generic y = -1 and y = +1.")
+    timeout_s: float = Field(1.0, gt=0.0, le=10.0, description="Per-request timeout, seconds.")
+
+    @model_validator(mode="after")
+    def _token_source(self) -> PtzSettings:
+        if self.profile_token is None and self.media_url is None:
+            raise ValueError("give profile_token or media_url (to look the token up)")
+        return self
+
+
+@dataclass(frozen=True)
+class PtzReading:
+    """One PTZ status as the camera reported it (ONVIF units)."""
+
+    pan: float
+    tilt: float
+    space: str | None  # ONVIF PanTilt space URI (None: the camera did not say)
+    zoom: float | None
+    moving: bool
+    utc_time: datetime | None
+
+
+@dataclass(frozen=True)
+class PtzDirection:
+    heading_deg: float  # compass, clockwise from north
+    tilt_deg: float  # below the horizon
+
+
+def direction(reading: PtzReading, settings: PtzSettings) -> PtzDirection | None:
+    """The ground direction of ``reading``; None when its units are unknown."""
+    if reading.space == DEGREES_SPACE:
+        pan_deg, tilt_up_deg = reading.pan, reading.tilt
+    elif reading.space in (GENERIC_SPACE, None):  # ONVIF: no space attribute = the generic space
+        (p0, p1), (t0, t1) = settings.generic_pan_deg, settings.generic_tilt_deg
+        pan_deg = p0 + (reading.pan + 1.0) / 2.0 * (p1 - p0)
+        tilt_up_deg = t0 + (reading.tilt + 1.0) / 2.0 * (t1 - t0)
+    else:
+        return None
+    sign = 1.0 if settings.pan_clockwise else -1.0
+    return PtzDirection((settings.pan_zero_heading_deg + sign * pan_deg) % 360.0, -tilt_up_deg)
+
+
+def _wsdl_dir() -> Path:
+    import onvif  # the ONVIF WSDL/XSD files ship with onvif-zeep-async
+
+    return Path(onvif.__file__).parent / "wsdl"
+
+
+@lru_cache(maxsize=4)
+def _client(wsdl: str, timeout_s: float, username: str | None, password: str | None):
+    import zeep
+    from zeep.transports import Transport
+    from zeep.wsse.username import UsernameToken
+
+    wsse = UsernameToken(username, password or "", use_digest=True) if username else None
+    return zeep.Client(str(_wsdl_dir() / wsdl), transport=Transport(timeout=timeout_s, operation_timeout=timeout_s),
+                       wsse=wsse)
+
+
+class OnvifPtzClient:
+    """Asks one camera for its PTZ status (blocking, bounded by ``settings.timeout_s``)."""
+
+    def __init__(self, settings: PtzSettings):
+        self.settings = settings
+        password = os.environ.get(settings.password_env) if settings.password_env else None
+        self._auth = (settings.username, password)
+        self._token = settings.profile_token
+
+    def _service(self, wsdl: str, binding: str, url: str):
+        client = _client(wsdl, self.settings.timeout_s, *self._auth)
+        return client.create_service(binding, url)
+
+    def profile_token(self) -> str:
+        """The configured token, else the first Media profile that has a PTZ configuration."""
+        if self._token:
+            return self._token
+        try:
+            profiles = self._service("media.wsdl", MEDIA_BINDING, str(self.settings.media_url)).GetProfiles()
+        except Exception as exc:  # noqa: BLE001 - zeep raises transport, fault and XML errors of many types
+            raise PtzError(f"{self.settings.media_url}: GetProfiles failed ({_short(exc)})") from None
+        for p in profiles or []:
+            if getattr(p, "PTZConfiguration", None) is not None:
+                self._token = str(p.token)
+                return self._token
+        raise PtzError(f"{self.settings.media_url}: no media profile has a PTZ configuration")
+
+    def status(self) -> PtzReading | None:
+        """The current position; None when the camera reports none (no PanTilt)."""
+        token = self.profile_token()
+        try:
+            st = self._service("ptz.wsdl", PTZ_BINDING, str(self.settings.ptz_url)).GetStatus(ProfileToken=token)
+        except Exception as exc:  # noqa: BLE001 - zeep raises transport, fault and XML errors of many types
+            raise PtzError(f"{self.settings.ptz_url}: GetStatus failed ({_short(exc)})") from None
+        pos = getattr(st, "Position", None)
+        pt = getattr(pos, "PanTilt", None) if pos is not None else None
+        if pt is None:
+            return None
+        zoom = getattr(pos, "Zoom", None)
+        move = getattr(st, "MoveStatus", None)
+        moving = str(getattr(move, "PanTilt", "IDLE") or "IDLE").upper() == "MOVING" if move is not None else False
+        return PtzReading(float(pt.x), float(pt.y), getattr(pt, "space", None),
+                          float(zoom.x) if zoom is not None else None, moving, getattr(st, "UtcTime", None))
+
+    def direction(self) -> PtzDirection | None:
+        """Where the camera looks now, or None (unknown units, no position, or not reachable:
+        logged, never raised, so a detection is still placed at the pole)."""
+        try:
+            reading = self.status()
+        except PtzError as exc:
+            logger.warning("%s", exc)
+            return None
+        if reading is None:
+            return None
+        if reading.moving:
+            return None  # the frame may predate the position
+        return direction(reading, self.settings)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
