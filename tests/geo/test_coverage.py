@@ -163,3 +163,37 @@ def test_admin_boundary_geojson_file_as_aoi(tmp_path):
     assert 20e6 < res.aoi_area_m2 < 30e6  # Jongno-gu is about 23.9 km²
     assert 0 < res.covered_fraction < 1
     assert_area_identity(res)
+
+
+def test_index_gaps_survive_save_and_answer_like_the_plain_computation(tmp_path):
+    """The per-tile gaps (tile minus coverage) kept in the index: whole tiles inside the AOI
+    use them as stored, edge tiles are cut; saved and loaded, or computed lazily, the
+    answer is the plain computation's."""
+    cams = grid_cameras(n=20)
+    ring = shapely.Point(127.009, 37.509).buffer(0.008)
+    holed = ring.difference(shapely.Point(127.009, 37.509).buffer(0.003))
+    plain = uncovered_zones(holed, cams)
+    idx = CoverageIndex.build(cams, frame=plain.frame, tile_m=300.0)
+    assert idx.tiled._gaps  # computed at build, for every tile holding coverage
+    idx.save(tmp_path / "index.npz")
+    loaded = CoverageIndex.load(tmp_path / "index.npz")
+    assert set(loaded.tiled._gaps) == set(idx.tiled._gaps)
+    t = idx.tiled
+    lazy = CoverageIndex(idx.frame, idx.cameras, TiledCoverage(t.pieces, t.tile_m, t.tree, t.tile_x, t.tile_y))
+    for index in (idx, loaded, lazy):
+        got = uncovered_zones(holed, index)
+        assert got.uncovered_area_m2 == pytest.approx(plain.uncovered_area_m2, rel=1e-6)
+        assert [round(z.area_m2, 3) for z in got.zones] == [round(z.area_m2, 3) for z in plain.zones]
+        assert all(z.polygon_m.is_valid and z.polygon_wgs84.is_valid for z in got.zones)
+    assert lazy.tiled._gaps  # filled for the tiles the query needed
+
+
+def test_zone_geojson_writer_round_trips_exactly():
+    from geo.zones_io import geometries_json
+
+    holed = shapely.Polygon([(127.0, 37.5), (127.01, 37.5), (127.01, 37.51), (127.0, 37.51)],
+                            [[(127.002, 37.502), (127.003, 37.502), (127.003, 37.503)]])
+    multi = shapely.MultiPolygon([holed, shapely.box(127.1 + 1e-9 / 3, 37.6, 127.2, 37.7)])
+    for g, text in zip([holed, multi], geometries_json(np.array([holed, multi], dtype=object)), strict=True):
+        back = shapely.from_geojson(text.decode())
+        assert back.geom_type == g.geom_type and shapely.equals_exact(back, g, tolerance=0)
