@@ -117,3 +117,39 @@ def test_a_360_camera_detection_follows_the_reported_direction(engine, tmp_path,
     d = OnvifPtzClient(settings).direction()
     assert d is None
     assert isinstance(camera_model(cam, width_px=1280, height_px=720), PoleModel)
+
+
+def test_watcher_places_a_ptz_cameras_fire_where_the_camera_reports_it_looks(engine, data_dir, peer, settings):
+    """End to end: the demo fire clip replayed as a PTZ camera's stream; the watcher asks the
+    (schema-checking) ONVIF peer at report time and the fire lands in that direction, not at
+    the pole with an uncertainty disc."""
+    import json
+
+    import shapely
+    from sqlmodel import Session, select
+
+    from disaster_ops.services.cameras import import_registry
+    from disaster_ops.services.incidents import detections_of, list_incidents
+    from disaster_ops.services.watch import Watcher, cameras_to_watch
+    from disaster_ops.storage.models import Camera
+    from tests.conftest import REPO
+
+    import_registry(REPO / "sample_data" / "cameras_demo.geojson", engine=engine)
+    with Session(engine) as s:
+        cam = s.exec(select(Camera)).one()
+        cam.fov_deg = 360.0  # a PTZ camera: no fixed direction in the registry
+        cam.detect_config = json.dumps({"ptz": json.loads(settings.model_dump_json())})
+        s.add(cam)
+        s.commit()
+    # the camera reports pan 15° from its zero (30°) = heading 45°, 12° down
+    peer.space, peer.pan, peer.tilt = DEGREES_SPACE, 15.0, -12.0
+    before = len(peer.requests)
+    cams = cameras_to_watch(engine=engine)
+    Watcher(cams, engine=engine, sample_fps=4.0, report_interval_s=60.0, replay=True).run(duration_s=12.0)
+    assert peer.requests[before:].count("GetStatus") >= 1
+    fire = [i for i in list_incidents(engine=engine) if i.kind == "fire"]
+    assert fire
+    d = detections_of(fire[0].id, engine=engine)[0]
+    assert d.uncertainty_m is None
+    p, pole = shapely.Point(d.ground_lon, d.ground_lat), shapely.Point(cams[0].lon, cams[0].lat)
+    assert p.x > pole.x and p.y > pole.y and p.distance(pole) < 0.005  # north-east, in reach
