@@ -40,7 +40,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WHOLE_INDEX_SHARE = 0.25
-_CACHE_VERSION = "2"  # 2: per-tile gaps stored with the pieces
+# Tile of the product's indexes: building costs the same from 1 to 8 km tiles; larger
+# tiles leave fewer seams to dissolve in a province-wide answer (2.3 -> 1.6 s CPU from 2 to
+# 4 km on 170,000 cameras) while a 2 km-radius query stays ~30 ms CPU.
+INDEX_TILE_M = 4000.0
+_CACHE_VERSION = "3"  # 2: per-tile gaps stored with the pieces; 3: 4 km tiles
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
 
@@ -112,14 +116,15 @@ def _index_for(key: str, load_cameras, aoi, overrides: Overrides) -> CoverageInd
     if aoi is not None and len(cams):
         near = _candidates(cams, _aoi_bounds_wgs84(aoi))
         if near.size < WHOLE_INDEX_SHARE * len(cams):
-            idx = CoverageIndex.build(cams.subset(near), workers=_workers())
+            idx = CoverageIndex.build(cams.subset(near), workers=_workers(), tile_m=INDEX_TILE_M)
             idx.rows_skipped = skipped
             return idx
     defaults = get_settings().camera_defaults
     from geo.sectors import SectorDefaults
 
     idx = CoverageIndex.build(cams, defaults=SectorDefaults(defaults.heading_deg, defaults.fov_deg,
-                                                            defaults.range_m), workers=_workers())
+                                                            defaults.range_m), workers=_workers(),
+                               tile_m=INDEX_TILE_M)
     idx.rows_skipped = skipped
     _store(key, idx)
     return idx
