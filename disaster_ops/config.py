@@ -12,7 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -188,7 +188,17 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     map: MapSettings = Field(default_factory=MapSettings)
-    log_level: str = Field("INFO", description="Python logging level name.")
+    log_level: str = Field("INFO", description="Level of the product's log on standard error: DEBUG, INFO, "
+                           "WARNING or ERROR (the CLI's --quiet / --verbose override it). "
+                           "Example: DISASTER_OPS_LOG_LEVEL=WARNING.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = str(v).strip().upper()
+        if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return v
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -10,32 +10,60 @@ from typing import Any, NoReturn
 
 import typer
 
+from disaster_ops.cli import logs
+from disaster_ops.cli.exit_codes import ExitCode
 from disaster_ops.redact import redact
 from disaster_ops.services.roles import Principal, Role
 
 app = typer.Typer(
     name="disaster-ops",
-    help="Disaster situation management: CCTV + drone detection, incidents, coverage gaps and missions.",
+    help="Disaster situation management: CCTV + drone detection, incidents, coverage gaps and missions.\n\n"
+         "Exit codes: 0 ok, 1 operation failed, 2 bad input, 3 device or link error "
+         "(docs/exit-codes.md). Example: disaster-ops incidents list --json",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
-EXIT_INPUT_ERROR = 2
+EXIT_INPUT_ERROR = ExitCode.BAD_INPUT  # old name, kept for importers
 
 
 @app.callback()
-def _root() -> None:
-    # A callback keeps ``disaster-ops COMMAND`` a command group even when only one command
+def _global_options(
+    quiet: bool = typer.Option(False, "--quiet", "-q",
+                               help="Only warnings and errors on standard error (no progress or counts). "
+                                    "Example: disaster-ops -q incidents list"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Debug logging, dependencies' messages included. "
+                                      "Example: disaster-ops -v watch"),
+) -> None:
+    """Options before the command name apply to every command."""
+    # This callback also keeps ``disaster-ops COMMAND`` a command group when only one command
     # module is loaded (disaster_ops.cli.main loads just the command it runs); Typer would
     # otherwise run a lone command without its name.
-    return None
+    import pydantic
+
+    if quiet and verbose:
+        fail("--quiet and --verbose: give one, not both")
+    try:
+        from disaster_ops.config import get_settings
+
+        setting = get_settings().log_level
+    except pydantic.ValidationError:
+        setting = None  # the command that reads the settings reports the bad one
+    logs.configure(quiet=quiet, verbose=verbose, setting=setting)
 
 
-def fail(message: str, code: int = EXIT_INPUT_ERROR) -> NoReturn:
-    """Print one clear line to stderr and exit (code 2 = bad input)."""
+def fail(message: str, code: ExitCode | int = ExitCode.BAD_INPUT) -> NoReturn:
+    """Print one clear line to stderr and exit (default code 2 = bad input; see ExitCode)."""
     typer.echo(f"error: {redact(message)}", err=True)
-    raise typer.Exit(code)
+    raise typer.Exit(int(ExitCode(code)))
+
+
+def note(message: str) -> None:
+    """A progress note or count on standard error (left out under ``--quiet``)."""
+    if logs.chatty():
+        typer.echo(message, err=True)
 
 
 def print_json(obj: Any) -> None:

@@ -14,7 +14,6 @@ starts.
 from __future__ import annotations
 
 import json
-import logging
 import signal
 from pathlib import Path
 
@@ -77,7 +76,6 @@ def aerial(
             load_srt(srt, track)
     except ValueError as exc:
         fail(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_schema()
     from disaster_ops.services.aerial_worker import AerialWorker
 

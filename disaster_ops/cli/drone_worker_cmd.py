@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 
@@ -25,7 +24,6 @@ def drone_worker(
     from disaster_ops.services.drone_worker import DroneWorker
     from drone_link.errors import DroneLinkError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_schema()
     key = None
     if signing_key_env:

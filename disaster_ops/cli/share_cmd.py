@@ -3,7 +3,6 @@ directory) and serve the read-only GeoJSON feed."""
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -37,7 +36,6 @@ def run(
     from disaster_ops.storage.db import get_engine
     from disaster_ops.storage.migrate import ensure_schema
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sinks: list = []
     try:
         cfg = load_share_config(config)
@@ -75,7 +73,6 @@ def gis(
     from disaster_ops.storage.db import get_engine
     from disaster_ops.storage.migrate import ensure_schema
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_schema()
     feed = GisFeed(get_engine())
     try:

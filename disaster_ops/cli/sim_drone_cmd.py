@@ -8,7 +8,6 @@ its own port if the GCS expects one vehicle per port).
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
@@ -72,7 +71,6 @@ def sim_drone(
                         battery_minutes=battery_minutes, gcs_failsafe_s=gcs_failsafe_s)
     except SimConfigError as exc:
         fail(f"--{exc.field.replace('_', '-')}: {exc.reason}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sim = SimVehicle(cfg)
     camera = None
     if camera_port:

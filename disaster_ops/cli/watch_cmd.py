@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 
 import typer
@@ -31,7 +30,6 @@ def watch(
     from disaster_ops.detect.errors import DetectError
     from disaster_ops.services.watch import Watcher, cameras_to_watch
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_schema()
     try:
         cams = cameras_to_watch(camera or None)
