@@ -134,6 +134,17 @@ class Limits(BaseModel):
     mission_file_max_bytes: int = Field(32 * 2**20, gt=0, description="Largest .plan / .waypoints file, bytes.")
 
 
+class CoverageSettings(BaseModel):
+    """Blind spots (zones no camera sees): one floor for the CLI, the dashboard and missions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gap_min_area_m2: float = Field(100.0, ge=0.0, le=1e6,
+                                   description="Blind spots smaller than this are dropped (slivers between "
+                                               "camera views; 100 m² is a 10 m x 10 m square), m². "
+                                               "Example: DISASTER_OPS_COVERAGE__GAP_MIN_AREA_M2=25.")
+
+
 class AuthSettings(BaseModel):
     """Logging in: lock-out, session expiry, password rules, optional OIDC (``st.login``)."""
 
@@ -187,14 +198,19 @@ class Settings(BaseSettings):
     camera_health: CameraHealthRules = Field(default_factory=CameraHealthRules)
     limits: Limits = Field(default_factory=Limits)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     map: MapSettings = Field(default_factory=MapSettings)
-    log_level: str = Field("INFO", description="Level of the product's log on standard error: DEBUG, INFO, "
-                           "WARNING or ERROR (the CLI's --quiet / --verbose override it). "
-                           "Example: DISASTER_OPS_LOG_LEVEL=WARNING.")
+    log_level: str | None = Field(None, description="Level of the product's log on standard error: DEBUG, "
+                                  "INFO, WARNING or ERROR (the CLI's --quiet / --verbose override it). "
+                                  "Default: INFO for the long-running commands (watch, drone-worker, "
+                                  "aerial, sim-drone, share serve), WARNING for the others. "
+                                  "Example: DISASTER_OPS_LOG_LEVEL=DEBUG.")
 
     @field_validator("log_level")
     @classmethod
-    def _level(cls, v: str) -> str:
+    def _level(cls, v: str | None) -> str | None:
+        if v is None or not str(v).strip():
+            return None
         v = str(v).strip().upper()
         if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")

@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -26,10 +27,14 @@ app = typer.Typer(
 )
 
 EXIT_INPUT_ERROR = ExitCode.BAD_INPUT  # old name, kept for importers
+# Long-running commands: their INFO log is their progress, so it is on by default.
+SERVICE_COMMANDS = frozenset({"watch", "drone-worker", "aerial", "sim-drone", "share", "serve", "dashboard",
+                              "demo"})
 
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     quiet: bool = typer.Option(False, "--quiet", "-q",
                                help="Only warnings and errors on standard error (no progress or counts). "
                                     "Example: disaster-ops -q incidents list"),
@@ -51,7 +56,8 @@ def _global_options(
         setting = get_settings().log_level
     except pydantic.ValidationError:
         setting = None  # the command that reads the settings reports the bad one
-    logs.configure(quiet=quiet, verbose=verbose, setting=setting)
+    logs.configure(quiet=quiet, verbose=verbose, setting=setting,
+                   service=ctx.invoked_subcommand in SERVICE_COMMANDS)
 
 
 def fail(message: str, code: ExitCode | int = ExitCode.BAD_INPUT) -> NoReturn:
@@ -132,3 +138,38 @@ def _login_name() -> str:
         return getpass.getuser() or "admin"
     except (KeyError, OSError):
         return "admin"
+
+
+SIGNING_KEY_ENV = "DISASTER_OPS_SIGNING_KEY"
+SIGNING_KEY_FILE_HELP = ("File whose first line is the 32-byte MAVLink signing key as 64 hex digits "
+                         f"(default: ${SIGNING_KEY_ENV} if set; a key is never given on the command line, "
+                         "where ps and shell history would show it). Example: --signing-key-file /etc/disaster-ops/drone1.key")
+SIGNING_KEY_VALUE_HELP = "Removed: a key on the command line is visible in ps. Use --signing-key-file or $" + SIGNING_KEY_ENV
+
+
+def signing_key(key_file: Path | None, *, refused_value: str | None = None,
+                env_name: str = SIGNING_KEY_ENV, flag: str = "--signing-key-file") -> bytes | None:
+    """The MAVLink signing key: ``--signing-key-file`` or the environment variable, else None.
+
+    ``refused_value`` is the old ``--signing-key HEX``: refused with exit 2 (and the value
+    is never echoed), so a script that still passes one learns the new way at once.
+    """
+    from drone_link.link._mav import parse_signing_key
+
+    if refused_value is not None:
+        fail(f"--signing-key: a key on the command line is visible to every user in ps; "
+             f"put it in a file (--signing-key-file) or ${SIGNING_KEY_ENV}")
+    if key_file is not None:
+        try:
+            lines = key_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{flag} {key_file}: cannot read ({getattr(exc, 'strerror', None) or exc})")
+        text, where = (lines[0] if lines else ""), f"{flag} {key_file}"
+        if not text.strip():
+            fail(f"{where}: the first line must hold the key (64 hex digits)")
+    else:
+        text, where = os.environ.get(env_name), f"${env_name}"
+    try:
+        return parse_signing_key(text)
+    except ValueError as exc:
+        fail(f"{where}: {str(exc).split(':')[0]}")

@@ -27,7 +27,7 @@ def add(
     kinds: str | None = typer.Option(None, "--kinds", help="Comma list of incident kinds; default: all."),
     min_severity: int = typer.Option(1, "--min-severity", help="Lowest severity shared, 1..5."),
     media: bool = typer.Option(False, "--media/--no-media", help="Share snapshots and video links."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print the agency as one JSON object."),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
@@ -61,7 +61,7 @@ def add(
 
 
 @agencies_app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_(as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
     """Agencies and their rules."""
     from disaster_ops.services.agencies import as_json as view_json
     from disaster_ops.services.agencies import list_agencies
@@ -79,7 +79,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @agencies_app.command("show")
-def show(name: str = typer.Argument(...)) -> None:
+def show(name: str = typer.Argument(..., help="Agency name, as given to 'agencies add'. Example: busan-fire")) -> None:
     """One agency's rule as JSON (the region as GeoJSON)."""
     from disaster_ops.errors import DisasterOpsError
     from disaster_ops.services.agencies import as_json as view_json
@@ -95,7 +95,7 @@ def show(name: str = typer.Argument(...)) -> None:
 
 @agencies_app.command("token")
 def token(
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Agency name, as given to 'agencies add'. Example: busan-fire"),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:

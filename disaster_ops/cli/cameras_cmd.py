@@ -15,6 +15,7 @@ from disaster_ops.cli._common import (
     LOCAL_ADMIN_HELP,
     app,
     fail,
+    note,
     operator_principal,
     print_json,
 )
@@ -22,7 +23,8 @@ from disaster_ops.errors import InputError
 from disaster_ops.services import cameras as svc
 from disaster_ops.storage.migrate import ensure_schema
 
-cameras_app = typer.Typer(help="Camera registry: import and list fixed CCTV.", no_args_is_help=True)
+cameras_app = typer.Typer(help="Camera registry: import and list fixed CCTV, and each camera's detection "
+                          "settings (config).", no_args_is_help=True)
 app.add_typer(cameras_app, name="cameras")
 err = Console(stderr=True)
 
@@ -64,11 +66,14 @@ def import_(
 
 @cameras_app.command("list")
 def list_(
-    bbox: str | None = typer.Option(None, "--bbox", help="west,south,east,north in degrees."),
-    limit: int | None = typer.Option(None, "--limit", min=1),
+    bbox: str | None = typer.Option(None, "--bbox", help="Box west,south,east,north in degrees (WGS84). Example: --bbox 126.9,37.5,127.1,37.6"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Print at most this many cameras (default: all). Example: --limit 20"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
-    """List cameras, optionally inside a lon/lat box."""
+    """List cameras, optionally inside a lon/lat box. The first column is the source_key that
+    `cameras config` and `watch --camera` take.
+
+    Example: disaster-ops cameras list --bbox 126.9,37.5,127.1,37.6 --limit 20"""
     ensure_schema()
     try:
         box = svc.BBox.parse(bbox) if bbox else None
@@ -81,10 +86,10 @@ def list_(
     for c in cams:
         h = svc.camera_health(c)
         last = f"{h.last_frame_at:%H:%M:%S}Z" if h.last_frame_at else "-"
-        typer.echo(f"{c.id:>7}  {c.lat:.6f} {c.lon:.6f}  hdg {c.heading_deg:5.1f} fov {c.fov_deg:5.1f} "
+        typer.echo(f"{c.source_key:<24} {c.id:>7}  {c.lat:.6f} {c.lon:.6f}  hdg {c.heading_deg:5.1f} fov {c.fov_deg:5.1f} "
                    f"rng {c.range_m:5.0f} m  {h.status.value:<8} last frame {last}  {c.name}"
                    + (f"  [{h.reason}]" if h.reason else ""))
-    typer.echo(f"{len(cams)} cameras", err=True)
+    note(f"{len(cams)} cameras")
 
 
 def _polygon(text: str, option: str) -> list[tuple[float, float]]:

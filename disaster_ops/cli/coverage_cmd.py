@@ -52,7 +52,9 @@ def coverage(
         "--fov-deg", min=0.001, max=360.0, help="Override every camera's FOV, degrees.")] = None,
     range_m: Annotated[float | None, typer.Option(
         "--range-m", min=0.001, help="Override every camera's range, metres.")] = None,
-    min_area_m2: Annotated[float, typer.Option("--min-area-m2", min=0.0, help="Drop zones smaller than this, m².")] = 25.0,
+    min_area_m2: Annotated[float | None, typer.Option(
+        "--min-area-m2", min=0.0, help="Drop zones smaller than this, m² (default: the setting "
+        "coverage.gap_min_area_m2, 100 m², as on the dashboard). Example: --min-area-m2 25")] = None,
     rank_from: Annotated[str | None, typer.Option(
         "--rank-from", help="'LAT,LON': rank zones nearest first (default: largest).")] = None,
     out_format: Annotated[str | None, typer.Option(
@@ -82,6 +84,8 @@ def coverage(
     rank_point = _parse_latlon(rank_from, "--rank-from") if rank_from else None
 
     overrides = cov_svc.Overrides(fov_deg=fov_deg, range_m=range_m)
+    if min_area_m2 is None:
+        min_area_m2 = get_settings().coverage.gap_min_area_m2
     try:
         if cameras is not None:
             index = cov_svc.file_index(cameras, aoi=aoi, overrides=overrides)

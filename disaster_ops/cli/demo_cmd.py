@@ -109,8 +109,8 @@ def _supervise(children: list[Child], *, stop_after_s: float | None = None, tick
 
 @app.command("demo")
 def demo(
-    port: int = typer.Option(8501, "--port", help="Dashboard port."),
-    address: str = typer.Option("127.0.0.1", "--address", help="Dashboard bind address."),
+    port: int = typer.Option(8501, "--port", min=1, max=65535, help="Dashboard TCP port. Example: --port 8501"),
+    address: str = typer.Option("127.0.0.1", "--address", help="Dashboard bind address: 127.0.0.1 for this machine only, 0.0.0.0 for every network interface. Example: --address 0.0.0.0"),
     sim: bool = typer.Option(True, "--sim/--no-sim", help="Start the simulated drone."),
     replay: bool = typer.Option(True, "--replay/--no-replay", help="Replay sample videos as CCTV and detect."),
     drone_port: int = typer.Option(14550, "--drone-port", help="UDP port of the simulated drone link."),
@@ -156,8 +156,9 @@ def demo(
 
 @app.command("serve")
 def serve(
-    port: int = typer.Option(8501, "--port"),
-    address: str = typer.Option("127.0.0.1", "--address"),
+    port: int = typer.Option(8501, "--port", min=1, max=65535, help="Dashboard TCP port. Example: --port 8501"),
+    address: str = typer.Option("127.0.0.1", "--address", help="Bind address: 127.0.0.1 for this machine "
+                                "only, 0.0.0.0 for every network interface. Example: --address 0.0.0.0"),
 ) -> None:
     """Serve the dashboard only (alias: dashboard)."""
     ensure_schema()

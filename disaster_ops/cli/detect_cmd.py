@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 BATCH = 8
 
 
+# The registered detector types (disaster_ops.detect.backends; a test keeps this list true).
+DETECTOR_TYPES = ("hazardnet", "hazardnet-torch", "ultralytics")
+DETECTOR_HELP = ("Detector backend: hazardnet (shipped ONNX model, CPU), hazardnet-torch (same model, "
+                 "PyTorch), ultralytics (a YOLO .pt/.onnx given with --weights). Example: --detector hazardnet")
+
 def _detector(detector_type: str, weights: str | None, imgsz: int | None):
     from pydantic import ValidationError
 
@@ -57,7 +62,7 @@ def detect_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per image / video frame."),
     fps: float = typer.Option(1.0, "--fps", min=0.01, max=120.0, help="Video sampling rate, frames per second."),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="At most this many frames per video."),
-    detector_type: str = typer.Option("hazardnet", "--detector", help="Registered detector type."),
+    detector_type: str = typer.Option("hazardnet", "--detector", help=DETECTOR_HELP),
     weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
     imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
 ) -> None:
@@ -104,7 +109,7 @@ def detect_command(
 def eval_command(
     dirs: list[Path] = typer.Argument(None, help="Labelled folders: fire/ smoke/ flood/ normal/, YOLO data.yaml, or images/ masks/."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable report."),
-    detector_type: str = typer.Option("hazardnet", "--detector", help="Registered detector type."),
+    detector_type: str = typer.Option("hazardnet", "--detector", help=DETECTOR_HELP),
     weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
     imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
     flood_share: float = typer.Option(0.05, "--flood-share", min=0.0, max=1.0, help="Mask layout: water share making an image 'flood'."),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail
+from disaster_ops.cli._common import SIGNING_KEY_ENV, SIGNING_KEY_FILE_HELP, app, fail, signing_key
+from disaster_ops.cli.exit_codes import ExitCode
 from disaster_ops.storage.migrate import ensure_schema
 
 
@@ -15,32 +17,25 @@ from disaster_ops.storage.migrate import ensure_schema
 def drone_worker(
     name: str = typer.Option(..., "--name", help="Drone name (registered in the database if new)."),
     connect: str = typer.Option("udpin:127.0.0.1:14550", "--connect", help="MAVLink connection string."),
-    signing_key_env: str | None = typer.Option(None, "--signing-key-env",
-                                               help="Environment variable holding the 32-byte signing key (hex)."),
+    signing_key_file: Path | None = typer.Option(None, "--signing-key-file", help=SIGNING_KEY_FILE_HELP),
+    signing_key_env: str | None = typer.Option(None, "--signing-key-env", hidden=True,
+                                               help="Deprecated: name of another environment variable "
+                                               "holding the key (use $DISASTER_OPS_SIGNING_KEY or a file)."),
     duration_s: float | None = typer.Option(None, "--duration-s", min=0.1, help="Stop after this many seconds."),
-    heartbeat_timeout_s: float = typer.Option(60.0, "--heartbeat-timeout-s", min=0.1),
+    heartbeat_timeout_s: float = typer.Option(60.0, "--heartbeat-timeout-s", min=0.1, help="Seconds to wait for the first heartbeat of the vehicle before giving up (exit 3). Example: --heartbeat-timeout-s 30"),
 ) -> None:
     """Keep a vehicle's live state on the map and fly the missions pilots release to it."""
     from disaster_ops.services.drone_worker import DroneWorker
     from drone_link.errors import DroneLinkError
 
     ensure_schema()
-    key = None
-    if signing_key_env:
-        raw = os.environ.get(signing_key_env)
-        if not raw:
-            fail(f"--signing-key-env: environment variable {signing_key_env} is not set")
-        try:
-            key = bytes.fromhex(raw)
-        except ValueError:
-            fail(f"--signing-key-env: {signing_key_env} is not hex")
-        if len(key) != 32:
-            fail(f"--signing-key-env: key must be 32 bytes, got {len(key)}")
+    if signing_key_env and not os.environ.get(signing_key_env):
+        fail(f"--signing-key-env: environment variable {signing_key_env} is not set")
+    key = signing_key(signing_key_file, env_name=signing_key_env or SIGNING_KEY_ENV)
     worker = DroneWorker(name, connect, signing_key=key, heartbeat_timeout_s=heartbeat_timeout_s)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
     try:
         worker.run(duration_s=duration_s)
     except DroneLinkError as exc:
-        typer.echo(f"error: {name}: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"{name}: {exc}", code=ExitCode.DEVICE_ERROR)

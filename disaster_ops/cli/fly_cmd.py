@@ -17,19 +17,27 @@ mission is cleared (or the vehicle sent home if armed) and the mission row is ``
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail, print_json
+from disaster_ops.cli._common import (
+    SIGNING_KEY_ENV,
+    SIGNING_KEY_FILE_HELP,
+    SIGNING_KEY_VALUE_HELP,
+    app,
+    fail,
+    print_json,
+    signing_key,
+)
+from disaster_ops.cli.exit_codes import ExitCode
 from drone_link.errors import ConnectionStringError, DroneLinkError
 
 logger = logging.getLogger(__name__)
-EXIT_FLIGHT_FAILED = 1
-EXIT_LINK_ERROR = 3
-EXIT_INTERRUPTED = 130
+EXIT_FLIGHT_FAILED = ExitCode.FAILED
+EXIT_LINK_ERROR = ExitCode.DEVICE_ERROR
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
 
 
 def _read_mission(path: Path):
@@ -155,13 +163,13 @@ def fly(
     connect: str = typer.Option(..., "--connect", help="MAVLink connection: udpin:0.0.0.0:14550, udp:, udpout:, tcp:, serial."),
     mission_path: Path = typer.Option(..., "--mission", help="QGroundControl .plan (or .waypoints) file."),
     start: bool = typer.Option(False, "--start", help="Arm, take off and fly the mission, following it."),
-    signing_key: str | None = typer.Option(
-        None, "--signing-key", help="64 hex digits; default $DISASTER_OPS_SIGNING_KEY if set."),
+    signing_key_file: Path | None = typer.Option(None, "--signing-key-file", help=SIGNING_KEY_FILE_HELP),
+    signing_key_value: str | None = typer.Option(None, "--signing-key", hidden=True, help=SIGNING_KEY_VALUE_HELP),
     name: str | None = typer.Option(None, "--name", help="Drone name in the database (default drone-SYSID)."),
     sysid: int | None = typer.Option(None, "--sysid", help="Talk only to this vehicle system id."),
-    heartbeat_timeout_s: float = typer.Option(15.0, "--heartbeat-timeout-s", min=0.1),
+    heartbeat_timeout_s: float = typer.Option(15.0, "--heartbeat-timeout-s", min=0.1, help="Seconds to wait for the vehicle's first heartbeat (exit 3 after). Example: --heartbeat-timeout-s 30"),
     legacy_items: bool = typer.Option(False, "--legacy-items", help="Send float MISSION_ITEM (very old firmware)."),
-    follow_timeout_s: float = typer.Option(3600.0, "--follow-timeout-s", min=1.0),
+    follow_timeout_s: float = typer.Option(3600.0, "--follow-timeout-s", min=1.0, help="With --start: stop following the flight after this many seconds (exit 1; the vehicle flies on). Example: --follow-timeout-s 1800"),
     link_loss_fail_s: float = typer.Option(30.0, "--link-loss-fail-s", min=1.0,
                                            help="Seconds without heartbeat before the flight counts as failed (exit 3)."),
     record: bool = typer.Option(True, "--record/--no-record", help="Record drone, mission and state in the database."),
@@ -169,7 +177,6 @@ def fly(
 ) -> None:
     """Upload MISSION to the vehicle on CONNECT, verify it, and with --start fly it."""
     from drone_link.link import DroneLink
-    from drone_link.link._mav import parse_signing_key
     from drone_link.link.preflight import check_mission
 
     mission = _read_mission(mission_path)
@@ -177,11 +184,7 @@ def fly(
         check_mission(mission)  # before the first byte goes out and before anything is recorded
     except DroneLinkError as exc:
         fail(f"{mission_path}: {exc}")
-    key_text = signing_key or os.environ.get("DISASTER_OPS_SIGNING_KEY")
-    try:
-        key = parse_signing_key(key_text)
-    except ValueError as exc:
-        fail(f"--signing-key: {exc}")
+    key = signing_key(signing_key_file, refused_value=signing_key_value)
     try:
         link = DroneLink.connect(connect, signing_key=key, target_system=sysid)
     except ConnectionStringError as exc:
@@ -200,7 +203,7 @@ def fly(
             summary.update(drone=drone_name, system_id=t.system_id, autopilot=link.family)
             db.start(name=drone_name, connection=connect, system_id=t.system_id or 1,
                      autopilot=link.family, mission=mission, mission_name=mission_path.stem,
-                     key_ref="DISASTER_OPS_SIGNING_KEY" if key and not signing_key else None)
+                     key_ref=(str(signing_key_file) if signing_key_file else SIGNING_KEY_ENV) if key else None)
             try:
                 reports = _upload(link, mission, quiet=json_out, legacy_items=legacy_items)
             except DroneLinkError as exc:

@@ -35,18 +35,22 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def level_name(*, quiet: bool, verbose: bool, setting: str | None) -> str:
-    """The product's log level: ``--verbose`` DEBUG, ``--quiet`` WARNING, else the setting."""
+def level_name(*, quiet: bool, verbose: bool, setting: str | None, service: bool = False) -> str:
+    """The product's log level: ``--verbose`` DEBUG, ``--quiet`` WARNING, else the setting,
+    else INFO for a long-running service (its log is its progress) and WARNING otherwise."""
     if verbose:
         return "DEBUG"
     if quiet:
         return "WARNING"
-    return (setting or "INFO").upper()
+    if setting:
+        return setting.upper()
+    return "INFO" if service else "WARNING"
 
 
-def configure(*, quiet: bool = False, verbose: bool = False, setting: str | None = None) -> int:
+def configure(*, quiet: bool = False, verbose: bool = False, setting: str | None = None,
+              service: bool = False) -> int:
     """Set up logging for one command; returns the product's level (a ``logging`` number)."""
-    level = logging.getLevelName(level_name(quiet=quiet, verbose=verbose, setting=setting))
+    level = logging.getLevelName(level_name(quiet=quiet, verbose=verbose, setting=setting, service=service))
     if not isinstance(level, int):
         level = logging.INFO
     root = logging.getLogger()

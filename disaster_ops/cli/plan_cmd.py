@@ -76,16 +76,16 @@ def plan(
     alt_m: float | None = typer.Option(None, "--alt-m", help="Flight altitude, metres: above the ground "
                                        "with --dem (terrain following), else above the launch point."),
     gsd_cm: float | None = typer.Option(None, "--gsd-cm", help="Target GSD, cm/px (instead of --alt-m)."),
-    overlap_front: float = typer.Option(0.75, "--overlap-front", min=0.0, max=0.94),
-    overlap_side: float = typer.Option(0.65, "--overlap-side", min=0.0, max=0.94),
+    overlap_front: float = typer.Option(0.75, "--overlap-front", min=0.0, max=0.94, help="Forward overlap of consecutive photos, a fraction 0-0.94 (0.75 = 75 %). Example: --overlap-front 0.8"),
+    overlap_side: float = typer.Option(0.65, "--overlap-side", min=0.0, max=0.94, help="Side overlap of neighbouring lines, a fraction 0-0.94 (0.65 = 65 %). Example: --overlap-side 0.7"),
     camera: str = typer.Option("mavic3e-wide", "--camera",
                                help=f"Camera preset: {', '.join(sorted(CAMERA_PRESETS))}."),
     hfov_deg: float | None = typer.Option(None, "--hfov-deg", help="Custom camera HFOV (overrides --camera)."),
     image_px: str = typer.Option("4000x3000", "--image-px", help="Custom camera image size WxH."),
-    speed_m_s: float = typer.Option(8.0, "--speed-m-s", min=0.5, max=40.0),
-    turnaround_m: float = typer.Option(10.0, "--turnaround-m", min=0.0),
+    speed_m_s: float = typer.Option(8.0, "--speed-m-s", min=0.5, max=40.0, help="Survey ground speed, metres per second. Example: --speed-m-s 6"),
+    turnaround_m: float = typer.Option(10.0, "--turnaround-m", min=0.0, help="Run-out beyond each survey line for the turn, metres. Example: --turnaround-m 15"),
     max_alt_agl_m: float | None = typer.Option(None, "--max-alt-agl-m",
-                                               help="Altitude cap above ground, metres (Korea: 150). "
+                                               help="Altitude cap, metres (Korea: 150 m above ground). "
                                                "With --dem checked against the DEM ground everywhere on "
                                                "the path; without, it caps the height above the launch point."),
     max_alt_m: float | None = typer.Option(None, "--max-alt-m", hidden=True,
@@ -105,7 +105,11 @@ def plan(
                                       help="Number of drones (default: one per --drone, else 1)."),
     drone: list[str] = typer.Option([], "--drone", help="Registered drone(s) to plan for: launch from its "
                                     "live position or home, its endurance and waypoint limit."),
-    battery_min: float | None = typer.Option(None, "--battery-min", help="Flight minutes per battery."),
+    battery_minutes: float | None = typer.Option(None, "--battery-minutes", min=1.0,
+                                                 help="Flight time of one battery, minutes (default: the "
+                                                 "drone's endurance_min). Example: --battery-minutes 25"),
+    battery_min: float | None = typer.Option(None, "--battery-min", hidden=True,
+                                             help="Deprecated alias of --battery-minutes."),
     reserve: float | None = typer.Option(None, "--reserve", min=0.0, max=0.8,
                                          help="Battery share kept in reserve."),
     home: str | None = typer.Option(None, "--home", "--launch",
@@ -118,8 +122,8 @@ def plan(
     dem_crs: str | None = typer.Option(None, "--dem-crs", help="DEM CRS when the file lacks one, e.g. EPSG:5186."),
     min_clearance_m: float | None = typer.Option(None, "--min-clearance-m", min=1.0,
                                                  help="Minimum height over the DEM ground, metres."),
-    max_climb_m_s: float | None = typer.Option(None, "--max-climb-m-s", min=0.1),
-    max_descent_m_s: float | None = typer.Option(None, "--max-descent-m-s", min=0.1),
+    max_climb_m_s: float | None = typer.Option(None, "--max-climb-m-s", min=0.1, help="Steepest climb the vehicle may fly between waypoints, metres per second (default: the planning setting). Example: --max-climb-m-s 3"),
+    max_descent_m_s: float | None = typer.Option(None, "--max-descent-m-s", min=0.1, help="Steepest descent between waypoints, metres per second (default: the planning setting). Example: --max-descent-m-s 2"),
     firmware: str = typer.Option("ardupilot", "--firmware", help="ardupilot or px4 (QGC firmwareType)."),
     waypoints: Path | None = typer.Option(None, "--waypoints", help="Also write QGC WPL 110 .waypoints."),
     geojson: Path | None = typer.Option(None, "--geojson", help="Also write path + photo footprints GeoJSON."),
@@ -131,6 +135,11 @@ def plan(
         fail(f"--firmware: expected ardupilot or px4, got {firmware!r}")
     if pattern not in PATTERNS:
         fail(f"--pattern: expected one of {', '.join(PATTERNS)}, got {pattern!r}")
+    if battery_min is not None:
+        typer.echo("warning: --battery-min is deprecated (it means minutes, not a minimum), "
+                   "use --battery-minutes", err=True)
+        battery_minutes = battery_minutes if battery_minutes is not None else battery_min
+    battery_min = battery_minutes
     if max_alt_m is not None:
         typer.echo("warning: --max-alt-m is deprecated, use --max-alt-agl-m", err=True)
         max_alt_agl_m = max_alt_agl_m if max_alt_agl_m is not None else max_alt_m

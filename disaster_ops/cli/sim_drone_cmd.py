@@ -8,13 +8,19 @@ its own port if the GCS expects one vehicle per port).
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail, print_json
+from disaster_ops.cli._common import (
+    SIGNING_KEY_FILE_HELP,
+    SIGNING_KEY_VALUE_HELP,
+    app,
+    fail,
+    print_json,
+    signing_key,
+)
 from drone_link.errors import SimConfigError
-from drone_link.link._mav import parse_signing_key
 
 
 def _home(text: str) -> tuple[float, float, float]:
@@ -39,8 +45,8 @@ def sim_drone(
     speedup: float = typer.Option(1.0, "--speedup", help="Simulated-time factor (flight, boot, battery)."),
     legacy: bool = typer.Option(False, "--legacy", help="Old ArduPilot: MISSION_REQUEST, no *_INT frames."),
     autopilot: str = typer.Option("ardupilot", "--autopilot", help="ardupilot (ArduCopter) or px4 (PX4 modes)."),
-    signing_key: str | None = typer.Option(
-        None, "--signing-key", help="64 hex digits; default $DISASTER_OPS_SIGNING_KEY if set."),
+    signing_key_file: Path | None = typer.Option(None, "--signing-key-file", help=SIGNING_KEY_FILE_HELP),
+    signing_key_value: str | None = typer.Option(None, "--signing-key", hidden=True, help=SIGNING_KEY_VALUE_HELP),
     battery_pct: float = typer.Option(100.0, "--battery-pct", help="Charge at start, %."),
     battery_minutes: float = typer.Option(20.0, "--battery-minutes", help="Hover endurance, minutes."),
     gcs_failsafe_s: float = typer.Option(5.0, "--gcs-failsafe-s", help="RTL after this long without GCS heartbeat (0 = off)."),
@@ -59,10 +65,7 @@ def sim_drone(
     from drone_link.sim import SimConfig, SimVehicle
 
     lat, lon, alt = _home(home)
-    try:
-        key = parse_signing_key(signing_key or os.environ.get("DISASTER_OPS_SIGNING_KEY"))
-    except ValueError as exc:
-        fail(f"--signing-key: {exc}")
+    key = signing_key(signing_key_file, refused_value=signing_key_value)
     try:
         cfg = SimConfig(port=port, host=host, sysid=sysid, home_lat_deg=lat, home_lon_deg=lon,
                         home_alt_amsl_m=alt, loss=loss, latency_s=latency_ms / 1000.0,

@@ -98,7 +98,7 @@ def _set_disabled(name: str, disabled: bool, as_user: str | None, local: bool) -
 
 @users_app.command("disable")
 def disable(
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Login name. Example: kim.pilot"),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
@@ -108,7 +108,7 @@ def disable(
 
 @users_app.command("enable")
 def enable(
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Login name. Example: kim.pilot"),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:

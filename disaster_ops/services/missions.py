@@ -55,7 +55,7 @@ def incident_area(incident_id: int, *, radius_m: float, engine: Engine | None = 
     return PointRadius(lat=c.y, lon=c.x, radius_m=radius_m)
 
 
-def coverage_gaps(area, *, engine: Engine | None = None, min_area_m2: float = 100.0,
+def coverage_gaps(area, *, engine: Engine | None = None, min_area_m2: float | None = None,
                   rank_from: tuple[float, float] | None = None) -> CoverageResult:
     """Zones of ``area`` (a PointRadius or a WGS84 polygon) that no camera in the database sees.
 
@@ -66,7 +66,8 @@ def coverage_gaps(area, *, engine: Engine | None = None, min_area_m2: float = 10
 
     try:
         index = db_index(engine=engine, aoi=area)
-        return uncovered_zones(area, index, min_area_m2=min_area_m2, rank_from=rank_from)
+        floor_m2 = get_settings().coverage.gap_min_area_m2 if min_area_m2 is None else min_area_m2
+        return uncovered_zones(area, index, min_area_m2=floor_m2, rank_from=rank_from)
     except GeoError as exc:
         raise InputError(str(exc)) from exc
     except shapely.errors.GEOSException as exc:

@@ -178,7 +178,7 @@ def plan_coverage(zones, survey: SurveySpec, *, airspace: Airspace | None = None
             area = shapely.difference(area, free.blocked) if not free.blocked.is_empty else area
         if area.is_empty or area.area < 1.0:
             inside = airspace.names_meeting(frame.geom_to_wgs84(zone))
-            warnings.append(f"zone {zi}: nothing left to fly outside the fence"
+            warnings.append(f"zone {zi + 1} of {len(zones_m)}: nothing left to fly outside the fence"
                             + (f" and no-fly zone(s) {', '.join(map(repr, inside))}" if inside else ""))
             continue
         if survey.sweep_angle_deg is not None:
