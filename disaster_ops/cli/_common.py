@@ -6,6 +6,8 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -173,3 +175,27 @@ def signing_key(key_file: Path | None, *, refused_value: str | None = None,
         return parse_signing_key(text)
     except ValueError as exc:
         fail(f"{where}: {str(exc).split(':')[0]}")
+
+
+@contextmanager
+def service_errors(prefix: str = "") -> Iterator[None]:
+    """Map the services' exceptions to one line and the exit-code table (docs/exit-codes.md):
+    a role refusal is 1 (operation failed), bad input or a state the request does not fit
+    (the services' InputError, an unknown id) 2, a device or link error 3, any other product
+    error 1. ``prefix`` (e.g. ``"mission 4"``) starts the line."""
+    from disaster_ops.errors import DisasterOpsError, InputError, PermissionDenied
+    from drone_link.errors import DroneLinkError
+
+    lead = f"{prefix}: " if prefix else ""
+    try:
+        yield
+    except PermissionDenied as exc:
+        fail(f"{lead}permission denied: {exc}", code=ExitCode.FAILED)
+    except LookupError as exc:  # services raise KeyError("no incident 7") for an unknown id
+        fail(f"{lead}{str(exc).strip(chr(34) + chr(39))}", code=ExitCode.BAD_INPUT)
+    except (InputError, ValueError) as exc:
+        fail(f"{lead}{exc}", code=ExitCode.BAD_INPUT)
+    except DroneLinkError as exc:
+        fail(f"{lead}{exc}", code=ExitCode.DEVICE_ERROR)
+    except DisasterOpsError as exc:
+        fail(f"{lead}{exc}", code=ExitCode.FAILED)

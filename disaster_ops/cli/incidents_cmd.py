@@ -1,4 +1,4 @@
-"""``disaster-ops incidents list|show|set-status``: incidents from the command line.
+"""``disaster-ops incidents list|show|ack|set-status``: incidents from the command line.
 
 ``list`` applies the quiet-time rules first (stale / auto-resolve, severity re-graded), so
 what it prints is what the map shows. Status changes act as a named operator: ``--as USER``
@@ -16,10 +16,11 @@ from disaster_ops.cli._common import (
     LOCAL_ADMIN_HELP,
     app,
     fail,
+    note,
     operator_principal,
     print_json,
+    service_errors,
 )
-from disaster_ops.errors import DisasterOpsError, PermissionDenied
 from disaster_ops.services import incidents as svc
 from disaster_ops.storage.migrate import ensure_schema
 from disaster_ops.storage.models import Incident, IncidentStatus
@@ -49,7 +50,9 @@ def list_(
     status: str | None = typer.Option(None, "--status", help=f"Only this status ({_STATUSES})."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
-    """List incidents, newest activity first (open ones unless --all or --status)."""
+    """List incidents, newest activity first (open ones unless --all or --status).
+
+    Example: disaster-ops incidents list --status confirmed --json"""
     ensure_schema()
     st = None
     if status is not None:
@@ -66,7 +69,7 @@ def list_(
         typer.echo(f"{i.id:>6}  {getattr(i.status, 'value', i.status):<10} sev {i.severity}  "
                    f"{','.join(i.kind_list):<12} {i.last_seen:%Y-%m-%d %H:%M:%S}Z  sources {i.source_count}  "
                    f"({(i.min_lat + i.max_lat) / 2:.5f}, {(i.min_lon + i.max_lon) / 2:.5f})")
-    typer.echo(f"{len(rows)} incidents", err=True)
+    note(f"{len(rows)} incidents")
 
 
 @incidents_app.command("show")
@@ -74,7 +77,9 @@ def show(
     incident_id: int = typer.Argument(..., help="Incident id."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """One incident with its detections."""
+    """One incident with its detections.
+
+    Example: disaster-ops incidents show 12 --json"""
     ensure_schema()
     inc = svc.get_incident(incident_id)
     if inc is None:
@@ -103,21 +108,38 @@ def set_status(
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the incident as JSON."),
 ) -> None:
-    """Confirm, mark responding, resolve or dismiss an incident."""
+    """Confirm, mark responding, resolve or dismiss an incident (managers and administrators).
+
+    Example: disaster-ops incidents set-status 12 confirmed --note "crew 3 on site" --as park.manager"""
     ensure_schema()
     try:
         new = IncidentStatus(status)
     except ValueError:
         fail(f"status must be one of {_STATUSES}, got {status!r}")
-    try:
-        inc = svc.set_status(incident_id, new, principal=operator_principal(as_user, local), note=note)
-    except KeyError:
-        fail(f"no incident {incident_id}")
-    except PermissionDenied as exc:
-        fail(str(exc), code=3)
-    except DisasterOpsError as exc:
-        fail(str(exc))
+    me = operator_principal(as_user, local)
+    with service_errors():
+        inc = svc.set_status(incident_id, new, principal=me, note=note)
     if as_json:
         print_json(incident_as_dict(inc))
         return
     typer.echo(f"incident {inc.id}: {getattr(inc.status, 'value', inc.status)}")
+
+
+@incidents_app.command("ack")
+def ack(
+    incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`). Example: 12"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
+    local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the incident as JSON."),
+) -> None:
+    """Acknowledge seeing an incident (as the field view's "Acknowledge" button; every role may).
+
+    Example: disaster-ops incidents ack 12 --as kim.responder"""
+    ensure_schema()
+    me = operator_principal(as_user, local)
+    with service_errors():
+        inc = svc.acknowledge(incident_id, principal=me)
+    if as_json:
+        print_json(incident_as_dict(inc))
+        return
+    typer.echo(f"incident {inc.id}: acknowledged by {inc.acknowledged_by}")

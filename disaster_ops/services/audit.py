@@ -30,3 +30,19 @@ def recent(session: Session, *, limit: int = 100, action: str | None = None) -> 
     if action:
         q = q.where(AuditEvent.action == action)
     return list(session.exec(q))
+
+
+def list_events(*, principal: Principal, limit: int = 100, action: str | None = None,
+                actor: str | None = None, engine=None) -> list[AuditEvent]:
+    """The audit trail for someone allowed to read it (managers and administrators), newest first."""
+    from disaster_ops.services.roles import Action, require
+    from disaster_ops.storage.db import get_engine
+
+    require(principal, Action.VIEW_AUDIT)
+    with Session(engine or get_engine()) as s:
+        q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if action:
+            q = q.where(AuditEvent.action == action)
+        if actor:
+            q = q.where(AuditEvent.actor == actor)
+        return list(s.exec(q))

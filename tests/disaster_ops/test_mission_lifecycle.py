@@ -129,10 +129,10 @@ def test_missions_cli_pause_resume_rtl_and_refusal(engine):
 
     mid = _row(engine, S.UPLOADING)
     for cmd, status in (("pause", "paused"), ("resume", "active"), ("rtl", "aborted")):
-        res = run_cli("missions", cmd, str(mid), "--json")
+        res = run_cli("missions", cmd, str(mid), "--local-admin", "--json")
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["status"] == status
-    res = run_cli("missions", "resume", str(mid))
+    res = run_cli("missions", "resume", str(mid), "--local-admin")
     assert res.returncode == 2 and res.stderr.strip() == \
         f"error: mission {mid}: mission {mid} is aborted, expected paused"
     with Session(engine) as s:
