@@ -79,31 +79,46 @@ def _command_of(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Errors a command did not map itself end here as one line
+    and the exit code of docs/exit-codes.md (disaster_ops.cli.exit_codes.ExitCode)."""
+    from disaster_ops.cli._common import settings_error_line
+    from disaster_ops.cli.exit_codes import ExitCode
+    from disaster_ops.errors import DisasterOpsError, InputError, PermissionDenied
+
     cmd = _command_of(sys.argv[1:])
     app = load_commands([cmd] if cmd else None)
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except pydantic.ValidationError as exc:
         if exc.title != "Settings":
             raise
         # A bad setting (environment or TOML): one line naming the setting, exit 2; the
         # value itself is not echoed (it may be a secret).
-        err = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        env = "DISASTER_OPS_" + "__".join(str(p) for p in err["loc"]).upper()
-        typer.echo(f"error: setting {where} ({env} or the TOML file): {err['msg']}", err=True)
-        sys.exit(2)
+        typer.echo(f"error: {settings_error_line(exc)}", err=True)
+        sys.exit(ExitCode.BAD_INPUT)
+    except PermissionDenied as exc:  # a command that did not map it itself (service_errors does)
+        typer.echo(f"error: permission denied: {redact(str(exc))}", err=True)
+        sys.exit(ExitCode.FAILED)
+    except InputError as exc:
+        typer.echo(f"error: {redact(str(exc))}", err=True)
+        sys.exit(ExitCode.BAD_INPUT)
+    except DisasterOpsError as exc:
+        typer.echo(f"error: {redact(str(exc))}", err=True)
+        sys.exit(ExitCode.FAILED)
     except Exception as exc:
         # Driver errors quote the connection URL or parameters: one redacted line, the
-        # full traceback only in the debug log. (No SQLAlchemy error can occur unless
-        # the command imported it.)
+        # full traceback only in the debug log. (No SQLAlchemy or link error can occur
+        # unless the command imported its module.)
         sa_exc = sys.modules.get("sqlalchemy.exc")
+        link_exc = sys.modules.get("drone_link.errors")
+        if link_exc is not None and isinstance(exc, link_exc.DroneLinkError):
+            typer.echo(f"error: {redact(str(exc))}", err=True)
+            sys.exit(ExitCode.DEVICE_ERROR)
         if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
             raise
         logging.getLogger("disaster_ops").debug("database error", exc_info=True)
         typer.echo(f"error: database: {redact(str(exc).splitlines()[0])}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)

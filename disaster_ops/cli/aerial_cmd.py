@@ -42,7 +42,9 @@ def aerial(
     stats_out: Path | None = typer.Option(None, "--stats-out", help="Write the run's figures as JSON here."),
     json_out: bool = typer.Option(False, "--json", help="Print the run's figures as JSON on exit."),
 ) -> None:
-    """Run one drone's video through the detectors and georeference what it sees."""
+    """Run one drone's video through the detectors and georeference what it sees.
+
+    Example: disaster-ops aerial --drone sim-1 --video http://127.0.0.1:8554/video.mjpg --connect udpin:127.0.0.1:14560"""
     from drone_link.telemetry.mavlink_feed import LivePoseFeed, read_tlog
     from drone_link.telemetry.pose import Channel, MountMode, PoseTrack
     from drone_link.telemetry.srt import load_srt

@@ -13,6 +13,7 @@ from disaster_ops.cli._common import (
     fail,
     operator_principal,
     print_json,
+    service_errors,
 )
 
 agencies_app = typer.Typer(help="Agencies we share with, and what each receives.", no_args_is_help=True)
@@ -31,7 +32,9 @@ def add(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Register an agency and its sharing rule (audited)."""
+    """Register an agency and its sharing rule (audited).
+
+    Example: disaster-ops agencies add busan-fire --kinds fire,smoke --min-severity 2 --region busan.geojson --local-admin"""
     from disaster_ops.errors import DisasterOpsError
     from disaster_ops.services.agencies import as_json as view_json
     from disaster_ops.services.agencies import create_agency
@@ -62,7 +65,9 @@ def add(
 
 @agencies_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
-    """Agencies and their rules."""
+    """Agencies and their rules.
+
+    Example: disaster-ops agencies list --json"""
     from disaster_ops.services.agencies import as_json as view_json
     from disaster_ops.services.agencies import list_agencies
     from disaster_ops.storage.migrate import ensure_schema
@@ -80,17 +85,16 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print a JSON array
 
 @agencies_app.command("show")
 def show(name: str = typer.Argument(..., help="Agency name, as given to 'agencies add'. Example: busan-fire")) -> None:
-    """One agency's rule as JSON (the region as GeoJSON)."""
-    from disaster_ops.errors import DisasterOpsError
+    """One agency's rule as JSON (the region as GeoJSON).
+
+    Example: disaster-ops agencies show busan-fire"""
     from disaster_ops.services.agencies import as_json as view_json
     from disaster_ops.services.agencies import get_agency
     from disaster_ops.storage.migrate import ensure_schema
 
     ensure_schema()
-    try:
+    with service_errors():
         print_json(view_json(get_agency(name)))
-    except DisasterOpsError as exc:
-        fail(str(exc))
 
 
 @agencies_app.command("token")
@@ -99,13 +103,12 @@ def token(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Issue a new GIS feed API token (printed once; only its hash is stored)."""
-    from disaster_ops.errors import DisasterOpsError
+    """Issue a new GIS feed API token (printed once; only its hash is stored).
+
+    Example: disaster-ops agencies token busan-fire --as park.manager"""
     from disaster_ops.services.agencies import issue_token
     from disaster_ops.storage.migrate import ensure_schema
 
     ensure_schema()
-    try:
+    with service_errors():
         typer.echo(issue_token(name, principal=operator_principal(as_user, local)))
-    except DisasterOpsError as exc:
-        fail(str(exc))

@@ -13,8 +13,8 @@ from disaster_ops.cli._common import (
     fail,
     operator_principal,
     print_json,
+    service_errors,
 )
-from disaster_ops.errors import InputError
 from disaster_ops.services import airspace as svc
 from disaster_ops.storage.migrate import ensure_schema
 
@@ -30,14 +30,14 @@ def import_(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Import (or update) zones; re-importing a file updates its zones by name."""
+    """Import (or update) zones; re-importing a file updates its zones by name.
+
+    Example: disaster-ops airspace import no_fly.geojson --local-admin"""
     ensure_schema()
     me = operator_principal(as_user, local)
     for f in files:
-        try:
+        with service_errors():
             r = svc.import_airspace(f, principal=me)
-        except InputError as exc:
-            fail(str(exc))
         if as_json:
             print_json({"source": r.source, "imported": r.imported, "updated": r.updated})
         else:
@@ -49,7 +49,9 @@ def list_(
     bbox: str | None = typer.Option(None, "--bbox", help="west,south,east,north in degrees."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
-    """The stored zones (name, kind, limits, source, bounding box)."""
+    """The stored zones (name, kind, limits, source, bounding box).
+
+    Example: disaster-ops airspace list --bbox 126.9,37.5,127.1,37.6 --json"""
     ensure_schema()
     bounds = None
     if bbox is not None:

@@ -18,8 +18,8 @@ from disaster_ops.cli._common import (
     note,
     operator_principal,
     print_json,
+    service_errors,
 )
-from disaster_ops.errors import InputError
 from disaster_ops.services import cameras as svc
 from disaster_ops.storage.migrate import ensure_schema
 
@@ -37,19 +37,18 @@ def import_(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Import (or update) cameras. Bad rows are skipped and reported with file and row."""
+    """Import (or update) cameras. Bad rows are skipped and reported with file and row.
+
+    Example: disaster-ops cameras import cctv_standard.csv --local-admin"""
     ensure_schema()
     me = operator_principal(as_user, local)
     for f in files:
-        try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
-                          TimeElapsedColumn(), console=err, transient=True,
-                          disable=as_json or not err.is_terminal) as bar:
-                task = bar.add_task(f"importing {f.name}", total=None)
-                report = svc.import_registry(f, strict=strict, principal=me,
-                                             progress=lambda n, task=task: bar.update(task, completed=n))
-        except InputError as exc:
-            fail(str(exc))
+        with service_errors(), Progress(TextColumn("{task.description}"), BarColumn(),
+                                        TextColumn("{task.completed} rows"), TimeElapsedColumn(), console=err,
+                                        transient=True, disable=as_json or not err.is_terminal) as bar:
+            task = bar.add_task(f"importing {f.name}", total=None)
+            report = svc.import_registry(f, strict=strict, principal=me,
+                                         progress=lambda n, task=task: bar.update(task, completed=n))
         if as_json:
             print_json(report.as_dict())
             continue
@@ -123,6 +122,7 @@ def config_(
 
     Without options it prints the current settings. Changes take effect when the watcher
     (re)starts.
+    Example: disaster-ops cameras config busan-jung-0001 --kinds fire,smoke --threshold fire=0.5 --as park.manager
     """
     from disaster_ops.detect import (
         CameraDetectConfig,  # lazy: keeps `cameras list` free of OpenCV/ONNX
@@ -133,7 +133,7 @@ def config_(
     wants_change = reset or from_file is not None or kinds is not None or any(
         (threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
     me = operator_principal(as_user, local) if wants_change else None
-    try:
+    with service_errors():
         cfg = cfg_svc.get_detect_config(key)
         changed = False
         if reset:
@@ -168,8 +168,6 @@ def config_(
         if changed:
             cfg = cfg_svc.parse_detect_config(json.dumps(data), source="options")
             cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, principal=me)
-    except InputError as exc:
-        fail(str(exc))
     if as_json:
         print_json(cfg.model_dump(mode="json"))
         return
@@ -237,7 +235,9 @@ def calibrate(
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Calibrate a camera's pixel -> ground mapping and store it with its reprojection error."""
+    """Calibrate a camera's pixel -> ground mapping and store it with its reprojection error.
+
+    Example: disaster-ops cameras calibrate busan-jung-0001 --points control.csv --image frame.jpg --as park.manager"""
     from disaster_ops.services import camera_calibration as cal_svc
 
     ensure_schema()
@@ -245,7 +245,7 @@ def calibrate(
         fail("give --points FILE (homography), or --pose (with optional --points to measure it)")
     if (image is None) == (size is None):
         fail("give exactly one of --image FRAME or --size WIDTHxHEIGHT")
-    try:
+    with service_errors():
         cam = cal_svc.get_camera(key)
         if image is not None:
             import cv2
@@ -269,8 +269,6 @@ def calibrate(
             cal_svc.draw_check_image(model, pts, check_image, background=image, width_px=width_px,
                                      height_px=height_px)
             report = type(report)(**{**report.__dict__, "check_image": str(check_image)})
-    except InputError as exc:
-        fail(str(exc))
     if as_json:
         print_json(report.as_dict())
         return

@@ -14,7 +14,9 @@ app.add_typer(config_app, name="config")
 
 @config_app.command("show")
 def show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Print the effective settings (defaults < TOML file < environment)."""
+    """Print the effective settings (defaults < TOML file < environment).
+
+    Example: DISASTER_OPS_LOG_LEVEL=DEBUG disaster-ops config show --json"""
     s = get_settings()
     data = s.model_dump(mode="json")
     data["database_url"] = redact(str(data["database_url"]))  # never print the password

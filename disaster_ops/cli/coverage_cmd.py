@@ -61,7 +61,9 @@ def coverage(
         "--format", help=f"Output format ({', '.join(FORMATS)}); default: from the --out suffix.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
-    """Compute the parts of an area that no camera sees and write them as a GIS file."""
+    """Compute the parts of an area that no camera sees and write them as a GIS file.
+
+    Example: disaster-ops coverage --around 35.105,129.039 --radius-m 500 --out gaps.geojson"""
     from disaster_ops.services import coverage as cov_svc
 
     if (area is None) == (around is None):

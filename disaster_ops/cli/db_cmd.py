@@ -15,7 +15,9 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head", help="Target revision."),
             as_json: bool = typer.Option(False, "--json", help="Print {database, revision} as JSON.")) -> None:
-    """Create or migrate the database to the newest schema."""
+    """Create or migrate the database to the newest schema.
+
+    Example: disaster-ops db upgrade"""
     eng = get_engine()
     rev = migrate.upgrade(eng, revision)
     url = eng.url.render_as_string(hide_password=True)
@@ -40,7 +42,9 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision (e.g. 00
 
 @db_app.command("current")
 def current(as_json: bool = typer.Option(False, "--json", help="Print {revision, head, up_to_date} as JSON.")) -> None:
-    """Show the database's schema revision and the newest one."""
+    """Show the database's schema revision and the newest one.
+
+    Example: disaster-ops db current --json"""
     rev, head = migrate.current_revision(), migrate.head_revision()
     # Which spatial path the queries take: PostGIS geometry + GiST, or the bbox columns.
     index = "postgis" if spatial.uses_postgis(get_engine()) else "bbox-columns"

@@ -124,7 +124,9 @@ def demo(
     camera_telemetry_port: int = typer.Option(14560, "--camera-telemetry-port",
                                               help="Headless: UDP port of the camera's pose telemetry."),
 ) -> None:
-    """Seed the database from sample_data/ and run the whole demo until Ctrl-C."""
+    """Seed the database from sample_data/ and run the whole demo until Ctrl-C.
+
+    Example: disaster-ops demo --port 8501 (then open http://127.0.0.1:8501)"""
     ensure_schema()
     seeded = demo_svc.seed_sample_data()
     for line in seeded:
@@ -160,9 +162,12 @@ def serve(
     address: str = typer.Option("127.0.0.1", "--address", help="Bind address: 127.0.0.1 for this machine "
                                 "only, 0.0.0.0 for every network interface. Example: --address 0.0.0.0"),
 ) -> None:
-    """Serve the dashboard only (alias: dashboard)."""
+    """Serve the dashboard only (alias: dashboard).
+
+    Example: disaster-ops serve --address 0.0.0.0 --port 8501"""
     ensure_schema()
     raise typer.Exit(_supervise([Child("dashboard", _streamlit_argv(port, address))]))
 
 
-app.command("dashboard", help="Serve the dashboard only (alias of serve).")(serve)
+app.command("dashboard", help="Serve the dashboard only (alias of serve). "
+            "Example: disaster-ops dashboard --port 8501")(serve)

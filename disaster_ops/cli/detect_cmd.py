@@ -66,7 +66,9 @@ def detect_command(
     weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
     imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
 ) -> None:
-    """Detect fire, smoke and flood in images, videos and folders."""
+    """Detect fire, smoke and flood in images, videos and folders.
+
+    Example: disaster-ops detect frame.jpg clip.mp4 --fps 1 --json"""
     from disaster_ops.detect.errors import FrameError
     from disaster_ops.detect.frames import expand_inputs, is_video, iter_video, read_image
 
@@ -120,7 +122,9 @@ def eval_command(
     cross_source: Path | None = typer.Option(None, "--cross-source", help="Shared data root (../shared/data): figures per source group with 95 % intervals; groups the model never trained on are scored on all their images, trained groups on their test split only."),
     groups: list[str] = typer.Option([], "--group", help="With --cross-source: only these source groups (repeatable)."),
 ) -> None:
-    """Image-level precision / recall / F1 / false-alarm rate per kind (+ box mAP50)."""
+    """Image-level precision / recall / F1 / false-alarm rate per kind (+ box mAP50).
+
+    Example: disaster-ops eval data/fire_test --json"""
     from disaster_ops.detect.errors import DetectError
     from disaster_ops.detect.evaluation import evaluate, load_audit, load_dataset
 

@@ -24,7 +24,9 @@ def drone_worker(
     duration_s: float | None = typer.Option(None, "--duration-s", min=0.1, help="Stop after this many seconds."),
     heartbeat_timeout_s: float = typer.Option(60.0, "--heartbeat-timeout-s", min=0.1, help="Seconds to wait for the first heartbeat of the vehicle before giving up (exit 3). Example: --heartbeat-timeout-s 30"),
 ) -> None:
-    """Keep a vehicle's live state on the map and fly the missions pilots release to it."""
+    """Keep a vehicle's live state on the map and fly the missions pilots release to it.
+
+    Example: DISASTER_OPS_SIGNING_KEY=... disaster-ops drone-worker --name sim-1 --connect udpin:0.0.0.0:14550"""
     from disaster_ops.services.drone_worker import DroneWorker
     from drone_link.errors import DroneLinkError
 

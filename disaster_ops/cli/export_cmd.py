@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from disaster_ops.cli._common import app, fail, local_admin
+from disaster_ops.cli._common import app, fail, local_admin, service_errors
 
 
 class ExportFormat(str, Enum):
@@ -25,8 +25,9 @@ def export(
     all_: bool = typer.Option(False, "--all", help="Include resolved and dismissed incidents (geojson, cot)."),
     agency: str | None = typer.Option(None, "--agency", help="Only what this agency's sharing rule admits."),
 ) -> None:
-    """Export incidents for GIS, public alerting (CAP) or TAK (CoT)."""
-    from disaster_ops.errors import DisasterOpsError
+    """Export incidents for GIS, public alerting (CAP) or TAK (CoT).
+
+    Example: disaster-ops export --format cap --out incidents.xml"""
     from disaster_ops.services import share_export
     from disaster_ops.services.agencies import get_agency
     from disaster_ops.storage.migrate import ensure_schema
@@ -34,18 +35,17 @@ def export(
     ensure_schema()
     principal = local_admin("export")
     try:
-        if agency is not None:
-            get_agency(agency)
-        if fmt is ExportFormat.geojson:
-            res = share_export.export_geojson(principal=principal, agency=agency, open_only=not all_)
-        elif fmt is ExportFormat.cot:
-            res = share_export.export_cot(principal=principal, agency=agency, open_only=not all_)
-        else:
-            if out is not None and out.exists() and not out.is_dir():
-                fail(f"{out}: --format cap writes a directory (one file per CAP message), not a file")
-            res = share_export.export_cap(principal=principal, agency=agency, out_dir=out)
-    except DisasterOpsError as exc:
-        fail(str(exc))
+        with service_errors():
+            if agency is not None:
+                get_agency(agency)
+            if fmt is ExportFormat.geojson:
+                res = share_export.export_geojson(principal=principal, agency=agency, open_only=not all_)
+            elif fmt is ExportFormat.cot:
+                res = share_export.export_cot(principal=principal, agency=agency, open_only=not all_)
+            else:
+                if out is not None and out.exists() and not out.is_dir():
+                    fail(f"{out}: --format cap writes a directory (one file per CAP message), not a file")
+                res = share_export.export_cap(principal=principal, agency=agency, out_dir=out)
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     if fmt is ExportFormat.cap and out is not None:

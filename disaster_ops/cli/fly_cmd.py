@@ -175,7 +175,9 @@ def fly(
     record: bool = typer.Option(True, "--record/--no-record", help="Record drone, mission and state in the database."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
-    """Upload MISSION to the vehicle on CONNECT, verify it, and with --start fly it."""
+    """Upload MISSION to the vehicle on CONNECT, verify it, and with --start fly it.
+
+    Example: disaster-ops fly --connect udpin:0.0.0.0:14550 --mission mission_4.plan --start"""
     from drone_link.link import DroneLink
     from drone_link.link.preflight import check_mission
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from disaster_ops.cli._common import AS_OPTION_HELP, LOCAL_ADMIN_HELP, app, fail, operator_principal
-from disaster_ops.errors import InputError
+from disaster_ops.cli._common import (
+    AS_OPTION_HELP,
+    LOCAL_ADMIN_HELP,
+    app,
+    fail,
+    operator_principal,
+    service_errors,
+)
 from disaster_ops.services import planning
 from disaster_ops.storage.migrate import ensure_schema
 
@@ -18,7 +24,9 @@ def launch_point(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Record the drone's home (launch point) used when planning without a live position."""
+    """Record the drone's home (launch point) used when planning without a live position.
+
+    Example: disaster-ops launch-point sim-1 35.1028,129.0327 --as park.manager"""
     ensure_schema()
     if clear == (latlon is not None):
         fail("give LAT,LON or --clear")
@@ -29,8 +37,6 @@ def launch_point(
         except ValueError:
             fail(f"LAT,LON: expected two numbers, got {latlon!r}")
         pos = (lat, lon)
-    try:
+    with service_errors():
         planning.set_drone_home(drone, pos, principal=operator_principal(as_user, local))
-    except InputError as exc:
-        fail(str(exc))
     typer.echo(f"{drone}: launch point {'cleared' if pos is None else f'{pos[0]:.6f},{pos[1]:.6f}'}")

@@ -130,7 +130,9 @@ def plan(
     kml: Path | None = typer.Option(None, "--kml", help="Also write path + photo footprints KML."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan report as JSON."),
 ) -> None:
-    """Plan a photo survey of zones, or a search pattern from a datum, and write mission files."""
+    """Plan a photo survey of zones, or a search pattern from a datum, and write mission files.
+
+    Example: disaster-ops plan --area zones.geojson --alt-m 80 --home 35.10,129.03 --out mission.plan"""
     if firmware not in ("ardupilot", "px4"):
         fail(f"--firmware: expected ardupilot or px4, got {firmware!r}")
     if pattern not in PATTERNS:

@@ -27,7 +27,9 @@ def run(
     config: Path = typer.Option(..., "--config", "-c", help="Sinks TOML (see disaster_ops/share/config.py)."),
     once: bool = typer.Option(False, "--once", help="One tick, then exit."),
 ) -> None:
-    """Watch the database and push incident changes to every configured sink until stopped."""
+    """Watch the database and push incident changes to every configured sink until stopped.
+
+    Example: disaster-ops share run --config sinks.toml"""
     from disaster_ops.errors import DisasterOpsError
     from disaster_ops.share.config import load_share_config
     from disaster_ops.share.mqtt_sink import MqttSink
@@ -68,7 +70,9 @@ def gis(
     port: int = typer.Option(8765, "--port", help="TCP port."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (agencies reach it through your proxy)."),
 ) -> None:
-    """Serve incidents, cameras and coverage gaps as GeoJSON (agency token required)."""
+    """Serve incidents, cameras and coverage gaps as GeoJSON (agency token required).
+
+    Example: disaster-ops share gis --port 8765"""
     from disaster_ops.share.gis_server import GisFeed, serve
     from disaster_ops.storage.db import get_engine
     from disaster_ops.storage.migrate import ensure_schema

@@ -61,7 +61,9 @@ def sim_drone(
                                       "synthetic ground (repeatable; kind: fire)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on exit."),
 ) -> None:
-    """Run a simulated ArduCopter until Ctrl-C (or --duration-s)."""
+    """Run a simulated ArduCopter until Ctrl-C (or --duration-s).
+
+    Example: disaster-ops sim-drone --port 14550 --home 35.1028,129.0327 --speedup 5"""
     from drone_link.sim import SimConfig, SimVehicle
 
     lat, lon, alt = _home(home)

@@ -22,8 +22,8 @@ from disaster_ops.cli._common import (
     operator_principal,
     print_json,
     read_secret,
+    service_errors,
 )
-from disaster_ops.errors import DisasterOpsError
 from disaster_ops.services import auth
 from disaster_ops.storage.migrate import ensure_schema
 
@@ -56,13 +56,13 @@ def add(
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the new user as JSON."),
 ) -> None:
-    """Add a user; the password comes from standard input (or --password-file)."""
+    """Add a user; the password comes from standard input (or --password-file).
+
+    Example: disaster-ops users add kim.pilot --role pilot --password-file kim.pw --local-admin"""
     ensure_schema()
     me = operator_principal(as_user, local)
-    try:
+    with service_errors():
         info = auth.add_user(name, _new_password(name, password_file), role=role, agency=agency, principal=me)
-    except DisasterOpsError as exc:
-        fail(str(exc))
     if as_json:
         print_json(asdict(info))
     else:
@@ -76,23 +76,21 @@ def passwd(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP + " A user may change their own."),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Set a new password (also unlocks a locked account)."""
+    """Set a new password (also unlocks a locked account).
+
+    Example: disaster-ops users passwd kim.pilot --password-file new.pw --as root"""
     ensure_schema()
     me = operator_principal(as_user, local)
-    try:
+    with service_errors():
         auth.set_password(name, _new_password(name, password_file), principal=me)
-    except DisasterOpsError as exc:
-        fail(str(exc))
     typer.echo(f"password of {name} changed")
 
 
 def _set_disabled(name: str, disabled: bool, as_user: str | None, local: bool) -> None:
     ensure_schema()
     me = operator_principal(as_user, local)
-    try:
+    with service_errors():
         auth.set_disabled(name, disabled, principal=me)
-    except DisasterOpsError as exc:
-        fail(str(exc))
     typer.echo(f"{name} {'disabled' if disabled else 'enabled'}")
 
 
@@ -102,7 +100,9 @@ def disable(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Disable an account: it can no longer log in; open dashboard sessions end on their next action."""
+    """Disable an account: it can no longer log in; open dashboard sessions end on their next action.
+
+    Example: disaster-ops users disable kim.pilot --as root"""
     _set_disabled(name, True, as_user, local)
 
 
@@ -112,13 +112,17 @@ def enable(
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
 ) -> None:
-    """Re-enable an account (and unlock it)."""
+    """Re-enable an account (and unlock it).
+
+    Example: disaster-ops users enable kim.pilot --as root"""
     _set_disabled(name, False, as_user, local)
 
 
 @users_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
-    """List users (never their password hashes)."""
+    """List users (never their password hashes).
+
+    Example: disaster-ops users list --json"""
     ensure_schema()
     users = auth.list_users()
     if as_json:

@@ -26,7 +26,9 @@ def watch(
     ray_port_base: int = typer.Option(6379, "--ray-port-base", min=1024, max=65000,
                                       help="--workers: first port of the local Ray node (see docs/deployment.md)."),
 ) -> None:
-    """Watch CCTV streams: motion-gated detection, N-of-M confirmation, incidents on the map."""
+    """Watch CCTV streams: motion-gated detection, N-of-M confirmation, incidents on the map.
+
+    Example: disaster-ops watch --camera busan-jung-0001 --fps 2"""
     from disaster_ops.detect.errors import DetectError
     from disaster_ops.services.watch import Watcher, cameras_to_watch
 
