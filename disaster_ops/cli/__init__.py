@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, str] = {
     "dashboard": "demo_cmd",
     "db": "db_cmd",
     "demo": "demo_cmd",
+    "doctor": "doctor_cmd",
     "detect": "detect_cmd",
     "drone-worker": "drone_worker_cmd",
     "drones": "drones_cmd",

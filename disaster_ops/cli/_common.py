@@ -62,6 +62,15 @@ def _global_options(
                    service=ctx.invoked_subcommand in SERVICE_COMMANDS)
 
 
+def settings_error_line(exc) -> str:
+    """One line naming a bad setting (its environment variable too); the value is not echoed
+    (it may be a secret)."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err["loc"])
+    env = "DISASTER_OPS_" + "__".join(str(p) for p in err["loc"]).upper()
+    return f"setting {where} ({env} or the TOML file): {err['msg']}"
+
+
 def fail(message: str, code: ExitCode | int = ExitCode.BAD_INPUT) -> NoReturn:
     """Print one clear line to stderr and exit (default code 2 = bad input; see ExitCode)."""
     typer.echo(f"error: {redact(message)}", err=True)

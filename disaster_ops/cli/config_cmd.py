@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pydantic
 import typer
 
-from disaster_ops.cli._common import app, print_json
+from disaster_ops.cli._common import app, fail, print_json, settings_error_line
 from disaster_ops.config import get_settings
 from disaster_ops.redact import redact
 
-config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration: the effective settings (defaults < TOML file < DISASTER_OPS_* "
+                         "environment).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 
@@ -17,7 +19,12 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
     """Print the effective settings (defaults < TOML file < environment).
 
     Example: DISASTER_OPS_LOG_LEVEL=DEBUG disaster-ops config show --json"""
-    s = get_settings()
+    try:
+        s = get_settings()
+    except pydantic.ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        fail(settings_error_line(exc))
     data = s.model_dump(mode="json")
     data["database_url"] = redact(str(data["database_url"]))  # never print the password
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from disaster_ops.cli._common import app, print_json
+from disaster_ops.cli._common import app, fail, print_json
 from disaster_ops.storage import migrate, spatial
 from disaster_ops.storage.db import get_engine
 
@@ -13,13 +13,18 @@ app.add_typer(db_app, name="db")
 
 
 @db_app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="Target revision."),
+def upgrade(revision: str = typer.Argument("head", help="Target revision id (default: the newest). Example: 0003_auth"),
             as_json: bool = typer.Option(False, "--json", help="Print {database, revision} as JSON.")) -> None:
     """Create or migrate the database to the newest schema.
 
     Example: disaster-ops db upgrade"""
+    from alembic.util import CommandError
+
     eng = get_engine()
-    rev = migrate.upgrade(eng, revision)
+    try:
+        rev = migrate.upgrade(eng, revision)
+    except CommandError as exc:
+        fail(f"revision {revision!r}: {str(exc).splitlines()[0]}")
     url = eng.url.render_as_string(hide_password=True)
     if as_json:
         print_json({"database": url, "revision": rev})
