@@ -15,6 +15,7 @@ from disaster_ops.cli._common import (
     print_json,
     service_errors,
 )
+from disaster_ops.cli.exit_codes import ExitCode
 
 agencies_app = typer.Typer(help="Agencies we share with, and what each receives.", no_args_is_help=True)
 app.add_typer(agencies_app, name="agencies")
@@ -26,7 +27,7 @@ def add(
     region: Path | None = typer.Option(None, "--region", help="GeoJSON file with the agency's region "
                                        "(Polygon/MultiPolygon); default: everywhere."),
     kinds: str | None = typer.Option(None, "--kinds", help="Comma list of incident kinds; default: all."),
-    min_severity: int = typer.Option(1, "--min-severity", help="Lowest severity shared, 1..5."),
+    min_severity: int = typer.Option(1, "--min-severity", min=1, max=5, help="Lowest severity shared, a grade 1 (minor) to 5 (critical). Example: --min-severity 3"),
     media: bool = typer.Option(False, "--media/--no-media", help="Share snapshots and video links."),
     as_json: bool = typer.Option(False, "--json", help="Print the agency as one JSON object."),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
@@ -35,7 +36,7 @@ def add(
     """Register an agency and its sharing rule (audited).
 
     Example: disaster-ops agencies add busan-fire --kinds fire,smoke --min-severity 2 --region busan.geojson --local-admin"""
-    from disaster_ops.errors import DisasterOpsError
+    from disaster_ops.errors import DisasterOpsError, PermissionDenied
     from disaster_ops.services.agencies import as_json as view_json
     from disaster_ops.services.agencies import create_agency
     from disaster_ops.storage.migrate import ensure_schema
@@ -51,10 +52,13 @@ def add(
         except UnicodeDecodeError:
             fail(f"{region}: not UTF-8 text")
     ensure_schema()
+    me = operator_principal(as_user, local)
     try:
-        v = create_agency(name, principal=operator_principal(as_user, local), region_geojson=region_text,
+        v = create_agency(name, principal=me, region_geojson=region_text,
                           kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
                           min_severity=min_severity, include_media=media)
+    except PermissionDenied as exc:
+        fail(f"permission denied: {exc}", code=ExitCode.FAILED)
     except DisasterOpsError as exc:
         fail(f"{region}: {exc}" if region is not None and "region" in str(exc) else str(exc))
     if as_json:

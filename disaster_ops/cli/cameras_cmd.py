@@ -66,7 +66,7 @@ def import_(
 @cameras_app.command("list")
 def list_(
     bbox: str | None = typer.Option(None, "--bbox", help="Box west,south,east,north in degrees (WGS84). Example: --bbox 126.9,37.5,127.1,37.6"),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Print at most this many cameras (default: all). Example: --limit 20"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Print at most this many cameras, a count (default: all). Example: --limit 20"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """List cameras, optionally inside a lon/lat box. The first column is the source_key that

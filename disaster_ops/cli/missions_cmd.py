@@ -114,7 +114,7 @@ def show(mission_id: int = _MISSION_ID,
 
 @missions_app.command("plan")
 def plan(
-    incident: int = typer.Option(..., "--incident", help="Plan around this incident (see `incidents list`). "
+    incident: int = typer.Option(..., "--incident", help="Plan around this incident id (see `incidents list`). "
                                  "Example: --incident 12"),
     radius_m: float = typer.Option(300.0, "--radius-m", min=50.0, max=3000.0,
                                    help="Radius around the incident searched for blind spots, metres. "

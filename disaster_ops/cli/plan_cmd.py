@@ -102,7 +102,7 @@ def plan(
     margin_m: float | None = typer.Option(None, "--margin-m", min=0.0,
                                           help="Distance kept from fence and no-fly zones, metres."),
     drones: int | None = typer.Option(None, "--drones", min=1, max=20,
-                                      help="Number of drones (default: one per --drone, else 1)."),
+                                      help="Number of drones, a count (default: one per --drone, else 1). Example: --drones 2"),
     drone: list[str] = typer.Option([], "--drone", help="Registered drone(s) to plan for: launch from its "
                                     "live position or home, its endurance and waypoint limit."),
     battery_minutes: float | None = typer.Option(None, "--battery-minutes", min=1.0,
@@ -111,11 +111,11 @@ def plan(
     battery_min: float | None = typer.Option(None, "--battery-min", hidden=True,
                                              help="Deprecated alias of --battery-minutes."),
     reserve: float | None = typer.Option(None, "--reserve", min=0.0, max=0.8,
-                                         help="Battery share kept in reserve."),
+                                         help="Battery share kept in reserve, a fraction 0-0.8 (default: the planning setting). Example: --reserve 0.25"),
     home: str | None = typer.Option(None, "--home", "--launch",
                                     help="Launch point LAT,LON (default: the drone's position; else the "
                                     "first waypoint, with a warning)."),
-    waypoint_limit: int | None = typer.Option(None, "--waypoint-limit", help="Vehicle's mission item limit: "
+    waypoint_limit: int | None = typer.Option(None, "--waypoint-limit", help="Vehicle's mission item limit, a count: "
                                               "sorties are split to fit."),
     dem: Path | None = typer.Option(None, "--dem", help="GeoTIFF DEM (metres AMSL): terrain-following "
                                     "AMSL waypoints (default: the configured planning.dem_path)."),

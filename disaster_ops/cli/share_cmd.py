@@ -67,7 +67,7 @@ def run(
 
 @share_app.command("gis")
 def gis(
-    port: int = typer.Option(8765, "--port", help="TCP port."),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="TCP port of the GIS feed. Example: --port 8765"),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (agencies reach it through your proxy)."),
 ) -> None:
     """Serve incidents, cameras and coverage gaps as GeoJSON (agency token required).

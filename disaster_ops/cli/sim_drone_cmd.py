@@ -56,7 +56,7 @@ def sim_drone(
     camera_telemetry_port: int | None = typer.Option(None, "--camera-telemetry-port",
                                                      help="Also send pose + gimbal MAVLink to this UDP port."),
     gimbal_pitch_deg: float = typer.Option(-90.0, "--gimbal-pitch-deg", help="Camera gimbal pitch, -90 = down."),
-    camera_fps: float = typer.Option(5.0, "--camera-fps", min=0.5, max=30.0, help="Synthetic camera frame rate."),
+    camera_fps: float = typer.Option(5.0, "--camera-fps", min=0.5, max=30.0, help="Synthetic camera frame rate, frames per second. Example: --camera-fps 10"),
     hazards: list[str] = typer.Option([], "--aerial-hazard", help="KIND,LAT,LON,SIZE_M planted on the "
                                       "synthetic ground (repeatable; kind: fire)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on exit."),
