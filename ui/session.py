@@ -105,7 +105,7 @@ def login_page() -> None:
         name = st.text_input("User name", key="login_name", autocomplete="username")
         password = st.text_input("Password", type="password", key="login_password",
                                  autocomplete="current-password")
-        submitted = st.form_submit_button("Log in", type="primary", use_container_width=True)
+        submitted = st.form_submit_button("Log in", type="primary", width="stretch")
     if submitted:
         try:
             p = auth.authenticate(name.strip(), password, via="dashboard")
@@ -115,7 +115,7 @@ def login_page() -> None:
             _start(p)
             st.rerun()
     if provider:
-        if st.button(f"Log in with {provider}", key="login_oidc", use_container_width=True):
+        if st.button(f"Log in with {provider}", key="login_oidc", width="stretch"):
             st.login(provider)
 
 

@@ -16,6 +16,7 @@ OUR_LOGGERS = ("disaster_ops", "drone_link", "geo", "ui")
 DEPENDENCY_LOGGERS = ("alembic", "ultralytics", "urllib3", "streamlit", "PIL", "matplotlib",
                       "pymavlink", "httpx", "fiona", "rasterio", "pyogrio", "sqlalchemy", "paho", "pytak",
                       "asyncio", "onnxruntime")
+NOTES_LOGGER = "disaster_ops.cli.notes"  # its level says whether notes are printed
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -65,6 +66,8 @@ def configure(*, quiet: bool = False, verbose: bool = False, setting: str | None
         logging.getLogger(name).setLevel(level)
     for name in DEPENDENCY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else max(level, logging.WARNING))
+    # Progress notes and counts (``_common.note``) follow --quiet, not the log level.
+    logging.getLogger(NOTES_LOGGER).setLevel(logging.WARNING if quiet else logging.INFO)
     if not verbose:
         # Deprecation notices of libraries are for developers, not operators.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -75,4 +78,4 @@ def configure(*, quiet: bool = False, verbose: bool = False, setting: str | None
 
 def chatty() -> bool:
     """False under ``--quiet``: progress notes and counts on standard error are left out."""
-    return logging.getLogger("disaster_ops").getEffectiveLevel() <= logging.INFO
+    return logging.getLogger(NOTES_LOGGER).getEffectiveLevel() <= logging.INFO

@@ -57,6 +57,7 @@ class _Watched:
     model: object | None = None
     model_size: tuple[int, int] | None = None
     ptz: OnvifPtzClient | None = None  # a PTZ camera that reports where it looks
+    logged: frozenset[tuple[str, int]] = frozenset()  # (kinds, incident) already logged at INFO
 
 
 def cameras_to_watch(keys: list[str] | None = None, *, engine: Engine | None = None) -> list[Camera]:
@@ -287,9 +288,14 @@ class Watcher:
         self.stats.reports += len(results)
         self.stats.incidents_created += sum(r.created for r in results)
         self.stats.by_camera[w.cam.source_key] = self.stats.by_camera.get(w.cam.source_key, 0) + len(results)
+        label = ",".join(sorted(kinds))
         for r in results:
-            logger.info("%s: %s → incident %d%s", w.cam.source_key, ",".join(sorted(kinds)), r.incident_id,
-                        " (new)" if r.created else "")
+            # Once per camera, hazard and incident at INFO; the reports that follow every
+            # report interval while the hazard lasts only at DEBUG (the map shows them).
+            seen = (label, r.incident_id) in w.logged
+            logger.log(logging.DEBUG if seen else logging.INFO, "%s: %s → incident %d%s", w.cam.source_key,
+                       label, r.incident_id, " (new)" if r.created else "")
+            w.logged = w.logged | {(label, r.incident_id)}
         return results
 
     def _write_health(self, *, force: bool = False, stopping: bool = False) -> None:

@@ -10,4 +10,4 @@ from disaster_ops.storage.db import session_scope
 st.title("Audit trail")
 with session_scope() as s:
     events = [e.model_dump(mode="json") for e in recent(s, limit=500)]
-st.dataframe(events, key="audit_table", use_container_width=True, hide_index=True)
+st.dataframe(events, key="audit_table", width="stretch", hide_index=True)

@@ -11,7 +11,7 @@ from disaster_ops.services.cop import camera_markers
 
 st.title("Cameras")
 rows = [asdict(m) for m in camera_markers()]
-st.dataframe(rows, key="cameras_table", use_container_width=True, hide_index=True)
+st.dataframe(rows, key="cameras_table", width="stretch", hide_index=True)
 
 st.subheader("Calibration")
 calibrated = calibrated_cameras()

@@ -35,10 +35,10 @@ for n in nearby:
                 + (f"\nacknowledged by {inc.acknowledged_by}" if inc.acknowledged_by else ""))
         c1, c2 = st.columns(2)
         if me.may(Action.ACK_INCIDENT) and inc.acknowledged_by != me.name:
-            if c1.button("Acknowledge", key=f"field_ack_{inc.id}", type="primary", use_container_width=True):
+            if c1.button("Acknowledge", key=f"field_ack_{inc.id}", type="primary", width="stretch"):
                 try:
                     svc.acknowledge(inc.id, principal=me)
                     st.rerun()
                 except DisasterOpsError as exc:
                     st.error(str(exc))
-        c2.link_button("Directions", f"geo:{inc.lat:.6f},{inc.lon:.6f}", use_container_width=True)
+        c2.link_button("Directions", f"geo:{inc.lat:.6f},{inc.lon:.6f}", width="stretch")
