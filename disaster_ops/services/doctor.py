@@ -200,23 +200,29 @@ def check_drones(*, engine, timeout_s: float, max_probes: int, now: datetime | N
     if not rows:
         return CheckResult("drones", CheckStatus.OK, "no drone registered")
     issues: list[str] = []
+    bad: set[str] = set()
     targets = []
     for d, st in rows:
         if st is None:
+            bad.add(d.name)
             issues.append(f"{d.name} (never heard from)")
         else:
             age_s = (now - st.updated_at).total_seconds()
             if age_s > DRONE_STATE_STALE_S or not st.link_ok:
+                bad.add(d.name)
                 issues.append(f"{d.name} (last live state {age_s:.0f} s ago{', link lost' if not st.link_ok else ''})")
         kind, _, rest = d.connection.partition(":")
         if kind == "tcp" and ":" in rest:
             host, _, port = rest.rpartition(":")
             if port.isdigit():
                 targets.append((d.name, lambda h=host, p=int(port): _tcp_probe(h, p, timeout_s)))
-    issues += [f"{name} (tcp link: {why})" for name, why in _probe_all(targets)]
+    for name, why in _probe_all(targets):
+        bad.add(name)
+        issues.append(f"{name} (tcp link: {why})")
     if not issues:
         return CheckResult("drones", CheckStatus.OK, f"{len(rows)} drone(s) with a live link")
-    return CheckResult("drones", CheckStatus.WARN, f"{len(issues)} of {len(rows)}: " + ", ".join(issues[:5]),
+    return CheckResult("drones", CheckStatus.WARN, f"{len(bad)} of {len(rows)} drone(s) not live: "
+                       + ", ".join(issues[:5]),
                        "start its worker: disaster-ops drone-worker --name NAME --connect CONNECTION")
 
 
