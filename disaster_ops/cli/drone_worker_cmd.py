@@ -16,7 +16,12 @@ from disaster_ops.storage.migrate import ensure_schema
 @app.command("drone-worker")
 def drone_worker(
     name: str = typer.Option(..., "--name", help="Drone name (registered in the database if new)."),
-    connect: str = typer.Option("udpin:127.0.0.1:14550", "--connect", help="MAVLink connection string."),
+    connect: str = typer.Option(
+        "udpin:127.0.0.1:14550", "--connect",
+        help="MAVLink connection. The default listens on this machine only (a simulator or a local "
+             "radio bridge); to accept a vehicle or radio on the network listen on every interface: "
+             "udpin:0.0.0.0:14550. Also tcp:HOST:PORT, udpout:HOST:PORT, serial /dev/ttyUSB0:57600. "
+             "Example: --connect udpin:0.0.0.0:14550"),
     signing_key_file: Path | None = typer.Option(None, "--signing-key-file", help=SIGNING_KEY_FILE_HELP),
     signing_key_env: str | None = typer.Option(None, "--signing-key-env", hidden=True,
                                                help="Deprecated: name of another environment variable "

@@ -86,12 +86,15 @@ def passwd(
     typer.echo(f"password of {name} changed")
 
 
-def _set_disabled(name: str, disabled: bool, as_user: str | None, local: bool) -> None:
+def _set_disabled(name: str, disabled: bool, as_user: str | None, local: bool, as_json: bool) -> None:
     ensure_schema()
     me = operator_principal(as_user, local)
     with service_errors():
-        auth.set_disabled(name, disabled, principal=me)
-    typer.echo(f"{name} {'disabled' if disabled else 'enabled'}")
+        info = auth.set_disabled(name, disabled, principal=me)
+    if as_json:
+        print_json(asdict(info))
+    else:
+        typer.echo(f"{name} {'disabled' if disabled else 'enabled'}")
 
 
 @users_app.command("disable")
@@ -99,11 +102,12 @@ def disable(
     name: str = typer.Argument(..., help="Login name. Example: kim.pilot"),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the user as JSON."),
 ) -> None:
     """Disable an account: it can no longer log in; open dashboard sessions end on their next action.
 
     Example: disaster-ops users disable kim.pilot --as root"""
-    _set_disabled(name, True, as_user, local)
+    _set_disabled(name, True, as_user, local, as_json)
 
 
 @users_app.command("enable")
@@ -111,11 +115,12 @@ def enable(
     name: str = typer.Argument(..., help="Login name. Example: kim.pilot"),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the user as JSON."),
 ) -> None:
     """Re-enable an account (and unlock it).
 
     Example: disaster-ops users enable kim.pilot --as root"""
-    _set_disabled(name, False, as_user, local)
+    _set_disabled(name, False, as_user, local, as_json)
 
 
 @users_app.command("list")
