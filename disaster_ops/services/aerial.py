@@ -70,6 +70,7 @@ class AerialDetector:
         self._last_report: dict[str, float] = {}
         self.principal = Principal.system(f"drone:{drone_name}")
         self.snapshot_failures = 0
+        self._logged: set[tuple[str, int]] = set()  # (kinds, incident) already logged at INFO
 
     def intrinsics_for(self, image: np.ndarray) -> CameraIntrinsics:
         h, w = image.shape[:2]
@@ -112,7 +113,11 @@ class AerialDetector:
                            observed_at=frame.captured_at, max_range_m=self.max_range_factor * p.alt_agl_m,
                            fallback_latlon=None, snapshot_path=snap, box_point="center")
         results = incident_svc.ingest(ground, engine=self.engine, principal=self.principal)
+        label = ",".join(sorted(kinds))
         for r in results:
-            logger.info("%s: %s → incident %d%s", self.drone_name, ",".join(sorted(kinds)), r.incident_id,
-                        " (new)" if r.created else "")
+            # Once per hazard and incident at INFO; repeats every report interval at DEBUG.
+            seen = (label, r.incident_id) in self._logged
+            logger.log(logging.DEBUG if seen else logging.INFO, "%s: %s → incident %d%s", self.drone_name, label,
+                       r.incident_id, " (new)" if r.created else "")
+            self._logged.add((label, r.incident_id))
         return results
