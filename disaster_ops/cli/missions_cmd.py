@@ -26,6 +26,7 @@ from disaster_ops.cli._common import (
     service_errors,
 )
 from disaster_ops.storage.migrate import ensure_schema
+from drone_link.planner import CAMERA_PRESETS
 
 missions_app = typer.Typer(
     help="Drone missions: list, show, plan around an incident, dispatch to a drone, fly, pause, resume, "
@@ -38,7 +39,7 @@ _LOCAL = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP)
 _ACTOR = typer.Option(None, "--actor", hidden=True,
                       help="Deprecated: acted as local:NAME; use --local-admin or --as USER.")
 _JSON = typer.Option(False, "--json", help="Print {mission, status} as JSON.")
-CAMERAS = ("mavic3e-wide", "m30t-wide", "p4rtk", "generic-84")
+CAMERAS = sorted(CAMERA_PRESETS)  # the planner's presets, as on the dashboard
 
 
 def mission_as_dict(m) -> dict:
