@@ -17,6 +17,7 @@ from pathlib import Path
 import typer
 
 from disaster_ops.cli._common import app, fail, print_json
+from disaster_ops.cli.exit_codes import ExitCode
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def detect_command(
             _emit({"source": str(f), "frame": None, "error": exc.reason}, as_json)
     flush()
     if failed:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.BAD_INPUT)  # some inputs could not be read
 
 
 @app.command("eval")
