@@ -72,7 +72,6 @@ def configure(*, quiet: bool = False, verbose: bool = False, setting: str | None
         # Deprecation notices of libraries are for developers, not operators.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
-    logging.captureWarnings(True)
     return level
 
 
