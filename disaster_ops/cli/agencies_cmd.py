@@ -27,7 +27,7 @@ def add(
     region: Path | None = typer.Option(None, "--region", help="GeoJSON file with the agency's region "
                                        "(Polygon/MultiPolygon); default: everywhere."),
     kinds: str | None = typer.Option(None, "--kinds", help="Comma list of incident kinds; default: all."),
-    min_severity: int = typer.Option(1, "--min-severity", min=1, max=5, help="Lowest severity shared, a grade 1 (minor) to 5 (critical). Example: --min-severity 3"),
+    min_severity: int = typer.Option(1, "--min-severity", help="Lowest severity shared, a grade 1 (minor) to 5 (critical). Example: --min-severity 3"),
     media: bool = typer.Option(False, "--media/--no-media", help="Share snapshots and video links."),
     as_json: bool = typer.Option(False, "--json", help="Print the agency as one JSON object."),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP),
