@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from disaster_ops.errors import DisasterOpsError
+from disaster_ops.errors import InputError
 from disaster_ops.storage.models import IncidentStatus as S
 
 ALLOWED: dict[S, frozenset[S]] = {
@@ -31,8 +31,9 @@ DEADLINES: tuple[tuple[S, str, S], ...] = (
 )
 
 
-class IncidentTransitionError(DisasterOpsError):
-    pass
+class IncidentTransitionError(InputError):
+    """A status change the life cycle does not allow (like a mission's: a request that does
+    not fit the current state; the CLI exits 2 and nothing changes)."""
 
 
 def check_transition(current: S | str, new: S | str) -> None:
