@@ -1,4 +1,4 @@
-"""``disaster-ops db upgrade|current``: schema migrations."""
+"""``disaster-ops db upgrade|downgrade|current``: schema migrations."""
 
 from __future__ import annotations
 
@@ -33,11 +33,19 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision id (def
 
 
 @db_app.command("downgrade")
-def downgrade(revision: str = typer.Argument(..., help="Target revision (e.g. 0003_auth, -1, base)."),
-              as_json: bool = typer.Option(False, "--json")) -> None:
-    """Take the schema back to an older revision (data in dropped columns is lost)."""
+def downgrade(revision: str = typer.Argument(..., help="Target revision id (e.g. 0003_auth, -1, base). "
+                                             "Example: -1"),
+              as_json: bool = typer.Option(False, "--json", help="Print {database, revision} as JSON.")) -> None:
+    """Take the schema back to an older revision (data in dropped columns is lost).
+
+    Example: disaster-ops db downgrade 0003_auth"""
+    from alembic.util import CommandError
+
     eng = get_engine()
-    rev = migrate.downgrade(eng, revision)
+    try:
+        rev = migrate.downgrade(eng, revision)
+    except CommandError as exc:
+        fail(f"revision {revision!r}: {str(exc).splitlines()[0]}")
     url = eng.url.render_as_string(hide_password=True)
     if as_json:
         print_json({"database": url, "revision": rev})

@@ -20,7 +20,7 @@ def watch(
     duration_s: float | None = typer.Option(None, "--duration-s", min=0.1, help="Stop after this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per reported detection."),
     workers: int | None = typer.Option(None, "--workers", min=1, max=256,
-                                       help="Shard the cameras over N camera workers on a local Ray node."),
+                                       help="Shard the cameras over N camera workers on a local Ray node, a count. Example: --workers 4"),
     cluster: str | None = typer.Option(None, "--cluster", help="Run camera workers on an existing Ray cluster "
                                        "(HOST:PORT of its head); one worker per free watch_slot."),
     ray_port_base: int = typer.Option(6379, "--ray-port-base", min=1024, max=65000,

@@ -12,6 +12,7 @@ import tempfile
 import typer
 
 from disaster_ops.cli._common import app, fail, print_json
+from disaster_ops.cli.exit_codes import ExitCode
 
 workers_app = typer.Typer(help="Camera workers on a cluster: start a node, report their health.",
                           no_args_is_help=True)
@@ -29,9 +30,12 @@ def _need_ray():
 def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON document."),
     lost_after_s: float = typer.Option(20.0, "--lost-after-s", min=1.0,
-                                       help="A worker silent for longer than this is reported lost."),
+                                       help="A worker silent for longer than this is reported lost, seconds. "
+                                            "Example: --lost-after-s 30"),
 ) -> None:
-    """Each worker: state (running / stopped / lost), heartbeat age, cameras, lag. Exit 1 if one is lost."""
+    """Each worker: state (running / stopped / lost), heartbeat age, cameras, lag. Exit 1 if one is lost.
+
+    Example: disaster-ops workers status --json"""
     from disaster_ops.cluster.leases import workers_status
     from disaster_ops.storage.db import get_engine
     from disaster_ops.storage.migrate import ensure_schema
@@ -49,21 +53,27 @@ def status(
                        f"{len(r.cameras)} cameras, lag {r.lag_s:.2f} s, tick {r.tick_s:.2f} s, "
                        f"{r.frames} frames, {r.reports} reports  {cams}")
     if any(r.state == "lost" for r in rows):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @workers_app.command("node")
 def node(
     head: bool = typer.Option(False, "--head", help="Start the head node (GCS); else join --address."),
     address: str | None = typer.Option(None, "--address", help="HOST:PORT of the head, for a worker node."),
-    port_base: int = typer.Option(6379, "--port-base", min=1024, max=65000, help="First of this node's ports."),
+    port_base: int = typer.Option(6379, "--port-base", min=1024, max=65000, help="First of this node's TCP ports (the rest follow it). Example: --port-base 7000"),
     node_ip: str = typer.Option("127.0.0.1", "--node-ip", help="Address other nodes reach this one at."),
-    slots: int = typer.Option(1, "--slots", min=0, max=256, help="Camera workers this node may host."),
-    num_cpus: float = typer.Option(1, "--num-cpus", min=0),
-    object_store_mb: int = typer.Option(100, "--object-store-mb", min=80),
+    slots: int = typer.Option(1, "--slots", min=0, max=256, help="Camera workers this node may host, a count. Example: --slots 4"),
+    num_cpus: float = typer.Option(1, "--num-cpus", min=0,
+                                   help="CPUs Ray may schedule on this node, a count (fractions allowed). "
+                                        "Example: --num-cpus 2"),
+    object_store_mb: int = typer.Option(100, "--object-store-mb", min=80,
+                                        help="Ray object store size, megabytes (10^6 bytes). "
+                                             "Example: --object-store-mb 200"),
     print_only: bool = typer.Option(False, "--print", help="Print the ray start command instead of running it."),
 ) -> None:
-    """Start one Ray node with every port pinned, dashboard and usage stats off (blocks)."""
+    """Start one Ray node with every port pinned, dashboard and usage stats off (blocks).
+
+    Example: disaster-ops workers node --head --port-base 6379 --slots 4"""
     from disaster_ops.cluster.nodes import LocalNode, NodeSpec, ray_start_command
 
     if head == (address is not None):

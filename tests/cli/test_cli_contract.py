@@ -28,7 +28,7 @@ def _walk(cmd, path=()):
 COMMANDS = [(" ".join(p), c) for p, c in _walk(ROOT) if not c.hidden]
 LEAVES = [(p, c) for p, c in COMMANDS if p and not hasattr(c, "commands")]
 # A number's unit is in its name (--radius-m, --timeout-s) or said in its help text.
-UNIT_SUFFIX = re.compile(r"-(m|s|ms|deg|pct|m2|km2|cm|px|m-s|minutes|hz)$")
+UNIT_SUFFIX = re.compile(r"-(m|s|ms|deg|pct|m2|km2|cm|px|m-s|minutes|hz|mb)$")
 UNIT_WORDS = re.compile(r"metres|seconds|degrees|minutes|fraction|count|factor|per second|probability|grade|"
                         r"m²|cm/px|pixels|\bpx\b|\bid\b|port|revision|%|×", re.IGNORECASE)
 
@@ -117,6 +117,7 @@ CASES = [
     ("coverage", ["coverage", "--out", "{tmp}/gaps.geojson", "--around", "north"], BAD_INPUT),
     ("dashboard", ["dashboard", "--port", "70000"], BAD_INPUT),
     ("db current", ["db", "current", "--bogus"], BAD_INPUT),
+    ("db downgrade", ["db", "downgrade", "no_such_revision"], BAD_INPUT),
     ("db upgrade", ["db", "upgrade", "no_such_revision"], BAD_INPUT),
     ("demo", ["demo", "--port", "0"], BAD_INPUT),
     ("detect", ["detect", "--detector", "bogus", "{tmp}/x.jpg"], BAD_INPUT),
@@ -154,6 +155,8 @@ CASES = [
     ("users list", ["users", "list", "--bogus"], BAD_INPUT),
     ("users passwd", ["users", "passwd", "lee", "--as", "kim"], FAILED),
     ("watch", ["watch", "--camera", "ghost", "--duration-s", "1"], BAD_INPUT),
+    ("workers node", ["workers", "node", "--print"], BAD_INPUT),  # neither --head nor --address
+    ("workers status", ["workers", "status", "--lost-after-s", "0"], BAD_INPUT),
 ]
 PASSWORDS = {"lee": "responder-pass-1", "kim": "pilot-password-1"}
 
