@@ -49,8 +49,9 @@ VWORLD_KEY_ENV = "VWORLD_API_KEY"
 
 STATUS_COLOURS = {"online": "#2e7d32", "stale": "#f9a825", "offline": "#c62828", "unknown": "#546e7a",
                   "disabled": "#9e9e9e"}
-KIND_COLOURS = {"fire": "#d50000", "smoke": "#616161", "flood": "#1565c0"}
-KIND_GLYPHS = {"fire": "F", "smoke": "S", "flood": "W"}  # letters: no icon font to fetch
+KIND_COLOURS = {"fire": "#d50000", "smoke": "#616161", "flood": "#1565c0",
+                "collapse": "#c2185b", "crowding": "#ef6c00", "loitering": "#6a1b9a"}
+KIND_GLYPHS = {"fire": "F", "smoke": "S", "flood": "W", "collapse": "C", "crowding": "D", "loitering": "L"}  # letters: no icon font to fetch
 INCIDENT_STATUS_COLOURS = {"new": "#d50000", "confirmed": "#ff6d00", "responding": "#ffab00", "stale": "#8d6e63",
                            "resolved": "#2e7d32", "dismissed": "#757575"}
 

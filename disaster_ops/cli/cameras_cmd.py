@@ -113,6 +113,7 @@ def config_(
     flood_reference: Path | None = typer.Option(None, "--flood-reference", help="Dry-weather frame of this view: flood counts only new water."),
     ground_roi: list[str] = typer.Option([], "--ground-roi", help="Ground that can flood, 'x,y x,y x,y' (repeatable; replaces)."),
     flood_direct: bool = typer.Option(False, "--flood-direct", help="Back to the model's own water map (no reference)."),
+    people_json: Path | None = typer.Option(None, "--people-json", help="People settings (collapse, crowding zone, loitering zones) from this JSON file; enable them with --kinds person,collapse,crowding,loitering."),
     reset: bool = typer.Option(False, "--reset", help="Back to the default settings."),
     as_user: str | None = typer.Option(None, "--as", help=AS_OPTION_HELP + " Needed to change settings."),
     local: bool = typer.Option(False, "--local-admin", help=LOCAL_ADMIN_HELP),
@@ -131,7 +132,7 @@ def config_(
 
     ensure_schema()
     wants_change = reset or from_file is not None or kinds is not None or any(
-        (threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
+        (threshold, roi, exclude, ground_roi, flood_reference, flood_direct, people_json))
     me = operator_principal(as_user, local) if wants_change else None
     with service_errors():
         cfg = cfg_svc.get_detect_config(key)
@@ -164,7 +165,13 @@ def config_(
             data["flood"]["mode"] = "reference"
         if flood_direct:
             data["flood"]["mode"] = "direct"
-        changed = changed or any((kinds, threshold, roi, exclude, ground_roi, flood_reference, flood_direct))
+        if people_json is not None:
+            try:
+                data["people"] = json.loads(_read_text(people_json))
+            except ValueError as exc:
+                fail(f"--people-json {people_json}: not JSON ({exc})")
+        changed = changed or any((kinds, threshold, roi, exclude, ground_roi, flood_reference, flood_direct,
+                                  people_json))
         if changed:
             cfg = cfg_svc.parse_detect_config(json.dumps(data), source="options")
             cfg = cfg_svc.set_detect_config(key, None if cfg == CameraDetectConfig() else cfg, principal=me)
@@ -179,6 +186,12 @@ def config_(
     typer.echo(f"  flood: {flood.mode}" + (f" against {flood.reference_image}, ground ROI "
                f"{len(flood.ground_roi) or 'whole frame'}, >= {flood.min_roi_share:.0%} new water"
                if flood.mode == "reference" else ""))
+    if cfg.people_kinds():
+        pc = cfg.people
+        typer.echo(f"  people: {', '.join(cfg.people_kinds())}; collapse after {pc.collapse.still_s:g} s still; "
+                   f"crowding >= {pc.crowding.density_per_m2:g}/m2 for {pc.crowding.hold_s:g} s in "
+                   f"{'a zone' if pc.crowding.zone else 'the whole view'}; loitering zones "
+                   f"{', '.join(f'{z.name} ({z.max_dwell_s:g} s)' for z in pc.loitering) or 'none'}")
     if changed:
         typer.echo("  saved (audited); restart the watcher to apply", err=True)
 

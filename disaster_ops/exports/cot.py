@@ -30,8 +30,10 @@ SHAPE_TYPE = "u-d-f"
 CIRCLE_TYPE = "u-d-c-c"
 DRONE_TYPE = "a-f-A-M-H-Q"
 
-# ARGB as signed 32-bit integers (what TAK writes): fire red, smoke grey, flood blue.
-_COLOR = {"fire": -65536, "smoke": -8355712, "flood": -16776961}
+# ARGB as signed 32-bit integers (what TAK writes): fire red, smoke grey, flood blue;
+# people: collapse magenta, crowding orange, loitering purple.
+_COLOR = {"fire": -65536, "smoke": -8355712, "flood": -16776961,
+          "collapse": -65281, "crowding": -23296, "loitering": -8388480}
 _FILL_ALPHA = 0x60
 
 

@@ -85,7 +85,9 @@ class FusionPolicy:
     """How far and how long apart detections still describe the same hazard."""
 
     join_distance_m: dict[str, float] = field(
-        default_factory=lambda: {"fire": 150.0, "smoke": 250.0, "flood": 300.0})
+        default_factory=lambda: {"fire": 150.0, "smoke": 250.0, "flood": 300.0,
+                                 # people events are local: one collapsed person, one crowded square
+                                 "collapse": 30.0, "crowding": 100.0, "loitering": 50.0})
     default_join_distance_m: float = 150.0
     join_window_s: float = 3600.0
     point_radius_m: float = 10.0  # a point detection is drawn as a disc of this radius

