@@ -7,9 +7,9 @@ Each track has a small state machine (transition table below, checked by
 been down and still (box centre moving less than ``still_box_share`` of its diagonal)
 for ``still_s``. Two upright sightings in a row bring it back to UPRIGHT.
 
-A track that appears already lying inherits "was upright" from an upright track that was
-lost within ``upright_memory_s`` at an overlapping place: ByteTrack often gives a falling
-person a new id, because the box changes shape in a fraction of a second.
+A new track that appears where a track (seen upright at some point) was lost within
+``upright_memory_s`` continues that person's state and timer: ByteTrack often gives a
+falling or lying person a new id, because the box changes shape in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -109,9 +109,7 @@ class CollapseMonitor:
             upright = postures[i] == Posture.UPRIGHT
             tr = self._tracks.get(tid)
             if tr is None:
-                eligible = upright or not cfg.require_upright_first or self._inherits_upright(box, now_s)
-                tr = _Track(TrackState.UPRIGHT if eligible else TrackState.IGNORED, now_s, now_s, box, upright)
-                self._tracks[tid] = tr
+                tr = self._new_track(tid, box, upright, now_s)
             ev = self._step(tid, tr, box, fallen, upright, float(scores[i]), now_s)
             tr.last_seen_s, tr.last_box, tr.last_upright = now_s, box, upright
             if ev is not None:
@@ -120,13 +118,24 @@ class CollapseMonitor:
             del self._tracks[tid]
         return events
 
-    def _inherits_upright(self, box: np.ndarray, now_s: float) -> bool:
-        for tr in self._tracks.values():
-            lost = tr.last_seen_s < now_s
-            if lost and tr.last_upright and now_s - tr.last_seen_s <= self.config.upright_memory_s \
-                    and _overlap(tr.last_box, box):
-                return True
-        return False
+    def _new_track(self, tid: int, box: np.ndarray, upright: bool, now_s: float) -> _Track:
+        """A new track id; one that appears where a lost track (seen upright at some point) was
+        within ``upright_memory_s`` continues that person's state (and their timer)."""
+        cfg = self.config
+        lost = [(k, t) for k, t in self._tracks.items()
+                if t.last_seen_s < now_s and t.state is not TrackState.IGNORED
+                and now_s - t.last_seen_s <= cfg.upright_memory_s and _overlap(t.last_box, box)]
+        if lost:
+            old_id, old = max(lost, key=lambda kt: kt[1].last_seen_s)
+            del self._tracks[old_id]
+            old.first_seen_s = min(old.first_seen_s, now_s)
+            logger.debug("%s: track %d continues lost track %d (%s)", self.camera_id, tid, old_id, old.state.value)
+            self._tracks[tid] = old
+            return old
+        eligible = upright or not cfg.require_upright_first
+        tr = _Track(TrackState.UPRIGHT if eligible else TrackState.IGNORED, now_s, now_s, box, upright)
+        self._tracks[tid] = tr
+        return tr
 
     def _step(self, tid: int, tr: _Track, box: np.ndarray, fallen: bool, upright: bool, score: float,
               now_s: float) -> PeopleEvent | None:

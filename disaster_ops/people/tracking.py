@@ -9,10 +9,12 @@ counts do not depend on the tracker.
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from disaster_ops.detect.records import Detections
 
 UNTRACKED = -1
+MIN_MAPPING_IOU = 0.1
 
 
 class PersonTracker:
@@ -34,16 +36,31 @@ class PersonTracker:
         self._tracker = sv.ByteTrack(
             track_activation_threshold=activation_confidence, lost_track_buffer=max(1, round(lost_s * 30)),
             minimum_matching_threshold=0.8, frame_rate=rate, minimum_consecutive_frames=1)
-        self._sv = sv
 
     def update(self, persons: Detections) -> Detections:
         """``persons`` with ``data["track_id"]`` (int, -1 = untracked)."""
         n = len(persons)
-        sv_dets = self._sv.Detections(
-            xyxy=persons.xyxy.astype(np.float32).reshape(-1, 4), confidence=persons.confidence,
-            class_id=np.zeros(n, int), data={"index": np.arange(n)})
-        tracked = self._tracker.update_with_detections(sv_dets)
+        tensors = np.hstack([persons.xyxy.astype(np.float32).reshape(-1, 4), persons.confidence.reshape(-1, 1)])
+        tracks = self._tracker.update_with_tensors(tensors=tensors)
         ids = np.full(n, UNTRACKED, dtype=np.int64)
-        if len(tracked):
-            ids[np.asarray(tracked.data["index"], int)] = np.asarray(tracked.tracker_id, int)
+        if n and tracks:
+            # Every returned track was matched to a detection of this frame, but its box is the
+            # Kalman estimate, which lags a person who is falling: supervision's own mapping
+            # (IoU >= 0.5) then drops them, so match with a looser IoU here.
+            boxes = np.array([t.tlbr for t in tracks], np.float32)
+            iou = _iou_matrix(persons.xyxy, boxes)
+            rows, cols = linear_sum_assignment(-iou)
+            for r, c in zip(rows, cols):
+                if iou[r, c] >= MIN_MAPPING_IOU:
+                    ids[r] = int(tracks[c].external_track_id)
         return persons.with_data(track_id=ids)
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box of ``a`` (n, 4) with every box of ``b`` (m, 4), xyxy."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)

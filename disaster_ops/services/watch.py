@@ -30,6 +30,7 @@ from disaster_ops.errors import InputError
 from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.camera_config import parse_detect_config
 from disaster_ops.services.incidents import IngestResult
+from disaster_ops.services.people_watch import PeopleWatch
 from disaster_ops.services.projection import camera_model, camera_to_ground, is_direction_unknown
 from disaster_ops.services.roles import Principal
 from disaster_ops.services.snapshots import safe_stem, write_snapshot
@@ -124,6 +125,9 @@ class Watcher:
         for k, w in self.watched.items():
             self._attach_ptz(w, settings[k])
         self.runner = MultiCameraRunner(self.detector, settings)
+        # cameras whose kinds include person / collapse / crowding / loitering (issue #16)
+        self.people = PeopleWatch({k: (self.watched[k].cam, cfg) for k, cfg in settings.items()},
+                                  sample_fps=sample_fps, snapshot_dir=self.snapshot_dir)
         self._last_report: dict[tuple[str, str], float] = {}
         self._last_health = 0.0
         self._last_sweep = 0.0
@@ -155,6 +159,7 @@ class Watcher:
             cam_settings = _settings(cam)
             self._attach_ptz(w, cam_settings)
             self.runner.add_camera(cam.source_key, cam_settings)
+            self.people.add_camera(cam, cam_settings)
             self.watched[cam.source_key] = w
             if self._started:
                 w.source.start()
@@ -164,6 +169,7 @@ class Watcher:
         with self.lock:
             w = self.watched.pop(key, None)
             self.runner.remove_camera(key)
+            self.people.remove_camera(key)
             for k in [k for k in self._last_report if k[0] == key]:
                 del self._last_report[k]
         if w is not None:
@@ -244,6 +250,12 @@ class Watcher:
                     continue
                 for k in due:
                     self._last_report[(res.camera_id, k)] = now
+            if self.people:
+                try:
+                    out.extend(self.people.tick(frames, engine=self.engine))
+                except Exception:  # the people detectors must not stop the hazard ones
+                    logger.exception("people detectors failed on this tick")
+                    self.stats.errors += 1
         self._write_health()
         self._sweep()
         return out

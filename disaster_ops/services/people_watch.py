@@ -1,0 +1,125 @@
+"""The people half of the CCTV watcher: persons of every camera whose kinds include a
+people kind (``person``, ``collapse``, ``crowding``, ``loitering``) -> per-camera tracks and
+rules -> collapse / crowding / loitering events -> ground -> incidents with a snapshot.
+
+One batch of the person detector per tick for all such cameras (beside the hazard
+detector's batch); each camera keeps its own :class:`~disaster_ops.people.analyzer.PeopleAnalyzer`,
+created on its first frame with the camera's pixel->ground model (crowding density).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from disaster_ops.detect import CameraDetectConfig, DetectorConfig, create_detector
+from disaster_ops.detect.records import Detections
+from disaster_ops.people.analyzer import PeopleAnalyzer
+from disaster_ops.people.events import PeopleEvent, PeopleEventKind
+from disaster_ops.services import incidents as incident_svc
+from disaster_ops.services.incidents import IngestResult
+from disaster_ops.services.projection import camera_model, camera_to_ground
+from disaster_ops.services.roles import Principal
+from disaster_ops.services.snapshots import safe_stem, write_snapshot
+from disaster_ops.storage.models import Camera
+
+logger = logging.getLogger(__name__)
+EVENT_COLOUR_BGR = {PeopleEventKind.COLLAPSE: (0, 0, 255), PeopleEventKind.CROWDING: (0, 165, 255),
+                    PeopleEventKind.LOITERING: (128, 0, 128)}
+
+
+@dataclass
+class PeopleStats:
+    frames: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    reports: int = 0
+
+
+class PeopleWatch:
+    """Person detection, tracking and people events for the cameras that ask for them."""
+
+    def __init__(self, cameras: dict[str, tuple[Camera, CameraDetectConfig]], *, sample_fps: float,
+                 snapshot_dir: Path, detector=None) -> None:
+        self.cameras = {k: v for k, v in cameras.items() if v[1].people_kinds()}
+        self.sample_fps = sample_fps
+        self.snapshot_dir = snapshot_dir
+        self._detector = detector
+        self.analyzers: dict[str, PeopleAnalyzer] = {}
+        self.stats = PeopleStats()
+
+    def __bool__(self) -> bool:
+        return bool(self.cameras)
+
+    @property
+    def detector(self):
+        """The person detector, loaded when the first camera needs it."""
+        if self._detector is None:
+            self._detector = create_detector(DetectorConfig(type="person"))
+        return self._detector
+
+    def add_camera(self, cam: Camera, config: CameraDetectConfig) -> None:
+        """Watch ``cam`` for people too when its kinds ask for it."""
+        if config.people_kinds():
+            self.cameras[cam.source_key] = (cam, config)
+
+    def remove_camera(self, key: str) -> None:
+        self.cameras.pop(key, None)
+        self.analyzers.pop(key, None)
+
+    def _analyzer(self, key: str, frame: np.ndarray) -> PeopleAnalyzer:
+        if key not in self.analyzers:
+            cam, cfg = self.cameras[key]
+            h, w = frame.shape[:2]
+            try:
+                model = camera_model(cam, width_px=w, height_px=h)
+            except Exception:  # no usable pose: counts without density
+                logger.exception("%s: no ground model for people density", key)
+                model = None
+            self.analyzers[key] = PeopleAnalyzer(key, cfg, fps=self.sample_fps, ground_model=model)
+        return self.analyzers[key]
+
+    def tick(self, frames: dict, *, engine) -> list[IngestResult]:
+        """``frames``: camera key -> captured frame (``image``, ``captured_at_s``, ``index``)."""
+        keys = [k for k in frames if k in self.cameras]
+        if not keys:
+            return []
+        persons = self.detector.detect_batch([frames[k].image for k in keys],
+                                             [self.cameras[k][1] for k in keys])
+        self.stats.frames += len(keys)
+        out: list[IngestResult] = []
+        for key, dets in zip(keys, persons):
+            f = frames[key]
+            pf = self._analyzer(key, f.image).update(dets, f.image, f.captured_at_s)
+            for ev in pf.events:
+                self.stats.events[ev.kind.value] = self.stats.events.get(ev.kind.value, 0) + 1
+                out.extend(self._report(key, f, ev, engine=engine))
+        return out
+
+    def _report(self, key: str, frame, event: PeopleEvent, *, engine) -> list[IngestResult]:
+        cam, _ = self.cameras[key]
+        h, w = frame.image.shape[:2]
+        at = datetime.fromtimestamp(frame.captured_at_s, tz=UTC)
+        img = frame.image.copy()
+        x1, y1, x2, y2 = (round(v) for v in event.bbox_px)
+        cv2.rectangle(img, (x1, y1), (x2, y2), EVENT_COLOUR_BGR[event.kind], 2)
+        cv2.putText(img, event.kind.value, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    EVENT_COLOUR_BGR[event.kind], 1)
+        snap = write_snapshot(self.snapshot_dir, safe_stem("cam", cam.id, cam.source_key, at, frame.index), img,
+                              who=cam.source_key)
+        box = np.array([event.bbox_px], np.float32)
+        if event.kind is PeopleEventKind.CROWDING:  # the crowd stands in the zone: its centre, on the ground
+            cy = (box[0, 1] + box[0, 3]) / 2
+            box[0, 1] = box[0, 3] = cy
+        dets = Detections(box, np.array([event.confidence], np.float32), np.array([event.kind.value], object))
+        ground = camera_to_ground(cam, dets, kinds={event.kind.value}, observed_at=at, width_px=w, height_px=h,
+                                  snapshot_path=snap)
+        results = incident_svc.ingest(ground, engine=engine, principal=Principal.system("watcher"))
+        self.stats.reports += len(results)
+        for r in results:
+            logger.info("%s: %s -> incident %d%s", key, event.kind.value, r.incident_id, " (new)" if r.created else "")
+        return results
