@@ -28,10 +28,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from disaster_ops.detect import CameraDetectConfig, DetectorConfig, create_detector  # noqa: E402
-from disaster_ops.detect.frames import iter_video  # noqa: E402
-from disaster_ops.people.analyzer import PeopleAnalyzer  # noqa: E402
-from disaster_ops.people.config import CrowdingConfig, LoiterZone, PeopleConfig  # noqa: E402
+from disaster_ops.detect import CameraDetectConfig, DetectorConfig, create_detector
+from disaster_ops.detect.frames import iter_video
+from disaster_ops.people.analyzer import PeopleAnalyzer
+from disaster_ops.people.config import CrowdingConfig, LoiterZone, PeopleConfig
 
 PEOPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "people"
 
