@@ -28,6 +28,7 @@ from disaster_ops.people.tracking import UNTRACKED
 
 logger = logging.getLogger(__name__)
 UPRIGHT_STREAK_TO_RECOVER = 2
+CHANGED_BOX_IOU = 0.5  # an ignored track whose box changes more than this may now hold a person
 
 
 class TrackState(str, enum.Enum):
@@ -73,6 +74,14 @@ def _diag(box: np.ndarray) -> float:
     return float(np.hypot(box[2] - box[0], box[3] - box[1]))
 
 
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1]))
 
@@ -110,6 +119,9 @@ class CollapseMonitor:
             tr = self._tracks.get(tid)
             if tr is None:
                 tr = self._new_track(tid, box, upright, now_s)
+            elif tr.state is TrackState.IGNORED and _iou(tr.last_box, box) < CHANGED_BOX_IOU:
+                # a 'Fall' look-alike (mat, pillow) whose track now holds a person who fell onto it
+                tr = self._adopt_lost(tid, box, now_s) or tr
             ev = self._step(tid, tr, box, fallen, upright, float(scores[i]), now_s)
             tr.last_seen_s, tr.last_box, tr.last_upright = now_s, box, upright
             if ev is not None:
@@ -118,20 +130,27 @@ class CollapseMonitor:
             del self._tracks[tid]
         return events
 
+    def _adopt_lost(self, tid: int, box: np.ndarray, now_s: float) -> _Track | None:
+        """The state of a lost track (seen upright at some point) that was within
+        ``upright_memory_s`` at this place, moved to track ``tid``; None if there is none."""
+        lost = [(k, t) for k, t in self._tracks.items()
+                if k != tid and t.last_seen_s < now_s and t.state is not TrackState.IGNORED
+                and now_s - t.last_seen_s <= self.config.upright_memory_s and _overlap(t.last_box, box)]
+        if not lost:
+            return None
+        old_id, old = max(lost, key=lambda kt: kt[1].last_seen_s)
+        del self._tracks[old_id]
+        logger.debug("%s: track %d continues lost track %d (%s)", self.camera_id, tid, old_id, old.state.value)
+        self._tracks[tid] = old
+        return old
+
     def _new_track(self, tid: int, box: np.ndarray, upright: bool, now_s: float) -> _Track:
         """A new track id; one that appears where a lost track (seen upright at some point) was
         within ``upright_memory_s`` continues that person's state (and their timer)."""
         cfg = self.config
-        lost = [(k, t) for k, t in self._tracks.items()
-                if t.last_seen_s < now_s and t.state is not TrackState.IGNORED
-                and now_s - t.last_seen_s <= cfg.upright_memory_s and _overlap(t.last_box, box)]
-        if lost:
-            old_id, old = max(lost, key=lambda kt: kt[1].last_seen_s)
-            del self._tracks[old_id]
-            old.first_seen_s = min(old.first_seen_s, now_s)
-            logger.debug("%s: track %d continues lost track %d (%s)", self.camera_id, tid, old_id, old.state.value)
-            self._tracks[tid] = old
-            return old
+        adopted = self._adopt_lost(tid, box, now_s)
+        if adopted is not None:
+            return adopted
         eligible = upright or not cfg.require_upright_first
         tr = _Track(TrackState.UPRIGHT if eligible else TrackState.IGNORED, now_s, now_s, box, upright)
         self._tracks[tid] = tr

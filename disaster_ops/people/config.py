@@ -21,7 +21,9 @@ class CollapseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fall_score_min: float = Field(0.5, ge=0.0, le=1.0, description="Model 'Fall' score that counts as lying, 0..1.")
-    still_s: float = Field(1.0, ge=0.0, le=3600.0, description="N: lying and still this long raises a collapse, s.")
+    still_s: float = Field(
+        5.0, ge=0.0, le=3600.0,
+        description="N: lying and still this long raises a collapse, s (someone who trips and gets up is no alarm).")
     still_box_share: float = Field(
         0.35, gt=0.0, le=5.0,
         description="Moving less than this share of the box diagonal counts as still (resets the timer when exceeded).")

@@ -134,6 +134,21 @@ def test_bad_people_settings_name_the_field(data, where):
 
 def test_people_settings_round_trip_with_camera_settings():
     cfg = CameraDetectConfig(kinds=["fire", "person", "collapse"],
-                             people=PeopleConfig(collapse=CollapseConfig(still_s=5)))
+                             people=PeopleConfig(collapse=CollapseConfig(still_s=8)))
     back = CameraDetectConfig.model_validate_json(cfg.model_dump_json(exclude_defaults=True))
     assert back == cfg and back.people_kinds() == ["person", "collapse"]
+
+
+def test_person_falling_onto_a_fall_lookalike_still_collapses():
+    """UR Fall 18: a mat the model calls 'Fall' has its own (ignored) track; the person falls
+    onto it and ByteTrack hands the mat's track to them."""
+    mat = (60, 168, 115, 221)
+    mon = CollapseMonitor(CollapseConfig(still_s=1.0), camera_id="cam")
+    frames = ([persons((1, STANDING, "upright", 0.1), (2, mat, "fallen", 0.6))] * 3
+              + [persons((2, (60, 150, 180, 221), "fallen", 0.7))] * 8)
+    ev = run(mon, frames)
+    assert [e.track_id for e in ev] == [2]
+    mon = CollapseMonitor(CollapseConfig(still_s=1.0), camera_id="cam")
+    walk_past = ([persons((1, STANDING, "upright", 0.1), (2, mat, "fallen", 0.6))] * 3
+                 + [persons((2, mat, "fallen", 0.6))] * 20)
+    assert run(mon, walk_past) == []  # the mat itself never changed: still no collapse

@@ -32,11 +32,12 @@ def _camera(engine, clip: Path, kinds: str) -> Camera:
 def test_fall_becomes_one_collapse_incident_with_snapshot(engine, data_dir, tmp_path):
     clip = shared_path("people", "fall_urfall", "fall-01-cam0.mp4")  # stands 3.4 s, then lies 1.9 s
     cam = _camera(engine, clip, '["person", "collapse"]')
-    pw = PeopleWatch({cam.source_key: (cam, CameraDetectConfig(kinds=["person", "collapse"]))}, sample_fps=5.0,
-                     snapshot_dir=tmp_path)
+    # UR Fall clips end within ~2 s of the fall, so N (still_s) is 0.5 s here (default 5 s)
+    cfg = CameraDetectConfig(kinds=["person", "collapse"], people={"collapse": {"still_s": 0.5}})
+    pw = PeopleWatch({cam.source_key: (cam, cfg)}, sample_fps=5.0, snapshot_dir=tmp_path)
     t0 = 1_795_000_000.0
     for _ in range(2):  # the clip twice in a row: the same person at the same place, one incident
-        for sf in iter_video(clip, fps=5.0):
+        for sf in iter_video(clip, fps=3.0):
             frame = SimpleNamespace(image=sf.image, captured_at_s=t0 + sf.time_s, index=sf.frame_index)
             pw.tick({cam.source_key: frame}, engine=engine)
         t0 += 6.0
