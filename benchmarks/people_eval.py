@@ -110,7 +110,9 @@ def falls(frames_of: Frames, fps: float, still_s: float) -> dict:
 
 
 def _normal_cfg(area_m2: float | None) -> CameraDetectConfig:
-    people = PeopleConfig(crowding=CrowdingConfig(zone_area_m2=area_m2), loitering=[PETS_ZONE])
+    # collapse as sensitive as on the UR Fall clips (N = 0.5 s)
+    people = PeopleConfig(collapse=CollapseConfig(still_s=0.5), crowding=CrowdingConfig(zone_area_m2=area_m2),
+                          loitering=[PETS_ZONE])
     return CameraDetectConfig(kinds=["person", "collapse", "crowding", "loitering"], people=people)
 
 

@@ -51,8 +51,9 @@ class PeopleAnalyzer:
         timed = self.tracker is not None
         self.collapse = (CollapseMonitor(people.collapse, camera_id=camera_id, track_lost_s=people.track_lost_s)
                          if timed and "collapse" in kinds else None)
-        self.crowding = CrowdingMonitor(people.crowding, camera_id=camera_id, ground_model=ground_model)
         self.crowding_events = timed and "crowding" in kinds
+        self.crowding = CrowdingMonitor(people.crowding, camera_id=camera_id, ground_model=ground_model,
+                                        warn="crowding" in kinds)
         self.loitering = (LoiteringMonitor(people.loitering, camera_id=camera_id)
                           if timed and "loitering" in kinds else None)
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None

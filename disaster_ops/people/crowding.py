@@ -58,7 +58,7 @@ def count_in_zone(persons: Detections, polygon_px: shapely.Polygon) -> int:
 class CrowdingMonitor:
     """Crowding events of one camera."""
 
-    def __init__(self, config: CrowdingConfig, *, camera_id: str, ground_model=None) -> None:
+    def __init__(self, config: CrowdingConfig, *, camera_id: str, ground_model=None, warn: bool = True) -> None:
         self.config = config
         self.camera_id = camera_id
         self.ground_model = ground_model
@@ -66,7 +66,7 @@ class CrowdingMonitor:
         self._area_m2: float | None = None
         self._above_since_s: float | None = None
         self._last_raised_s: float | None = None
-        self._warned = False
+        self._warned = not warn  # say once when crowding is on but no density can be had
 
     def area_m2(self, frame_wh: tuple[int, int]) -> float | None:
         if self._zone_px is None:
