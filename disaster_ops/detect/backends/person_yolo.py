@@ -172,7 +172,7 @@ class PersonDetector(Detector):
             raise ModelError(f"person model classes {names} name no person class")
 
     def default_thresholds(self) -> dict[str, float]:
-        return {"person": 0.35}
+        return {"person": 0.25}
 
     def _run(self, frame: np.ndarray) -> np.ndarray:
         img, _, _, _ = letterbox(frame, self.input_size_px)
