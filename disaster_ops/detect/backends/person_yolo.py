@@ -15,10 +15,13 @@ exports the package's PyTorch weights once to a dynamic-size ONNX model cached u
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.resources
 import logging
 import os
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +77,12 @@ def _export_dynamic(pt: Path) -> Path:
         from ultralytics import YOLO
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        made = Path(YOLO(str(pt)).export(format="onnx", dynamic=True, simplify=False, imgsz=NATIVE_SIZE_PX,
-                                         opset=17, verbose=False))
+        work = out.parent / f"person-{digest}.pt"  # export beside a copy: site-packages may be read-only
+        shutil.copyfile(pt, work)
+        with contextlib.redirect_stdout(sys.stderr):  # ultralytics prints; stdout may be --json output
+            made = Path(YOLO(str(work)).export(format="onnx", dynamic=True, simplify=False, imgsz=NATIVE_SIZE_PX,
+                                               opset=17, verbose=False))
+        work.unlink(missing_ok=True)
     except Exception as exc:
         raise ModelError(f"cannot export person weights {pt} to ONNX: {exc}") from exc
     made.replace(out)
