@@ -90,8 +90,10 @@ def test_pets_counts_follow_ground_truth(person_detector):
         gt.append(truth[sf.frame_index])
     pred, gt = np.array(pred), np.array(gt)
     assert len(gt) == 20 and gt.sum() > 80
-    assert np.abs(pred - gt).sum() / gt.sum() <= 0.25  # benchmark figure on all frames: docs/BENCHMARKS.md
-    assert np.mean(np.abs(pred - gt) <= 1) >= 0.75
+    # 0.078 and 0.95 on these 20 frames; all 398 frames at 5 frames/s: 0.0975 and 0.925
+    # (docs/BENCHMARKS.md); the annotation keeps people hidden behind others, whom no one sees
+    assert np.abs(pred - gt).sum() / gt.sum() <= 0.12
+    assert np.mean(np.abs(pred - gt) <= 1) >= 0.85
 
 
 def test_still_images_list_persons_without_tracks(data_dir):
