@@ -71,9 +71,10 @@ def test_group_summaries_name_their_commands():
     for sub in cameras.commands:
         if sub != "calibrate":
             assert sub in cameras.help
-    assert "hazardnet, hazardnet-torch, ultralytics" in "".join(
+    assert "hazardnet, hazardnet-torch, person, ultralytics" in "".join(
         p.help for p in ROOT.commands["detect"].params if p.name == "detector_type").replace(
-        " (shipped ONNX model, CPU), hazardnet-torch (same model, PyTorch)", ", hazardnet-torch")
+        " (shipped ONNX model, CPU), hazardnet-torch (same model, PyTorch)", ", hazardnet-torch").replace(
+        " (people, upright or fallen; --kinds person runs it beside the hazards)", "")
 
 
 def test_detector_help_lists_the_registered_types():
