@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from _synthetic_registry import GYEONGGI_CITIES, synthetic_registry
 
 CHROMIUM = "/usr/bin/chromium"
-PORT = int(os.environ.get("BENCH_PORT", "18560"))
+PORT = int(os.environ.get("BENCH_PORT", "18560"))  # BENCH_PORT: a port free on this machine
 TICK_S = 10.0
 
 
@@ -244,12 +244,19 @@ def _ready_frame(page):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20,000 cameras, 100 incidents")
+    ap.add_argument("--data-dir", type=Path, help="keep the seeded database here and reuse it on the next run "
+                    "(seeding 170,000 cameras takes minutes); default: a temporary folder")
     args = ap.parse_args()
     n_cam, n_inc = (20_000, 100) if args.quick else (170_000, 500)
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "var"
-        data_dir.mkdir()
-        seed(data_dir, n_cam, n_inc)
+        data_dir = args.data_dir or Path(tmp) / "var"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if (data_dir / "seeded.txt").exists():
+            os.environ["DISASTER_OPS_DATA_DIR"] = str(data_dir)
+            print(f"reusing {data_dir}: {(data_dir / 'seeded.txt').read_text().strip()}", flush=True)
+        else:
+            seed(data_dir, n_cam, n_inc)
+            (data_dir / "seeded.txt").write_text(f"{n_cam} cameras, {n_inc} incidents\n")
         results = [measure(data_dir, "aggregated", {})]
         base = baseline_payload()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "

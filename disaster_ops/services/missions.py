@@ -309,3 +309,14 @@ def request_resume(mission_id: int, *, principal: Principal, engine: Engine | No
     with session_scope(engine or get_engine()) as s:
         return set_mission_status(s, mission_id, MissionStatus.ACTIVE, principal=principal, note="resume requested",
                                   expected=MissionStatus.PAUSED)
+
+
+def progress(row: MissionRow) -> tuple[int, int] | None:
+    """``(items reached, items in the mission)`` once the drone reports where it is in it."""
+    if row.current_seq is None:
+        return None
+    try:
+        total = len(json.loads(row.items_json or "[]"))
+    except ValueError:
+        return None
+    return (min(int(row.current_seq), total), total) if total else None

@@ -223,3 +223,72 @@ def test_every_map_asset_is_served_locally():
         assert (REPO / "ui" / url.removeprefix("/app/")).is_file(), url
     html = fmap.get_root().render()
     assert "cdn" not in html.lower() and "jquery" not in html.lower()
+
+
+def _flying_mission() -> int:
+    """A mission the drone worker reports as flying, half way (what the pilot's page shows)."""
+    from disaster_ops.services import missions
+    from disaster_ops.services.drones import register_drone, set_mission_status
+    from disaster_ops.services.roles import Principal, Role
+    from disaster_ops.storage.db import session_scope
+    from disaster_ops.storage.models import MissionStatus
+    from geo.aoi import PointRadius
+
+    with session_scope() as s:
+        d = register_drone(s, name="sim-1", connection="udpin:127.0.0.1:14550")
+        d.home_lat_deg, d.home_lon_deg = 35.1020, 129.0330
+    manager = Principal("park", Role.MANAGER)
+    mid = missions.plan_gap_survey(PointRadius(lat=35.103, lon=129.033, radius_m=150), principal=manager,
+                                   drone_names=["sim-1"]).mission_ids[0]
+    missions.assign(mid, "sim-1", principal=manager)
+    missions.request_flight(mid, principal=Principal("kim", Role.PILOT))
+    worker = Principal.system("worker:sim-1")
+    with session_scope() as s:
+        set_mission_status(s, mid, MissionStatus.UPLOADED, principal=worker)
+        set_mission_status(s, mid, MissionStatus.ACTIVE, principal=worker, current_seq=3)
+    return mid
+
+
+def _status(mid: int) -> str:
+    from disaster_ops.services import missions
+
+    return next(str(getattr(m.status, "value", m.status)) for m in missions.list_missions() if m.id == mid)
+
+
+def test_pilot_pauses_resumes_and_returns_a_flying_mission(seeded):
+    mid = _flying_mission()
+    at = logged_in("pilot")
+    at.switch_page("app_pages/missions.py").run()
+    assert not at.exception, at.exception
+    assert any(f"#{mid}" in m.value and "active" in m.value and "waypoint 3 of" in m.value for m in at.markdown)
+    keys = {b.key for b in at.button}
+    assert {f"mis_pause_{mid}", f"mis_rtl_{mid}"} <= keys and f"mis_resume_{mid}" not in keys
+    at.button(key=f"mis_pause_{mid}").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert _status(mid) == "paused"
+    at.button(key=f"mis_resume_{mid}").click().run()
+    assert _status(mid) == "active"
+    at.button(key=f"mis_rtl_{mid}").click().run()
+    assert _status(mid) == "aborted"
+    assert not {f"mis_pause_{mid}", f"mis_resume_{mid}", f"mis_rtl_{mid}"} & {b.key for b in at.button}
+
+
+def test_manager_has_mission_controls_responder_has_none_and_is_refused(seeded):
+    from disaster_ops.errors import PermissionDenied
+    from disaster_ops.services import missions
+    from disaster_ops.services.auth import authenticate
+
+    mid = _flying_mission()
+    mt = logged_in("manager")
+    mt.switch_page("app_pages/missions.py").run()
+    assert {f"mis_pause_{mid}", f"mis_rtl_{mid}"} <= {b.key for b in mt.button}
+    rt = logged_in("responder")
+    rt.switch_page("app_pages/missions.py").run()
+    assert not rt.exception, rt.exception
+    assert not [b.key for b in rt.button if b.key and b.key.startswith(("mis_pause_", "mis_resume_", "mis_rtl_",
+                                                                          "mis_fly_"))]
+    me = authenticate("responder", PASSWORDS["responder"])
+    for call in (missions.request_pause, missions.request_resume, missions.request_rtl, missions.request_flight):
+        with pytest.raises(PermissionDenied):
+            call(mid, principal=me)
+    assert _status(mid) == "active"  # nothing the responder tried changed it

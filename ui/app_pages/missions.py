@@ -7,6 +7,7 @@ import logging
 
 import streamlit as st
 
+from disaster_ops.config import get_settings
 from disaster_ops.errors import DisasterOpsError
 from disaster_ops.services import cop
 from disaster_ops.services import missions as svc
@@ -14,7 +15,7 @@ from disaster_ops.services.roles import Action, allowed
 from drone_link.files import plan_from_dict, waypoints_text
 from geo.aoi import PointRadius
 from ui.escape import md_text
-from ui.session import current_principal
+from ui.session import current_principal, still_signed_in
 
 logger = logging.getLogger(__name__)
 st.title("Drone missions")
@@ -57,42 +58,72 @@ if allowed(me, Action.PLAN_MISSION):
                                f"{r['flight_time_s'] / 60:.1f} min, {r['photo_count']} photos at "
                                f"{r['gsd_cm_px']:.1f} cm/px.")
 
-drones = cop.drone_names()
-for m in svc.list_missions():
+FLYING = ("uploading", "uploaded", "active", "paused")
+
+
+def _act(call, mission_id: int) -> None:
+    """One mission control: the service checks the role and the status table."""
+    try:
+        call(mission_id, principal=current_principal())
+        st.rerun(scope="app")
+    except DisasterOpsError as exc:
+        st.error(str(exc))
+
+
+def _mission_card(m, drones: list[str]) -> None:
     status = str(getattr(m.status, "value", m.status))
     with st.container(border=True):
         report = json.loads(m.report_json) if m.report_json else {}
+        prog = svc.progress(m)
         st.markdown(f"**#{m.id} {md_text(m.name)}** · {status} · "
                     f"drone {md_text(cop.drone_name(m.drone_id) or '—')} · created by {md_text(m.created_by)}"
                     + (f" · {report.get('distance_m', 0):.0f} m, {report.get('flight_time_s', 0) / 60:.1f} min"
-                       if report else ""))
-        cols = st.columns(3)
+                       if report else "")
+                    + (f" · waypoint {prog[0]} of {prog[1]}" if prog and status in FLYING else ""))
+        if prog and status in FLYING:
+            st.progress(prog[0] / prog[1])
+        cols = st.columns(4)
         if allowed(me, Action.DISPATCH_DRONE) and status in ("planned", "assigned") and drones:
             target = cols[0].selectbox("Drone", drones, key=f"mis_drone_{m.id}", label_visibility="collapsed")
             if cols[1].button("Dispatch", key=f"mis_assign_{m.id}"):
                 try:
                     svc.assign(m.id, target, principal=me)
-                    st.rerun()
+                    st.rerun(scope="app")
                 except DisasterOpsError as exc:
                     st.error(str(exc))
-        if allowed(me, Action.FLY_MISSION) and status == "assigned":
-            if cols[1].button("Fly", key=f"mis_fly_{m.id}", type="primary"):
-                try:
-                    svc.request_flight(m.id, principal=me)
-                    st.rerun()
-                except DisasterOpsError as exc:
-                    st.error(str(exc))
-        if allowed(me, Action.FLY_MISSION) and status in ("uploading", "uploaded", "active"):
-            if cols[1].button("Return to launch", key=f"mis_rtl_{m.id}"):
-                try:
-                    svc.request_rtl(m.id, principal=me)
-                    st.rerun()
-                except DisasterOpsError as exc:
-                    st.error(str(exc))
+        if allowed(me, Action.FLY_MISSION):
+            if status == "assigned" and cols[1].button("Fly", key=f"mis_fly_{m.id}", type="primary"):
+                _act(svc.request_flight, m.id)
+            if status in ("uploading", "uploaded", "active") and cols[1].button(
+                    "Pause", key=f"mis_pause_{m.id}", icon=":material/pause:"):
+                _act(svc.request_pause, m.id)
+            if status == "paused" and cols[1].button("Resume", key=f"mis_resume_{m.id}", type="primary",
+                                                     icon=":material/play_arrow:"):
+                _act(svc.request_resume, m.id)
+            if status in FLYING and cols[2].button("Return to launch", key=f"mis_rtl_{m.id}",
+                                                   icon=":material/home:"):
+                _act(svc.request_rtl, m.id)
         if m.plan_json and allowed(me, Action.FLY_MISSION):
             plan_text = svc.plan_file(m.id)
-            cols[2].download_button("Download .plan", plan_text, file_name=f"mission_{m.id}.plan",
+            cols[3].download_button("Download .plan", plan_text, file_name=f"mission_{m.id}.plan",
                                     mime="application/json", key=f"mis_dl_{m.id}")
-            cols[2].download_button("Download .waypoints", waypoints_text(plan_from_dict(json.loads(plan_text))),
+            cols[3].download_button("Download .waypoints", waypoints_text(plan_from_dict(json.loads(plan_text))),
                                     file_name=f"mission_{m.id}.waypoints", key=f"mis_wp_{m.id}")
             st.caption(f"Fly it: `disaster-ops fly --connect udpin:0.0.0.0:14550 --mission mission_{m.id}.plan --start`")
+
+
+_missions = svc.list_missions()
+_flying = any(str(getattr(m.status, "value", m.status)) in FLYING for m in _missions)
+
+
+@st.fragment(run_every=get_settings().map.live_refresh_s if _flying else None)
+def mission_list() -> None:
+    """The missions, refreshed live while one is flying (status and progress from the drone worker)."""
+    if not still_signed_in():  # a live tick never keeps an idle session alive
+        st.rerun(scope="app")
+    drones = cop.drone_names()
+    for m in svc.list_missions():
+        _mission_card(m, drones)
+
+
+mission_list()
