@@ -404,7 +404,6 @@ def drawn_area(feature: dict | None):
     from shapely.geometry import shape
 
     from disaster_ops.errors import InputError
-    from geo.crs import LocalFrame
 
     geom_json = (feature or {}).get("geometry", feature) if isinstance(feature, dict) else None
     if not isinstance(geom_json, dict) or geom_json.get("type") not in ("Polygon", "MultiPolygon"):
@@ -420,13 +419,20 @@ def drawn_area(feature: dict | None):
     w, s, e, n = geom.bounds
     if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
         raise InputError("the drawn area is outside the world's coordinates")
-    c = geom.centroid
-    area_m2 = float(LocalFrame.around(c.y, c.x).geom_to_m(geom).area)
-    if area_m2 < 100.0:
-        raise InputError(f"the drawn area is too small ({area_m2:.0f} m²)")
-    if area_m2 > MAX_DRAWN_AREA_M2:
-        raise InputError(f"the drawn area is {area_m2 / 1e6:.1f} km²; draw at most {MAX_DRAWN_AREA_M2 / 1e6:.0f} km²")
+    area_m2_ = area_m2(geom)
+    if area_m2_ < 100.0:
+        raise InputError(f"the drawn area is too small ({area_m2_:.0f} m²)")
+    if area_m2_ > MAX_DRAWN_AREA_M2:
+        raise InputError(f"the drawn area is {area_m2_ / 1e6:.1f} km²; draw at most {MAX_DRAWN_AREA_M2 / 1e6:.0f} km²")
     return geom
+
+
+def area_m2(geom) -> float:
+    """Area of a WGS84 shapely geometry, square metres (local metric frame at its centre)."""
+    from geo.crs import LocalFrame
+
+    c = geom.centroid
+    return float(LocalFrame.around(c.y, c.x).geom_to_m(geom).area)
 
 
 def registry_view(*, engine: Engine | None = None, width_px: int = 1200, height_px: int = 620,

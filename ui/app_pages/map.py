@@ -79,12 +79,11 @@ statuses = c4.multiselect("Statuses", STATUSES, default=STATUSES[:4], key="map_s
 # The base map starts where the user last looked (or on the registry's extent) and stays
 # the same script during live ticks, so the browser keeps the map and the user's pan/zoom;
 # center/zoom are never pushed to the browser (that would fight the user's panning).
-_last = st.session_state.get("map_main") or {}
-if _last.get("center") and _last.get("zoom"):
-    st.session_state["map_home"] = ((round(float(_last["center"]["lat"]), 5),
-                                     round(float(_last["center"]["lng"]), 5)), int(_last["zoom"]))
-elif "map_home" not in st.session_state:
-    st.session_state["map_home"] = _home()
+# While the map is on screen (its widget state exists) a full page run keeps the same home, so
+# the browser keeps the map object, the user's view and what they drew; coming back to
+# the page opens it where the user last looked.
+if "map_main" not in st.session_state or "map_home" not in st.session_state:
+    st.session_state["map_home"] = st.session_state.get("map_last_view") or _home()
 
 
 @st.fragment(run_every=cfg.live_refresh_s if live else None)
@@ -96,6 +95,7 @@ def live_map() -> None:
     zoom = int(last.get("zoom") or home_zoom)
     centre = last.get("center") or {"lat": home[0], "lng": home[1]}
     centre = (float(centre["lat"]), float(centre["lng"]))
+    st.session_state["map_last_view"] = ((round(centre[0], 5), round(centre[1], 5)), zoom)
     view = cop.snap_bbox(cop.view_bbox(last.get("bounds")) or cop.bbox_around(centre, zoom), zoom)
     hours = WINDOWS_H[window]
     since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
@@ -158,8 +158,12 @@ def live_map() -> None:
     out = st_folium(fmap, key="map_main", height=620, use_container_width=True,
                     feature_group_to_add=groups, layer_control=folium.LayerControl(collapsed=True),
                     returned_objects=["bounds", "zoom", "center", "last_active_drawing"])
-    if me.may(Action.PLAN_MISSION):
-        _drawn_area_panel((out or {}).get("last_active_drawing"))
+    drawing = (out or {}).get("last_active_drawing")
+    if me.may(Action.PLAN_MISSION) and drawing != st.session_state.get("map_drawing"):
+        # The drawn-area controls live outside this live fragment (a button redrawn on every
+        # tick can lose a click): a new drawing reruns the page once to show them.
+        st.session_state["map_drawing"] = drawing
+        st.rerun(scope="app")
 
 
 def _drawn_area_panel(drawing: dict | None) -> None:
@@ -172,6 +176,8 @@ def _drawn_area_panel(drawing: dict | None) -> None:
     except DisasterOpsError as exc:
         st.error(str(exc))
         return
+    centre = area.centroid
+    st.caption(f"Drawn area around {centre.y:.5f}, {centre.x:.5f}, {cop.area_m2(area):,.0f} m²")
     names = cop.drone_names()
     c1, c2, c3 = st.columns(3)
     drone = c3.selectbox("Drone to fly it", names, key="map_area_drone") if names else None
@@ -204,3 +210,5 @@ def _drawn_area_panel(drawing: dict | None) -> None:
 
 
 live_map()
+if me.may(Action.PLAN_MISSION):
+    _drawn_area_panel(st.session_state.get("map_drawing"))

@@ -65,30 +65,38 @@ def _act(call, mission_id: int) -> None:
     """One mission control: the service checks the role and the status table."""
     try:
         call(mission_id, principal=current_principal())
-        st.rerun(scope="app")
+        st.rerun()
     except DisasterOpsError as exc:
         st.error(str(exc))
 
 
+def _status(m) -> str:
+    return str(getattr(m.status, "value", m.status))
+
+
+def _progress_line(m) -> None:
+    prog = svc.progress(m)
+    st.markdown(f"**#{m.id} {md_text(m.name)}** · {_status(m)} · drone {md_text(cop.drone_name(m.drone_id) or '—')}"
+                + (f" · waypoint {prog[0]} of {prog[1]}" if prog else " · waiting for the drone's position"))
+    if prog:
+        st.progress(prog[0] / prog[1])
+
+
 def _mission_card(m, drones: list[str]) -> None:
-    status = str(getattr(m.status, "value", m.status))
+    status = _status(m)
     with st.container(border=True):
         report = json.loads(m.report_json) if m.report_json else {}
-        prog = svc.progress(m)
         st.markdown(f"**#{m.id} {md_text(m.name)}** · {status} · "
                     f"drone {md_text(cop.drone_name(m.drone_id) or '—')} · created by {md_text(m.created_by)}"
                     + (f" · {report.get('distance_m', 0):.0f} m, {report.get('flight_time_s', 0) / 60:.1f} min"
-                       if report else "")
-                    + (f" · waypoint {prog[0]} of {prog[1]}" if prog and status in FLYING else ""))
-        if prog and status in FLYING:
-            st.progress(prog[0] / prog[1])
+                       if report else ""))
         cols = st.columns(4)
         if allowed(me, Action.DISPATCH_DRONE) and status in ("planned", "assigned") and drones:
             target = cols[0].selectbox("Drone", drones, key=f"mis_drone_{m.id}", label_visibility="collapsed")
             if cols[1].button("Dispatch", key=f"mis_assign_{m.id}"):
                 try:
                     svc.assign(m.id, target, principal=me)
-                    st.rerun(scope="app")
+                    st.rerun()
                 except DisasterOpsError as exc:
                     st.error(str(exc))
         if allowed(me, Action.FLY_MISSION):
@@ -112,18 +120,29 @@ def _mission_card(m, drones: list[str]) -> None:
             st.caption(f"Fly it: `disaster-ops fly --connect udpin:0.0.0.0:14550 --mission mission_{m.id}.plan --start`")
 
 
+# The controls are drawn by the full page run, never by a live tick (a button redrawn every
+# few seconds can lose a click); the live part below only follows flying missions and
+# reruns the page when a status changes, so the controls always match the status.
 _missions = svc.list_missions()
-_flying = any(str(getattr(m.status, "value", m.status)) in FLYING for m in _missions)
+_shown = {m.id: _status(m) for m in _missions}
 
 
-@st.fragment(run_every=get_settings().map.live_refresh_s if _flying else None)
-def mission_list() -> None:
-    """The missions, refreshed live while one is flying (status and progress from the drone worker)."""
+@st.fragment(run_every=get_settings().map.live_refresh_s if any(s in FLYING for s in _shown.values()) else None)
+def flying_now() -> None:
+    """Missions in flight: status and progress as the drone worker reports them, live."""
     if not still_signed_in():  # a live tick never keeps an idle session alive
         st.rerun(scope="app")
-    drones = cop.drone_names()
-    for m in svc.list_missions():
-        _mission_card(m, drones)
+    now = svc.list_missions()
+    if {m.id: _status(m) for m in now} != _shown:
+        st.rerun(scope="app")
+    flying = [m for m in now if _status(m) in FLYING]
+    if flying:
+        st.subheader("In flight")
+        for m in flying:
+            _progress_line(m)
 
 
-mission_list()
+flying_now()
+_drones = cop.drone_names()
+for _m in _missions:
+    _mission_card(_m, _drones)
