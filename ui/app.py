@@ -15,6 +15,9 @@ from ui.session import login_page, sidebar, signed_in
 st.set_page_config(page_title="Disaster COP", page_icon="🛰️", layout="wide")
 me = signed_in()
 if me is None:
+    from ui.map_data import start_warm_up
+
+    start_warm_up()  # the map's libraries and opening view load while the user logs in
     st.navigation([st.Page(login_page, title="Log in", icon=":material/login:", url_path="login")],
                   position="hidden").run()
     st.stop()

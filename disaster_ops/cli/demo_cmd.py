@@ -34,7 +34,8 @@ class Child:
 
 
 def _streamlit_argv(port: int, address: str) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(UI_APP),
+    # ui.serve = streamlit run, plus the map's libraries imported while the server starts
+    return [sys.executable, "-m", "ui.serve", "run", str(UI_APP),
             "--server.headless", "true", "--server.port", str(port),
             "--server.address", address, "--browser.gatherUsageStats", "false",
             "--server.enableStaticServing", "true",

@@ -21,6 +21,7 @@ from disaster_ops.services import cop
 from disaster_ops.services import missions as mission_svc
 from disaster_ops.services.cameras import BBox
 from disaster_ops.services.roles import Action
+from ui import map_data
 from ui.layers import (
     add_draw_control,
     base_map,
@@ -44,26 +45,6 @@ TRACK_POINTS = 300
 BLIND_SPOT_ZOOM = 13
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def _cameras(bbox: BBox, zoom: int, max_individual: int) -> cop.CameraOverview:
-    return cop.camera_overview(bbox, zoom, max_individual=max_individual)
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _views(markers: tuple[cop.CameraMarker, ...]) -> dict:
-    return cop.camera_view_geojson(list(markers))
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _blind_spots(incidents: tuple[cop.IncidentMarker, ...]) -> dict:
-    return cop.blind_spots_geojson(list(incidents), max_incidents=10)
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _home() -> tuple[tuple[float, float], int]:
-    return cop.registry_view()
-
-
 def _in(b: BBox, lat: float, lon: float) -> bool:
     return b.min_lat <= lat <= b.max_lat and b.min_lon <= lon <= b.max_lon
 
@@ -83,7 +64,7 @@ statuses = c4.multiselect("Statuses", STATUSES, default=STATUSES[:4], key="map_s
 # the browser keeps the map object, the user's view and what they drew; coming back to
 # the page opens it where the user last looked.
 if "map_main" not in st.session_state or "map_home" not in st.session_state:
-    st.session_state["map_home"] = st.session_state.get("map_last_view") or _home()
+    st.session_state["map_home"] = st.session_state.get("map_last_view") or map_data.home()
 
 
 @st.fragment(run_every=cfg.live_refresh_s if live else None)
@@ -96,7 +77,7 @@ def live_map() -> None:
     centre = last.get("center") or {"lat": home[0], "lng": home[1]}
     centre = (float(centre["lat"]), float(centre["lng"]))
     st.session_state["map_last_view"] = ((round(centre[0], 5), round(centre[1], 5)), zoom)
-    view = cop.snap_bbox(cop.view_bbox(last.get("bounds")) or cop.bbox_around(centre, zoom), zoom)
+    view = map_data.opening_view(centre, zoom, last.get("bounds"))
     hours = WINDOWS_H[window]
     since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
 
@@ -112,12 +93,12 @@ def live_map() -> None:
             problems.append(f"{name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
     def cameras_layer():
-        ov = _cameras(view, zoom, cfg.max_individual_cameras)
+        ov = map_data.cameras(view, zoom, cfg.max_individual_cameras)
         counts["cameras"] = ov.total_in_view
         if ov.aggregated:
             return camera_cell_layer(ov.cells)
         if zoom >= cop.VIEW_ZOOM and ov.markers:
-            groups.append(view_layer(_views(tuple(ov.markers[:1500]))))
+            groups.append(view_layer(map_data.camera_views(tuple(ov.markers[:1500]))))
         return camera_layer(ov.markers)
 
     incidents = cop.incident_markers(principal=me, open_only=False, since=since, kinds=frozenset(kinds),
@@ -125,7 +106,7 @@ def live_map() -> None:
     counts["incidents"] = len(incidents)
     layer("cameras", cameras_layer)
     if zoom >= BLIND_SPOT_ZOOM:  # too small to see (and costly to compute) further out
-        layer("blind spots", lambda: blind_spot_layer(_blind_spots(tuple(
+        layer("blind spots", lambda: blind_spot_layer(map_data.blind_spots(tuple(
             i for i in incidents if i.status in ("new", "confirmed", "responding", "stale") and _in(view, i.lat, i.lon)))))
     layer("missions", lambda: mission_layer(cop.mission_areas()))
     if drawn := st.session_state.get("map_drawn_gaps"):
