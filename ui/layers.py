@@ -14,6 +14,7 @@ put into JavaScript go through ``json.dumps``.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from disaster_ops.services.cop import (
     CameraCell,
     CameraMarker,
     DroneMarker,
+    IncidentDetail,
     IncidentMarker,
     MissionArea,
 )
@@ -52,6 +54,7 @@ STATUS_COLOURS = {"online": "#2e7d32", "stale": "#f9a825", "offline": "#c62828",
 KIND_COLOURS = {"fire": "#d50000", "smoke": "#616161", "flood": "#1565c0",
                 "collapse": "#c2185b", "crowding": "#ef6c00", "loitering": "#6a1b9a"}
 KIND_GLYPHS = {"fire": "F", "smoke": "S", "flood": "W", "collapse": "C", "crowding": "D", "loitering": "L"}  # letters: no icon font to fetch
+POPUP_SOURCES = 5  # sources named in an incident popup (then "+N more")
 INCIDENT_STATUS_COLOURS = {"new": "#d50000", "confirmed": "#ff6d00", "responding": "#ffab00", "stale": "#8d6e63",
                            "resolved": "#2e7d32", "dismissed": "#757575"}
 
@@ -306,9 +309,33 @@ INCIDENT_CSS = ("<style>.incident-marker{border:2px solid;border-radius:50%;colo
                 "font-family:sans-serif;text-align:center;box-shadow:0 0 4px #000;box-sizing:border-box}</style>")
 
 
-def incident_layer(incidents: list[IncidentMarker], *, areas: bool = True) -> folium.FeatureGroup:
-    """Icon letter by kind, colour by status, size by severity; popup with sources and times.
-    ``areas``: also the incident outlines (left out when zoomed out: too small to see)."""
+def _incident_popup(inc: IncidentMarker, kinds: str, detail: IncidentDetail | None, *, asked: bool = True) -> str:
+    """Popup HTML: status, sources, timeline and the latest snapshot (a small inline JPEG,
+    decoded only when the popup opens); every stored string escaped."""
+    html = (f"<b>#{inc.id} {kinds.upper()}</b><br>status {_esc(inc.status)} · severity "
+            f"{inc.severity}<br>{inc.source_count} sources · last seen {_esc(inc.last_seen_utc)}"
+            + (f"<br>acknowledged by {_esc(inc.acknowledged_by)}" if inc.acknowledged_by else ""))
+    if detail is None:
+        return html + ("" if asked else "<br><i>zoom in for its sources, timeline and snapshot</i>")
+    if detail.snapshot_jpeg:
+        data = base64.b64encode(detail.snapshot_jpeg).decode("ascii")
+        html += (f'<br><img class="incident-snapshot" src="data:image/jpeg;base64,{data}" alt="latest snapshot" '
+                 f'style="max-width:160px;display:block;margin-top:4px"><small>snapshot '
+                 f"{_esc(detail.snapshot_utc)}</small>")
+    shown = detail.sources[:POPUP_SOURCES]
+    html += (f"<br><b>Sources</b> {', '.join(_esc(x) for x in shown)}"
+             + (f" +{len(detail.sources) - len(shown)} more" if len(detail.sources) > len(shown) else "")
+             + f"<br><b>Timeline</b> first seen {_esc(detail.first_seen_utc)}")
+    html += "".join(f"<br>{_esc(e.observed_utc)} · {_esc(e.source)} · {_esc(e.kind)} {e.confidence:.2f}"
+                    for e in detail.timeline)
+    return html
+
+
+def incident_layer(incidents: list[IncidentMarker], *, areas: bool = True,
+                   details: dict[int, IncidentDetail] | None = None) -> folium.FeatureGroup:
+    """Icon letter by kind, colour by status, size by severity; popup with status, sources,
+    timeline and latest snapshot where ``details`` has the incident (the map asks only for
+    the few in view). ``areas``: also the incident outlines (left out when zoomed out)."""
     group = folium.FeatureGroup(name="Incidents", show=True)
     rows = []
     for inc in incidents:
@@ -317,9 +344,7 @@ def incident_layer(incidents: list[IncidentMarker], *, areas: bool = True) -> fo
         kinds = " + ".join(_esc(k) for k in (inc.kinds or (inc.kind,)))
         label = (f"#{inc.id} {kinds} · {_esc(inc.status)} · severity {inc.severity} · "
                  f"{inc.source_count} sources · {_esc(inc.last_seen_utc)}")
-        popup = (f"<b>#{inc.id} {kinds.upper()}</b><br>status {_esc(inc.status)} · severity "
-                 f"{inc.severity}<br>{inc.source_count} sources · last seen {_esc(inc.last_seen_utc)}"
-                 + (f"<br>acknowledged by {_esc(inc.acknowledged_by)}" if inc.acknowledged_by else ""))
+        popup = _incident_popup(inc, kinds, (details or {}).get(inc.id), asked=details is not None)
         try:
             geom = json.loads(inc.geometry_geojson) if areas else None
         except ValueError:

@@ -36,6 +36,12 @@ def blind_spots(incidents: tuple[cop.IncidentMarker, ...]) -> dict:
     return cop.blind_spots_geojson(list(incidents), max_incidents=10)
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def incident_details(keys: tuple[tuple[int, str], ...]) -> dict[int, cop.IncidentDetail]:
+    """Popup details by incident id; ``keys`` = (id, last seen), so news refreshes them."""
+    return cop.incident_details([k[0] for k in keys])
+
+
 @st.cache_data(ttl=300, show_spinner=False)
 def home() -> tuple[tuple[float, float], int]:
     """Where the map opens: the registry's extent (centre, zoom)."""

@@ -476,3 +476,54 @@ def incident_evidence(incident_id: int, *, limit: int = 20, engine: Engine | Non
                             f"{getattr(d.source_kind, 'value', d.source_kind)}:{d.source_id}", d.kind,
                             float(d.confidence), snap))
     return out
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """What an incident's map popup shows beyond the marker: who saw it, when, the latest
+    snapshot as a small JPEG (None when no readable snapshot exists)."""
+
+    id: int
+    first_seen_utc: str
+    sources: tuple[str, ...]  # distinct ``kind:id`` of the sources, newest first
+    timeline: tuple[Evidence, ...]  # newest detections first (snapshot_path left out)
+    snapshot_jpeg: bytes | None = None
+    snapshot_utc: str | None = None
+
+
+def incident_details(incident_ids: list[int] | tuple[int, ...], *, timeline_limit: int = 5, thumb_px: int = 160,
+                     engine: Engine | None = None) -> dict[int, IncidentDetail]:
+    """Popup details for a few incidents (one query); thumbnails only of snapshots inside
+    the data folder (:func:`disaster_ops.services.snapshots.thumbnail_jpeg`)."""
+    from disaster_ops.config import get_settings
+    from disaster_ops.services.snapshots import thumbnail_jpeg
+    from disaster_ops.storage.models import Detection
+
+    ids = sorted({int(i) for i in incident_ids})
+    if not ids:
+        return {}
+    with Session(engine or get_engine()) as s:
+        rows = s.exec(select(Detection).where(Detection.incident_id.in_(ids))
+                      .order_by(Detection.observed_at.desc(), Detection.id.desc())).all()
+    by_inc: dict[int, list] = {}
+    for d in rows:
+        by_inc.setdefault(d.incident_id, []).append(d)
+    root = get_settings().data_dir
+    out = {}
+    for iid, dets in by_inc.items():
+        def when(d) -> str:
+            return d.observed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+        def src(d) -> str:
+            return f"{getattr(d.source_kind, 'value', d.source_kind)}:{d.source_id}"
+
+        thumb, thumb_at = None, None
+        for d in dets:
+            if d.snapshot_path and (thumb := thumbnail_jpeg(d.snapshot_path, root=root, max_px=thumb_px)):
+                thumb_at = when(d)
+                break
+        out[iid] = IncidentDetail(
+            iid, when(dets[-1]), tuple(dict.fromkeys(src(d) for d in dets)),
+            tuple(Evidence(when(d), src(d), d.kind, float(d.confidence), None) for d in dets[:timeline_limit]),
+            thumb, thumb_at)
+    return out

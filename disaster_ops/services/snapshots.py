@@ -43,3 +43,33 @@ def write_snapshot(folder: Path, stem: str, image: np.ndarray, *, who: str) -> s
                        who, path)
         return None
     return str(path)
+
+
+MAX_SNAPSHOT_BYTES = 20_000_000  # a larger "snapshot" is not one of ours: never decoded
+
+
+def thumbnail_jpeg(path: str | Path | None, *, root: Path, max_px: int = 160, quality: int = 70) -> bytes | None:
+    """A small JPEG of a stored snapshot (longest side ``max_px``), or None.
+
+    Only files inside ``root`` (the data folder the detectors write to) are read, at most
+    :data:`MAX_SNAPSHOT_BYTES`, and only if they decode as an image: a stored path is
+    data, and must not make the dashboard read (and show) any other file."""
+    if not path:
+        return None
+    import cv2
+
+    try:
+        p = Path(path).resolve()
+        if not p.is_relative_to(root.resolve()) or not p.is_file() or p.stat().st_size > MAX_SNAPSHOT_BYTES:
+            return None
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    except (OSError, ValueError, cv2.error):
+        return None
+    if img is None or img.size == 0:
+        return None
+    h, w = img.shape[:2]
+    scale = min(1.0, max_px / max(h, w))
+    if scale < 1.0:
+        img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return bytes(buf) if ok else None

@@ -69,3 +69,42 @@ def test_drawn_area_is_checked_and_repaired():
                 {"type": "Polygon", "coordinates": [[[129, 35], [129.5, 35], [129.5, 35.5], [129, 35]]]}):
         with pytest.raises(InputError):
             cop.drawn_area(bad)
+
+
+def test_incident_popup_details_sources_timeline_and_a_small_snapshot(engine, tmp_path):
+    """The map popup's details: distinct sources newest first, the timeline, and a
+    thumbnail of the newest snapshot that is a real image inside the data folder."""
+    from datetime import UTC, datetime, timedelta
+
+    import cv2
+    import numpy as np
+
+    from disaster_ops.config import get_settings
+    from disaster_ops.incidents import GroundDetection
+    from disaster_ops.services.incidents import ingest
+
+    snaps = get_settings().data_dir / "snapshots"
+    snaps.mkdir(parents=True, exist_ok=True)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[:, :640] = (0, 0, 255)
+    assert cv2.imwrite(str(snaps / "cam1.jpg"), frame)
+    outside = tmp_path / "outside.jpg"  # a stored path that leaves the data folder
+    assert cv2.imwrite(str(outside), frame)
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+
+    def det(source, minutes, snap=None, kind="fire"):
+        return GroundDetection(source_kind="cctv", source_id=source, observed_at=t0 + timedelta(minutes=minutes),
+                               kind=kind, confidence=0.8, bbox_px=(1, 1, 5, 5), ground_lat=35.103,
+                               ground_lon=129.033, snapshot_path=snap)
+
+    inc = ingest([det("cam-1", 0, str(snaps / "cam1.jpg"))], engine=engine)[0].incident_id
+    ingest([det("<img src=x onerror=alert(1)>", 1), det("cam-1", 2, str(outside), kind="smoke")], engine=engine)
+    d = cop.incident_details([inc], timeline_limit=2, engine=engine)[inc]
+    assert d.sources == ("cctv:cam-1", "cctv:<img src=x onerror=alert(1)>")
+    assert [e.kind for e in d.timeline] == ["smoke", "fire"] and len(d.timeline) == 2
+    assert d.first_seen_utc == t0.strftime("%Y-%m-%d %H:%M:%S UTC")
+    # The newest snapshot is outside the data folder: never read; the one before is shown.
+    thumb = cv2.imdecode(np.frombuffer(d.snapshot_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert thumb.shape[:2] == (90, 160) and len(d.snapshot_jpeg) < 8000
+    assert d.snapshot_utc == t0.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert cop.incident_details([], engine=engine) == {}

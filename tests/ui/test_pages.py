@@ -292,3 +292,28 @@ def test_manager_has_mission_controls_responder_has_none_and_is_refused(seeded):
         with pytest.raises(PermissionDenied):
             call(mid, principal=me)
     assert _status(mid) == "active"  # nothing the responder tried changed it
+
+
+def test_incident_popup_is_escaped_local_and_small():
+    """Sources, timeline and snapshot in the popup: every stored string escaped, the image
+    inline (no URL to fetch), and no details at all for incidents the map did not ask for."""
+    from disaster_ops.services.cop import Evidence, IncidentDetail, IncidentMarker
+    from ui import layers
+
+    evil = "<img src=x onerror=alert(1)>`${1}`"
+    inc = IncidentMarker(7, "fire", "new", 3, '{"type":"Point","coordinates":[129.03,35.1]}', 35.1, 129.03,
+                         "2026-11-28 10:00:00 UTC", 2, evil)
+    detail = IncidentDetail(7, "2026-11-28 09:00:00 UTC", (f"cctv:{evil}", "drone:sim-1"),
+                            (Evidence("2026-11-28 10:00:00 UTC", f"cctv:{evil}", "fire", 0.91, None),),
+                            b"\xff\xd8jpeg-bytes", "2026-11-28 10:00:00 UTC")
+    popup = layers._incident_popup(inc, "fire", detail)
+    assert "<img src=x" not in popup and "&lt;img src=x onerror=alert(1)&gt;" in popup
+    assert "`" not in popup and "${" not in popup
+    assert 'src="data:image/jpeg;base64,' in popup and "http" not in popup
+    assert "drone:sim-1" in popup and "first seen 2026-11-28 09:00:00 UTC" in popup and "0.91" in popup
+    bare = layers._incident_popup(inc, "fire", None, asked=False)
+    assert "zoom in for its sources" in bare and "data:" not in bare
+    fmap = layers.base_map((35.1, 129.03))
+    layers.incident_layer([inc], details=None).add_to(fmap)
+    html = fmap.get_root().render()
+    assert "zoom in for its sources" in html and "data:image" not in html

@@ -43,6 +43,7 @@ KINDS = ["fire", "smoke", "flood"]
 STATUSES = ["new", "confirmed", "responding", "stale", "resolved", "dismissed"]
 TRACK_POINTS = 300
 BLIND_SPOT_ZOOM = 13
+MAX_POPUP_DETAILS = 40  # in-view incidents whose popups carry sources, timeline and snapshot
 
 
 def _in(b: BBox, lat: float, lon: float) -> bool:
@@ -111,7 +112,15 @@ def live_map() -> None:
     layer("missions", lambda: mission_layer(cop.mission_areas()))
     if drawn := st.session_state.get("map_drawn_gaps"):
         layer("drawn area", lambda: blind_spot_layer(drawn, name="Blind spots in the drawn area"))
-    layer("incidents", lambda: incident_layer(incidents, areas=zoom >= BLIND_SPOT_ZOOM))
+    def incidents_layer():
+        # Popup details (sources, timeline, snapshot thumbnail) only for the few in view:
+        # the payload stays small at province zoom.
+        in_view = [i for i in incidents if _in(view, i.lat, i.lon)]
+        details = (map_data.incident_details(tuple((i.id, i.last_seen_utc) for i in in_view))
+                   if len(in_view) <= MAX_POPUP_DETAILS else None)
+        return incident_layer(incidents, areas=zoom >= BLIND_SPOT_ZOOM, details=details)
+
+    layer("incidents", incidents_layer)
 
     def drones_layer():
         drones = cop.drone_markers()
