@@ -50,6 +50,21 @@ def test_audit_page_only_for_managers(seeded):
     assert not at.exception, at.exception
     assert at.title[0].value == "Audit trail"
     assert len(at.dataframe) == 1
+    # The page is not in a pilot's navigation, and the service refuses a pilot anyway.
+    from disaster_ops.errors import PermissionDenied
+    from disaster_ops.services.audit import list_events
+    from disaster_ops.services.auth import authenticate
+
+    assert list_events(principal=authenticate("manager", PASSWORDS["manager"]))
+    with pytest.raises(PermissionDenied):
+        list_events(principal=authenticate("pilot", PASSWORDS["pilot"]))
+
+
+def test_cameras_page_lists_the_registry(seeded):
+    at = logged_in("pilot")
+    at.switch_page("app_pages/cameras.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Cameras" and len(at.dataframe) == 1
 
 
 def _fire_incident():
