@@ -16,7 +16,12 @@ logger = logging.getLogger(__name__)
 
 
 def _preload() -> None:
+    # Not streamlit_folium itself: a component declared before the runtime (or off a script
+    # thread) is not served (the browser gets 404 for its frontend); its folium plugins are.
     try:
+        import folium.plugins  # noqa: F401 - what streamlit_folium imports
+
+        import disaster_ops.services.missions  # noqa: F401 - planning, shapely, the planner
         import ui.layers  # noqa: F401 - folium, branca, pandas, the map services
     except Exception:  # a failed preload only means a slower first map
         logger.exception("preloading the map libraries failed")
