@@ -238,20 +238,30 @@ def test_manager_sees_map_offline_keeps_view_plans_and_dispatches(dashboard, bro
         frame.evaluate("() => { window.map.closePopup(); }")
 
         # Draw a rectangle around the incident (Leaflet.draw, served locally) and plan it.
-        frame.locator("a.leaflet-draw-draw-rectangle").click()
-        box = page.locator("iframe[title='streamlit_folium.st_folium']").bounding_box()
-        x, y = frame.evaluate("""() => { const p = window.map.latLngToContainerPoint([35.103, 129.033]);
-            const r = window.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""")
-        page.mouse.move(box["x"] + x - 150, box["y"] + y - 120)
-        page.mouse.down()
-        page.mouse.move(box["x"] + x + 150, box["y"] + y + 120, steps=8)
-        # A busy machine can still be drawing the last move: settle there before letting go,
-        # or the rectangle ends short of the blind spots.
-        page.wait_for_timeout(300)
-        page.mouse.move(box["x"] + x + 151, box["y"] + y + 121)
-        page.wait_for_timeout(300)
-        page.mouse.up()
-        page.get_by_text("Drawn area around").wait_for(timeout=60_000)
+        for attempt in range(3):  # a live refresh landing on the mouse-down can swallow the drag: redo it
+            frame = _map_frame(page)
+            if not frame.locator("a.leaflet-draw-actions-bottom, ul.leaflet-draw-actions a").filter(
+                    has_text="Cancel").first.is_visible():
+                frame.locator("a.leaflet-draw-draw-rectangle").click()
+            box = page.locator("iframe[title='streamlit_folium.st_folium']").bounding_box()
+            x, y = frame.evaluate("""() => { const p = window.map.latLngToContainerPoint([35.103, 129.033]);
+                const r = window.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""")
+            page.mouse.move(box["x"] + x - 150, box["y"] + y - 120)
+            page.wait_for_timeout(200)
+            page.mouse.down()
+            page.mouse.move(box["x"] + x + 150, box["y"] + y + 120, steps=8)
+            # A busy machine can still be drawing the last move: settle there before letting go,
+            # or the rectangle ends short of the blind spots.
+            page.wait_for_timeout(300)
+            page.mouse.move(box["x"] + x + 151, box["y"] + y + 121)
+            page.wait_for_timeout(300)
+            page.mouse.up()
+            try:
+                page.get_by_text("Drawn area around").wait_for(timeout=20_000 if attempt < 2 else 60_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         page.get_by_role("button", name="Plan a drone survey of the drawn area").click(timeout=60_000)
         page.get_by_text("Planned mission(s)").wait_for(timeout=90_000)
         shot(page, "manager_drawn_area_planned")
