@@ -44,9 +44,13 @@ def _streamlit_argv(port: int, address: str) -> list[str]:
 
 
 def _command_names() -> set[str]:
+    """Every command this install has (the CLI registers only the command it runs, so
+    ``app.registered_commands`` alone would say demo has no sim-drone or watch)."""
+    from disaster_ops.cli import COMMAND_MODULES
+
     names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
     names |= {g.name for g in app.registered_groups}
-    return names
+    return names | set(COMMAND_MODULES)
 
 
 def _supervise(children: list[Child], *, stop_after_s: float | None = None, tick=None,
