@@ -418,7 +418,10 @@ def test_responder_on_a_phone_acknowledges_and_cannot_dispatch(dashboard, browse
         _login(page, url, "responder")
         page.get_by_text("Nearby incidents").first.wait_for(timeout=60_000)
         ack = page.get_by_role("button", name="Acknowledge")
-        box = ack.first.bounding_box()
+        ack.first.wait_for(timeout=60_000)
+        deadline = time.monotonic() + 10  # the page's touch-target style can land a moment after the button
+        while (box := ack.first.bounding_box()) and box["height"] < 44 and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
         assert box and box["height"] >= 44, box  # a touch target
         ack.first.click()
         page.get_by_text("acknowledged by responder").first.wait_for(timeout=30_000)
