@@ -5,7 +5,10 @@ flight log such as DJI's per-frame ``.SRT``; see ``drone_link.telemetry``). Dete
 are geo-referenced with ``geo.aerial`` (flat ground at the drone's height above ground)
 and fused into the same incidents as the CCTV detections, with ``source_kind = "drone"``.
 A moving camera always shows motion, so the motion gate is off here; N-of-M
-confirmation still applies (a hazard must persist over several frames of the pass).
+confirmation still applies, per kind and, for fire and smoke, per place on the ground
+(``place_confirm``: a one-frame false box next to a confirmed fire is not reported).
+Parts of one flame column (base and tips) are merged (``detect.stacking``) and each
+column is placed where it stands (``geo.box_ground``: the foot, not the box centre).
 A confirmed hazard is reported when raised and then at most every ``report_interval_s``.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,9 +27,12 @@ from sqlalchemy.engine import Engine
 from disaster_ops.config import get_settings
 from disaster_ops.detect import CameraDetectConfig, Detector, MotionConfig, create_detector
 from disaster_ops.detect.pipeline import MultiCameraRunner
+from disaster_ops.detect.stacking import COLUMN_KINDS, merge_columns
 from disaster_ops.detect.tiling import SlicedDetector
+from disaster_ops.incidents.fusion import GroundDetection
 from disaster_ops.services import incidents as incident_svc
 from disaster_ops.services.incidents import IngestResult
+from disaster_ops.services.place_confirm import PlaceConfirmer, PlacedSighting
 from disaster_ops.services.projection import to_ground
 from disaster_ops.services.roles import Principal
 from disaster_ops.services.snapshots import safe_stem, write_snapshot
@@ -54,7 +60,8 @@ class AerialDetector:
     def __init__(self, drone_name: str, intrinsics: CameraIntrinsics | None = None, *,
                  hfov_deg: float = 84.0, detector: Detector | None = None, engine: Engine | None = None,
                  config: CameraDetectConfig | None = None, snapshot_dir: Path | None = None,
-                 max_range_factor: float = 10.0, report_interval_s: float = 5.0, slice_grid: int = 3) -> None:
+                 max_range_factor: float = 10.0, report_interval_s: float = 5.0, slice_grid: int = 3,
+                 place_radius_m: float = 10.0) -> None:
         self.drone_name = drone_name
         self.intrinsics = intrinsics
         self.hfov_deg = hfov_deg
@@ -63,6 +70,8 @@ class AerialDetector:
         self.engine = engine
         cfg = config or CameraDetectConfig(motion=MotionConfig(enabled=False))
         self.runner = MultiCameraRunner(self.detector, {drone_name: cfg})
+        self.places = PlaceConfirmer(required=cfg.confirm.required, window=cfg.confirm.window,
+                                     radius_m=place_radius_m)
         self.snapshot_dir = snapshot_dir or (get_settings().data_dir / "snapshots")
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self.max_range_factor = max_range_factor
@@ -84,23 +93,43 @@ class AerialDetector:
                            roll_deg=p.roll_deg, gimbal_pitch_deg=p.gimbal_pitch_deg,
                            gimbal_yaw_deg=p.gimbal_yaw_deg, intrinsics=self.intrinsics_for(image))
 
+    def _ground(self, model: PinholePose, dets, frame: AerialFrame, *, kinds: set[str],
+                snapshot_path: str | None) -> list[GroundDetection]:
+        """Fire/smoke at the foot of their column, flood (an area) at the box centre."""
+        common = {"source_kind": "drone", "source_id": self.drone_name, "observed_at": frame.captured_at,
+                  "max_range_m": self.max_range_factor * frame.pose.alt_agl_m, "fallback_latlon": None,
+                  "snapshot_path": snapshot_path}
+        return (to_ground(model, dets, kinds=kinds & set(COLUMN_KINDS), box_point="foot", **common)
+                + to_ground(model, dets, kinds=kinds - set(COLUMN_KINDS), box_point="center", **common))
+
     def process(self, frame: AerialFrame) -> list[IngestResult]:
-        """Detect in one frame; report confirmed hazards as drone detections."""
+        """Detect in one frame; report hazards confirmed for their kind and, for fire and
+        smoke, at their place on the ground, as drone detections."""
         [res] = self.runner.process({self.drone_name: (frame.image, frame.captured_at.timestamp())})
-        if res.detections is None or res.confirm is None or not res.confirm.active:
+        if res.detections is None:
+            return []
+        model = self.camera_model(frame.pose, frame.image)
+        dets = merge_columns(res.detections, model)
+        # Every sampled frame votes for the places it saw (an empty frame too).
+        placed = self._ground(model, dets, frame, kinds=set(COLUMN_KINDS), snapshot_path=None)
+        votes = self.places.update([PlacedSighting(g.kind, g.ground_lat, g.ground_lon, g.uncertainty_m or 0.0)
+                                    for g in placed])
+        confirmed_places = [g for g, ok in zip(placed, votes) if ok]
+        logger.debug("%s: raw %s merged %s placed %s votes %s", self.drone_name, res.detections.xyxy.astype(int).tolist(),
+                     dets.xyxy.astype(int).tolist(), [(g.kind, g.ground_lat, g.ground_lon) for g in placed], votes)
+        if res.confirm is None or not res.confirm.active:
             return []
         now = time.monotonic()
         kinds = {k for k in res.confirm.active
                  if k in res.confirm.raised or now - self._last_report.get(k, -1e9) >= self.report_interval_s}
-        kinds &= res.detections.kinds()
+        kinds &= dets.kinds()
+        kinds = {k for k in kinds if k not in COLUMN_KINDS or any(g.kind == k for g in confirmed_places)}
         if not kinds:
             return []
         for k in kinds:
             self._last_report[k] = now
-        p = frame.pose
-        model = self.camera_model(p, frame.image)
         img = frame.image.copy()
-        for (x1, y1, x2, y2), k in zip(res.detections.xyxy.astype(int), res.detections.kind):
+        for (x1, y1, x2, y2), k in zip(dets.xyxy.astype(int), dets.kind):
             if k in kinds:
                 cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 2)
                 cv2.putText(img, str(k), (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
@@ -109,9 +138,8 @@ class AerialDetector:
                               img, who=self.drone_name)
         if snap is None:
             self.snapshot_failures += 1
-        ground = to_ground(model, res.detections, kinds=kinds, source_kind="drone", source_id=self.drone_name,
-                           observed_at=frame.captured_at, max_range_m=self.max_range_factor * p.alt_agl_m,
-                           fallback_latlon=None, snapshot_path=snap, box_point="center")
+        ground = [replace(g, snapshot_path=snap) for g in confirmed_places if g.kind in kinds]
+        ground += self._ground(model, dets, frame, kinds=kinds - set(COLUMN_KINDS), snapshot_path=snap)
         results = incident_svc.ingest(ground, engine=self.engine, principal=self.principal)
         label = ",".join(sorted(kinds))
         for r in results:

@@ -95,6 +95,7 @@ class AerialWorker:
         self._last_fix: PoseFix | None = None
         self._last_model = None
         self._last_frame_at: datetime | None = None
+        self._max_frames: int | None = None
 
     def _register(self, connection: str) -> int:
         with session_scope(self.engine) as s:
@@ -186,13 +187,14 @@ class AerialWorker:
             logger.exception("%s: could not write the camera view", self.name)
 
     # ------------------------------------------------------------------ loops
-    def run(self, *, duration_s: float | None = None) -> AerialStats:
-        """Run until ``stop_event``, ``duration_s`` or (offline) the end of the file."""
+    def run(self, *, duration_s: float | None = None, max_frames: int | None = None) -> AerialStats:
+        """Run until ``stop_event``, ``duration_s``, ``max_frames`` handled or (offline) the end of the file."""
         t_end = None if duration_s is None else time.monotonic() + duration_s
+        self._max_frames = max_frames
         try:
             if self.offline:
                 for frame in iter_video_frames(Path(self.video), every_s=self.period_s):
-                    if self.stop_event.is_set() or (t_end and time.monotonic() > t_end):
+                    if self.stop_event.is_set() or (t_end and time.monotonic() > t_end) or self._enough():
                         break
                     self.handle(frame)
                     self.write_view()
@@ -205,10 +207,13 @@ class AerialWorker:
             self.write_view(force=True)
         return self.stats
 
+    def _enough(self) -> bool:
+        return self._max_frames is not None and self.stats.frames >= self._max_frames
+
     def _run_live(self, t_end: float | None) -> None:
         self.source.start()
         nxt = time.monotonic()
-        while not self.stop_event.is_set() and (t_end is None or time.monotonic() < t_end):
+        while not self.stop_event.is_set() and (t_end is None or time.monotonic() < t_end) and not self._enough():
             frame = self.source.latest()
             if frame is not None:
                 self.handle(frame)

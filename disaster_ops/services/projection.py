@@ -12,6 +12,7 @@ import numpy as np
 from disaster_ops.detect.records import Detections
 from disaster_ops.incidents.fusion import GroundDetection
 from disaster_ops.storage.models import Camera
+from geo.box_ground import box_ground_feet
 from geo.crs import LocalFrame
 from geo.homography import calibration_from_json
 from geo.projection import PinholePose, PoleModel, box_to_ground_point, pixel_polygon_to_ground
@@ -74,19 +75,24 @@ def to_ground(model, dets: Detections, *, kinds: set[str], source_kind: str, sou
     when that is None (a drone never guesses a position).
 
     ``box_point``: ``"bottom"`` (bottom centre: where an upright object seen from the
-    side meets the ground; CCTV) or ``"center"`` (a patch on the ground seen from above;
-    drones)."""
+    side meets the ground; CCTV), ``"foot"`` (the centre of the base of an upright column
+    for any view, with the base's ground extent as ``uncertainty_m``; drones, see
+    ``geo.box_ground``) or ``"center"`` (the box centre)."""
     keep = np.array([k in kinds for k in dets.kind], dtype=bool)
     if not keep.any():
         return []
     sel = dets[keep]
-    if box_point == "center":
+    unc = np.full(len(sel), np.nan)
+    if box_point == "foot":
+        feet = box_ground_feet(model, sel.xyxy, max_range_m=max_range_m)
+        pts, unc = feet.ground, feet.uncertainty_m
+    elif box_point == "center":
         b = np.atleast_2d(sel.xyxy).astype(float)
         pts = model.pixel_to_ground((b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0, max_range_m=max_range_m)
     elif box_point == "bottom":
         pts = box_to_ground_point(model, sel.xyxy, max_range_m=max_range_m)
     else:
-        raise ValueError(f"box_point must be 'bottom' or 'center', got {box_point!r}")
+        raise ValueError(f"box_point must be 'bottom', 'foot' or 'center', got {box_point!r}")
     at_pole = isinstance(model, PoleModel)
     out = []
     for i in range(len(sel)):
@@ -103,7 +109,7 @@ def to_ground(model, dets: Detections, *, kinds: set[str], source_kind: str, sou
             kind=str(sel.kind[i]), confidence=float(sel.confidence[i]),
             bbox_px=tuple(float(v) for v in sel.xyxy[i]), ground_lat=lat, ground_lon=lon,
             footprint_wgs84=footprint, snapshot_path=snapshot_path,
-            uncertainty_m=model.uncertainty_m if at_pole else None))
+            uncertainty_m=model.uncertainty_m if at_pole else (float(unc[i]) if np.isfinite(unc[i]) else None)))
     return out
 
 

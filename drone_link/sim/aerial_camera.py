@@ -5,9 +5,10 @@ fields, roads, roofs) with hazards planted at known ground coordinates (real fir
 patches, see ``sample_data/aerial/README.md``). :func:`render` draws the image a pinhole
 camera at a given pose sees of that flat ground (a perspective warp: for a plane, the
 ground→image map is a homography, so it is exact), sky above the horizon, and each
-hazard as a camera-facing sprite centred on the pixel of its ground point (sized by
-its distance). The truth an accuracy test compares with is that ground point; flame
-height parallax is not modelled.
+fire as an upright flame column standing on its ground point (the patch drawn over the
+column's image extent: end-on from straight above, rising above the point in an
+oblique view). The truth an accuracy test compares with is the centre of the column's
+base on the ground.
 
 :class:`SimAerialCamera` follows a :class:`~drone_link.sim.vehicle.SimVehicle`: on its own
 thread it renders the camera view from the vehicle's current position and heading with a
@@ -45,7 +46,7 @@ SKY_BGR = (235, 206, 170)
 
 @dataclass(frozen=True)
 class PlantedHazard:
-    """A hazard drawn on the ground image: ``kind`` patch of ``size_m`` (longer side) centred at lat/lon."""
+    """A hazard planted on the ground: a ``kind`` patch (a side view) of ``size_m`` (longer side) standing at lat/lon."""
 
     kind: str
     lat: float
@@ -79,7 +80,7 @@ class GroundScene:
         return np.column_stack([w / 2.0 + np.asarray(e) / self.m_per_px, h / 2.0 - np.asarray(n) / self.m_per_px])
 
     def plant(self, hazard: PlantedHazard) -> None:
-        """Add a hazard; it is drawn by :func:`render` as a sprite centred on its ground point."""
+        """Add a hazard; :func:`render` draws it as a flame column standing on its ground point."""
         patch = cv2.imread(str(hazard.patch), cv2.IMREAD_COLOR)
         if patch is None:
             raise ValueError(f"{hazard.patch}: not a readable image")
@@ -157,31 +158,75 @@ def render(scene: GroundScene, pose: PinholePose) -> np.ndarray:
     return out
 
 
+def hazard_volume_m(hazard: PlantedHazard, patch_shape: tuple[int, ...]) -> tuple[float, float]:
+    """``(base_diameter_m, height_m)`` of a planted fire: the patch is a side view of the flame,
+    its longer side ``size_m``, so its width is the burning base and its height the flame's."""
+    ph, pw = patch_shape[:2]
+    k = hazard.size_m / max(ph, pw)
+    return pw * k, ph * k
+
+
 def _draw_hazards(scene: GroundScene, pose: PinholePose, img: np.ndarray) -> None:
-    """Each hazard as a camera-facing sprite centred on the pixel of its ground point, its
-    longer side ``size_m`` at the point's distance (a fire column seen from the camera)."""
+    """Each fire as an upright flame column standing on its ground point (a cylinder of the
+    patch's base width and height). The patch is drawn over the column's image extent
+    along the image direction of the vertical: its bottom edge is the near edge of the
+    burning base, its top the far edge of the column's top, its width the column's
+    width. So an oblique view shows the flame rising above its ground point, and a view
+    from above shows it leaning away from the nadir point (relief displacement) or, right
+    under the camera, end-on over the point."""
     intr = pose.intrinsics
-    for hz in scene.hazards:
-        e, n = pose.frame.to_xy_m(hz.lat, hz.lon)
-        c = np.array([float(e), float(n), -pose.height_m]) @ pose.R  # camera frame
+
+    def px(e_m: float, n_m: float, up_m: float) -> np.ndarray | None:
+        c = np.array([e_m, n_m, up_m - pose.height_m]) @ pose.R
         if c[2] <= 1.0:
-            continue  # behind the camera
-        u = intr.fx_px * c[0] / c[2] + intr.cx_px
-        v = intr.fy_px * c[1] / c[2] + intr.cy_px
-        dist_m = float(np.linalg.norm(c))
-        size_px = hz.size_m * intr.fx_px / dist_m
+            return None
+        return np.array([intr.fx_px * c[0] / c[2] + intr.cx_px, intr.fy_px * c[1] / c[2] + intr.cy_px])
+
+    for hz in scene.hazards:
         patch = scene._patches[hz]
-        scale = size_px / max(patch.shape[:2])
-        if scale * min(patch.shape[:2]) < 2:
+        base_m, height_m = hazard_volume_m(hz, patch.shape)
+        e, n = (float(v) for v in pose.frame.to_xy_m(hz.lat, hz.lon))
+        b, t = px(e, n, 0.0), px(e, n, height_m)
+        if b is None or t is None:
+            continue  # (partly) behind the camera
+        axis = b - t  # world-down along the column in the image
+        g = axis / np.linalg.norm(axis) if np.linalg.norm(axis) > 0.5 else np.array([0.0, 1.0])
+        p = np.array([-g[1], g[0]])
+        # Radii (px) of the base and the top from the horizontal disc's extent across the view.
+        horiz = np.array([-math.cos(math.atan2(e, n)), math.sin(math.atan2(e, n))]) if (e or n) else np.array([1.0, 0.0])
+        ends = []
+        for up_m in (0.0, height_m):
+            q = px(e + horiz[0] * base_m / 2, n + horiz[1] * base_m / 2, up_m)
+            c0 = px(e, n, up_m)
+            if q is None or c0 is None:
+                break
+            r = float(np.linalg.norm(q - c0))
+            d = pose.rays_enu(np.array([c0[0]]), np.array([c0[1]]))[0]
+            sin_dep = max(0.0, -d[2] / float(np.linalg.norm(d)))
+            ends.append((c0, r, sin_dep))
+        if len(ends) < 2:
             continue
-        sprite = cv2.resize(patch, None, fx=scale, fy=scale,
-                            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        sh, sw = sprite.shape[:2]
-        x0, y0 = math.floor(u - sw / 2.0 + 0.5), math.floor(v - sh / 2.0 + 0.5)
-        x1, y1 = max(0, x0), max(0, y0)
-        x2, y2 = min(img.shape[1], x0 + sw), min(img.shape[0], y0 + sh)
-        if x2 > x1 and y2 > y1:
-            img[y1:y2, x1:x2] = sprite[y1 - y0:y2 - y0, x1 - x0:x2 - x0]
+        (cb, rb, sb), (ct, rt, st) = ends
+        near = cb + g * rb * sb  # near edge of the burning base
+        far = ct - g * rt * st  # far edge of the column's top
+        if float(np.dot(near - far, g)) < 2.0:
+            far = near - g * 2.0 * max(rb, rt)
+        dst = np.float32([far - p * rt, far + p * rt, near + p * rb, near - p * rb])
+        ph, pw = patch.shape[:2]
+        src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+        x0, y0 = np.floor(dst.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(dst.max(axis=0)).astype(int)
+        if x1 - x0 < 2 or y1 - y0 < 2 or x1 - x0 > 4 * img.shape[1] or y1 - y0 > 4 * img.shape[0]:
+            continue
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(img.shape[1], x1), min(img.shape[0], y1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        m = cv2.getPerspectiveTransform(src, dst - np.float32([cx0, cy0]))
+        size = (cx1 - cx0, cy1 - cy0)
+        warped = cv2.warpPerspective(patch, m, size, flags=cv2.INTER_AREA)
+        mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, size, flags=cv2.INTER_NEAREST)
+        roi = img[cy0:cy1, cx0:cx1]
+        roi[mask > 0] = warped[mask > 0]
 
 
 @dataclass
