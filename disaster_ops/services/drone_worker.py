@@ -75,7 +75,8 @@ class DroneWorker:
     def __init__(self, name: str, connection: str, *, signing_key: bytes | None = None,
                  engine: Engine | None = None, state_interval_s: float = 1.0,
                  poll_interval_s: float = 0.25, heartbeat_timeout_s: float = 30.0,
-                 ready_timeout_s: float = 60.0, link_lost_fail_s: float = 30.0) -> None:
+                 ready_timeout_s: float = 60.0, link_lost_fail_s: float = 30.0, aerial: bool = True,
+                 aerial_check_s: float = 10.0, aerial_options: dict | None = None) -> None:
         self.name, self.connection, self.signing_key = name, connection, signing_key
         self.engine = engine or get_engine()
         self.state_interval_s, self.poll_interval_s = state_interval_s, poll_interval_s
@@ -88,6 +89,11 @@ class DroneWorker:
         self.link: DroneLink | None = None
         self._lost_since: float | None = None
         self.principal = Principal.system(f"worker:{name}")
+        self.aerial, self.aerial_check_s = aerial, aerial_check_s
+        self.aerial_options = aerial_options or {}
+        self.aerial_stats = None
+        self.aerial_handle = None  # the aerial worker (video → detections) when the drone has a video URL
+        self._aerial_checked = -1e9
 
     @property
     def active_mission(self) -> int | None:
@@ -107,16 +113,52 @@ class DroneWorker:
             link.wait_heartbeat(timeout_s=self.heartbeat_timeout_s)
             logger.info("%s: vehicle %s connected", self.name, link.family)
             last_poll = 0.0
-            while not self.stop_event.is_set() and (end is None or time.monotonic() < end):
-                link.pump(0.05)
-                if self.flight is not None:
-                    self._advance(link)
-                recorder.maybe_record(link.telemetry, link_ok=link.link_ok(),
-                                      progress=link.progress() if self.flight else None)
-                if time.monotonic() - last_poll >= self.poll_interval_s:
-                    last_poll = time.monotonic()
-                    self._poll(link, drone_id)
+            try:
+                while not self.stop_event.is_set() and (end is None or time.monotonic() < end):
+                    self._maybe_start_aerial(link)
+                    self._step(link, recorder, drone_id)
+                    if time.monotonic() - last_poll >= self.poll_interval_s:
+                        last_poll = time.monotonic()
+                        self._poll(link, drone_id)
+            finally:
+                if self.aerial_handle is not None:
+                    self.aerial_stats = self.aerial_handle.stop()
             recorder.maybe_record(link.telemetry, link_ok=link.link_ok(), force=True)
+
+    def _step(self, link: DroneLink, recorder: StateRecorder, drone_id: int) -> None:
+        link.pump(0.05)
+        if self.flight is not None:
+            self._advance(link)
+        recorder.maybe_record(link.telemetry, link_ok=link.link_ok(),
+                              progress=link.progress() if self.flight else None)
+
+    def _maybe_start_aerial(self, link: DroneLink) -> None:
+        """Start the aerial worker next to the link once the drone has a video URL
+        (``aerial_view.set_video``; looked up every ``aerial_check_s``). The link's own
+        messages feed its pose track, so the video path needs no second MAVLink link."""
+        if not self.aerial or self.aerial_handle is not None:
+            return
+        now = time.monotonic()
+        if now - self._aerial_checked < self.aerial_check_s:
+            return
+        self._aerial_checked = now
+        from disaster_ops.services.aerial_view import video_url_of
+        from disaster_ops.services.aerial_worker import start_for_drone
+        from drone_link.telemetry.mavlink_feed import PoseFeed
+        from drone_link.telemetry.pose import PoseTrack
+
+        try:
+            url = video_url_of(self.name, engine=self.engine)
+        except Exception:  # the database being busy must not stop the link
+            logger.exception("%s: could not read the drone's video URL", self.name)
+            return
+        if not url:
+            return
+        track = PoseTrack()
+        feed = PoseFeed(track, system_id=link.target_system)
+        link.add_observer(lambda msg, _now: feed.update(msg, time.time()))
+        self.aerial_handle = start_for_drone(self.name, track, engine=self.engine, video_url=url,
+                                             connection=self.connection, **self.aerial_options)
 
     # ------------------------------------------------------------------ helpers
     def _event(self, mission_id: int, what: str) -> None:

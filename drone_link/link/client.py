@@ -129,6 +129,7 @@ class DroneLink:
         self.tracker = TelemetryTracker(system_id=target_system)
         self.counters = _Counters()
         self._active: list[Transaction | CommandTransaction] = []
+        self._observers: list = []  # callables (msg, now_s) given every message of the vehicle
         self._last_gcs_hb = -1e9
         self.seq_offset = 0  # 1 on ArduPilot: mission item 0 is home
         self.uploaded: Mission | None = None
@@ -176,6 +177,11 @@ class DroneLink:
         return self.counters.rejected_signature
 
     # -- receiving ---------------------------------------------------------------------
+    def add_observer(self, observe) -> None:
+        """Call ``observe(msg, now_s)`` for every message of the vehicle (after the link's own
+        tracking), e.g. to fold the pose into an aerial worker's track. Must not block."""
+        self._observers.append(observe)
+
     def send(self, msg) -> None:
         self.conn.mav.send(msg)
         self.counters.sent += 1
@@ -225,6 +231,11 @@ class DroneLink:
             return
         self.counters.received += 1
         self.tracker.update(msg, now)
+        for observe in list(self._observers):
+            try:
+                observe(msg, now)
+            except Exception:  # an observer's bug must not break the command link
+                logger.exception("%s: message observer failed", self.label)
         if self._hello_due is not None and now >= self._hello_due:
             self._hello(now)
         if kind == "STATUSTEXT":
