@@ -37,7 +37,7 @@ from disaster_ops.services.projection import to_ground
 from disaster_ops.services.roles import Principal
 from disaster_ops.services.snapshots import safe_stem, write_snapshot
 from drone_link.telemetry.pose import DronePose
-from geo.aerial import aerial_pose
+from geo.aerial import aerial_pose, image_footprint
 from geo.camera_model import CameraIntrinsics
 from geo.projection import PinholePose
 
@@ -112,18 +112,27 @@ class AerialDetector:
         dets = merge_columns(res.detections, model)
         # Every sampled frame votes for the places it saw (an empty frame too).
         placed = self._ground(model, dets, frame, kinds=set(COLUMN_KINDS), snapshot_path=None)
+        try:
+            footprint = image_footprint(model, max_range_m=self.max_range_factor * frame.pose.alt_agl_m)
+        except Exception:  # noqa: BLE001 (a degenerate pose: the frame then counts as looking everywhere)
+            footprint = None
         votes = self.places.update([PlacedSighting(g.kind, g.ground_lat, g.ground_lon, g.uncertainty_m or 0.0)
-                                    for g in placed])
+                                    for g in placed], footprint)
         confirmed_places = [g for g, ok in zip(placed, votes) if ok]
-        logger.debug("%s: raw %s merged %s placed %s votes %s", self.drone_name, res.detections.xyxy.astype(int).tolist(),
-                     dets.xyxy.astype(int).tolist(), [(g.kind, g.ground_lat, g.ground_lon) for g in placed], votes)
-        if res.confirm is None or not res.confirm.active:
-            return []
+        logger.debug("%s: %.0f m up, boxes %s %s, merged %s, placed %s, confirmed %s", self.drone_name,
+                     frame.pose.alt_agl_m, res.detections.xyxy.astype(int).tolist(), list(res.detections.kind), dets.xyxy.astype(int).tolist(),
+                     [(g.kind, round(g.ground_lat, 6), round(g.ground_lon, 6)) for g in placed], votes)
+        # Fire and smoke: confirmed per place (frames that looked there); area kinds (flood):
+        # the shared N-of-M per kind.
+        active = {g.kind for g in confirmed_places}
+        if res.confirm is not None:
+            active |= {k for k in res.confirm.active if k not in COLUMN_KINDS}
+        raised = set(res.confirm.raised) if res.confirm is not None else set()
         now = time.monotonic()
-        kinds = {k for k in res.confirm.active
-                 if k in res.confirm.raised or now - self._last_report.get(k, -1e9) >= self.report_interval_s}
+        kinds = {k for k in active
+                 if k in raised or k not in self._last_report
+                 or now - self._last_report[k] >= self.report_interval_s}
         kinds &= dets.kinds()
-        kinds = {k for k in kinds if k not in COLUMN_KINDS or any(g.kind == k for g in confirmed_places)}
         if not kinds:
             return []
         for k in kinds:

@@ -44,3 +44,25 @@ def test_bad_settings_are_refused():
         PlaceConfirmer(required=4, window=3)
     with pytest.raises(ValueError):
         PlaceConfirmer(radius_m=0)
+
+
+def test_frames_that_did_not_look_at_a_place_are_no_evidence():
+    """A drone on survey legs sees a place on each pass for a frame or two."""
+    import shapely
+
+    def view(e_m: float, n_m: float, half_m: float = 60.0):
+        corners = [F.to_latlon(e_m + dx, n_m + dy) for dx, dy in
+                   ((-half_m, -half_m), (half_m, -half_m), (half_m, half_m), (-half_m, half_m))]
+        return shapely.Polygon([(float(lo), float(la)) for la, lo in corners])
+
+    pc = PlaceConfirmer(required=3, window=5, radius_m=10.0)
+    fire = _at(0, 0)
+    for leg in range(3):
+        assert pc.update([fire], view(0, 30)) == [leg == 2]  # the pass over the fire
+        for _ in range(6):  # the rest of the leg, the fire out of view
+            pc.update([], view(300, 30 + 50 * leg))
+    # Frames that looked at the fire and did not see it do count against it.
+    pc = PlaceConfirmer(required=3, window=5, radius_m=10.0)
+    for seen in (True, False, False, False, True, True):
+        got = pc.update([fire] if seen else [], view(0, 0))
+    assert got == [False]
