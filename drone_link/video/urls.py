@@ -18,7 +18,10 @@ import enum
 import os
 from pathlib import Path
 
-SDP_PROTOCOLS = "file,udp,rtp,crypto,data"
+# The whitelist applies to every open in the process (OpenCV reads one environment
+# variable), so it must keep every scheme the other stream kinds need, or an SDP stream
+# opened first stops HTTP MJPEG and RTSP sources in the same process from opening.
+SDP_PROTOCOLS = "file,udp,rtp,crypto,data,http,https,tcp,tls,rtsp,rtsps,httpproxy"
 
 
 class VideoKind(str, enum.Enum):

@@ -119,3 +119,16 @@ def test_a_fire_no_camera_sees_is_found_by_a_planned_survey_and_becomes_a_new_in
     c = shapely.from_geojson(inc.geometry_geojson).centroid
     err_m = math.hypot(*map(float, LocalFrame.tangent(fire.lat, fire.lon).to_xy_m(c.y, c.x)))
     assert err_m <= 10.0, err_m  # the fire's burning base is 13 m across
+
+
+def test_an_sdp_stream_does_not_stop_http_streams_in_the_same_process(monkeypatch):
+    """The FFmpeg protocol whitelist an SDP source sets is process-wide: it must keep HTTP
+    (MJPEG) and RTSP working (the drone-worker tests failed after the RTP test for this)."""
+    from drone_link.video.urls import allow_sdp_protocols
+
+    monkeypatch.delenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", raising=False)
+    allow_sdp_protocols()
+    import os
+
+    allowed = os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"].split("protocol_whitelist;")[1].split("|")[0].split(",")
+    assert {"file", "udp", "rtp", "http", "https", "tcp", "tls", "rtsp"} <= set(allowed)
