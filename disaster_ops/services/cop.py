@@ -52,6 +52,29 @@ def camera_markers(*, bbox: BBox | None = None, engine: Engine | None = None,
     return out
 
 
+CAMERA_TABLE_LIMIT = 20000  # rows the cameras page sends to the browser
+
+
+@dataclass(frozen=True)
+class CameraTable:
+    """The cameras page's table: at most ``limit`` rows (by id) and the registry's total."""
+
+    rows: list[CameraMarker]
+    total: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def camera_table(*, limit: int | None = None, engine: Engine | None = None) -> CameraTable:
+    """Rows for the cameras page and how many cameras the registry holds, so a cap is never silent."""
+    from disaster_ops.services.cameras import count_cameras
+
+    rows = camera_markers(engine=engine, limit=CAMERA_TABLE_LIMIT if limit is None else limit)
+    return CameraTable(rows, count_cameras(engine=engine))
+
+
 def map_center(markers: list[CameraMarker], default=(35.1028, 129.0327)) -> tuple[float, float]:
     """Mean position of the markers (Busan Jung-gu when there are none)."""
     if not markers:

@@ -71,3 +71,23 @@ def test_calibration_record_from_the_service(seeded, tmp_path):  # noqa: F811
     assert img.shape[:2] == (720, 1280) and (img == 90).any() and (img != 90).any()
     worst = max(view.points, key=lambda p: p.error_m)
     assert worst.u_px == 640 and worst.v_px == 560  # the point surveyed 3 m off
+
+
+def test_cameras_page_says_how_many_cameras_and_when_it_shows_only_some(seeded, monkeypatch):  # noqa: F811
+    from disaster_ops.services import cop
+    from disaster_ops.services.cameras import count_cameras
+
+    total = count_cameras(engine=seeded)
+    assert total > 3
+    at = logged_in("manager")
+    at.switch_page("app_pages/cameras.py").run()
+    assert not at.exception, at.exception
+    assert any(c.value == f"{total:,} cameras." for c in at.caption)
+    assert len(at.dataframe[0].value) == total
+
+    # At province scale the page sends a capped table: it must say so (a silent cap hid cameras)
+    monkeypatch.setattr(cop, "CAMERA_TABLE_LIMIT", 3)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) == 3
+    assert any(f"Showing the first 3 of {total:,} cameras" in c.value for c in at.caption)

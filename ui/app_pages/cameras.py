@@ -7,11 +7,17 @@ from dataclasses import asdict
 import streamlit as st
 
 from disaster_ops.services.camera_calibration import calibrated_cameras, calibration_view
-from disaster_ops.services.cop import camera_markers
+from disaster_ops.services.cop import camera_table
 
 st.title("Cameras")
-rows = [asdict(m) for m in camera_markers()]
-st.dataframe(rows, key="cameras_table", width="stretch", hide_index=True)
+table = camera_table()
+if table.truncated:
+    st.caption(f"Showing the first {len(table.rows):,} of {table.total:,} cameras (by id). "
+               "For the whole registry: `disaster-ops cameras list --json`, or the map, which draws "
+               "every camera in view.")
+else:
+    st.caption(f"{table.total:,} cameras.")
+st.dataframe([asdict(m) for m in table.rows], key="cameras_table", width="stretch", hide_index=True)
 
 st.subheader("Calibration")
 calibrated = calibrated_cameras()
