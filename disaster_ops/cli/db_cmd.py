@@ -12,17 +12,13 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 
 
-@db_app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="Target revision id (default: the newest). Example: 0003_auth"),
-            as_json: bool = typer.Option(False, "--json", help="Print {database, revision} as JSON.")) -> None:
-    """Create or migrate the database to the newest schema.
-
-    Example: disaster-ops db upgrade"""
+def _move(step, revision: str, as_json: bool) -> None:
+    """Run ``migrate.upgrade``/``downgrade`` to ``revision`` and say where the database is."""
     from alembic.util import CommandError
 
     eng = get_engine()
     try:
-        rev = migrate.upgrade(eng, revision)
+        rev = step(eng, revision)
     except CommandError as exc:
         fail(f"revision {revision!r}: {str(exc).splitlines()[0]}")
     url = eng.url.render_as_string(hide_password=True)
@@ -30,6 +26,15 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision id (def
         print_json({"database": url, "revision": rev})
     else:
         typer.echo(f"database {url} at revision {rev}")
+
+
+@db_app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head", help="Target revision id (default: the newest). Example: 0003_auth"),
+            as_json: bool = typer.Option(False, "--json", help="Print {database, revision} as JSON.")) -> None:
+    """Create or migrate the database to the newest schema.
+
+    Example: disaster-ops db upgrade"""
+    _move(migrate.upgrade, revision, as_json)
 
 
 @db_app.command("downgrade")
@@ -39,18 +44,7 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision id (e.g.
     """Take the schema back to an older revision (data in dropped columns is lost).
 
     Example: disaster-ops db downgrade 0003_auth"""
-    from alembic.util import CommandError
-
-    eng = get_engine()
-    try:
-        rev = migrate.downgrade(eng, revision)
-    except CommandError as exc:
-        fail(f"revision {revision!r}: {str(exc).splitlines()[0]}")
-    url = eng.url.render_as_string(hide_password=True)
-    if as_json:
-        print_json({"database": url, "revision": rev})
-    else:
-        typer.echo(f"database {url} at revision {rev}")
+    _move(migrate.downgrade, revision, as_json)
 
 
 @db_app.command("current")

@@ -94,30 +94,27 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
-def upgrade(engine: Engine | None = None, revision: str = "head") -> str | None:
-    """Bring the database schema to ``revision`` (default: newest). Idempotent."""
+def _migrate(step, engine: Engine | None, revision: str, verb: str) -> str | None:
+    """Run one Alembic command under the migration lock; the revision the database is at after it."""
     eng = engine or get_engine()
     cfg = alembic_config(eng)
     with migration_lock(eng), eng.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
     spatial.forget(eng)
     rev = current_revision(eng)
-    logger.info("database %s at revision %s", eng.url.render_as_string(hide_password=True), rev)
+    logger.info("database %s %s revision %s", eng.url.render_as_string(hide_password=True), verb, rev)
     return rev
+
+
+def upgrade(engine: Engine | None = None, revision: str = "head") -> str | None:
+    """Bring the database schema to ``revision`` (default: newest). Idempotent."""
+    return _migrate(command.upgrade, engine, revision, "at")
 
 
 def downgrade(engine: Engine | None = None, revision: str = "-1") -> str | None:
     """Take the schema back to ``revision`` (an id, ``-1`` for one step, ``base``)."""
-    eng = engine or get_engine()
-    cfg = alembic_config(eng)
-    with migration_lock(eng), eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-    spatial.forget(eng)
-    rev = current_revision(eng)
-    logger.info("database %s down to revision %s", eng.url.render_as_string(hide_password=True), rev)
-    return rev
+    return _migrate(command.downgrade, engine, revision, "down to")
 
 
 def ensure_schema(engine: Engine | None = None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from disaster_ops.config import get_settings
+from disaster_ops.detect.backends.onnx_cpu import cpu_session
 from disaster_ops.detect.base import Detector, register_detector
 from disaster_ops.detect.config import CameraDetectConfig, DetectorConfig
 from disaster_ops.detect.errors import ModelError
@@ -98,7 +98,6 @@ class HazardNetDetector(Detector):
     """Fire, smoke and flood from one small network, batched, via ONNX Runtime."""
 
     def __init__(self, config: DetectorConfig | None = None, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
 
         config = config or DetectorConfig()
         self.weights = resolve_weights(config.weights)
@@ -107,13 +106,7 @@ class HazardNetDetector(Detector):
         onnx_path = onnx_for(self.weights)
         self.meta = HazardNetMeta(tuple(raw["kinds"]), size, int(raw["stride_px"]), dict(raw["thresholds"]), raw)
         self.kinds = self.meta.kinds
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ModelError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
+        self.session = cpu_session(onnx_path, threads=threads)
         self.onnx_path = onnx_path
 
     def default_thresholds(self) -> dict[str, float]:

