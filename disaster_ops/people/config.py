@@ -72,6 +72,9 @@ class PeopleConfig(BaseModel):
     crowding: CrowdingConfig = Field(default_factory=CrowdingConfig)
     loitering: list[LoiterZone] = Field(default_factory=list, description="Loitering zones; none = no loitering check.")
     track_lost_s: float = Field(3.0, gt=0.0, le=60.0, description="A track unseen this long is ended, s.")
+    sightings_every_s: float = Field(
+        2.0, ge=0.0, le=3600.0, description="Store one sighting (missing-person search) per track at most this "
+                                            "often, s; 0 stores none.")
 
     @field_validator("loitering")
     @classmethod

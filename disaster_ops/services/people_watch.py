@@ -22,11 +22,12 @@ from disaster_ops.detect.records import Detections
 from disaster_ops.people.analyzer import PeopleAnalyzer
 from disaster_ops.people.events import PeopleEvent, PeopleEventKind
 from disaster_ops.services import incidents as incident_svc
+from disaster_ops.services import sightings as sighting_svc
 from disaster_ops.services.incidents import IngestResult
-from disaster_ops.services.projection import camera_model, camera_to_ground
+from disaster_ops.services.projection import camera_model, camera_to_ground, fallback_point
 from disaster_ops.services.roles import Principal
 from disaster_ops.services.snapshots import safe_stem, write_snapshot
-from disaster_ops.storage.models import Camera
+from disaster_ops.storage.models import Camera, SourceKind
 
 logger = logging.getLogger(__name__)
 EVENT_COLOUR_BGR = {PeopleEventKind.COLLAPSE: (0, 0, 255), PeopleEventKind.CROWDING: (0, 165, 255),
@@ -38,6 +39,7 @@ class PeopleStats:
     frames: int = 0
     events: dict[str, int] = field(default_factory=dict)
     reports: int = 0
+    sightings: int = 0
 
 
 class PeopleWatch:
@@ -50,6 +52,8 @@ class PeopleWatch:
         self.snapshot_dir = snapshot_dir
         self._detector = detector
         self.analyzers: dict[str, PeopleAnalyzer] = {}
+        self.recorders: dict[str, sighting_svc.SightingRecorder] = {}
+        self.models: dict[str, object] = {}
         self.stats = PeopleStats()
 
     def __bool__(self) -> bool:
@@ -70,6 +74,8 @@ class PeopleWatch:
     def remove_camera(self, key: str) -> None:
         self.cameras.pop(key, None)
         self.analyzers.pop(key, None)
+        self.recorders.pop(key, None)
+        self.models.pop(key, None)
 
     def _analyzer(self, key: str, frame: np.ndarray) -> PeopleAnalyzer:
         if key not in self.analyzers:
@@ -80,6 +86,9 @@ class PeopleWatch:
             except Exception:  # no usable pose: counts without density
                 logger.exception("%s: no ground model for people density", key)
                 model = None
+            self.models[key] = model
+            self.recorders[key] = sighting_svc.SightingRecorder(
+                SourceKind.CCTV, key, every_s=cfg.people.sightings_every_s)
             self.analyzers[key] = PeopleAnalyzer(key, cfg, fps=self.sample_fps, ground_model=model)
         return self.analyzers[key]
 
@@ -92,13 +101,33 @@ class PeopleWatch:
                                              [self.cameras[k][1] for k in keys])
         self.stats.frames += len(keys)
         out: list[IngestResult] = []
+        rows = []
         for key, dets in zip(keys, persons):
             f = frames[key]
             pf = self._analyzer(key, f.image).update(dets, f.image, f.captured_at_s)
+            rows.extend(self._sightings(key, f, pf.persons))
             for ev in pf.events:
                 self.stats.events[ev.kind.value] = self.stats.events.get(ev.kind.value, 0) + 1
                 out.extend(self._report(key, f, ev, engine=engine))
+        if rows:
+            self.stats.sightings += sighting_svc.store(rows, engine=engine)
         return out
+
+    def _sightings(self, key: str, frame, persons: Detections) -> list:
+        """This frame's due sightings of ``key`` (missing-person search); never stops detection."""
+        model = self.models.get(key)
+        if model is None or not len(persons):
+            return []
+        cam, _ = self.cameras[key]
+        try:
+            ground = sighting_svc.ground_of_model(model, persons, max_range_m=max(cam.range_m * 3, 300.0),
+                                                  fallback_latlon=fallback_point(cam))
+            return self.recorders[key].sightings(
+                frame.image, persons, now_s=frame.captured_at_s,
+                captured_at=datetime.fromtimestamp(frame.captured_at_s, tz=UTC), ground=ground)
+        except Exception:  # a sighting must never stop the incident path
+            logger.exception("%s: sightings not stored for this frame", key)
+            return []
 
     def _report(self, key: str, frame, event: PeopleEvent, *, engine) -> list[IngestResult]:
         cam, _ = self.cameras[key]

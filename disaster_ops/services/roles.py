@@ -33,6 +33,8 @@ class Action(str, Enum):
     ACK_INCIDENT = "incident.ack"
     INGEST_DETECTIONS = "incident.ingest"
     VIEW_AUDIT = "audit.view"
+    SEARCH_PEOPLE = "people.search"  # missing-person search over stored person sightings
+    REVIEW_SIGHTING = "people.review"  # confirm or reject a sighting found by a search
     MANAGE_USERS = "users.manage"
     VIEW = "view"
 

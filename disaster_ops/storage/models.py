@@ -413,3 +413,50 @@ class WatchWorker(SQLModel, table=True):
     reports: int = 0
     lag_s: float = Field(default=0.0, description="How late the last sampling tick started, s.")
     tick_s: float = Field(default=0.0, description="How long the last tick took, s.")
+
+
+class SightingStatus(str, Enum):
+    """An operator's verdict on one person sighting (missing-person search)."""
+
+    UNREVIEWED = "unreviewed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class PersonSighting(SQLModel, table=True):
+    """One tracked person seen by one camera or drone: at most one row per track per
+    ``sightings_every_s`` (missing-person search, ``services/person_search``).
+
+    Compact by design (a million rows are a few hundred MB): the ground position, the
+    pixel box, the dominant clothing colours and build as text (readable, filterable), and
+    the packed appearance vector (``people.appearance``, :data:`VECTOR_BYTES` bytes) that the
+    search scores with numpy. The person crop is a JPEG under the data dir, referenced by
+    ``crop_path``; retention deletes rows and crops by ``camera_key`` and ``captured_at``.
+    """
+
+    __tablename__ = "person_sighting"
+    __table_args__ = (sa.Index("ix_person_sighting_lat_lon", "lat", "lon"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_kind: SourceKind = Field(sa_type=sa.String(20), description="cctv or drone.")
+    camera_key: str = Field(index=True, max_length=200, description="Camera source_key, or drone:NAME.")
+    captured_at: datetime = _ts(index=True, description="When the frame was captured (UTC).")
+    track_id: int = Field(description="The person's track id on that camera/drone (ByteTrack).")
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    lat: float = Field(description="Ground position of the person's feet (WGS84); the pole when uncalibrated.")
+    lon: float
+    uncertainty_m: float | None = Field(default=None, description="The person is within this of lat/lon, m.")
+    confidence: float = 0.0
+    upper_colour: str = Field(default="", max_length=12, description="Dominant named colour of the torso.")
+    lower_colour: str = Field(default="", max_length=12, description="Dominant named colour of the legs.")
+    build: str = Field(default="", max_length=10, description="slim, medium or broad (box aspect).")
+    feature_version: int = Field(default=1, description="people.appearance.FEATURE_VERSION of attrs.")
+    attrs: bytes = Field(sa_type=sa.LargeBinary(), description="Packed uint8 appearance vector.")
+    crop_path: str | None = Field(default=None, max_length=1000, description="Person crop JPEG (data dir).")
+    status: SightingStatus = Field(default=SightingStatus.UNREVIEWED, sa_type=sa.String(20))
+    reviewed_by: str | None = Field(default=None, max_length=100)
+    reviewed_at: datetime | None = _ts(default=None)
+    review_note: str | None = Field(default=None, max_length=500)
