@@ -43,6 +43,7 @@ COMMAND_MODULES: dict[str, str] = {
     "incidents": "incidents_cmd",
     "launch-point": "launch_cmd",
     "missions": "missions_cmd",
+    "people": "people_cmd",
     "plan": "plan_cmd",
     "serve": "demo_cmd",
     "share": "share_cmd",

@@ -157,6 +157,10 @@ CASES = [
     ("users add", ["users", "add", "new.user", "--role", "pilot", "--as", "lee"], FAILED),
     ("users disable", ["users", "disable", "ghost", "--local-admin"], BAD_INPUT),
     ("users enable", ["users", "enable", "ghost", "--local-admin"], BAD_INPUT),
+    ("people confirm", ["people", "confirm", "999", "--local-admin"], BAD_INPUT),  # no such sighting
+    ("people search", ["people", "search", "--upper", "red", "--reason", "why", "--local-admin"], BAD_INPUT),
+    ("people search-pattern", ["people", "search-pattern", "1", "--as", "lee"], FAILED),  # responder
+    ("people sightings", ["people", "sightings", "--reason", "case 1", "--as", "lee"], FAILED),  # responder
     ("users list", ["users", "list", "--bogus"], BAD_INPUT),
     ("users passwd", ["users", "passwd", "lee", "--as", "kim"], FAILED),
     ("watch", ["watch", "--camera", "ghost", "--duration-s", "1"], BAD_INPUT),

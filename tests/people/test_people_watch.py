@@ -4,18 +4,19 @@ incident with its snapshot, and the watcher runs the person detector beside the 
 ``PeopleWatch`` is fed the clip's frames at their own timestamps (5 frames/s), so the result
 does not depend on how fast this machine is; the second test checks the live wiring."""
 
+import itertools
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from disaster_ops.detect.config import CameraDetectConfig
 from disaster_ops.detect.frames import iter_video
 from disaster_ops.services.incidents import detections_of, list_incidents
 from disaster_ops.services.people_watch import PeopleWatch
 from disaster_ops.services.watch import Watcher
-from disaster_ops.storage.models import Camera
+from disaster_ops.storage.models import Camera, PersonSighting
 from tests.conftest import shared_path
 
 
@@ -47,6 +48,19 @@ def test_fall_becomes_one_collapse_incident_with_snapshot(engine, data_dir, tmp_
     dets = detections_of(incidents[0].id, engine=engine)
     assert len(dets) == 1 and dets[0].kind == "collapse" and Path(dets[0].snapshot_path).is_file()
     assert abs(dets[0].ground_lat - cam.lat) < 0.01 and abs(dets[0].ground_lon - cam.lon) < 0.01
+    # missing-person search: the tracked person left sightings, at most one per track per 2 s
+    # (the default), each with its camera, time, ground point near the camera and a crop file
+    # under the data dir (what retention deletes by camera and age)
+    with Session(engine) as s:
+        seen = list(s.exec(select(PersonSighting).order_by(PersonSighting.captured_at)))
+    assert seen and pw.stats.sightings == len(seen)
+    assert {r.camera_key for r in seen} == {cam.source_key}
+    assert all(abs(r.lat - cam.lat) < 0.01 and abs(r.lon - cam.lon) < 0.01 for r in seen)
+    assert all(r.crop_path and Path(r.crop_path).is_file() and Path(r.crop_path).is_relative_to(data_dir)
+               for r in seen)
+    for tid in {r.track_id for r in seen}:
+        ts = [r.captured_at.timestamp() for r in seen if r.track_id == tid]
+        assert all(b - a >= 2.0 - 1e-3 for a, b in itertools.pairwise(ts))
 
 
 def test_watcher_runs_people_detectors_only_for_cameras_that_ask(engine, data_dir):
