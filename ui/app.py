@@ -32,6 +32,8 @@ pages = [
     st.Page("app_pages/missions.py", title="Drone missions", icon=":material/flight:"),
     st.Page("app_pages/cameras.py", title="Cameras", icon=":material/videocam:"),
 ]
+if me.may(Action.SEARCH_PEOPLE):
+    pages.append(st.Page("app_pages/people.py", title="Missing-person search", icon=":material/person_search:"))
 if me.may(Action.VIEW_AUDIT):
     pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon=":material/history:"))
 st.navigation(pages).run()

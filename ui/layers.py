@@ -443,3 +443,26 @@ def blind_spot_layer(gaps: dict, *, name: str = "Blind spots (no camera)") -> fo
                                                         "fillOpacity": 0.35},
                        tooltip=folium.GeoJsonTooltip(fields) if fields else None).add_to(group)
     return group
+
+
+SIGHTING_STATUS_COLOURS = {"unreviewed": "#1565c0", "confirmed": "#2e7d32", "rejected": "#757575"}
+
+
+def sighting_path_layer(path: list) -> folium.FeatureGroup:
+    """Missing-person search: the candidates in time order (``person_search.Candidate``) as
+    numbered points joined by a dashed line (the probable path). Every stored string
+    (camera key, colours) is escaped; the time order is the number."""
+    group = folium.FeatureGroup(name="Probable path", show=True)
+    pts = [(c.lat, c.lon) for c in path]
+    if len(pts) >= 2:
+        folium.PolyLine(pts, color="#1565c0", weight=3, opacity=0.8, dash_array="6 6").add_to(group)
+    for i, c in enumerate(path, start=1):
+        colour = SIGHTING_STATUS_COLOURS.get(c.status, "#1565c0")
+        tip = (f"{i}. {_esc(c.captured_at.strftime('%Y-%m-%d %H:%M:%S'))} UTC · {_esc(c.camera_key)} · "
+               f"upper {_esc(c.upper_colour)}, lower {_esc(c.lower_colour)} · score {c.score:.2f} · {_esc(c.status)}")
+        if c.uncertainty_m:
+            folium.Circle((c.lat, c.lon), radius=float(c.uncertainty_m), color=colour, weight=1, fill=False,
+                          opacity=0.4).add_to(group)
+        folium.CircleMarker((c.lat, c.lon), radius=7, color=colour, fill=True, fill_opacity=0.9,
+                            tooltip=tip).add_to(group)
+    return group

@@ -121,14 +121,18 @@ class Description:
 
 @dataclass(frozen=True)
 class Photo:
-    """A person photo: a crop file (the whole image is the person), or a stored sighting."""
+    """A person photo: a crop file or its bytes (an upload; the whole image is the person),
+    or a stored sighting."""
 
     path: Path | None = None
     sighting_id: int | None = None
+    data: bytes | None = None
 
     def __post_init__(self) -> None:
-        if (self.path is None) == (self.sighting_id is None):
-            raise InputError("a photo query needs exactly one of a crop file and a sighting id")
+        if sum(v is not None for v in (self.path, self.sighting_id, self.data)) != 1:
+            raise InputError("a photo query needs exactly one of a crop file, an uploaded image and a sighting id")
+        if self.data is not None and len(self.data) > MAX_PHOTO_BYTES:
+            raise InputError(f"photo: larger than {MAX_PHOTO_BYTES // 1_000_000} MB, not a person crop")
 
 
 @dataclass(frozen=True)
@@ -286,6 +290,9 @@ def _photo_vector(photo: Photo, session: Session) -> np.ndarray:
         return np.frombuffer(row.attrs, np.uint8)
     import cv2
 
+    if photo.data is not None:
+        img = cv2.imdecode(np.frombuffer(photo.data, np.uint8), cv2.IMREAD_COLOR)
+        return _crop_vector(img, "photo")
     p = Path(photo.path)
     try:
         if not p.is_file():
@@ -295,12 +302,16 @@ def _photo_vector(photo: Photo, session: Session) -> np.ndarray:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
     except OSError as exc:
         raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    return _crop_vector(img, str(p))
+
+
+def _crop_vector(img: np.ndarray | None, name: str) -> np.ndarray:
     if img is None:
-        raise InputError(f"{p}: not an image OpenCV can read (JPEG, PNG)")
+        raise InputError(f"{name}: not an image OpenCV can read (JPEG, PNG)")
     h, w = img.shape[:2]
     app = appearance_of(img, (0, 0, w, h))
     if app is None:
-        raise InputError(f"{p}: {w}x{h} px is too small for a person crop")
+        raise InputError(f"{name}: {w}x{h} px is too small for a person crop")
     return app.vector
 
 
@@ -400,7 +411,8 @@ def _query_json(req: SearchRequest) -> dict:
                               "build": d.build.value if d.build else None}
     else:
         p = req.photo
-        out["photo"] = {"path": str(p.path) if p.path else None, "sighting_id": p.sighting_id}
+        out["photo"] = {"path": str(p.path) if p.path else None, "sighting_id": p.sighting_id,
+                        "upload_bytes": len(p.data) if p.data is not None else None}
     return json.loads(json.dumps(out, default=str))
 
 
