@@ -9,7 +9,7 @@ from tests.ui.test_pages import logged_in
 
 
 @pytest.mark.parametrize(("user", "pages"), [
-    ("manager", ["map", "incidents", "missions", "cameras", "audit"]),
+    ("manager", ["map", "incidents", "missions", "cameras", "audit", "people"]),
     ("responder", ["field"]),
 ])
 def test_pages_log_no_deprecation(engine, capfd, user, pages):
