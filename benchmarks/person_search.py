@@ -2,9 +2,11 @@
 
 Synthetic sightings (7 days, 2,000 cameras over about 30 km x 30 km of Seoul, random
 appearance vectors of the product's packed layout) are inserted into the product's own
-store: a SQLite file migrated to head (and, with ``--pg``, a throwaway PostgreSQL 15 from
+store: a SQLite file migrated to head (and, with ``--pg``, a throwaway PostgreSQL from
 ``tests/pg.py``). Then ``services.person_search.search`` (SQL prefilter by time and
-ground box on the indexes, numpy scoring, one per track, audit) runs per query shape:
+ground box on the indexes, numpy scoring, one per track, audit) runs per query shape,
+twice: with every sighting still a row (read row by row), and after ``sightings.pack``
+put them into column packs of 4,096 (what the watcher does every minute):
 
 - description, 6 h window, whole area;  - description, 24 h, 2 km around a place;
 - photo (a stored sighting), 24 h, whole area;
@@ -50,10 +52,11 @@ def seed(eng, n: int, *, chunk: int = 50_000, seed_: int = 7) -> None:
     builds = np.array(["slim", "medium", "broad"])
     from disaster_ops.people.appearance import COLOUR_NAMES
     names = np.array(COLOUR_NAMES)
+    all_secs = np.sort(rng.random(n) * DAYS * 86400)  # inserted in time order, as a watcher does
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         cam = rng.integers(0, N_CAMERAS, m)
-        secs = rng.random(m) * DAYS * 86400
+        secs = all_secs[start:start + m]
         vec = np.zeros((m, VECTOR_BYTES), np.float32)
         for b in (0, BLOCK):
             vec[:, b:b + N_NAMED] = rng.dirichlet(np.full(N_NAMED, 0.3), m)
@@ -145,7 +148,13 @@ def main() -> None:
         seed(eng, args.rows)
         print(f"(SQLite seeded in {time.perf_counter() - t:.0f} s; file "
               f"{(Path(tmp) / 'bench.db').stat().st_size / 1e6:.0f} MB)", flush=True)
-        run(eng, "SQLite", args.reps)
+        run(eng, "SQLite, rows (nothing packed)", args.reps)
+        from disaster_ops.services.sightings import pack
+
+        t = time.perf_counter()
+        n = pack(engine=eng)
+        print(f"(packed into {n} packs in {time.perf_counter() - t:.0f} s)", flush=True)
+        run(eng, "SQLite, packed", args.reps)
         eng.dispose()
     if args.pg:
         sys.path.insert(0, str(ROOT))
@@ -160,7 +169,13 @@ def main() -> None:
             print(f"(PostgreSQL seeded in {time.perf_counter() - t:.0f} s)", flush=True)
             with eng.begin() as c:
                 c.exec_driver_sql("ANALYZE person_sighting")
-            run(eng, "PostgreSQL", args.reps)
+            run(eng, "PostgreSQL, rows (nothing packed)", args.reps)
+            from disaster_ops.services.sightings import pack
+
+            t = time.perf_counter()
+            n = pack(engine=eng)
+            print(f"(packed into {n} packs in {time.perf_counter() - t:.0f} s)", flush=True)
+            run(eng, "PostgreSQL, packed", args.reps)
             eng.dispose()
         finally:
             server.stop()

@@ -10,6 +10,7 @@ created on its first frame with the camera's pixel->ground model (crowding densi
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from disaster_ops.services.snapshots import safe_stem, write_snapshot
 from disaster_ops.storage.models import Camera, SourceKind
 
 logger = logging.getLogger(__name__)
+PACK_EVERY_S = 60.0  # how often settled sightings are packed for search (monotonic s)
 EVENT_COLOUR_BGR = {PeopleEventKind.COLLAPSE: (0, 0, 255), PeopleEventKind.CROWDING: (0, 165, 255),
                     PeopleEventKind.LOITERING: (128, 0, 128)}
 
@@ -54,6 +56,7 @@ class PeopleWatch:
         self.analyzers: dict[str, PeopleAnalyzer] = {}
         self.recorders: dict[str, sighting_svc.SightingRecorder] = {}
         self.models: dict[str, object] = {}
+        self._packed_at = time.monotonic()
         self.stats = PeopleStats()
 
     def __bool__(self) -> bool:
@@ -111,6 +114,12 @@ class PeopleWatch:
                 out.extend(self._report(key, f, ev, engine=engine))
         if rows:
             self.stats.sightings += sighting_svc.store(rows, engine=engine)
+        if self.stats.sightings and time.monotonic() - self._packed_at >= PACK_EVERY_S:
+            self._packed_at = time.monotonic()
+            try:  # settled sightings into column packs (fast search); a failure never stops detection
+                sighting_svc.pack(engine=engine)
+            except Exception:
+                logger.exception("sightings: packing failed (searches read the rows instead)")
         return out
 
     def _sightings(self, key: str, frame, persons: Detections) -> list:

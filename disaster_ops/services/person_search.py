@@ -249,7 +249,8 @@ def _time_first(conn, req: SearchRequest) -> bool:
     return time_share <= lat_share
 
 
-def _scan_sql(dialect: str, req: SearchRequest, *, time_first: bool, with_build: bool) -> tuple[str, dict]:
+def _scan_sql(dialect: str, req: SearchRequest, *, time_first: bool, with_build: bool,
+              after_id: int = 0) -> tuple[str, dict]:
     """Plain SQL for the bulk read (driver-level: no per-row ORM/type work): ids and packed
     vectors of the prefiltered rows. The index not meant to lead is hidden behind a no-op
     expression (``+col`` in SQLite, ``col + 0`` in PostgreSQL)."""
@@ -263,8 +264,8 @@ def _scan_sql(dialect: str, req: SearchRequest, *, time_first: bool, with_build:
             return f"+{col}"
         return f"({col} + interval '0 s')" if is_time else f"({col} + 0)"
 
-    params: dict = {"rejected": SightingStatus.REJECTED.value}
-    where = [f"status != {p('rejected')}"]
+    params: dict = {"rejected": SightingStatus.REJECTED.value, "after_id": int(after_id)}
+    where = [f"id > {p('after_id')}", f"status != {p('rejected')}"]
     ts = "captured_at" if (time_first or req.area is None) else hide("captured_at", True)
     for name, op in (("since", ">="), ("until", "<=")):
         v = getattr(req, name)
@@ -315,16 +316,70 @@ def _crop_vector(img: np.ndarray | None, name: str) -> np.ndarray:
     return app.vector
 
 
+def _score(packed: np.ndarray, builds, req: SearchRequest, query_vec: np.ndarray | None) -> np.ndarray:
+    d = req.description
+    if d is not None:
+        return description_scores(packed, upper=list(d.upper), lower=list(d.lower), build=d.build,
+                                  builds=builds if d.build is not None else None)
+    return photo_scores(packed, query_vec)
+
+
+def _score_packs(conn, req: SearchRequest, query_vec: np.ndarray | None) -> tuple[list, list, int, int]:
+    """Scores from the packs (``sightings.pack``): packs meeting the window and box are read
+    whole, filtered exactly with numpy; rejected sightings left out. Returns (id arrays,
+    score arrays, scanned, the last packed id)."""
+    from disaster_ops.services.sightings import BUILD_CODES, decode_pack
+    from disaster_ops.storage.models import PersonSightingPack
+
+    pt = PersonSightingPack.__table__.c
+    packed_upto = conn.execute(sa.select(sa.func.max(pt.id_hi))).scalar() or 0
+    if not packed_upto:
+        return [], [], 0, 0
+    conds = []
+    if req.since is not None:
+        conds.append(pt.last_at >= req.since)
+    if req.until is not None:
+        conds.append(pt.first_at <= req.until)
+    a = req.area
+    if a is not None:
+        conds += [pt.max_lat >= a.min_lat, pt.min_lat <= a.max_lat, pt.max_lon >= a.min_lon, pt.min_lon <= a.max_lon]
+    t = PersonSighting.__table__.c
+    rejected = np.array(conn.execute(sa.select(t.id).where(
+        t.status == SightingStatus.REJECTED.value, t.id <= packed_upto)).scalars().all(), np.int64)
+    code = {v: k for k, v in BUILD_CODES.items()}
+    since_s = req.since.timestamp() if req.since else -np.inf
+    until_s = req.until.timestamp() if req.until else np.inf
+    ids_out, scores_out, scanned = [], [], 0
+    result = conn.execute(sa.select(pt.ids, pt.t_s, pt.lat, pt.lon, pt.builds, pt.attrs).where(*conds))
+    for row in result:
+        pk = decode_pack(*row)
+        m = (pk.t_s >= since_s) & (pk.t_s <= until_s)
+        if a is not None:
+            m &= (pk.lat >= a.min_lat) & (pk.lat <= a.max_lat) & (pk.lon >= a.min_lon) & (pk.lon <= a.max_lon)
+        if rejected.size:
+            m &= ~np.isin(pk.ids, rejected)
+        if not m.any():
+            continue
+        builds = np.array([code.get(int(b), "") for b in pk.builds[m]], dtype=object) \
+            if req.description is not None and req.description.build is not None else None
+        ids_out.append(pk.ids[m])
+        scores_out.append(_score(pk.attrs[m], builds, req, query_vec))
+        scanned += int(m.sum())
+    return ids_out, scores_out, scanned, int(packed_upto)
+
+
 def _score_rows(conn, req: SearchRequest, query_vec: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Scores of every prefiltered row, read with the driver's cursor in chunks of
-    :data:`SCAN_CHUNK_ROWS`: (ids, scores, scanned)."""
+    """Scores of every sighting the request's window and area admit: the packs, then the
+    rows not packed yet (after the last packed id) read with the driver's cursor in chunks
+    of :data:`SCAN_CHUNK_ROWS`: (ids, scores, scanned)."""
+    ids_out, scores_out, scanned, packed_upto = _score_packs(conn, req, query_vec)
     d = req.description
     with_build = d is not None and d.build is not None
-    sql, params = _scan_sql(conn.dialect.name, req, time_first=_time_first(conn, req), with_build=with_build)
+    sql, params = _scan_sql(conn.dialect.name, req, time_first=_time_first(conn, req), with_build=with_build,
+                            after_id=packed_upto)
     cur = conn.connection.driver_connection.cursor()
     try:
         cur.execute(sql, params)
-        ids_out, scores_out, scanned = [], [], 0
         while True:
             chunk = cur.fetchmany(SCAN_CHUNK_ROWS)
             if not chunk:
@@ -341,14 +396,9 @@ def _score_rows(conn, req: SearchRequest, query_vec: np.ndarray | None) -> tuple
             if not n:
                 continue
             packed = np.frombuffer(raw, np.uint8).reshape(n, VECTOR_BYTES)
-            if d is not None:
-                builds = np.asarray(cols[2], dtype=object) if with_build else None
-                s = description_scores(packed, upper=list(d.upper), lower=list(d.lower), build=d.build,
-                                       builds=builds)
-            else:
-                s = photo_scores(packed, query_vec)
+            builds = np.asarray(cols[2], dtype=object) if with_build else None
             ids_out.append(ids)
-            scores_out.append(s)
+            scores_out.append(_score(packed, builds, req, query_vec))
             scanned += n
     finally:
         cur.close()
@@ -376,7 +426,9 @@ def search(req: SearchRequest, *, principal: Principal, engine: Engine | None = 
             [int(i) for i in ids[top]])))} if take else {}
         seen: set[tuple[str, int]] = set()
         for i in top:
-            r = rows[int(ids[i])]
+            r = rows.get(int(ids[i]))
+            if r is None:  # deleted since it was packed (retention): never shown
+                continue
             key = (r.camera_key, r.track_id)
             if req.one_per_track and key in seen:
                 continue

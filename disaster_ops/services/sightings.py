@@ -156,3 +156,114 @@ def ground_of_model(model, persons: Detections, *, max_range_m: float,
 
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+# -- packs: column-packed copies of consecutive sightings (fast search scoring) -------------
+
+BUILD_CODES = {"": 0, "slim": 1, "medium": 2, "broad": 3}
+ROWS_PER_PACK = 4096
+SETTLE_S = 600.0  # only rows captured this long ago are packed (their insert has committed)
+
+
+@dataclass(frozen=True)
+class PackArrays:
+    """One pack decoded: parallel arrays of its sightings."""
+
+    ids: np.ndarray  # int64
+    t_s: np.ndarray  # float64 Unix seconds
+    lat: np.ndarray  # float64
+    lon: np.ndarray  # float64
+    builds: np.ndarray  # uint8 BUILD_CODES
+    attrs: np.ndarray  # (n, VECTOR_BYTES) uint8
+
+
+def decode_pack(ids: bytes, t_s: bytes, lat: bytes, lon: bytes, builds: bytes, attrs: bytes) -> PackArrays:
+    from disaster_ops.people.appearance import VECTOR_BYTES
+
+    n = len(ids) // 8
+    return PackArrays(np.frombuffer(ids, "<i8"), np.frombuffer(t_s, "<f8"), np.frombuffer(lat, "<f8"),
+                      np.frombuffer(lon, "<f8"), np.frombuffer(builds, np.uint8),
+                      np.frombuffer(attrs, np.uint8).reshape(n, VECTOR_BYTES))
+
+
+def _pack_row(rows: list) -> dict:
+    """``rows``: (id, captured_at, lat, lon, build, attrs) in id order -> pack column values."""
+    ids = np.array([r[0] for r in rows], "<i8")
+    t = np.array([r[1].timestamp() for r in rows], "<f8")
+    lat = np.array([r[2] for r in rows], "<f8")
+    lon = np.array([r[3] for r in rows], "<f8")
+    return {"id_lo": int(ids[0]), "id_hi": int(ids[-1]), "n": len(rows),
+            "first_at": min(r[1] for r in rows), "last_at": max(r[1] for r in rows),
+            "min_lat": float(lat.min()), "min_lon": float(lon.min()), "max_lat": float(lat.max()),
+            "max_lon": float(lon.max()), "ids": ids.tobytes(), "t_s": t.tobytes(), "lat": lat.tobytes(),
+            "lon": lon.tobytes(), "builds": np.array([BUILD_CODES.get(r[4], 0) for r in rows], np.uint8).tobytes(),
+            "attrs": b"".join(bytes(r[5]) for r in rows)}
+
+
+def _rows_for_pack(conn, after_id: int, limit: int, upper_id: int | None = None) -> list:
+    import sqlalchemy as sa
+
+    from disaster_ops.people.appearance import VECTOR_BYTES
+
+    t = PersonSighting.__table__.c
+    q = sa.select(t.id, t.captured_at, t.lat, t.lon, t.build, t.attrs).where(t.id > after_id).order_by(t.id)
+    if upper_id is not None:
+        q = q.where(t.id <= upper_id)
+    return [r for r in conn.execute(q.limit(limit)).all() if len(r[5]) == VECTOR_BYTES]
+
+
+def pack(*, engine: Engine | None = None, rows_per_pack: int = ROWS_PER_PACK, settle_s: float = SETTLE_S,
+         now: datetime | None = None) -> int:
+    """Pack the sightings after the last packed id, ``rows_per_pack`` at a time, stopping at
+    the first one captured less than ``settle_s`` ago (or when fewer than a full pack are
+    left). Safe to run from several processes (a pack's first id is unique). How many packs."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import IntegrityError
+
+    from disaster_ops.storage.models import PersonSightingPack, utcnow
+
+    eng = engine or get_engine()
+    cutoff = (now or utcnow()).timestamp() - settle_s
+    ptab = PersonSightingPack.__table__
+    made = 0
+    while True:
+        with eng.begin() as conn:
+            after = conn.execute(sa.select(sa.func.max(ptab.c.id_hi))).scalar() or 0
+            rows = _rows_for_pack(conn, after, rows_per_pack)
+            settled = next((i for i, r in enumerate(rows) if r[1].timestamp() > cutoff), len(rows))
+            if settled < rows_per_pack:
+                return made
+            try:
+                conn.execute(sa.insert(ptab).values(**_pack_row(rows)))
+            except IntegrityError:  # another packer wrote this pack first
+                return made
+        made += 1
+
+
+def compact_packs(*, engine: Engine | None = None) -> int:
+    """After sightings were deleted (retention): rewrite each pack that still holds a deleted
+    sighting from the rows left in its id range (or drop it when none are). How many changed.
+    Searches never return a deleted sighting either way; this removes its colours and place
+    from the pack too."""
+    import sqlalchemy as sa
+
+    from disaster_ops.storage.models import PersonSightingPack
+
+    eng = engine or get_engine()
+    ptab, t = PersonSightingPack.__table__, PersonSighting.__table__.c
+    changed = 0
+    with eng.begin() as conn:
+        packs = conn.execute(sa.select(ptab.c.id, ptab.c.id_lo, ptab.c.id_hi, ptab.c.n)).all()
+        for pid, lo, hi, n in packs:
+            left = conn.execute(sa.select(sa.func.count()).where(t.id >= lo, t.id <= hi)).scalar()
+            if left == n:
+                continue
+            changed += 1
+            rows = _rows_for_pack(conn, lo - 1, n, upper_id=hi)
+            if not rows:
+                conn.execute(sa.delete(ptab).where(ptab.c.id == pid))
+                continue
+            vals = _pack_row(rows)
+            vals["id_lo"], vals["id_hi"] = lo, hi  # the pack keeps its id range
+            conn.execute(sa.update(ptab).where(ptab.c.id == pid).values(**vals))
+    return changed

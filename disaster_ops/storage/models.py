@@ -435,7 +435,8 @@ class PersonSighting(SQLModel, table=True):
     """
 
     __tablename__ = "person_sighting"
-    __table_args__ = (sa.Index("ix_person_sighting_lat_lon", "lat", "lon"),)
+    __table_args__ = (sa.Index("ix_person_sighting_lat_lon", "lat", "lon"),
+                      sa.Index("ix_person_sighting_status", "status"))
 
     id: int | None = Field(default=None, primary_key=True)
     source_kind: SourceKind = Field(sa_type=sa.String(20), description="cctv or drone.")
@@ -460,3 +461,31 @@ class PersonSighting(SQLModel, table=True):
     reviewed_by: str | None = Field(default=None, max_length=100)
     reviewed_at: datetime | None = _ts(default=None)
     review_note: str | None = Field(default=None, max_length=500)
+
+
+class PersonSightingPack(SQLModel, table=True):
+    """A column-packed copy of up to a few thousand consecutive sightings (by id) that
+    missing-person search scores without reading them row by row: ids, times, ground
+    points, build codes and appearance vectors as little-endian arrays, plus the time span
+    and ground box for the prefilter. ``person_sighting`` stays the record (status, crop,
+    box); rows deleted there are dropped from their pack by ``sightings.compact_packs``
+    and never returned by a search."""
+
+    __tablename__ = "person_sighting_pack"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_lo: int = Field(unique=True, description="First sighting id in the pack.")
+    id_hi: int = Field(index=True, description="Last sighting id in the pack.")
+    n: int = Field(description="Sightings in the pack.")
+    first_at: datetime = _ts(index=True)
+    last_at: datetime = _ts(index=True)
+    min_lat: float
+    min_lon: float
+    max_lat: float
+    max_lon: float
+    ids: bytes = Field(sa_type=sa.LargeBinary(), description="int64 sighting ids.")
+    t_s: bytes = Field(sa_type=sa.LargeBinary(), description="float64 capture times, Unix seconds.")
+    lat: bytes = Field(sa_type=sa.LargeBinary(), description="float64 latitudes.")
+    lon: bytes = Field(sa_type=sa.LargeBinary(), description="float64 longitudes.")
+    builds: bytes = Field(sa_type=sa.LargeBinary(), description="uint8 build codes (0 none, 1 slim, 2 medium, 3 broad).")
+    attrs: bytes = Field(sa_type=sa.LargeBinary(), description="n x VECTOR_BYTES uint8 appearance vectors.")

@@ -144,6 +144,47 @@ def test_photo_search_by_a_crop_file_finds_the_person_later(pets_store, tmp_path
     assert res.scanned == 0 and res.candidates == []
 
 
+def test_packs_give_the_same_answers_and_forget_deleted_sightings(pets_store, tmp_path):
+    """Searching column packs (what the watcher builds every minute) ranks exactly as
+    searching the rows; rejected and deleted (retention) sightings never come back."""
+    import sqlalchemy as sa
+
+    from disaster_ops.services.sightings import compact_packs, pack
+    from disaster_ops.storage.models import PersonSightingPack
+
+    engine, book = pets_store
+    reqs = [ps.SearchRequest("test: packs", description=ps.Description(upper=("red",), lower=("blue",)), limit=30),
+            ps.SearchRequest("test: packs", photo=ps.Photo(sighting_id=sorted(book["sightings"])[200]), limit=30,
+                             since=ev.T0 + timedelta(seconds=20), until=ev.T0 + timedelta(seconds=70),
+                             area=ps.SearchArea.around(51.4536, -0.9310, 100)),
+            ps.SearchRequest("test: packs", description=ps.Description(lower=("black",), build="slim"), limit=30)]
+
+    def answers():
+        return [[(c.sighting_id, round(c.score, 5)) for c in ps.search(r, principal=MANAGER, engine=engine).candidates]
+                for r in reqs]
+
+    before = answers()
+    # not settled yet (captured 'in the future' of now): nothing is packed
+    assert pack(engine=engine, rows_per_pack=64) == 0
+    n = pack(engine=engine, rows_per_pack=64, now=ev.T0 + timedelta(hours=1))
+    assert n == len(book["sightings"]) // 64
+    assert answers() == before
+    # a rejected sighting leaves the packed search too
+    top = before[0][0][0]
+    ps.review(top, SightingStatus.REJECTED, principal=MANAGER, engine=engine)
+    assert top not in [sid for sid, _ in answers()[0]]
+    # retention deletes rows; the search never shows them, compaction removes them from the packs
+    with engine.begin() as c:
+        c.execute(sa.delete(PersonSighting.__table__).where(PersonSighting.__table__.c.id <= 100))
+    assert all(sid > 100 for a in answers() for sid, _ in a)
+    assert compact_packs(engine=engine) >= 1
+    with Session(engine) as s:
+        packs = s.exec(select(PersonSightingPack)).all()
+    left = np.concatenate([np.frombuffer(p.ids, "<i8") for p in packs])
+    assert left.min() > 100 and all(p.n == len(p.ids) // 8 for p in packs)
+    assert compact_packs(engine=engine) == 0
+
+
 # -- roles, reasons, audit, review, drone pattern ----------------------------------------
 
 @pytest.mark.parametrize("role", [Role.RESPONDER, Role.PILOT, Role.SYSTEM])
