@@ -171,6 +171,10 @@ def rank_of_target_person(result, person: int, query_s: float, sighting_time: di
     return None
 
 
+def ev_time(t_s: float) -> datetime:
+    return T0 + timedelta(seconds=t_s)
+
+
 def has_target(person: int, query_s: float, appearances: dict) -> bool:
     return any(pid == person and max(a0 - query_s, query_s - a1, 0.0) >= GAP_S
                for pid, a0, a1 in appearances.values())
@@ -191,7 +195,7 @@ def evaluate(shared: Path, *, all_segments: bool = True) -> dict:
         upgrade(eng)
         book = build_store(shared, eng, Path(tmp))
         apps, frames, gt = book["appearances"], book["frames"], book["gt"]
-        desc_out, photo_file_out, photo_all_out, desc_person, photo_person = [], [], [], [], []
+        desc_out, photo_file_out, photo_all_out, desc_person, photo_person, desc_since = [], [], [], [], [], []
         times = {sid: t_s for sid, (_, t_s, _) in book["sightings"].items()}
         for p in labels["people"]:
             pid, fr = int(p["track_id"]), int(p["frame"])
@@ -201,6 +205,11 @@ def evaluate(shared: Path, *, all_segments: bool = True) -> dict:
             req = ps.SearchRequest("evaluation: PETS description", limit=200,
                                    description=ps.Description(upper=tuple(p["upper"]), lower=tuple(p["lower"])))
             desc_out.append(Outcome(pid, rank_of_target(ps.search(req, principal=me, engine=eng), pid, q_s, apps)))
+            # the witness also says when the person was last seen: the window starts there
+            req_t = ps.SearchRequest("evaluation: PETS description, last seen", limit=200,
+                                     description=req.description, since=ev_time(q_s))
+            desc_since.append(Outcome(pid, rank_of_target(ps.search(req_t, principal=me, engine=eng), pid, q_s,
+                                                          apps)))
             req = ps.SearchRequest("evaluation: PETS description", limit=500, one_per_track=False,
                                    description=req.description)
             desc_person.append(Outcome(pid, rank_of_target_person(ps.search(req, principal=me, engine=eng), pid,
@@ -243,7 +252,8 @@ def evaluate(shared: Path, *, all_segments: bool = True) -> dict:
     return {"gallery_appearances": len(apps), "gallery_sightings": len(book["sightings"]),
             "description": summary(desc_out, False), "photo_file": summary(photo_file_out, False),
             "photo_all_appearances": summary(photo_all_out, True) if photo_all_out else None,
-            "description_per_person": summary(desc_person, False), "photo_file_per_person": summary(photo_person, False)}
+            "description_per_person": summary(desc_person, False),
+            "description_last_seen_window": summary(desc_since, False) if desc_since else None, "photo_file_per_person": summary(photo_person, False)}
 
 
 def main() -> None:
