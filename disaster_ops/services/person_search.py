@@ -8,8 +8,9 @@ radius) and the **reason** for the search. The service
    rejected sightings left out),
 2. scores the packed appearance vectors of those rows with numpy
    (``people.appearance.description_scores`` / ``photo_scores``),
-3. keeps the best sighting of each track (``camera_key``, ``track_id``) and returns the top
-   candidates ranked, and the same candidates in time order as the probable path,
+3. keeps the best sighting of each track (``camera_key``, ``track_id`` and the hour: ByteTrack
+   ids restart with the watcher) and returns the top candidates ranked, and the same
+   candidates in time order as the probable path,
 4. audits the search (who, reason, query, how many found) in the same transaction.
 
 The photo query compares clothing-colour histograms: **no re-identification model** is
@@ -424,12 +425,13 @@ def search(req: SearchRequest, *, principal: Principal, engine: Engine | None = 
     with session_scope(eng) as s:
         rows = {r.id: r for r in s.exec(select(PersonSighting).where(PersonSighting.id.in_(
             [int(i) for i in ids[top]])))} if take else {}
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[str, int, int]] = set()
         for i in top:
             r = rows.get(int(ids[i]))
             if r is None:  # deleted since it was packed (retention): never shown
                 continue
-            key = (r.camera_key, r.track_id)
+            # a track id is reused after a watcher restart: the hour keeps two people apart
+            key = (r.camera_key, r.track_id, int(r.captured_at.timestamp() // 3600))
             if req.one_per_track and key in seen:
                 continue
             seen.add(key)
