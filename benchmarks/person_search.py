@@ -131,56 +131,50 @@ def run(eng, label: str, reps: int) -> list[str]:
     return lines
 
 
+def seed_pack_run(eng, label: str, args) -> None:
+    """Migrate, seed, search as rows, pack, search as packs."""
+    from disaster_ops.services.sightings import pack
+    from disaster_ops.storage.migrate import upgrade
+
+    upgrade(eng)
+    t = time.perf_counter()
+    seed(eng, args.rows)
+    print(f"({label} seeded in {time.perf_counter() - t:.0f} s)", flush=True)
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as c:
+            c.exec_driver_sql("ANALYZE person_sighting")
+    run(eng, f"{label}, rows (nothing packed)", args.reps)
+    t = time.perf_counter()
+    n = pack(engine=eng)
+    print(f"({label}: packed into {n} packs in {time.perf_counter() - t:.0f} s)", flush=True)
+    run(eng, f"{label}, packed", args.reps)
+    eng.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--pg", action="store_true", help="also on a throwaway PostgreSQL (tests/pg.py)")
+    ap.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run (with --pg)")
     args = ap.parse_args()
     from disaster_ops.storage.db import make_engine
-    from disaster_ops.storage.migrate import upgrade
 
     print(f"# {args.rows:,} sightings, {platform.node()} {platform.processor() or platform.machine()}, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print("| store | query | rows scored | median s | max s |\n|---|---|---:|---:|---:|")
-    with tempfile.TemporaryDirectory() as tmp:
-        eng = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        upgrade(eng)
-        t = time.perf_counter()
-        seed(eng, args.rows)
-        print(f"(SQLite seeded in {time.perf_counter() - t:.0f} s; file "
-              f"{(Path(tmp) / 'bench.db').stat().st_size / 1e6:.0f} MB)", flush=True)
-        run(eng, "SQLite, rows (nothing packed)", args.reps)
-        from disaster_ops.services.sightings import pack
-
-        t = time.perf_counter()
-        n = pack(engine=eng)
-        print(f"(packed into {n} packs in {time.perf_counter() - t:.0f} s)", flush=True)
-        run(eng, "SQLite, packed", args.reps)
-        eng.dispose()
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            seed_pack_run(make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}"), "SQLite", args)
     if args.pg:
-        sys.path.insert(0, str(ROOT))
         from tests.pg import start_server
 
         server = start_server(with_postgis=False)
         try:
-            eng = make_engine(server.url(server.create_database()))
-            upgrade(eng)
-            t = time.perf_counter()
-            seed(eng, args.rows)
-            print(f"(PostgreSQL seeded in {time.perf_counter() - t:.0f} s)", flush=True)
-            with eng.begin() as c:
-                c.exec_driver_sql("ANALYZE person_sighting")
-            run(eng, "PostgreSQL, rows (nothing packed)", args.reps)
-            from disaster_ops.services.sightings import pack
-
-            t = time.perf_counter()
-            n = pack(engine=eng)
-            print(f"(packed into {n} packs in {time.perf_counter() - t:.0f} s)", flush=True)
-            run(eng, "PostgreSQL, packed", args.reps)
-            eng.dispose()
+            seed_pack_run(make_engine(server.url(server.create_database())), "PostgreSQL", args)
         finally:
             server.stop()
+
 
 if __name__ == "__main__":
     main()

@@ -316,6 +316,17 @@ def test_migration_creates_and_drops_the_sightings_table(tmp_path, request, back
                                          area=ps.SearchArea.around(37.5665, 126.978, 200)),
                         principal=MANAGER, engine=eng)
         assert [c.sighting_id for c in res.candidates] == [sid]
+        # the same from a pack (PostgreSQL reads packs with a binary cursor, its own SQL)
+        from disaster_ops.services.sightings import pack
+
+        other = _sighting(eng, lat=37.6, upper_idx=0)
+        assert pack(engine=eng, rows_per_pack=2, now=datetime.now(UTC) + timedelta(hours=1)) == 1
+        res2 = ps.search(ps.SearchRequest("migration test", description=ps.Description(upper=("red",)),
+                                          since=datetime.now(UTC) - timedelta(hours=1), until=datetime.now(UTC),
+                                          area=ps.SearchArea.around(37.5665, 126.978, 200)),
+                         principal=MANAGER, engine=eng)
+        assert [(c.sighting_id, c.score) for c in res2.candidates] == [(sid, res.candidates[0].score)]
+        assert res2.scanned == 1 and other != sid
         downgrade(eng, "0004_ray")
         assert "person_sighting" not in sa.inspect(eng).get_table_names()
     finally:
