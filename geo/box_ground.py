@@ -103,11 +103,59 @@ def box_foot_px(pose: PinholePose, box) -> tuple[float, float, float, float, flo
     return fu, fv, gu, gv, r
 
 
-def box_ground_feet(model, xyxy, *, max_range_m: float | None = None) -> BoxFeet:
+NEAR_BAND_CELLS = 2.0  # the base's width is read on the cells within this many cells of the near end
+CELL_PEAK_SHARE = 0.5  # cells at or above this share of the column's most confident cell outline it
+
+
+def cells_foot_px(pose: PinholePose, cells: np.ndarray, *, peak_share: float | None = None
+                  ) -> tuple[float, float, float, float, float] | None:
+    """``(u, v, du, dv, r)`` as :func:`box_foot_px`, from a column's scored cells instead of its box.
+
+    ``cells``: rows ``u_px, v_px, score, cell_w_px, cell_h_px`` (cell centres and sizes in
+    the image). The column is outlined by its cells scoring at least ``peak_share`` of the
+    best one (``CELL_PEAK_SHARE`` by default); its axis runs along world-down through their score-weighted centroid; its
+    near end is the farthest such cell edge along world-down, its half-width ``r`` half the
+    cells' spread across it; the base centre lies behind the near end by
+    ``r · sin(depression)``, as for a box. A box is the cells' bounding rectangle, which
+    adds up to a cell of slack on each side and a corner of the rectangle where a leaning
+    column has none; the cells' own extent along and across world-down does not.
+    None when there are no cells.
+    """
+    c = np.asarray(cells, dtype=float).reshape(-1, 5)
+    if not len(c) or not np.isfinite(c).all() or c[:, 2].max() <= 0:
+        return None
+    c = c[c[:, 2] >= (CELL_PEAK_SHARE if peak_share is None else peak_share) * c[:, 2].max()]
+    w = c[:, 2]
+    cu, cv = float(np.average(c[:, 0], weights=w)), float(np.average(c[:, 1], weights=w))
+    gu, gv = down_direction_px(pose, cu, cv)
+    if gu == 0.0 and gv == 0.0:  # end-on under the camera: the centroid is the base
+        half = 0.5 * float(np.mean(np.hypot(c[:, 3], c[:, 4])))
+        return cu, cv, 0.0, 0.0, half
+    s = (c[:, 0] - cu) * gu + (c[:, 1] - cv) * gv  # along world-down
+    t = -(c[:, 0] - cu) * gv + (c[:, 1] - cv) * gu  # across it
+    half_s = 0.5 * (abs(gu) * c[:, 3] + abs(gv) * c[:, 4])
+    half_t = 0.5 * (abs(gv) * c[:, 3] + abs(gu) * c[:, 4])
+    s_end = float((s + half_s).max())
+    # The base's width is read at the near end (the top of a column seen from above is
+    # nearer the camera and wider in the image): the cells within two cells of that end.
+    near = (s + half_s) >= s_end - 2.0 * NEAR_BAND_CELLS * float(half_s.mean())
+    t_lo, t_hi = float((t - half_t)[near].min()), float((t + half_t)[near].max())
+    r, t_mid = (t_hi - t_lo) / 2.0, (t_hi + t_lo) / 2.0
+    eu, ev = cu + gu * s_end - gv * t_mid, cv + gv * s_end + gu * t_mid
+    sin_dep = math.sin(math.radians(max(0.0, depression_deg(pose, eu, ev))))
+    fu, fv = eu - gu * r * sin_dep, ev - gv * r * sin_dep
+    if (fu - cu) * gu + (fv - cv) * gv < 0:  # never behind the centroid (a squat column seen end-on)
+        fu, fv = cu - gv * t_mid, cv + gu * t_mid
+    return fu, fv, gu, gv, r
+
+
+def box_ground_feet(model, xyxy, *, max_range_m: float | None = None, cells=None) -> BoxFeet:
     """The ground point of each box (see the module doc) and its uncertainty.
 
     ``model``: a :class:`PinholePose`; any other pixel→ground model (a homography without
-    a pose) gets the bottom centre and no uncertainty.
+    a pose) gets the bottom centre and no uncertainty. ``cells``: optional, per box the
+    column's scored cells (see :func:`cells_foot_px`) or None; where given, the foot comes
+    from them, and the uncertainty still from the box.
     """
     b = np.atleast_2d(np.asarray(xyxy, dtype=float))
     if b.shape[1] != 4:
@@ -115,7 +163,11 @@ def box_ground_feet(model, xyxy, *, max_range_m: float | None = None) -> BoxFeet
     if not isinstance(model, PinholePose):
         g = box_to_ground_point(model, b, max_range_m=max_range_m)
         return BoxFeet((b[:, 0] + b[:, 2]) / 2, np.maximum(b[:, 1], b[:, 3]), g, np.full(len(b), np.nan))
-    feet = [box_foot_px(model, row) for row in b]
+    per_box = list(cells) if cells is not None else [None] * len(b)
+    if len(per_box) != len(b):
+        raise ValueError(f"cells: {len(per_box)} entries for {len(b)} boxes")
+    feet = [(cells_foot_px(model, cl) if cl is not None else None) or box_foot_px(model, row)
+            for row, cl in zip(b, per_box)]
     u = np.array([f[0] for f in feet])
     v = np.array([f[1] for f in feet])
     ground = model.pixel_to_ground(u, v, max_range_m=max_range_m, check_image=False)

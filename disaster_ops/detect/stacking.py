@@ -67,6 +67,7 @@ def merge_columns(dets: Detections, pose: PinholePose, *, max_height_m: dict[str
     if all(len(g) == 1 for g in groups.values()):
         return dets
     boxes, conf, kinds_out, polys, share = [], [], [], [], []
+    data: dict[str, list] = {k: [] for k in dets.data}
     area_share = np.asarray(dets.area_share, dtype=float)
     for members in sorted(groups.values(), key=min):
         m = np.asarray(members)
@@ -76,5 +77,22 @@ def merge_columns(dets: Detections, pose: PinholePose, *, max_height_m: dict[str
         kinds_out.append(dets.kind[best])
         polys.append(dets.polygons[best] if len(m) == 1 else None)
         share.append(float(np.nansum(area_share[m])) if np.isfinite(area_share[m]).any() else np.nan)
+        for k, arr in dets.data.items():
+            data[k].append(_merged_value(arr, m, best))
+    out_data = {}
+    for k, vals in data.items():
+        a = np.empty(len(vals), dtype=dets.data[k].dtype)
+        for i, v in enumerate(vals):
+            a[i] = v
+        out_data[k] = a
     return Detections(np.asarray(boxes, np.float32), np.asarray(conf, np.float32), np.asarray(kinds_out, dtype=object),
-                      tuple(polys), np.asarray(share, np.float32))
+                      tuple(polys), np.asarray(share, np.float32), out_data)
+
+
+def _merged_value(arr: np.ndarray, members: np.ndarray, best: int):
+    """A merged column's value of one ``data`` array: per-detection arrays (a part's cells)
+    are stacked, with duplicate rows dropped; any other value is the most confident part's."""
+    parts = [arr[i] for i in members if isinstance(arr[i], np.ndarray) and arr[i].ndim == 2]
+    if parts:
+        return np.unique(np.concatenate(parts), axis=0)
+    return arr[best]

@@ -7,17 +7,46 @@ grid of overlapping tiles, each seen at the model's full input size (as SAHI doe
 small objects in aerial imagery), maps the boxes back to the frame and merges those of
 the same kind that overlap (tiles overlap by half, so every object smaller than half a
 tile lies whole in at least one tile). It is the same detector, seen closer.
+
+Why tiles and not a larger input: HazardNet scores 8×8-pixel cells; on the whole 640×480
+frame at its 320 px input a cell is 16×12 frame pixels (3.6 m × 2.7 m on the ground from
+80 m with the 84° lens), in a 320×240 tile 8×6 pixels (1.8 m × 1.35 m). Running the
+whole frame or the tiles at 480-640 px input gives the same or finer cells, but the
+network then sees fires at a scale it was not trained on and finds far fewer of them
+(validation, ``benchmarks/aerial_validation.py``: 0-8 of 24 fires instead of 16-18).
+
+A detector that gives per-cell probability maps (HazardNet) is run once per tile for
+both the boxes and the cells: each box of a tiled kind carries, in ``data["cells"]``,
+the confident cells of the frame near it (``CELL_COLUMNS``, frame pixels), from which
+the aerial path places a column's foot more finely than from the box
+(``geo.box_ground.cells_foot_px``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from disaster_ops.detect.base import Detector
 from disaster_ops.detect.config import CameraDetectConfig
+from disaster_ops.detect.postprocess import AREA_KINDS
 from disaster_ops.detect.records import Detections
+
+CELL_COLUMNS = ("u_px", "v_px", "prob", "cell_w_px", "cell_h_px")  # columns of data["cells"] rows
+CELL_MARGIN = 2  # cells of the frame within this many cells of a box belong to it
+
+
+def _cells_near(cells: np.ndarray, box: np.ndarray, margin_cells: int | None = None) -> np.ndarray:
+    """Rows of ``cells`` whose centres lie within ``box`` grown by ``margin_cells`` cells."""
+    if not len(cells):
+        return cells
+    m = CELL_MARGIN if margin_cells is None else margin_cells
+    mx, my = m * cells[:, 3], m * cells[:, 4]
+    sel = ((cells[:, 0] >= box[0] - mx) & (cells[:, 0] <= box[2] + mx)
+           & (cells[:, 1] >= box[1] - my) & (cells[:, 1] <= box[3] + my))
+    return cells[sel]
 
 
 def tile_windows(width_px: int, height_px: int, *, grid: int) -> list[tuple[int, int, int, int]]:
@@ -59,8 +88,25 @@ def _merge_same_kind(xyxy: np.ndarray, conf: np.ndarray, kinds: np.ndarray, poly
         out_b.append(box)
         out_c.append(conf[i])
         out_k.append(kinds[i])
-        out_p.append(polys[i] if len(members) == 1 else None)
+        out_p.append(polys[i] if len(members) == 1 else _union_outline([polys[m] for m in members]))
     return out_b, out_c, out_k, out_p
+
+
+def _union_outline(polys: list) -> np.ndarray | None:
+    """The outline of the union of the parts' polygons (an area hazard seen in several tiles),
+    the largest piece where they do not touch; None when no part has one."""
+    import shapely
+
+    parts = [shapely.Polygon(p).buffer(0) for p in polys if p is not None and len(p) >= 3]
+    parts = [p for p in parts if not p.is_empty]
+    if not parts:
+        return None
+    u = shapely.union_all(parts)
+    if u.geom_type != "Polygon":
+        u = max(getattr(u, "geoms", [u]), key=lambda g: g.area)
+    if u.geom_type != "Polygon" or u.is_empty:
+        return None
+    return np.asarray(u.exterior.coords[:-1], np.float32)
 
 
 class SlicedDetector(Detector):
@@ -88,7 +134,15 @@ class SlicedDetector(Detector):
             # square input size, so a tile is seen at a higher resolution than the frame.
             tiles = [np.ascontiguousarray(frame[y0:y1, x0:x1]) for x0, y0, x1, y1 in wins]
             whole = [frame] if self.whole_frame_kinds else []
-            parts = self.inner.detect_batch(whole + tiles, [cfg] * (len(whole) + len(tiles)))
+            batch, cfgs = whole + tiles, [cfg] * (len(whole) + len(tiles))
+            with_maps = hasattr(self.inner, "probability_maps") and hasattr(self.inner, "detections_from_maps")
+            cells = np.zeros((0, len(CELL_COLUMNS)), np.float32)
+            if with_maps:
+                prob = self.inner.probability_maps(batch)
+                parts = self.inner.detections_from_maps(batch, prob, cfgs)
+                cells = self._frame_cells(prob[len(whole):], wins, cfg)
+            else:
+                parts = self.inner.detect_batch(batch, cfgs)
             area = None
             if whole:
                 d0 = parts.pop(0)
@@ -113,6 +167,43 @@ class SlicedDetector(Detector):
                                               np.asarray(kinds, dtype=object), polys)
                 bb = np.asarray(b, np.float32)
                 share = ((bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1]) / float(w * h)).astype(np.float32)
+                for i, (kind, poly) in enumerate(zip(k, p)):  # an area hazard: the share its outline covers
+                    if kind in AREA_KINDS and poly is not None and len(poly) >= 3:
+                        share[i] = min(1.0, abs(float(cv2.contourArea(np.asarray(poly, np.float32)))) / float(w * h))
+                    elif kind not in AREA_KINDS:
+                        share[i] = np.nan
                 merged = Detections(bb, np.asarray(c, np.float32), np.asarray(k, dtype=object), tuple(p), share)
+            if with_maps:
+                merged = merged.with_data(cells=_object_array(
+                    [_cells_near(cells, b) if str(k) in self.tile_kinds else None
+                     for b, k in zip(merged.xyxy, merged.kind)]))
+                if area is not None:
+                    area = area.with_data(cells=_object_array([None] * len(area)))
             out.append(Detections.merge([merged] + ([area] if area is not None else [])))
         return out
+
+    def _frame_cells(self, prob: np.ndarray, wins, cfg: CameraDetectConfig) -> np.ndarray:
+        """Cells of the tiled kinds at or above the region level (``CELL_FACTOR`` × threshold), in frame pixels."""
+        from disaster_ops.detect.postprocess import CELL_FACTOR
+
+        kinds = list(self.inner.kinds)
+        thr = {**self.inner.default_thresholds(), **cfg.thresholds}
+        rows = []
+        for (x0, y0, x1, y1), p in zip(wins, prob):
+            gh, gw = p.shape[1:]
+            sx, sy = (x1 - x0) / gw, (y1 - y0) / gh
+            for k in self.tile_kinds:
+                ch = p[kinds.index(k)]
+                ys, xs = np.nonzero(ch >= CELL_FACTOR * thr.get(k, 0.5))
+                if xs.size:
+                    rows.append(np.column_stack([x0 + (xs + 0.5) * sx, y0 + (ys + 0.5) * sy, ch[ys, xs],
+                                                 np.full(xs.size, sx), np.full(xs.size, sy)]))
+        return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, len(CELL_COLUMNS)), np.float32)
+
+
+def _object_array(items: list) -> np.ndarray:
+    """A 1-D object array holding ``items`` as they are (numpy would stack equal-shaped arrays)."""
+    out = np.empty(len(items), dtype=object)
+    for i, it in enumerate(items):
+        out[i] = it
+    return out

@@ -8,7 +8,9 @@ A moving camera always shows motion, so the motion gate is off here; N-of-M
 confirmation still applies, per kind and, for fire and smoke, per place on the ground
 (``place_confirm``: a one-frame false box next to a confirmed fire is not reported).
 Parts of one flame column (base and tips) are merged (``detect.stacking``) and each
-column is placed where it stands (``geo.box_ground``: the foot, not the box centre).
+column is placed where it stands (``geo.box_ground``: the foot, not the box centre),
+from the detector's scored cells of the column where it gives them (HazardNet on tiles:
+``detect.tiling``), else from the box.
 A confirmed hazard is reported when raised and then at most every ``report_interval_s``.
 """
 
@@ -42,6 +44,11 @@ from geo.camera_model import CameraIntrinsics
 from geo.projection import PinholePose
 
 logger = logging.getLogger(__name__)
+# Kinds detected on the overlapping tiles (the rest on the whole frame). Flood too: on the
+# whole oblique frame the CCTV-trained scene gate reads a wide view of ground as water;
+# on real aerial photos tiles and the whole frame find the same floods
+# (benchmarks/aerial_validation.py --flood-data).
+TILE_KINDS = ("fire", "flood")
 
 __all__ = ["AerialDetector", "AerialFrame", "DronePose"]
 
@@ -61,12 +68,12 @@ class AerialDetector:
                  hfov_deg: float = 84.0, detector: Detector | None = None, engine: Engine | None = None,
                  config: CameraDetectConfig | None = None, snapshot_dir: Path | None = None,
                  max_range_factor: float = 10.0, report_interval_s: float = 5.0, slice_grid: int = 3,
-                 place_radius_m: float = 10.0) -> None:
+                 tile_kinds: tuple[str, ...] = TILE_KINDS, place_radius_m: float = 10.0) -> None:
         self.drone_name = drone_name
         self.intrinsics = intrinsics
         self.hfov_deg = hfov_deg
         base = detector or create_detector()
-        self.detector = SlicedDetector(base, grid=slice_grid) if slice_grid > 1 else base
+        self.detector = SlicedDetector(base, grid=slice_grid, tile_kinds=tile_kinds) if slice_grid > 1 else base
         self.engine = engine
         cfg = config or CameraDetectConfig(motion=MotionConfig(enabled=False))
         self.runner = MultiCameraRunner(self.detector, {drone_name: cfg})

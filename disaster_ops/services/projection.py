@@ -77,14 +77,15 @@ def to_ground(model, dets: Detections, *, kinds: set[str], source_kind: str, sou
     ``box_point``: ``"bottom"`` (bottom centre: where an upright object seen from the
     side meets the ground; CCTV), ``"foot"`` (the centre of the base of an upright column
     for any view, with the base's ground extent as ``uncertainty_m``; drones, see
-    ``geo.box_ground``) or ``"center"`` (the box centre)."""
+    ``geo.box_ground``; from the column's scored cells where the detector gave them in
+    ``data["cells"]``, else from the box) or ``"center"`` (the box centre)."""
     keep = np.array([k in kinds for k in dets.kind], dtype=bool)
     if not keep.any():
         return []
     sel = dets[keep]
     unc = np.full(len(sel), np.nan)
     if box_point == "foot":
-        feet = box_ground_feet(model, sel.xyxy, max_range_m=max_range_m)
+        feet = box_ground_feet(model, sel.xyxy, max_range_m=max_range_m, cells=sel.data.get("cells"))
         pts, unc = feet.ground, feet.uncertainty_m
     elif box_point == "center":
         b = np.atleast_2d(sel.xyxy).astype(float)

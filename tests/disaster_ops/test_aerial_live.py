@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import statistics
 import threading
 import time
@@ -34,6 +35,8 @@ CENTER = (35.0950, 129.0250)  # south-west of Busan Jung-gu (sample cameras)
 FRAME = LocalFrame.tangent(*CENTER)
 BLIND = (35.1050, 129.0400)  # inside the sample cameras' area, but none of them sees it
 FIRES_EN_M = ((20.0, 10.0), (-25.0, -15.0))
+# Local UDP/TCP ports of this file: PORT0 .. PORT0 + 29 (a session with an assigned range sets the base).
+PORT0 = int(os.environ.get("DISASTER_OPS_AERIAL_TEST_PORT0", "18820"))
 
 def _ll(e_m: float, n_m: float) -> tuple[float, float]:
     lat, lon = FRAME.to_latlon(e_m, n_m)
@@ -81,12 +84,12 @@ def rig_factory():
         r.close()
 
 @pytest.mark.parametrize("gimbal_pitch_deg, back_m, port", [
-    pytest.param(-90.0, 0.0, 18820, marks=pytest.mark.xfail(
+    pytest.param(-90.0, 0.0, PORT0 + 0, marks=pytest.mark.xfail(
         strict=False, reason="fires are drawn as 30 m-tall flame columns standing on their point (issue #12, "
         "aerial2): in this hover the detector boxes the bright core near the base of each leaning column, and "
         "the foot of the box lands 1.9 m and 4.8 m from the two fires (median 3.4 m; over 9 nadir views on 3 "
         "ground seeds the median is 1.6 m: docs/aerial.md)")),
-    pytest.param(-45.0, 80.0, 18825, marks=pytest.mark.xfail(
+    pytest.param(-45.0, 80.0, PORT0 + 5, marks=pytest.mark.xfail(
         strict=False, reason="HazardNet v8 (issue #9) reads the far field of the oblique synthetic ground as "
         "flood (confirmed, 46-76 m off), and in some frames reports only the tips of a flame, whose column "
         "base is not detected to merge them with (20 m off); the fires' own feet are 1-4 m off (docs/aerial.md)")),
@@ -127,7 +130,7 @@ def test_a_fire_where_no_camera_looks_becomes_a_new_drone_incident(engine, data_
 
     for f in sample_registries():
         import_registry(f, principal=Principal.system("test"))
-    rig = rig_factory(18830, fires=((0.0, 0.0),), center=BLIND)
+    rig = rig_factory(PORT0 + 10, fires=((0.0, 0.0),), center=BLIND)
     [fire] = rig.planted
     gaps = coverage_gaps(PointRadius(lat=fire.lat, lon=fire.lon, radius_m=50.0), engine=engine)
     assert gaps.covered_fraction == 0.0  # no camera of the registry sees this place
@@ -148,7 +151,7 @@ def _wait(pred, timeout_s: float) -> bool:
     return False
 
 def test_a_telemetry_gap_leaves_frames_unreferenced_never_guessed(engine, data_dir, rig_factory):
-    rig = rig_factory(18835)
+    rig = rig_factory(PORT0 + 15)
     place_vehicle(rig.sim, lat=CENTER[0], lon=CENTER[1], alt_rel_m=80.0)
     worker = AerialWorker("sim-1", rig.camera.url, rig.track, engine=engine, sample_fps=3.0, report_interval_s=0.0)
     t = threading.Thread(target=worker.run, kwargs={"duration_s": 60.0})
@@ -176,7 +179,7 @@ def test_a_telemetry_gap_leaves_frames_unreferenced_never_guessed(engine, data_d
     assert "gap" in (view.reason or "")
 
 def test_a_video_stream_that_dies_is_reconnected_without_stopping_the_worker(engine, data_dir, rig_factory):
-    rig = rig_factory(18840)
+    rig = rig_factory(PORT0 + 20)
     place_vehicle(rig.sim, lat=CENTER[0], lon=CENTER[1], alt_rel_m=80.0)
     worker = AerialWorker("sim-1", rig.camera.url, rig.track, engine=engine, sample_fps=3.0,
                           source_backoff_s=(0.5, 1.0))
@@ -208,7 +211,7 @@ def test_h264_over_udp_is_read(tmp_path, mode):
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         pytest.skip("ffmpeg not installed (apt-get install ffmpeg; CI installs it)")
-    port = 18845 if mode == "mpegts" else 18847
+    port = PORT0 + 25 if mode == "mpegts" else PORT0 + 27
     if mode == "mpegts":
         url, out = f"udp://127.0.0.1:{port}", ["-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"]
     else:

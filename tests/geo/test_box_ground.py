@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from geo.aerial import aerial_pose
-from geo.box_ground import box_foot_px, box_ground_feet, down_direction_px, fits_column
+from geo.box_ground import (
+    box_foot_px,
+    box_ground_feet,
+    cells_foot_px,
+    down_direction_px,
+    fits_column,
+)
 from geo.camera_model import CameraIntrinsics
 from geo.projection import PinholePose
 
@@ -86,3 +92,49 @@ def test_a_box_above_a_column_fits_it_a_box_beside_it_does_not():
     assert fits_column(pose, (0.0, 80.0), 2.0, tips, max_height_m=40.0)
     assert not fits_column(pose, (0.0, 80.0), 2.0, tips, max_height_m=10.0)  # taller than a column may be
     assert not fits_column(pose, (30.0, 80.0), 2.0, tips, max_height_m=40.0)  # another line of sight
+
+
+def _column_cells(pose: PinholePose, e_m: float, n_m: float, radius_m: float, height_m: float,
+                  cell_px: tuple[float, float] = (8.0, 6.0)) -> np.ndarray:
+    """The detector's view of an upright cylinder standing on (e, n): every cell of a grid
+    (``cell_px``, as a tile's 8×8 model cells come back to the frame) whose centre falls
+    on the cylinder's image, scored 1."""
+    pts = []
+    for up in np.linspace(0.0, height_m, 40):
+        for a in np.linspace(0.0, 2 * math.pi, 48, endpoint=False):
+            for rr in (0.0, 0.5, 1.0):
+                p = pose.enu_to_pixel(np.array([e_m + rr * radius_m * math.cos(a)]),
+                                      np.array([n_m + rr * radius_m * math.sin(a)]), np.array([up]))
+                if np.isfinite(p.u_px[0]):
+                    pts.append((float(p.u_px[0]), float(p.v_px[0])))
+    cw, ch = cell_px
+    cells = {(math.floor(u / cw), math.floor(v / ch)) for u, v in pts}
+    return np.array([[(i + 0.5) * cw, (j + 0.5) * ch, 1.0, cw, ch] for i, j in sorted(cells)])
+
+
+@pytest.mark.parametrize("gimbal_pitch_deg, back_m, ahead_m", [(-90.0, 0.0, 0.0), (-90.0, 0.0, 30.0),
+                                                                (-45.0, 80.0, 0.0), (-45.0, 80.0, 25.0)])
+def test_a_column_is_placed_at_its_base_from_its_cells(gimbal_pitch_deg, back_m, ahead_m):
+    """An upright 13 m-wide, 30 m-tall column seen from 80 m, as the cells a detector scores:
+    the foot from the cells is within a cell of the base centre, in every view."""
+    pose = aerial_pose(lat=35.0, lon=129.0, alt_agl_m=80.0, yaw_deg=0.0, gimbal_pitch_deg=gimbal_pitch_deg,
+                       intrinsics=INTR)
+    for e_m in (-25.0, 0.0, 20.0):
+        n_m = back_m + ahead_m
+        cells = _column_cells(pose, e_m, n_m, 6.5, 30.0)
+        f = box_ground_feet(pose, np.array([[cells[:, 0].min(), cells[:, 1].min(), cells[:, 0].max(),
+                                              cells[:, 1].max()]]), cells=[cells])
+        err = math.hypot(f.ground.east_m[0] - e_m, f.ground.north_m[0] - n_m)
+        gsd_m = math.hypot(back_m + ahead_m, 80.0) / INTR.fx_px * 8.0 / math.sin(math.radians(-gimbal_pitch_deg))
+        assert err <= max(1.0, gsd_m), (e_m, err)
+
+
+def test_cells_foot_needs_cells_and_falls_back_to_the_box():
+    pose = aerial_pose(lat=35.0, lon=129.0, alt_agl_m=80.0, yaw_deg=0.0, gimbal_pitch_deg=-90.0, intrinsics=INTR)
+    assert cells_foot_px(pose, np.zeros((0, 5))) is None
+    box = (300.0, 220.0, 340.0, 260.0)
+    with_none = box_ground_feet(pose, np.array([box]), cells=[None])
+    plain = box_ground_feet(pose, np.array([box]))
+    assert with_none.ground.east_m[0] == plain.ground.east_m[0]
+    with pytest.raises(ValueError, match="2 boxes"):
+        box_ground_feet(pose, np.array([box, box]), cells=[None])
