@@ -69,7 +69,7 @@ class Variant:
         from disaster_ops.detect import DetectorConfig, create_detector
         from disaster_ops.detect.tiling import SlicedDetector
 
-        m = re.fullmatch(r"(?:g(\d))?(tiles|whole)(\d+)(?:-c([\d.]+))?(?:-b([\d.]+))?(-tf)?(-box)?(?:-p([\d.]+))?(?:-m(\d))?(?:-nb([\d.]+))?", name)
+        m = re.fullmatch(r"(?:g(\d))?(tiles|whole)(\d+)(?:-c([\d.]+))?(?:-b([\d.]+))?(-tf)?(-box)?(?:-p([\d.]+))?(?:-m(\d))?", name)
         grid = int(m.group(1) or 3)
         size = int(m.group(3))
         self.range_factor = float(m.group(4) or 10.0)
@@ -79,7 +79,6 @@ class Variant:
         self.box_foot = bool(m.group(7))
         self.peak_share = float(m.group(8)) if m.group(8) else None
         self.margin = int(m.group(9)) if m.group(9) else None
-        self.near_band = float(m.group(10)) if m.group(10) else None
         self.core = float(m.group(5)) if m.group(5) else None
 
     def locate(self, img, pose):
@@ -87,9 +86,7 @@ class Variant:
         from disaster_ops.detect import postprocess, tiling
         from geo import box_ground
 
-        old = postprocess.BOX_CORE_FACTOR, tiling.CELL_MARGIN, box_ground.CELL_PEAK_SHARE, box_ground.NEAR_BAND_CELLS
-        if self.near_band is not None:
-            box_ground.NEAR_BAND_CELLS = self.near_band
+        old = postprocess.BOX_CORE_FACTOR, tiling.CELL_MARGIN, box_ground.CELL_PEAK_SHARE
         if self.core is not None:
             postprocess.BOX_CORE_FACTOR = self.core
         if self.margin is not None:
@@ -100,8 +97,7 @@ class Variant:
             [d] = self.det.detect_batch([img])
             d = self._place(d, pose)
         finally:
-            (postprocess.BOX_CORE_FACTOR, tiling.CELL_MARGIN, box_ground.CELL_PEAK_SHARE,
-             box_ground.NEAR_BAND_CELLS) = old
+            postprocess.BOX_CORE_FACTOR, tiling.CELL_MARGIN, box_ground.CELL_PEAK_SHARE = old
         return d
 
     def _place(self, d, pose):

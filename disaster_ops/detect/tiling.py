@@ -16,8 +16,9 @@ network then sees fires at a scale it was not trained on and finds far fewer of 
 (validation, ``benchmarks/aerial_validation.py``: 0-8 of 24 fires instead of 16-18).
 
 A detector that gives per-cell probability maps (HazardNet) is run once per tile for
-both the boxes and the cells: each box of a tiled kind carries, in ``data["cells"]``,
-the confident cells of the frame near it (``CELL_COLUMNS``, frame pixels), from which
+both the boxes and the cells: each box of a tiled point kind carries, in ``data["cells"]``,
+the cells of the connected regions it holds (``CELL_COLUMNS``, frame pixels; a flame
+whose bright core alone makes the box still brings its dimmer base), from which
 the aerial path places a column's foot more finely than from the box
 (``geo.box_ground.cells_foot_px``).
 """
@@ -35,18 +36,38 @@ from disaster_ops.detect.postprocess import AREA_KINDS
 from disaster_ops.detect.records import Detections
 
 CELL_COLUMNS = ("u_px", "v_px", "prob", "cell_w_px", "cell_h_px")  # columns of data["cells"] rows
-CELL_MARGIN = 2  # cells of the frame within this many cells of a box belong to it
+# A box's cells: its regions' cells within this many cells of the box (6 rather than 2 on the
+# validation views: the dim base of a flame whose core alone made the box is 3-5 cells below it).
+CELL_MARGIN = 6
 
 
-def _cells_near(cells: np.ndarray, box: np.ndarray, margin_cells: int | None = None) -> np.ndarray:
-    """Rows of ``cells`` whose centres lie within ``box`` grown by ``margin_cells`` cells."""
+def _cells_of(cells: np.ndarray, box: np.ndarray, margin_cells: int | None = None) -> np.ndarray:
+    """The cells of the connected regions that ``box`` holds (rows of ``cells``: ``CELL_COLUMNS`` +
+    region label), limited to the box grown by ``margin_cells`` cells; ``CELL_COLUMNS`` only."""
     if not len(cells):
-        return cells
+        return cells[:, :len(CELL_COLUMNS)]
+    inside = ((cells[:, 0] >= box[0]) & (cells[:, 0] <= box[2]) & (cells[:, 1] >= box[1]) & (cells[:, 1] <= box[3]))
     m = CELL_MARGIN if margin_cells is None else margin_cells
     mx, my = m * cells[:, 3], m * cells[:, 4]
-    sel = ((cells[:, 0] >= box[0] - mx) & (cells[:, 0] <= box[2] + mx)
-           & (cells[:, 1] >= box[1] - my) & (cells[:, 1] <= box[3] + my))
-    return cells[sel]
+    near = ((cells[:, 0] >= box[0] - mx) & (cells[:, 0] <= box[2] + mx)
+            & (cells[:, 1] >= box[1] - my) & (cells[:, 1] <= box[3] + my))
+    sel = near & np.isin(cells[:, 5], np.unique(cells[inside, 5])) if inside.any() else near
+    return cells[sel, :len(CELL_COLUMNS)]
+
+
+def _label_regions(rows: np.ndarray) -> np.ndarray:
+    """One row per frame cell (the most confident of the tiles that saw it), with the label
+    of its 8-connected region appended. Half-overlapping tiles put their cells on one grid
+    of the frame (a tile offset is a whole number of cells)."""
+    cw, ch = float(rows[:, 3].max()), float(rows[:, 4].max())
+    gx = np.round(rows[:, 0] / cw - 0.5).astype(int)
+    gy = np.round(rows[:, 1] / ch - 0.5).astype(int)
+    grid = np.zeros((gy.max() + 1, gx.max() + 1), np.float32)
+    np.maximum.at(grid, (gy, gx), rows[:, 2])
+    _, labels = cv2.connectedComponents((grid > 0).astype(np.uint8), connectivity=8)
+    ys, xs = np.nonzero(grid > 0)
+    return np.column_stack([(xs + 0.5) * cw, (ys + 0.5) * ch, grid[ys, xs], np.full(xs.size, cw),
+                            np.full(xs.size, ch), labels[ys, xs]]).astype(np.float32)
 
 
 def tile_windows(width_px: int, height_px: int, *, grid: int) -> list[tuple[int, int, int, int]]:
@@ -136,7 +157,7 @@ class SlicedDetector(Detector):
             whole = [frame] if self.whole_frame_kinds else []
             batch, cfgs = whole + tiles, [cfg] * (len(whole) + len(tiles))
             with_maps = hasattr(self.inner, "probability_maps") and hasattr(self.inner, "detections_from_maps")
-            cells = np.zeros((0, len(CELL_COLUMNS)), np.float32)
+            cells: dict[str, np.ndarray] = {}
             if with_maps:
                 prob = self.inner.probability_maps(batch)
                 parts = self.inner.detections_from_maps(batch, prob, cfgs)
@@ -175,30 +196,36 @@ class SlicedDetector(Detector):
                 merged = Detections(bb, np.asarray(c, np.float32), np.asarray(k, dtype=object), tuple(p), share)
             if with_maps:
                 merged = merged.with_data(cells=_object_array(
-                    [_cells_near(cells, b) if str(k) in self.tile_kinds else None
+                    [_cells_of(cells[str(k)], b) if str(k) in cells else None
                      for b, k in zip(merged.xyxy, merged.kind)]))
                 if area is not None:
                     area = area.with_data(cells=_object_array([None] * len(area)))
             out.append(Detections.merge([merged] + ([area] if area is not None else [])))
         return out
 
-    def _frame_cells(self, prob: np.ndarray, wins, cfg: CameraDetectConfig) -> np.ndarray:
-        """Cells of the tiled kinds at or above the region level (``CELL_FACTOR`` × threshold), in frame pixels."""
+    def _frame_cells(self, prob: np.ndarray, wins, cfg: CameraDetectConfig) -> dict[str, np.ndarray]:
+        """Per tiled point kind (not area kinds), its cells at or above the region level
+        (``CELL_FACTOR`` × threshold) in frame pixels, with their region labels."""
         from disaster_ops.detect.postprocess import CELL_FACTOR
 
         kinds = list(self.inner.kinds)
         thr = {**self.inner.default_thresholds(), **cfg.thresholds}
-        rows = []
-        for (x0, y0, x1, y1), p in zip(wins, prob):
-            gh, gw = p.shape[1:]
-            sx, sy = (x1 - x0) / gw, (y1 - y0) / gh
-            for k in self.tile_kinds:
-                ch = p[kinds.index(k)]
-                ys, xs = np.nonzero(ch >= CELL_FACTOR * thr.get(k, 0.5))
+        out = {}
+        for k in self.tile_kinds:
+            if k in AREA_KINDS:
+                continue
+            rows = []
+            for (x0, y0, x1, y1), p in zip(wins, prob):
+                gh, gw = p.shape[1:]
+                sx, sy = (x1 - x0) / gw, (y1 - y0) / gh
+                c = p[kinds.index(k)]
+                ys, xs = np.nonzero(c >= CELL_FACTOR * thr.get(k, 0.5))
                 if xs.size:
-                    rows.append(np.column_stack([x0 + (xs + 0.5) * sx, y0 + (ys + 0.5) * sy, ch[ys, xs],
+                    rows.append(np.column_stack([x0 + (xs + 0.5) * sx, y0 + (ys + 0.5) * sy, c[ys, xs],
                                                  np.full(xs.size, sx), np.full(xs.size, sy)]))
-        return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, len(CELL_COLUMNS)), np.float32)
+            out[k] = (_label_regions(np.concatenate(rows)) if rows
+                      else np.zeros((0, len(CELL_COLUMNS) + 1), np.float32))
+        return out
 
 
 def _object_array(items: list) -> np.ndarray:

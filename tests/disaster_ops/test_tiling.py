@@ -11,7 +11,7 @@ import pytest
 
 from disaster_ops.detect import create_detector
 from disaster_ops.detect.stacking import merge_columns
-from disaster_ops.detect.tiling import CELL_COLUMNS, SlicedDetector, tile_windows
+from disaster_ops.detect.tiling import CELL_COLUMNS, CELL_MARGIN, SlicedDetector, tile_windows
 from disaster_ops.services.demo import parse_hazard
 from drone_link.sim.aerial_camera import CameraSpec, build_scene, render
 from geo.aerial import aerial_pose
@@ -50,7 +50,7 @@ def test_each_fire_box_carries_its_cells_in_frame_pixels(nadir_fire):
         assert cells.shape[1] == len(CELL_COLUMNS) and len(cells)
         # tile cells are 8 model px of a 320×240 tile seen at 320×320: 8 × 6 frame px
         assert set(np.round(cells[:, 3], 3)) == {8.0} and set(np.round(cells[:, 4], 3)) == {6.0}
-        cw, ch = 3 * cells[:, 3], 3 * cells[:, 4]
+        cw, ch = CELL_MARGIN * cells[:, 3], CELL_MARGIN * cells[:, 4]
         assert np.all((cells[:, 0] >= box[0] - cw) & (cells[:, 0] <= box[2] + cw))
         assert np.all((cells[:, 1] >= box[1] - ch) & (cells[:, 1] <= box[3] + ch))
     # Whole-frame kinds have no cells; the JSON shape of detections does not carry them.

@@ -96,15 +96,17 @@ def test_a_box_above_a_column_fits_it_a_box_beside_it_does_not():
 
 def _column_cells(pose: PinholePose, e_m: float, n_m: float, radius_m: float, height_m: float,
                   cell_px: tuple[float, float] = (8.0, 6.0)) -> np.ndarray:
-    """The detector's view of an upright cylinder standing on (e, n): every cell of a grid
+    """The detector's view of an upright flame standing on (e, n), a cone narrowing from its
+    burning base to its tip: every cell of a grid
     (``cell_px``, as a tile's 8×8 model cells come back to the frame) whose centre falls
     on the cylinder's image, scored 1."""
     pts = []
     for up in np.linspace(0.0, height_m, 40):
         for a in np.linspace(0.0, 2 * math.pi, 48, endpoint=False):
             for rr in (0.0, 0.5, 1.0):
-                p = pose.enu_to_pixel(np.array([e_m + rr * radius_m * math.cos(a)]),
-                                      np.array([n_m + rr * radius_m * math.sin(a)]), np.array([up]))
+                rad = rr * radius_m * (1.0 - up / height_m)
+                p = pose.enu_to_pixel(np.array([e_m + rad * math.cos(a)]),
+                                      np.array([n_m + rad * math.sin(a)]), np.array([up]))
                 if np.isfinite(p.u_px[0]):
                     pts.append((float(p.u_px[0]), float(p.v_px[0])))
     cw, ch = cell_px
@@ -115,7 +117,7 @@ def _column_cells(pose: PinholePose, e_m: float, n_m: float, radius_m: float, he
 @pytest.mark.parametrize("gimbal_pitch_deg, back_m, ahead_m", [(-90.0, 0.0, 0.0), (-90.0, 0.0, 30.0),
                                                                 (-45.0, 80.0, 0.0), (-45.0, 80.0, 25.0)])
 def test_a_column_is_placed_at_its_base_from_its_cells(gimbal_pitch_deg, back_m, ahead_m):
-    """An upright 13 m-wide, 30 m-tall column seen from 80 m, as the cells a detector scores:
+    """An upright flame 13 m wide at its base, 30 m tall, seen from 80 m, as the cells a detector scores:
     the foot from the cells is within a cell of the base centre, in every view."""
     pose = aerial_pose(lat=35.0, lon=129.0, alt_agl_m=80.0, yaw_deg=0.0, gimbal_pitch_deg=gimbal_pitch_deg,
                        intrinsics=INTR)
