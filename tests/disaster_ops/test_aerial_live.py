@@ -84,16 +84,15 @@ def rig_factory():
         r.close()
 
 @pytest.mark.parametrize("gimbal_pitch_deg, back_m, port", [
-    pytest.param(-90.0, 0.0, PORT0 + 0, marks=pytest.mark.xfail(
-        strict=False, reason="fires are drawn as 30 m-tall flame columns standing on their point (issue #12, "
-        "aerial2): in this hover the detector boxes the bright core near the base of each leaning column, and "
-        "the foot of the box lands 1.9 m and 4.8 m from the two fires (median 3.4 m; over 9 nadir views on 3 "
-        "ground seeds the median is 1.6 m: docs/aerial.md)")),
-    pytest.param(-45.0, 80.0, PORT0 + 5, marks=pytest.mark.xfail(
-        strict=False, reason="HazardNet v8 (issue #9) reads the far field of the oblique synthetic ground as "
-        "flood (confirmed, 46-76 m off), and in some frames reports only the tips of a flame, whose column "
-        "base is not detected to merge them with (20 m off); the fires' own feet are 1-4 m off (docs/aerial.md)")),
-], ids=["nadir", "oblique45"])
+    pytest.param(-90.0, 0.0, PORT0 + 0, id="nadir"),
+    pytest.param(-45.0, 80.0, PORT0 + 5, id="oblique45", marks=pytest.mark.xfail(
+        strict=False, reason="issue #12 (aerial3): the two fires are placed 2.5 m and 4.4 m from their bases "
+        "(median 3.5 m, target 3 m; the same in every run: the hover repeats one view). The flood false alarms "
+        "and the tips-only box of earlier rounds are gone (flood on tiles, a box's cells take its whole region); "
+        "the farther fire's foot still lands beyond it: HazardNet scores its base weakly. Over the 24 fires of "
+        "the validation views (benchmarks/aerial_validation.py; 19 of 24 fires found) the 45° median is 2.3 m "
+        "(docs/aerial.md)")),
+])
 def test_planted_fires_are_detected_from_80m_and_placed_within_3m(engine, data_dir, rig_factory,
                                                                   gimbal_pitch_deg, back_m, port):
     rig = rig_factory(port, gimbal_pitch_deg=gimbal_pitch_deg)
