@@ -124,7 +124,7 @@ class Detections:
             if np.isfinite(self.area_share[i]):
                 item["area_share"] = round(float(self.area_share[i]), 4)
             for key, arr in self.data.items():
-                if arr[i] is None or (isinstance(arr[i], np.ndarray) and arr[i].ndim):
+                if isinstance(arr[i], np.ndarray) and arr[i].ndim:
                     continue  # per-detection arrays (e.g. a column's cells) are not part of the JSON shape
                 item[key] = arr[i].item() if hasattr(arr[i], "item") else arr[i]
             out.append(item)
