@@ -174,6 +174,20 @@ class MapSettings(BaseModel):
                                         "are drawn as counts on a grid, whatever the zoom.")
 
 
+class RetentionSettings(BaseModel):
+    """How long person images (people-incident snapshots, person crops) are kept per camera."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_days: int = Field(30, ge=1, le=3650,
+                              description="Days kept for a camera whose registry row gives no 보관일수 (and "
+                                          "for images of unknown cameras), days. "
+                                          "Example: DISASTER_OPS_RETENTION__DEFAULT_DAYS=14.")
+    interval_s: float = Field(3600.0, ge=10.0, le=7 * 86400.0,
+                              description="How often the watcher runs retention, seconds. "
+                                          "Example: DISASTER_OPS_RETENTION__INTERVAL_S=600.")
+
+
 class Settings(BaseSettings):
     """Effective configuration of one process."""
 
@@ -200,6 +214,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     map: MapSettings = Field(default_factory=MapSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_level: str | None = Field(None, description="Level of the product's log on standard error: DEBUG, "
                                   "INFO, WARNING or ERROR (the CLI's --quiet / --verbose override it). "
                                   "Default: INFO for the long-running commands (watch, drone-worker, "

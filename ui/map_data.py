@@ -37,9 +37,10 @@ def blind_spots(incidents: tuple[cop.IncidentMarker, ...]) -> dict:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def incident_details(keys: tuple[tuple[int, str], ...]) -> dict[int, cop.IncidentDetail]:
-    """Popup details by incident id; ``keys`` = (id, last seen), so news refreshes them."""
-    return cop.incident_details([k[0] for k in keys])
+def incident_details(keys: tuple[tuple[int, str], ...], principal) -> dict[int, cop.IncidentDetail]:
+    """Popup details by incident id; ``keys`` = (id, last seen), so news refreshes them.
+    Cached per principal: thumbnails are raw or blurred by role."""
+    return cop.incident_details([k[0] for k in keys], principal=principal)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -45,6 +45,7 @@ COMMAND_MODULES: dict[str, str] = {
     "missions": "missions_cmd",
     "people": "people_cmd",
     "plan": "plan_cmd",
+    "retention": "retention_cmd",
     "serve": "demo_cmd",
     "share": "share_cmd",
     "sim-drone": "sim_drone_cmd",

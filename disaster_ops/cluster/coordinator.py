@@ -239,6 +239,22 @@ class Coordinator:
             incidents.sweep(engine=self.engine)
         except Exception:  # the incident rules must not stop the cameras
             logger.exception("incident sweep failed")
+        self._retention()
+
+    def _retention(self) -> None:
+        """Person-image retention (services/retention) every retention.interval_s, first at the first sweep."""
+        from disaster_ops.config import get_settings
+        from disaster_ops.services import retention
+
+        now = time.monotonic()
+        last = getattr(self, "_last_retention", None)
+        if last is not None and now - last < get_settings().retention.interval_s:
+            return
+        self._last_retention = now
+        try:
+            retention.run(engine=self.engine)
+        except Exception:  # retention must not stop the cameras; the next run tries again
+            logger.exception("retention run failed")
 
     def statuses(self, *, timeout_s: float | None = None) -> list[ShardStatus]:
         """Each live worker's status (those that do not answer within the timeout are left out)."""

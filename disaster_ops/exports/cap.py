@@ -112,7 +112,7 @@ def _sub(parent, tag: str, text: str | None = None):
 
 
 def _info(alert, inc: IncidentShare, *, lang: str, effective: datetime, expires: datetime | None,
-          sender_name: str, area_desc: str, web: str | None) -> None:
+          sender_name: str, area_desc: str, web: str | None, snapshot_uri: str | None = None) -> None:
     category, ev_en, ev_ko = _EVENT.get(inc.kind, ("Other", inc.kind.title(), inc.kind))
     info = _sub(alert, "info")
     _sub(info, "language", lang)
@@ -139,6 +139,11 @@ def _info(alert, inc: IncidentShare, *, lang: str, effective: datetime, expires:
     param = _sub(info, "parameter")
     _sub(param, "valueName", "incident_id")
     _sub(param, "value", str(inc.id))
+    if snapshot_uri:  # the GIS feed's blurred copy (services/evidence), never the raw file
+        res = _sub(info, "resource")
+        _sub(res, "resourceDesc", "사건 스냅숏 (얼굴 흐림)" if lang.startswith("ko") else "Incident snapshot (faces blurred)")
+        _sub(res, "mimeType", "image/jpeg")
+        _sub(res, "uri", snapshot_uri)
     area = _sub(info, "area")
     _sub(area, "areaDesc", area_desc)
     for ring in area_polygons(inc.geometry):
@@ -153,7 +158,7 @@ def cap_alert(inc: IncidentShare, *, msg_type: str, ident: str, sent: datetime, 
               references: Sequence[CapRef] = (), sender_name: str = "disaster-ops",
               area_desc_ko: str = "CCTV·드론 관측 구역", area_desc_en: str = "CCTV/drone observed area",
               expires_after_s: float | None = 3600.0, web: str | None = None,
-              status: str = "Actual") -> bytes:
+              status: str = "Actual", snapshot_uri: str | None = None) -> bytes:
     """One CAP 1.2 ``<alert>`` document (UTF-8 bytes with an XML declaration)."""
     if msg_type != MsgType.ALERT and not references:
         raise ValueError(f"a CAP {msg_type} must reference the messages it updates")
@@ -171,7 +176,7 @@ def cap_alert(inc: IncidentShare, *, msg_type: str, ident: str, sent: datetime, 
     effective = min(sent, inc.last_seen) if msg_type != MsgType.ALERT else min(sent, inc.first_seen)
     for lang, desc in (("ko-KR", area_desc_ko), ("en-US", area_desc_en)):
         _info(alert, inc, lang=lang, effective=effective, expires=expires, sender_name=sender_name,
-              area_desc=desc, web=web)
+              area_desc=desc, web=web, snapshot_uri=snapshot_uri)
     return etree.tostring(alert, xml_declaration=True, encoding="UTF-8")
 
 

@@ -69,8 +69,10 @@ def _remarks(inc: IncidentShare) -> str:
 
 
 def incident_events(inc: IncidentShare, *, now: datetime, stale_s: float = 300.0,
-                    prefix: str = "disaster-ops") -> list[bytes]:
-    """Marker plus area shapes of one incident. Ended incidents come back already stale."""
+                    prefix: str = "disaster-ops", snapshot_url: str | None = None) -> list[bytes]:
+    """Marker plus area shapes of one incident. Ended incidents come back already stale.
+    ``snapshot_url``: a link on the marker to the GIS feed's blurred snapshot (only for
+    receivers whose rule includes media; never the raw file)."""
     stale = now + timedelta(seconds=stale_s) if inc.is_open else now
     color = _COLOR.get(inc.kind, -256)
     uid = incident_uid(inc.id, prefix)
@@ -83,6 +85,9 @@ def incident_events(inc: IncidentShare, *, now: datetime, stale_s: float = 300.0
     etree.SubElement(d, "usericon", iconsetpath=f"COT_MAPPING_SPOTMAP/{MARKER_TYPE}/{color}")
     etree.SubElement(d, "remarks").text = _remarks(inc)
     etree.SubElement(d, "archive")
+    if snapshot_url and inc.snapshot_path:
+        etree.SubElement(d, "link", url=snapshot_url, relation="r-u", mime="image/jpeg",
+                         remarks="snapshot, faces blurred")
     out.append(ev)
 
     circle = area_circle_km(inc.geometry)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -48,6 +49,7 @@ class _KrColumns:
     purpose: int | None
     count: int | None
     view: int | None
+    retention: int | None = None
 
 
 ENCODINGS = ("utf-8-sig", "cp949", "euc-kr")
@@ -245,7 +247,21 @@ def _kr_columns(header: list[str]) -> _KrColumns:
         lat=lat, lon=lon, key=pick("관리번호"), operator=pick("관리기관명"),
         road_addr=pick("소재지도로명주소"), lot_addr=pick("소재지지번주소"),
         purpose=pick("설치목적구분"), count=pick("카메라대수"), view=pick("촬영방면정보"),
+        retention=pick("보관일수"),
     )
+
+
+_DAYS_RE = re.compile(r"^\s*(\d{1,4})(?:\.0+)?\s*(?:일|days?)?\s*$")
+
+
+def retention_days(text: str) -> int | None:
+    """보관일수 as whole days (``30``, ``30일``, ``30.0``); None when blank or not a count of
+    1..3650 days (the camera then follows the retention.default_days setting)."""
+    m = _DAYS_RE.match(text or "")
+    if not m:
+        return None
+    days = int(m.group(1))
+    return days if 1 <= days <= 3650 else None
 
 
 def _too_long(row: list[str], header: list[str], max_chars: int) -> tuple[str, str] | None:
@@ -301,6 +317,7 @@ def _read_korean(reader: CheckedCsv, header: list[str], file: str, d: CameraDefa
         except (ValueError, OverflowError):
             yield RowIssue(file, line, "카메라대수", f"not a positive integer: {count_txt!r}")
             continue
+        keep_days = retention_days(cell(row, cols.retention))
         operator = cell(row, cols.operator)
         address = cell(row, cols.road_addr) or cell(row, cols.lot_addr)
         mgmt = cell(row, cols.key)
@@ -322,7 +339,7 @@ def _read_korean(reader: CheckedCsv, header: list[str], file: str, d: CameraDefa
             range_m=view.range_m if view.range_m is not None else (
                 d.ptz_range_m if view.omni else d.range_m),
             name=f"{operator} {address}".strip(), operator=operator,
-            purpose=cell(row, cols.purpose), address=address, camera_count=count,
+            purpose=cell(row, cols.purpose), address=address, camera_count=count, retention_days=keep_days,
             view_source=view.source if (omni or view.fov_deg or view.heading_deg is not None)
             else "default",
         ))

@@ -24,6 +24,7 @@ class CameraRecord:
     view_source: str = "default"
     mount_height_m: float | None = None
     tilt_deg: float | None = None
+    retention_days: int | None = None  # 보관일수: footage / person-crop retention, days
     # Which fields the row itself gave (None: all of them, e.g. the standard data). Used
     # when a row updates a camera first imported from another file (key rule, see
     # services.cameras): only what the row says overwrites the stored camera.

@@ -48,6 +48,7 @@ class CameraSchema(BaseModel):
     view_source: Annotated[str, Field(max_length=40)]
     mount_height_m: Finite | None = Field(None, gt=0.0, le=500.0)
     tilt_deg: Finite | None = Field(None, ge=0.0, le=90.0)
+    retention_days: int | None = Field(None, ge=1, le=3650)
 
 
 # The record fields the schema checks (bookkeeping such as ``fields_given`` is not user

@@ -140,7 +140,7 @@ def import_registry(
     return report
 
 
-_OPTIONAL_FIELDS = ("stream_url", "mount_height_m", "tilt_deg")  # updated only when the file gives them
+_OPTIONAL_FIELDS = ("stream_url", "mount_height_m", "tilt_deg", "retention_days")  # updated only when the file gives them
 
 
 def _norm_name(name: str | None) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from disaster_ops.exports.cap import CapRef, MsgType, cap_alert, identifier, now_s
+from disaster_ops.services.evidence import snapshot_url
 from disaster_ops.share.scope import AgencyScope
 from disaster_ops.share.views import IncidentShare, fingerprint, load_incidents
 from disaster_ops.storage.db import get_engine, session_scope
@@ -36,6 +37,7 @@ class CapSettings:
     sender: str = "disaster-ops@localhost"
     id_prefix: str = "disaster-ops"
     expires_after_s: float = 3600.0
+    public_url: str | None = None  # the GIS feed's address as agencies reach it: CAP <resource> links
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,9 @@ def _sync(*, engine: Engine | None, settings: CapSettings | None, now: datetime 
             msg_sent = max(sent, chain[-1].sent + timedelta(seconds=1)) if chain else sent
             refs = [CapRef(cfg.sender, m.identifier, m.sent) for m in chain]
             ident = identifier(cfg.id_prefix, inc.id, seq)
+            snap_uri = snapshot_url(cfg.public_url, inc.id) if inc.snapshot_path else None
             xml = cap_alert(inc, msg_type=msg_type, ident=ident, sent=msg_sent, sender=cfg.sender,
-                            references=refs, expires_after_s=cfg.expires_after_s)
+                            references=refs, expires_after_s=cfg.expires_after_s, snapshot_uri=snap_uri)
             row = CapMessage(incident_id=inc.id, seq=seq, identifier=ident, sent=msg_sent,
                              msg_type=msg_type, fingerprint=fp, xml=xml.decode("utf-8"))
             s.add(row)

@@ -514,12 +514,13 @@ class IncidentDetail:
     snapshot_utc: str | None = None
 
 
-def incident_details(incident_ids: list[int] | tuple[int, ...], *, timeline_limit: int = 5, thumb_px: int = 160,
+def incident_details(incident_ids: list[int] | tuple[int, ...], *, principal: Principal | None = None,
+                     timeline_limit: int = 5, thumb_px: int = 160,
                      engine: Engine | None = None) -> dict[int, IncidentDetail]:
     """Popup details for a few incidents (one query); thumbnails only of snapshots inside
-    the data folder (:func:`disaster_ops.services.snapshots.thumbnail_jpeg`)."""
-    from disaster_ops.config import get_settings
-    from disaster_ops.services.snapshots import thumbnail_jpeg
+    the data folder, raw only for a ``principal`` allowed raw evidence, else blurred
+    (:func:`disaster_ops.services.evidence.snapshot_thumbnail`)."""
+    from disaster_ops.services.evidence import snapshot_thumbnail
     from disaster_ops.storage.models import Detection
 
     ids = sorted({int(i) for i in incident_ids})
@@ -531,7 +532,6 @@ def incident_details(incident_ids: list[int] | tuple[int, ...], *, timeline_limi
     by_inc: dict[int, list] = {}
     for d in rows:
         by_inc.setdefault(d.incident_id, []).append(d)
-    root = get_settings().data_dir
     out = {}
     for iid, dets in by_inc.items():
         def when(d) -> str:
@@ -542,7 +542,8 @@ def incident_details(incident_ids: list[int] | tuple[int, ...], *, timeline_limi
 
         thumb, thumb_at = None, None
         for d in dets:
-            if d.snapshot_path and (thumb := thumbnail_jpeg(d.snapshot_path, root=root, max_px=thumb_px)):
+            if d.snapshot_path and (thumb := snapshot_thumbnail(d.snapshot_path, principal=principal,
+                                                                 max_px=thumb_px)):
                 thumb_at = when(d)
                 break
         out[iid] = IncidentDetail(

@@ -37,6 +37,9 @@ class Action(str, Enum):
     REVIEW_SIGHTING = "people.review"  # confirm or reject a sighting found by a search
     MANAGE_USERS = "users.manage"
     VIEW = "view"
+    # Unblurred snapshots (faces visible). Everyone else, and every feed that leaves the
+    # centre, gets the blurred copy (services/evidence.py).
+    VIEW_RAW_EVIDENCE = "evidence.raw"
 
 
 _MANAGER = frozenset(Action) - {Action.MANAGE_USERS, Action.INGEST_DETECTIONS}
@@ -45,6 +48,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.MANAGER: _MANAGER,
     Role.PILOT: frozenset({Action.VIEW, Action.FLY_MISSION, Action.ACK_INCIDENT, Action.PLAN_MISSION}),
     Role.RESPONDER: frozenset({Action.VIEW, Action.ACK_INCIDENT}),
+    # The watcher, publisher and feeds act as SYSTEM: they never see raw evidence.
     Role.SYSTEM: frozenset({Action.VIEW, Action.INGEST_DETECTIONS, Action.IMPORT_CAMERAS,
                             Action.PLAN_MISSION, Action.FLY_MISSION}),
 }

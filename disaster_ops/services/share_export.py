@@ -16,6 +16,7 @@ from disaster_ops.exports.atom import atom_feed
 from disaster_ops.exports.cot import drone_event, incident_events
 from disaster_ops.services import audit, cap_ledger
 from disaster_ops.services.agencies import scope_named
+from disaster_ops.services.evidence import snapshot_url
 from disaster_ops.services.roles import Action, Principal, require
 from disaster_ops.share.cap_dir import entries, write_cap_directory
 from disaster_ops.share.gis import incidents_feature_collection
@@ -55,8 +56,9 @@ def export_geojson(*, principal: Principal, agency: str | None = None, open_only
 
 
 def export_cot(*, principal: Principal, agency: str | None = None, open_only: bool = True,
-               stale_s: float = 300.0, engine: Engine | None = None) -> ExportResult:
-    """A CoT stream: events back to back, one per line (as TAK Server streams them)."""
+               stale_s: float = 300.0, public_url: str | None = None, engine: Engine | None = None) -> ExportResult:
+    """A CoT stream: events back to back, one per line (as TAK Server streams them).
+    ``public_url``: the GIS feed's address; markers then link to its blurred snapshots."""
     require(principal, Action.VIEW)
     eng = engine or get_engine()
     scope = _scope(agency, eng)
@@ -64,7 +66,9 @@ def export_cot(*, principal: Principal, agency: str | None = None, open_only: bo
     with Session(eng) as s:
         incs = [i for i in load_incidents(s, open_only=open_only) if i.admitted_by(scope)]
         drones = [d for d in load_drones(s) if scope is None or scope.admits_point(d.lat, d.lon)]
-    events = [e for i in incs for e in incident_events(i, now=now, stale_s=stale_s)]
+    media = scope is None or scope.include_media
+    events = [e for i in incs for e in incident_events(
+        i, now=now, stale_s=stale_s, snapshot_url=snapshot_url(public_url, i.id) if media else None)]
     events += [drone_event(d, now=now) for d in drones]
     _audit(eng, principal, "cot", agency, [i.id for i in incs])
     return ExportResult(b"\n".join(events), len(incs))

@@ -132,6 +132,10 @@ class Watcher:
         self._last_health = 0.0
         self._last_sweep = 0.0
         self.sweep_interval_s = sweep_interval_s  # quiet incidents: stale / auto-resolve / severity re-grade
+        # person-image retention (services/retention) runs with the sweep's owner, off the tick thread
+        self.retention_interval_s = get_settings().retention.interval_s if sweep_interval_s is not None else None
+        self._last_retention: float | None = None
+        self._retention_thread: threading.Thread | None = None
         self.stats = WatchStats()
         self.stop_event = threading.Event()
         self.lag_s = 0.0  # how late the last tick started against its schedule
@@ -258,7 +262,29 @@ class Watcher:
                     self.stats.errors += 1
         self._write_health()
         self._sweep()
+        self._retention()
         return out
+
+    def _retention(self) -> None:
+        """Start a retention run when one is due (first at the first tick) and none is running."""
+        now = time.monotonic()
+        if self.retention_interval_s is None or (self._last_retention is not None
+                                                 and now - self._last_retention < self.retention_interval_s):
+            return
+        if self._retention_thread is not None and self._retention_thread.is_alive():
+            return
+        self._last_retention = now
+
+        def work() -> None:
+            from disaster_ops.services import retention
+
+            try:
+                retention.run(engine=self.engine)
+            except Exception:  # retention must not stop the cameras; the next run tries again
+                logger.exception("retention run failed")
+
+        self._retention_thread = threading.Thread(target=work, name="retention", daemon=True)
+        self._retention_thread.start()
 
     def _sweep(self) -> None:
         now = time.monotonic()

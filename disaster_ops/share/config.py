@@ -99,6 +99,9 @@ class CapConfig(_Base):
     sender: str = Field("disaster-ops@localhost", pattern=r"^[^\s,<&]+$", description="CAP <sender>.")
     id_prefix: str = Field("disaster-ops", pattern=r"^[^\s,<&]+$", description="Prefix of CAP identifiers.")
     expires_after_s: float = Field(3600.0, ge=60, le=7 * 86400, description="CAP <expires> after sent, s.")
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s<>\"&]+$",
+                                   description="The GIS feed (share gis) as agencies reach it; when set, CAP "
+                                               "<resource> and CoT <link> point to its blurred snapshots.")
 
 
 class ShareConfig(_Base):

@@ -8,7 +8,9 @@ aggregated per agency per window like pushes.
 
 Routes: ``/incidents.geojson``, ``/cameras.geojson``, ``/gaps.geojson`` (zones no camera
 sees around each open incident in scope), ``/cap/index.atom`` (the agency's CAP feed) and
-``/cap/IDENTIFIER.xml``. Only GET; stdlib ``http.server``, bound to the address given.
+``/cap/IDENTIFIER.xml``, ``/snapshots/INCIDENT_ID.jpg`` (the incident's newest snapshot,
+faces and heads blurred, only for agencies whose rule includes media and admits the
+incident; the raw file is never served here: ``services/evidence``). Only GET; stdlib ``http.server``, bound to the address given.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from disaster_ops.share.views import load_cameras, load_incidents
 
 logger = logging.getLogger(__name__)
 _IDENT_RE = re.compile(r"^/cap/([^/\s]{1,200})\.xml$")
+_SNAP_RE = re.compile(r"^/snapshots/([0-9]{1,12})\.jpg$")
 MAX_GAP_INCIDENTS = 20
 
 
@@ -79,6 +82,21 @@ class GisFeed:
                     self._audit(scope, "cap", [c.incident_id])
                     return c.xml
         return None
+
+    def snapshot(self, scope: AgencyScope, incident_id: int) -> bytes | None:
+        """The blurred newest snapshot of an incident the agency may see, else None."""
+        from disaster_ops.services.evidence import incident_snapshot
+
+        if not scope.include_media:
+            return None
+        with Session(self.engine) as s:
+            views = load_incidents(s, only_ids=[incident_id])
+        if not views or not views[0].admitted_by(scope):
+            return None
+        data = incident_snapshot(incident_id, principal=None, engine=self.engine)
+        if data is not None:
+            self._audit(scope, "snapshot", [incident_id])
+        return data
 
     def _audit(self, scope: AgencyScope, layer: str, ids: list[int]) -> None:
         with self._lock:
@@ -130,6 +148,12 @@ def make_handler(feed: GisFeed):
                     self._send(200, json.dumps(feed.gaps(scope), ensure_ascii=False).encode(), geo)
                 elif url.path == "/cap/index.atom":
                     self._send(200, feed.cap_index(scope), "application/atom+xml")
+                elif (m := _SNAP_RE.match(url.path)) is not None:
+                    body = feed.snapshot(scope, int(m.group(1)))
+                    if body is None:
+                        self._error(404, "no snapshot of that incident for this agency")
+                    else:
+                        self._send(200, body, "image/jpeg")
                 elif (m := _IDENT_RE.match(url.path)) is not None:
                     body = feed.cap_message(scope, m.group(1))
                     if body is None:
@@ -137,7 +161,8 @@ def make_handler(feed: GisFeed):
                     else:
                         self._send(200, body, "application/cap+xml")
                 else:
-                    self._error(404, "routes: /incidents.geojson /cameras.geojson /gaps.geojson /cap/index.atom")
+                    self._error(404, "routes: /incidents.geojson /cameras.geojson /gaps.geojson /cap/index.atom "
+                                     "/snapshots/ID.jpg")
             except Exception:
                 logger.exception("gis feed: %s failed", url.path)
                 self._error(500, "internal error")

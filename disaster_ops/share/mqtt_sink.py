@@ -6,7 +6,8 @@ Topics (``P`` = topic prefix, ``A`` = agency name):
   "before": {...}|null, "after": {...}}``, QoS 1, not retained (a stream of changes);
 - ``P/A/incidents/ID/state``: the incident's last state, retained (a new subscriber gets
   the picture at once), also for ended incidents (``"open": false``);
-- ``P/A/incidents/ID/snapshot``: the newest JPEG, retained, only for agencies whose rule
+- ``P/A/incidents/ID/snapshot``: the newest JPEG with faces and heads blurred
+  (``services/evidence``; never the raw file), retained, only for agencies whose rule
   includes media;
 - ``P/A/cameras/KEY/health`` and ``P/A/drones/NAME/state``: retained JSON.
 
@@ -20,7 +21,6 @@ import json
 import logging
 import ssl
 import threading
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
@@ -126,11 +126,11 @@ class MqttSink:
 
 
 def _read_snapshot(path: str) -> bytes | None:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_SNAPSHOT_BYTES:
-            logger.warning("snapshot %s is over %d bytes; not sent", p, MAX_SNAPSHOT_BYTES)
-            return None
-        return p.read_bytes()
-    except OSError:
+    """The blurred copy of a stored snapshot (agencies are outside the centre), or None."""
+    from disaster_ops.services.evidence import snapshot_bytes
+
+    data = snapshot_bytes(path, principal=None)
+    if data is not None and len(data) > MAX_SNAPSHOT_BYTES:
+        logger.warning("snapshot %s is over %d bytes; not sent", path, MAX_SNAPSHOT_BYTES)
         return None
+    return data

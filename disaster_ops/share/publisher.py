@@ -24,6 +24,7 @@ from disaster_ops.exports.cot import drone_event, expire_event, incident_events
 from disaster_ops.services import cap_ledger
 from disaster_ops.services.agencies import list_agencies as _list_agencies
 from disaster_ops.services.agencies import scope_of
+from disaster_ops.services.evidence import snapshot_url
 from disaster_ops.services.roles import Principal
 from disaster_ops.share.audit_batch import AuditBatcher
 from disaster_ops.share.cap_dir import write_cap_directory
@@ -68,7 +69,8 @@ class Publisher:
         self.mqtt_sinks, self.tak_sinks = list(mqtt_sinks), list(tak_sinks)
         self.principal = Principal.system("share")
         self.audit = AuditBatcher(engine, self.principal, window_s=cfg.audit_window_s, clock=clock)
-        self.cap_settings = cap_ledger.CapSettings(cfg.cap.sender, cfg.cap.id_prefix, cfg.cap.expires_after_s)
+        self.cap_settings = cap_ledger.CapSettings(cfg.cap.sender, cfg.cap.id_prefix, cfg.cap.expires_after_s,
+                                                   cfg.cap.public_url)
         self._books: dict[tuple[str, str], DeliveryBook] = {}
         self._scopes: dict[str, AgencyScope] = {}
         self._scopes_at = -1e18
@@ -195,8 +197,10 @@ class Publisher:
                     events.append(expire_event(int(c.key.split(":", 1)[1]), lat=c.before["lat"],
                                                lon=c.before["lon"], now=now_wall, prefix=self.cfg.cap.id_prefix))
                     continue
+                media = scope is None or scope.include_media
                 events += incident_events(inc, now=now_wall, stale_s=sink.cfg.stale_s,
-                                          prefix=self.cfg.cap.id_prefix)
+                                          prefix=self.cfg.cap.id_prefix,
+                                          snapshot_url=snapshot_url(self.cfg.cap.public_url, inc.id) if media else None)
             else:
                 events.append(drone_event(c.obj, now=now_wall, prefix=self.cfg.cap.id_prefix))
         try:

@@ -94,6 +94,8 @@ class IncidentShare:
              "open": self.is_open}
         if include_media:
             d["has_snapshot"] = self.snapshot_path is not None
+            if self.snapshot_path is not None:  # on the GIS feed; served blurred (services/evidence)
+                d["snapshot_href"] = f"snapshots/{self.id}.jpg"
         return d
 
     def admitted_by(self, scope: AgencyScope | None) -> bool:

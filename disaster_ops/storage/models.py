@@ -120,6 +120,9 @@ class Camera(SQLModel, table=True):
     view_source: str = Field(default="default", max_length=40,
                              description="How heading/FOV were obtained: registry text, number, default, manual.")
     imported_from: str | None = Field(default=None, max_length=500)
+    retention_days: int | None = Field(default=None, description="Registry 보관일수: how long footage, person "
+                                       "crops and people-incident snapshots of this camera are kept, days "
+                                       "(None: the retention.default_days setting). Migration 0006_privacy.")
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -489,3 +492,18 @@ class PersonSightingPack(SQLModel, table=True):
     lon: bytes = Field(sa_type=sa.LargeBinary(), description="float64 longitudes.")
     builds: bytes = Field(sa_type=sa.LargeBinary(), description="uint8 build codes (0 none, 1 slim, 2 medium, 3 broad).")
     attrs: bytes = Field(sa_type=sa.LargeBinary(), description="n x VECTOR_BYTES uint8 appearance vectors.")
+
+
+class PeopleDensity(SQLModel, table=True):
+    """The newest crowd density a camera's crowding detector measured (one row per camera,
+    overwritten): the map's density layer. Migration 0006_privacy."""
+
+    __tablename__ = "people_density"
+
+    camera_key: str = Field(primary_key=True, max_length=200)
+    observed_at: datetime = _ts(default_factory=utcnow, index=True)
+    count: int = 0
+    area_m2: float | None = Field(default=None, description="Ground area of the counted zone, m².")
+    density_per_m2: float | None = Field(default=None, description="Persons per m² (None: area unknown).")
+    zone_geojson: str | None = Field(default=None, description="The counted zone on the ground (WGS84 "
+                                     "GeoJSON polygon), when the camera's ground projection gives one.")

@@ -7,6 +7,7 @@ import streamlit as st
 from disaster_ops.errors import DisasterOpsError
 from disaster_ops.services import incidents as svc
 from disaster_ops.services.cop import incident_evidence, incident_markers
+from disaster_ops.services.evidence import may_see_raw, snapshot_bytes
 from disaster_ops.services.roles import Action, allowed
 from ui.escape import md_text
 from ui.session import current_principal
@@ -25,8 +26,10 @@ for inc in items:
         st.caption(f"at {inc.lat:.5f}, {inc.lon:.5f}")
         with st.expander("Evidence and timeline"):
             evidence = incident_evidence(inc.id)
-            if shot := next((e.snapshot_path for e in evidence if e.snapshot_path), None):
-                st.image(shot, caption="latest snapshot", width=360)
+            shot = next((e.snapshot_path for e in evidence if e.snapshot_path), None)
+            if shot and (data := snapshot_bytes(shot, principal=me)):  # blurred unless the role allows raw
+                st.image(data, caption="latest snapshot" + ("" if may_see_raw(me) else " (faces blurred)"),
+                         width=360)
             st.dataframe([{"seen": e.observed_utc, "source": e.source, "kind": e.kind,
                            "confidence": round(e.confidence, 2)} for e in evidence],
                          hide_index=True, key=f"inc_ev_{inc.id}")

@@ -116,7 +116,7 @@ def live_map() -> None:
         # Popup details (sources, timeline, snapshot thumbnail) only for the few in view:
         # the payload stays small at province zoom.
         in_view = [i for i in incidents if _in(view, i.lat, i.lon)]
-        details = (map_data.incident_details(tuple((i.id, i.last_seen_utc) for i in in_view))
+        details = (map_data.incident_details(tuple((i.id, i.last_seen_utc) for i in in_view), me)
                    if len(in_view) <= MAX_POPUP_DETAILS else None)
         return incident_layer(incidents, areas=zoom >= BLIND_SPOT_ZOOM, details=details)
 
