@@ -32,6 +32,7 @@ from disaster_ops.services.cop import (
     IncidentMarker,
     MissionArea,
 )
+from disaster_ops.services.people_density import DensityView
 from ui.escape import html_text
 
 logger = logging.getLogger(__name__)
@@ -432,6 +433,35 @@ def view_layer(views: dict) -> folium.FeatureGroup:
         folium.GeoJson(views, style_function=lambda f: {
             "color": "#9e9d24" if f["properties"]["guessed"] else "#2e7d32", "weight": 0.5,
             "fillOpacity": 0.1}).add_to(group)
+    return group
+
+
+DENSITY_COLOURS = {"low": "#43a047", "moderate": "#fdd835", "high": "#fb8c00", "critical": "#d50000",
+                   "unknown": "#78909c"}
+
+
+def _density_tip(v: DensityView) -> str:
+    dens = "area unknown" if v.density_per_m2 is None else f"{v.density_per_m2:.2f} persons/m²"
+    area = "" if v.area_m2 is None else f" over {v.area_m2:,.0f} m²"
+    return (f"<b>{_esc(v.camera_name)}</b><br>crowd {_esc(v.level.value)}: {v.count} people, {dens}{area}"
+            f"<br><small>{_esc(v.observed_utc)}</small>")
+
+
+def density_layer(views: list[DensityView]) -> folium.FeatureGroup:
+    """Crowd density per camera view: the counted zone on the ground coloured by level
+    (a circle at the camera where the zone has no ground outline)."""
+    group = folium.FeatureGroup(name="Crowd density", show=True)
+    for v in views:
+        colour = DENSITY_COLOURS.get(v.level.value, DENSITY_COLOURS["unknown"])
+        tip = _density_tip(v)
+        zone = json.loads(v.zone_geojson) if v.zone_geojson else None
+        if zone:
+            folium.GeoJson(zone, style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c,
+                                                                      "fillOpacity": 0.45},
+                           tooltip=tip).add_to(group)
+        else:
+            folium.CircleMarker((v.lat, v.lon), radius=10, color=colour, fill=True, fill_color=colour,
+                                fill_opacity=0.6, weight=1, tooltip=tip, class_name="crowd-density").add_to(group)
     return group
 
 

@@ -15,7 +15,7 @@ import threading
 import streamlit as st
 
 from disaster_ops.config import get_settings
-from disaster_ops.services import cop
+from disaster_ops.services import cop, people_density
 from disaster_ops.services.cameras import BBox
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,12 @@ def incident_details(keys: tuple[tuple[int, str], ...], principal) -> dict[int, 
     """Popup details by incident id; ``keys`` = (id, last seen), so news refreshes them.
     Cached per principal: thumbnails are raw or blurred by role."""
     return cop.incident_details([k[0] for k in keys], principal=principal)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def crowd_density(bbox: BBox) -> list[people_density.DensityView]:
+    """The newest crowd density of the cameras in view (measured in the last 5 minutes)."""
+    return people_density.density_views(bbox=(bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat))
 
 
 @st.cache_data(ttl=300, show_spinner=False)

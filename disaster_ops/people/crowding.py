@@ -64,13 +64,25 @@ class CrowdingMonitor:
         self.ground_model = ground_model
         self._zone_px: shapely.Polygon | None = None
         self._area_m2: float | None = None
+        self.zone_ground: shapely.Geometry | None = None  # the counted zone on the ground (WGS84), when known
         self._above_since_s: float | None = None
         self._last_raised_s: float | None = None
         self._warned = not warn  # say once when crowding is on but no density can be had
 
+    @property
+    def known_area_m2(self) -> float | None:
+        """The zone's ground area once the first frame fixed it (None before, or unknown)."""
+        return self._area_m2
+
     def area_m2(self, frame_wh: tuple[int, int]) -> float | None:
         if self._zone_px is None:
             self._zone_px = zone_polygon_px(self.config, frame_wh)
+            if self.ground_model is not None:
+                try:
+                    g = pixel_polygon_to_ground(self.ground_model, self._zone_px, max_range_m=200.0)
+                    self.zone_ground = None if g.is_empty else g
+                except Exception:  # a pose that cannot project: counts without a drawn zone
+                    logger.exception("%s: crowding zone not projected to the ground", self.camera_id)
             if self.config.zone_area_m2 is not None:
                 self._area_m2 = self.config.zone_area_m2
             elif self.ground_model is not None:

@@ -23,6 +23,7 @@ from disaster_ops.detect.records import Detections
 from disaster_ops.people.analyzer import PeopleAnalyzer
 from disaster_ops.people.events import PeopleEvent, PeopleEventKind
 from disaster_ops.services import incidents as incident_svc
+from disaster_ops.services import people_density
 from disaster_ops.services import sightings as sighting_svc
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import camera_model, camera_to_ground, fallback_point
@@ -32,6 +33,7 @@ from disaster_ops.storage.models import Camera, SourceKind
 
 logger = logging.getLogger(__name__)
 PACK_EVERY_S = 60.0  # how often settled sightings are packed for search (monotonic s)
+DENSITY_INTERVAL_S = 5.0  # how often a camera's density row is rewritten (the map refreshes every 10 s)
 EVENT_COLOUR_BGR = {PeopleEventKind.COLLAPSE: (0, 0, 255), PeopleEventKind.CROWDING: (0, 165, 255),
                     PeopleEventKind.LOITERING: (128, 0, 128)}
 
@@ -58,6 +60,8 @@ class PeopleWatch:
         self.models: dict[str, object] = {}
         self._packed_at = time.monotonic()
         self.stats = PeopleStats()
+        self.density_interval_s = DENSITY_INTERVAL_S
+        self._density_at: dict[str, float] = {}
 
     def __bool__(self) -> bool:
         return bool(self.cameras)
@@ -107,8 +111,10 @@ class PeopleWatch:
         rows = []
         for key, dets in zip(keys, persons):
             f = frames[key]
-            pf = self._analyzer(key, f.image).update(dets, f.image, f.captured_at_s)
+            analyzer = self._analyzer(key, f.image)
+            pf = analyzer.update(dets, f.image, f.captured_at_s)
             rows.extend(self._sightings(key, f, pf.persons))
+            self._record_density(key, analyzer, pf, f.captured_at_s, engine=engine)
             for ev in pf.events:
                 self.stats.events[ev.kind.value] = self.stats.events.get(ev.kind.value, 0) + 1
                 out.extend(self._report(key, f, ev, engine=engine))
@@ -137,6 +143,20 @@ class PeopleWatch:
         except Exception:  # a sighting must never stop the incident path
             logger.exception("%s: sightings not stored for this frame", key)
             return []
+
+    def _record_density(self, key: str, analyzer: PeopleAnalyzer, pf, at_s: float, *, engine) -> None:
+        """The camera's newest count and density for the map's density layer (every
+        ``density_interval_s`` per camera); a failure never stops detection."""
+        last = self._density_at.get(key)
+        if last is not None and at_s - last < self.density_interval_s:
+            return
+        self._density_at[key] = at_s
+        try:
+            people_density.record(key, count=pf.count, area_m2=analyzer.crowding.known_area_m2,
+                                  density_per_m2=pf.density_per_m2, zone=analyzer.crowding.zone_ground,
+                                  observed_at=datetime.fromtimestamp(at_s, tz=UTC), engine=engine)
+        except Exception:
+            logger.exception("%s: density not stored", key)
 
     def _report(self, key: str, frame, event: PeopleEvent, *, engine) -> list[IngestResult]:
         cam, _ = self.cameras[key]

@@ -28,6 +28,7 @@ from ui.layers import (
     blind_spot_layer,
     camera_cell_layer,
     camera_layer,
+    density_layer,
     drone_layer,
     drone_view_layer,
     incident_layer,
@@ -110,6 +111,7 @@ def live_map() -> None:
         layer("blind spots", lambda: blind_spot_layer(map_data.blind_spots(tuple(
             i for i in incidents if i.status in ("new", "confirmed", "responding", "stale") and _in(view, i.lat, i.lon)))))
     layer("missions", lambda: mission_layer(cop.mission_areas()))
+    layer("crowd density", lambda: density_layer(map_data.crowd_density(view)))
     if drawn := st.session_state.get("map_drawn_gaps"):
         layer("drawn area", lambda: blind_spot_layer(drawn, name="Blind spots in the drawn area"))
     def incidents_layer():

@@ -114,10 +114,19 @@ def test_new_update_end_in_order_qos1_retained_and_scoped(engine, broker, monkey
     assert sum(json.loads(r.details_json)["messages"] for r in rows) == 6  # 3 events + 3 retained states
 
 
-def test_snapshots_only_for_agencies_that_include_media(engine, broker, monkeypatch, tmp_path):
+def test_snapshots_only_for_agencies_that_include_media(engine, broker, monkeypatch, data_dir):
+    """The snapshot payload is the blurred copy (agencies are outside the centre), never the raw file."""
+    import cv2
+    import numpy as np
+
+    from disaster_ops.services.evidence import snapshot_bytes
+
     monkeypatch.setenv("TEST_MQTT_PW", broker.password)
-    snap = tmp_path / "snap.jpg"
-    snap.write_bytes(b"\xff\xd8\xff\xe0fakejpeg\xff\xd9")
+    snap = data_dir / "snapshots" / "cam1_abc_20261129T000000_1.jpg"
+    snap.parent.mkdir(parents=True, exist_ok=True)
+    img = np.zeros((120, 160, 3), np.uint8)
+    cv2.circle(img, (80, 40), 20, (200, 180, 160), -1)
+    assert cv2.imwrite(str(snap), img)
     create_agency("with-media", principal=ADMIN, include_media=True, engine=engine)
     create_agency("no-media", principal=ADMIN, engine=engine)
     det = GroundDetection(source_kind="cctv", source_id="cam-1", observed_at=datetime.now(UTC), kind="fire",
@@ -148,7 +157,9 @@ def test_snapshots_only_for_agencies_that_include_media(engine, broker, monkeypa
     assert cam["status"] == "offline" and qos_retain["disaster-ops/no-media/cameras/C-1/health"] == (1, False)
     drone = json.loads(got["disaster-ops/with-media/drones/sim-1/state"])
     assert drone["battery_pct"] == 71.0 and drone["mode"] == "AUTO" and drone["armed"] is True
-    assert got[f"disaster-ops/with-media/incidents/{inc}/snapshot"] == snap.read_bytes()
+    payload = got[f"disaster-ops/with-media/incidents/{inc}/snapshot"]
+    assert payload != snap.read_bytes() and payload == snapshot_bytes(str(snap), principal=None)
+    assert cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR).shape == img.shape
     assert f"disaster-ops/no-media/incidents/{inc}/snapshot" not in got
     assert f"disaster-ops/no-media/incidents/{inc}/state" in got
 
