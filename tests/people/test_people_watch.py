@@ -61,6 +61,12 @@ def test_fall_becomes_one_collapse_incident_with_snapshot(engine, data_dir, tmp_
     for tid in {r.track_id for r in seen}:
         ts = [r.captured_at.timestamp() for r in seen if r.track_id == tid]
         assert all(b - a >= 2.0 - 1e-3 for a, b in itertools.pairwise(ts))
+    # the map's density layer: the camera's newest count over its view's ground area
+    from disaster_ops.services.people_density import density_views
+
+    views = density_views(max_age_s=1e9, engine=engine)
+    assert [v.camera_key for v in views] == [cam.source_key]
+    assert views[0].area_m2 and views[0].zone_geojson and views[0].count in (0, 1)
 
 
 def test_watcher_runs_people_detectors_only_for_cameras_that_ask(engine, data_dir):

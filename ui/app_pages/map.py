@@ -111,7 +111,12 @@ def live_map() -> None:
         layer("blind spots", lambda: blind_spot_layer(map_data.blind_spots(tuple(
             i for i in incidents if i.status in ("new", "confirmed", "responding", "stale") and _in(view, i.lat, i.lon)))))
     layer("missions", lambda: mission_layer(cop.mission_areas()))
-    layer("crowd density", lambda: density_layer(map_data.crowd_density(view)))
+    def crowd_layer():
+        views = map_data.crowd_density(view)
+        counts["crowd density"] = len(views)
+        return density_layer(views)
+
+    layer("crowd density", crowd_layer)
     if drawn := st.session_state.get("map_drawn_gaps"):
         layer("drawn area", lambda: blind_spot_layer(drawn, name="Blind spots in the drawn area"))
     def incidents_layer():
@@ -144,7 +149,8 @@ def live_map() -> None:
     for g in groups:
         localize(g)
     st.caption(f"{counts.get('cameras', '?')} cameras in view · {counts['incidents']} incidents · "
-               f"{counts.get('drones', '?')} drones · zoom {zoom}")
+               f"{counts.get('drones', '?')} drones · zoom {zoom}"
+               + (f" · crowd density from {counts['crowd density']} cameras" if counts.get("crowd density") else ""))
     for p in problems:
         st.warning(f"Layer left out: {p}", icon=":material/layers_clear:")
     out = st_folium(fmap, key="map_main", height=620, use_container_width=True,
