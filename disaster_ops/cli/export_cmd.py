@@ -3,6 +3,7 @@ for one agency (filtered by its sharing rule). Every export is audited."""
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def export(
                                     "messages plus index.atom)."),
     all_: bool = typer.Option(False, "--all", help="Include resolved and dismissed incidents (geojson, cot)."),
     agency: str | None = typer.Option(None, "--agency", help="Only what this agency's sharing rule admits."),
+    public_url: str | None = typer.Option(None, "--public-url", help="The GIS feed (share gis) as receivers "
+                                          "reach it: CAP <resource> and CoT <link> then point to its "
+                                          "snapshots, faces blurred (cap, cot). "
+                                          "Example: --public-url https://gis.example.go.kr"),
 ) -> None:
     """Export incidents for GIS, public alerting (CAP) or TAK (CoT).
 
@@ -32,6 +37,8 @@ def export(
     from disaster_ops.services.agencies import get_agency
     from disaster_ops.storage.migrate import ensure_schema
 
+    if public_url is not None and not re.fullmatch(r"https?://[^\s<>\"&]+", public_url):
+        fail(f"--public-url: not an http(s) URL: {public_url!r}")
     ensure_schema()
     principal = local_admin("export")
     try:
@@ -41,11 +48,15 @@ def export(
             if fmt is ExportFormat.geojson:
                 res = share_export.export_geojson(principal=principal, agency=agency, open_only=not all_)
             elif fmt is ExportFormat.cot:
-                res = share_export.export_cot(principal=principal, agency=agency, open_only=not all_)
+                res = share_export.export_cot(principal=principal, agency=agency, open_only=not all_,
+                                              public_url=public_url)
             else:
                 if out is not None and out.exists() and not out.is_dir():
                     fail(f"{out}: --format cap writes a directory (one file per CAP message), not a file")
-                res = share_export.export_cap(principal=principal, agency=agency, out_dir=out)
+                from disaster_ops.services.cap_ledger import CapSettings
+
+                res = share_export.export_cap(principal=principal, agency=agency, out_dir=out,
+                                              settings=CapSettings(public_url=public_url))
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     if fmt is ExportFormat.cap and out is not None:

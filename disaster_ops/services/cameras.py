@@ -322,7 +322,7 @@ def _sqlite_bulk_insert(conn, table, rows: list[dict]) -> None:
 def _insert_defaults() -> dict:
     """Column defaults for bulk inserts (the ORM would fill them per object)."""
     return {"mount_height_m": 6.0, "tilt_deg": 30.0, "stream_url": None, "calibration": None,
-            "detect_config": None, "image_hfov_deg": None, "last_frame_at": None}
+            "detect_config": None, "image_hfov_deg": None, "last_frame_at": None, "retention_days": None}
 
 
 def list_cameras(*, bbox: BBox | None = None, engine: Engine | None = None,

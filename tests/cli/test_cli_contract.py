@@ -150,6 +150,7 @@ CASES = [
     ("missions rtl", ["missions", "rtl", "999", "--local-admin"], BAD_INPUT),
     ("missions show", ["missions", "show", "999"], BAD_INPUT),
     ("plan", ["plan", "--out", "{tmp}/m2.plan", "--pattern", "zigzag"], BAD_INPUT),
+    ("retention run", ["retention", "run", "--now", "yesterday"], BAD_INPUT),
     ("serve", ["serve", "--port", "0"], BAD_INPUT),
     ("share gis", ["share", "gis", "--port", "-1"], BAD_INPUT),
     ("share run", ["share", "run", "--config", "{tmp}/none.toml"], BAD_INPUT),
