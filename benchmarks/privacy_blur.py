@@ -33,9 +33,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from disaster_ops.detect import CameraDetectConfig  # noqa: E402
-from disaster_ops.people.anonymize import blur_regions, head_boxes  # noqa: E402
-from disaster_ops.services import evidence  # noqa: E402
+from disaster_ops.detect import CameraDetectConfig
+from disaster_ops.people.anonymize import blur_regions, head_boxes
+from disaster_ops.services import evidence
 
 PEOPLE = REPO.parent / "shared" / "data" / "people"
 

@@ -122,6 +122,24 @@ def blurred_jpeg(raw: Path, *, root: Path | None = None) -> bytes | None:
         return None
 
 
+_prepare_pool = None
+
+
+def prepare_blurred(path: str | Path | None) -> None:
+    """Make the blurred copy of a new snapshot in the background (one worker thread), so
+    the first agency or dashboard request does not wait for the person model."""
+    global _prepare_pool
+    raw = resolve_snapshot(path)
+    if raw is None:
+        return
+    with _lock:
+        if _prepare_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _prepare_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blur")
+    _prepare_pool.submit(blurred_jpeg, raw)
+
+
 def snapshot_bytes(path: str | Path | None, *, principal: Principal | None, root: Path | None = None) -> bytes | None:
     """The bytes of a stored snapshot as ``principal`` may see them (None: outside the
     centre): raw for roles with raw evidence, else the blurred copy; None when the path

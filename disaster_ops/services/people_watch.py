@@ -22,8 +22,8 @@ from disaster_ops.detect import CameraDetectConfig, DetectorConfig, create_detec
 from disaster_ops.detect.records import Detections
 from disaster_ops.people.analyzer import PeopleAnalyzer
 from disaster_ops.people.events import PeopleEvent, PeopleEventKind
+from disaster_ops.services import evidence, people_density
 from disaster_ops.services import incidents as incident_svc
-from disaster_ops.services import people_density
 from disaster_ops.services import sightings as sighting_svc
 from disaster_ops.services.incidents import IngestResult
 from disaster_ops.services.projection import camera_model, camera_to_ground, fallback_point
@@ -169,6 +169,8 @@ class PeopleWatch:
                     EVENT_COLOUR_BGR[event.kind], 1)
         snap = write_snapshot(self.snapshot_dir, safe_stem("cam", cam.id, cam.source_key, at, frame.index), img,
                               who=cam.source_key)
+        if snap is not None:  # people are in it: have its blurred copy ready before anyone asks
+            evidence.prepare_blurred(snap)
         box = np.array([event.bbox_px], np.float32)
         if event.kind is PeopleEventKind.CROWDING:  # the crowd stands in the zone: its centre, on the ground
             cy = (box[0, 1] + box[0, 3]) / 2
