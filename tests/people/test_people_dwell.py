@@ -37,6 +37,7 @@ def _iou(a, b) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_pets_dwell_times_follow_ground_truth():
     pets = shared_path("people", "pets2009_s2l1")
     gt: dict[int, list] = defaultdict(list)
