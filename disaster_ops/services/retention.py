@@ -192,6 +192,7 @@ def run(*, now: datetime | None = None, dry_run: bool = False, engine: Engine | 
         cond = _expired_condition(store, now, days_values, d_def)
         cols = (t.c[store.id_col], t.c[store.camera_col], t.c[store.time_col], t.c[store.path_col])
         n_store, last_id = 0, None
+        before = (rep.files_deleted, rep.rows_deleted, rep.paths_cleared, len(rep.errors))
         while True:
             q = sa.select(*cols).where(cond).order_by(t.c[store.id_col]).limit(batch)
             if last_id is not None:
@@ -228,8 +229,10 @@ def run(*, now: datetime | None = None, dry_run: bool = False, engine: Engine | 
             audit.record(s, principal=principal, action="retention.run", object_type="retention",
                          object_id=store.name,
                          details={"dry_run": dry_run, "expired": n_store, "default_days": d_def,
-                                  "files_deleted": rep.files_deleted, "rows_deleted": rep.rows_deleted,
-                                  "paths_cleared": rep.paths_cleared, "errors": len(rep.errors),
+                                  "files_deleted": rep.files_deleted - before[0],
+                                  "rows_deleted": rep.rows_deleted - before[1],
+                                  "paths_cleared": rep.paths_cleared - before[2],
+                                  "errors": len(rep.errors) - before[3],
                                   "ids": [i.row_id for i in rep.items if i.store == store.name][:MAX_LISTED]})
     if rep.errors:
         logger.warning("retention: %d file(s) could not be deleted (first: %s)", len(rep.errors), rep.errors[0])

@@ -104,6 +104,11 @@ def test_retention_follows_each_cameras_days(engine, data_dir, crops_table):
         ev = s.exec(select(AuditEvent).where(AuditEvent.action == "retention.run")).all()
     assert {(e.actor, e.role) for e in ev} == {("retention", "system")}
     assert sorted(json.loads(e.details_json)["dry_run"] for e in ev) == [False] * 4 + [True] * 2
+    first_real = [json.loads(e.details_json) for e in ev if not json.loads(e.details_json)["dry_run"]][:2]
+    by_store = {e.object_id: d for e, d in zip([e for e in ev if not json.loads(e.details_json)["dry_run"]],
+                                                first_real)}
+    assert by_store["people_snapshots"]["paths_cleared"] + by_store["test_crops"]["rows_deleted"] == len(gone)
+    assert by_store["people_snapshots"]["rows_deleted"] == 0 and by_store["test_crops"]["paths_cleared"] == 0
 
 
 def test_a_missing_file_still_clears_its_row_and_an_undeletable_one_keeps_it(engine, data_dir, crops_table):
