@@ -173,3 +173,33 @@ def test_cli_dry_run_and_run(engine, data_dir):
     r = run_cli("retention", "run")
     assert r.returncode == 0, r.stderr
     assert not old.exists() and new.exists() and "1 person image(s) past retention" in r.stderr
+
+
+def test_the_watcher_runs_retention(engine, data_dir):
+    """The watcher that owns the incident sweep also runs retention, off its tick thread,
+    first at its first tick; one that leaves the sweep to a coordinator does not."""
+    from disaster_ops.services.watch import Watcher
+
+    with session_scope(engine) as s:
+        s.add(Camera(source_key="K1", name="1 day", lat=35.1, lon=129.03, retention_days=1))
+    old = _file(data_dir, "old_collapse.jpg")
+    with session_scope(engine) as s:
+        s.add(Detection(source_kind="cctv", source_id="K1", observed_at=datetime.now(UTC) - timedelta(days=2),
+                        kind="collapse", snapshot_path=str(old)))
+    w = Watcher([], engine=engine, allow_empty=True)
+    try:
+        w.tick()
+        w._retention_thread.join(30)
+        w.tick()  # not due again for retention.interval_s: no second run
+        assert w._retention_thread is not None and not w._retention_thread.is_alive()
+    finally:
+        w.close()
+    assert not old.exists()
+    with Session(engine) as s:
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "retention.run")).all()
+    assert [e.actor for e in ev] == ["retention"]
+    w2 = Watcher([], engine=engine, allow_empty=True, sweep_interval_s=None)
+    try:
+        assert w2.retention_interval_s is None
+    finally:
+        w2.close()
