@@ -6,10 +6,11 @@ The interface is small so that any store of person images joins it:
 - :class:`TrackedFiles` names a table, its file-path, camera-key and time columns, an
   optional filter (which rows are person images) and what happens to an expired row
   (:class:`Expiry`: delete the row, or keep the row and clear its path);
-- :func:`register` adds a store (the sightings store of missing-person search registers
-  its crops table this way); :data:`PEOPLE_SNAPSHOTS` is built in: the snapshots of
+- :func:`register` adds a store; built in are :data:`PEOPLE_SNAPSHOTS`, the snapshots of
   people incidents (``collapse``, ``crowding``, ``loitering``) in ``detection``, whose rows
-  stay (the incident's history) with the path cleared;
+  stay (the incident's history) with the path cleared, and :data:`PERSON_CROPS`, the
+  sightings of missing-person search (``person_sighting``: row and crop deleted, packs
+  compacted);
 - :func:`policies` gives each camera's :class:`RetentionPolicy` (its ``retention_days``,
   else ``retention.default_days``);
 - :func:`run` finds expired rows per distinct number of days in SQL (no per-camera
@@ -35,7 +36,7 @@ from sqlmodel import Session
 from disaster_ops.services import audit
 from disaster_ops.services.roles import Principal
 from disaster_ops.storage.db import get_engine, session_scope
-from disaster_ops.storage.models import Camera, Detection
+from disaster_ops.storage.models import Camera, Detection, PersonSighting
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class TrackedFiles:
     expiry: Expiry
     id_col: str = "id"
     where: Callable[[sa.Table], sa.ColumnElement[bool]] | None = None
+    after_delete: Callable[[Engine], object] | None = None  # e.g. drop deleted rows from derived packs
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,20 @@ def _people_detections(t: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(t.c.kind.in_(PEOPLE_INCIDENT_KINDS), t.c.source_kind == "cctv")
 
 
+def _compact_sighting_packs(engine: Engine) -> object:
+    from disaster_ops.services.sightings import compact_packs
+
+    return compact_packs(engine=engine)
+
+
 PEOPLE_SNAPSHOTS = TrackedFiles("people_snapshots", Detection.__table__, "snapshot_path", "source_id",
                                 "observed_at", Expiry.CLEAR_PATH, where=_people_detections)
-_STORES: dict[str, TrackedFiles] = {PEOPLE_SNAPSHOTS.name: PEOPLE_SNAPSHOTS}
+# Missing-person search's sightings (services/sightings): the row is the person (colours,
+# place, time) and its crop; both go. Drone sightings (camera_key "drone:NAME") follow the
+# default days. Packs of deleted sightings are rewritten without them.
+PERSON_CROPS = TrackedFiles("person_sightings", PersonSighting.__table__, "crop_path", "camera_key",
+                            "captured_at", Expiry.DELETE_ROW, after_delete=_compact_sighting_packs)
+_STORES: dict[str, TrackedFiles] = {PEOPLE_SNAPSHOTS.name: PEOPLE_SNAPSHOTS, PERSON_CROPS.name: PERSON_CROPS}
 
 
 def register(store: TrackedFiles) -> None:
@@ -149,14 +162,18 @@ def _expired_condition(store: TrackedFiles, now: datetime, days_values: list[int
     parts = [sa.and_(ts < now - timedelta(days=d), ck.in_(sa.select(cam.c.source_key).where(eff == d)))
              for d in days_values]
     parts.append(sa.and_(ts < now - timedelta(days=default_days), ck.not_in(sa.select(cam.c.source_key))))
-    cond = sa.and_(t.c[store.path_col].is_not(None), sa.or_(*parts))
+    cond = sa.or_(*parts)
+    if store.expiry is Expiry.CLEAR_PATH:  # a row without a file is nothing to clear
+        cond = sa.and_(t.c[store.path_col].is_not(None), cond)
     return sa.and_(cond, store.where(t)) if store.where is not None else cond
 
 
-def _delete_file(path: str, data_root: Path) -> tuple[bool, str | None]:
+def _delete_file(path: str | None, data_root: Path) -> tuple[bool, str | None]:
     """Delete a person image and its cached blurred copy. (deleted, error)."""
     from disaster_ops.services.evidence import blurred_copy_path
 
+    if not path:
+        return False, None
     p = Path(path)
     try:
         rp = p.resolve()
@@ -205,12 +222,12 @@ def run(*, now: datetime | None = None, dry_run: bool = False, engine: Engine | 
             n_store += len(rows)
             for rid, key, at, path in rows:
                 if len(rep.items) < MAX_LISTED:
-                    rep.items.append(ExpiredFile(store.name, int(rid), str(key), at, str(path)))
+                    rep.items.append(ExpiredFile(store.name, int(rid), str(key), at, str(path or "")))
             if dry_run:
                 continue
             done_ids = []
             for rid, _key, _at, path in rows:
-                deleted, err = _delete_file(str(path), data_root)
+                deleted, err = _delete_file(path, data_root)
                 if err:
                     rep.errors.append(err)
                     continue  # the row stays, so the file is tried again next run
@@ -225,6 +242,11 @@ def run(*, now: datetime | None = None, dry_run: bool = False, engine: Engine | 
                         rep.paths_cleared += s.execute(sa.update(t).where(idc.in_(done_ids))
                                                        .values({store.path_col: None})).rowcount or 0
         rep.expired[store.name] = n_store
+        if store.after_delete is not None and not dry_run and rep.rows_deleted > before[1]:
+            try:
+                store.after_delete(eng)
+            except Exception:  # the rows are gone; a derived copy is tidied on the next run
+                logger.exception("retention: %s: after-delete step failed", store.name)
         with session_scope(eng) as s:
             audit.record(s, principal=principal, action="retention.run", object_type="retention",
                          object_id=store.name,

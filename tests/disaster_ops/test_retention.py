@@ -103,10 +103,10 @@ def test_retention_follows_each_cameras_days(engine, data_dir, crops_table):
     with Session(engine) as s:
         ev = s.exec(select(AuditEvent).where(AuditEvent.action == "retention.run")).all()
     assert {(e.actor, e.role) for e in ev} == {("retention", "system")}
-    assert sorted(json.loads(e.details_json)["dry_run"] for e in ev) == [False] * 4 + [True] * 2
-    first_real = [json.loads(e.details_json) for e in ev if not json.loads(e.details_json)["dry_run"]][:2]
-    by_store = {e.object_id: d for e, d in zip([e for e in ev if not json.loads(e.details_json)["dry_run"]],
-                                                first_real)}
+    # three stores (people snapshots, person sightings, the test crops) x (dry run, run, run again)
+    assert sorted(json.loads(e.details_json)["dry_run"] for e in ev) == [False] * 6 + [True] * 3
+    real = sorted((e for e in ev if not json.loads(e.details_json)["dry_run"]), key=lambda e: e.id)[:3]
+    by_store = {e.object_id: json.loads(e.details_json) for e in real}  # the first real run
     assert by_store["people_snapshots"]["paths_cleared"] + by_store["test_crops"]["rows_deleted"] == len(gone)
     assert by_store["people_snapshots"]["rows_deleted"] == 0 and by_store["test_crops"]["paths_cleared"] == 0
 
@@ -197,9 +197,36 @@ def test_the_watcher_runs_retention(engine, data_dir):
     assert not old.exists()
     with Session(engine) as s:
         ev = s.exec(select(AuditEvent).where(AuditEvent.action == "retention.run")).all()
-    assert [e.actor for e in ev] == ["retention"]
+    assert {e.actor for e in ev} == {"retention"} and {e.object_id for e in ev} == {"people_snapshots",
+                                                                                    "person_sightings"}
     w2 = Watcher([], engine=engine, allow_empty=True, sweep_interval_s=None)
     try:
         assert w2.retention_interval_s is None
     finally:
         w2.close()
+
+
+def test_missing_person_sightings_and_their_crops_expire(engine, data_dir):
+    """The sightings store of missing-person search (person_sighting): rows and crops past
+    the camera's days go (with or without a crop file); drone sightings follow the default."""
+    from disaster_ops.storage.models import PersonSighting
+
+    with session_scope(engine) as s:
+        s.add(Camera(source_key="K7", name="7 days", lat=35.1, lon=129.03, retention_days=7))
+
+    def sighting(key, age_days, crop):
+        return PersonSighting(source_kind="cctv" if not key.startswith("drone:") else "drone", camera_key=key,
+                              captured_at=NOW - timedelta(days=age_days), track_id=1, x1=0, y1=0, x2=10, y2=30,
+                              lat=35.1, lon=129.03, attrs=b"\x00" * 54, crop_path=str(crop) if crop else None)
+
+    old_crop, new_crop = _file(data_dir, "s_old.jpg"), _file(data_dir, "s_new.jpg")
+    drone_old, drone_new = _file(data_dir, "d_old.jpg"), _file(data_dir, "d_new.jpg")
+    with session_scope(engine) as s:
+        s.add_all([sighting("K7", 8, old_crop), sighting("K7", 8, None), sighting("K7", 6, new_crop),
+                   sighting("drone:sim-1", 31, drone_old), sighting("drone:sim-1", 29, drone_new)])
+    rep = retention.run(now=NOW, engine=engine, default_days=30, data_root=data_dir, only=["person_sightings"])
+    assert rep.expired == {"person_sightings": 3} and rep.rows_deleted == 3 and rep.files_deleted == 2
+    assert not old_crop.exists() and not drone_old.exists() and new_crop.exists() and drone_new.exists()
+    with Session(engine) as s:
+        left = sorted(r.crop_path for r in s.exec(select(PersonSighting)))
+    assert left == sorted([str(new_crop), str(drone_new)])
