@@ -5,12 +5,19 @@ running-average background; the share of pixels that changed by more than a grey
 threshold is the motion measure. The model runs on motion, on the first frame, and
 on a schedule even without motion, because smoke and rising water change slowly
 enough to be absorbed into the background.
+
+Scheduled checks are staggered: each camera runs its check at its own fixed phase of the
+period (:func:`stagger_phase_s`, from a hash of its key), so a thousand cameras started
+together spread their checks over the period instead of all running the model in one
+tick.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import math
+import zlib
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +28,12 @@ from disaster_ops.detect.frames import to_bgr
 from disaster_ops.detect.masks import valid_mask
 
 logger = logging.getLogger(__name__)
+
+
+def stagger_phase_s(key: str, interval_s: float) -> float:
+    """Where in each ``interval_s`` period camera ``key`` runs its scheduled check, s in
+    [0, interval_s): a stable hash of the key, so it is the same on every worker and restart."""
+    return zlib.crc32(key.encode()) / 2**32 * interval_s
 
 
 class GateReason(enum.Enum):
@@ -48,11 +61,13 @@ class MotionGate:
         roi: list | None = None,
         exclude: list | None = None,
         name: str = "camera",
+        phase_s: float = 0.0,
     ) -> None:
         self.config = config or MotionConfig()
         self.roi = roi or []
         self.exclude = exclude or []
         self.name = name
+        self.phase_s = phase_s  # scheduled checks fall at phase_s + k * scheduled_interval_s
         self._background: np.ndarray | None = None
         self._mask: np.ndarray | None = None
         self._last_run_s: float | None = None
@@ -67,6 +82,11 @@ class MotionGate:
             m = valid_mask((w, h), roi=self.roi, exclude=self.exclude, grid_wh=(sw, sh))
             self._mask = m if m is not None else np.ones(gray.shape, bool)
         return cv2.GaussianBlur(gray, (5, 5), 0).astype(np.float32)
+
+    def _slot(self, t_s: float) -> int:
+        """Which scheduled period ``t_s`` falls in; a new period means a check is due (so
+        runs are never further apart than the interval, and fall on this camera's phase)."""
+        return math.floor((t_s - self.phase_s) / self.config.scheduled_interval_s)
 
     def update(self, frame: np.ndarray, now_s: float) -> GateDecision:
         """Feed one frame taken at ``now_s`` (seconds, any monotonic clock)."""
@@ -83,7 +103,7 @@ class MotionGate:
             reason = GateReason.DISABLED
         elif share >= self.config.min_changed_share and share > 0:
             reason = GateReason.MOTION
-        elif self._last_run_s is None or now_s - self._last_run_s >= self.config.scheduled_interval_s:
+        elif self._last_run_s is None or self._slot(now_s) > self._slot(self._last_run_s):
             reason = GateReason.SCHEDULE
         else:
             return GateDecision(False, GateReason.IDLE, share)

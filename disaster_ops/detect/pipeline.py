@@ -4,6 +4,12 @@
 the motion gate of each, sends the frames that need it to the detector in one batch
 and updates each camera's confirmer. It is what a watcher calls once per sampling
 tick (e.g. every second).
+
+With a ``model_budget`` (model runs this tick; a worker's rate limit), frames that need
+the model beyond the budget wait in a queue and run on a later tick with that camera's
+newest frame: bursts (cameras started together, many scheduled checks due at once)
+become a steady load. Motion gets a head start of :data:`MOTION_HEAD_START_S` in the
+queue; a scheduled check that has waited longer goes first, so neither starves.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from disaster_ops.detect.base import Detector
 from disaster_ops.detect.config import CameraDetectConfig
 from disaster_ops.detect.confirm import ConfirmState, TemporalConfirmer
 from disaster_ops.detect.errors import ConfigError, FrameError
-from disaster_ops.detect.motion import GateDecision, MotionGate
+from disaster_ops.detect.motion import GateDecision, GateReason, MotionGate, stagger_phase_s
 from disaster_ops.detect.records import Detections
 
 logger = logging.getLogger(__name__)
+
+MOTION_HEAD_START_S = 5.0  # queue priority of a motion (or first) frame over a scheduled check
 
 
 @dataclass
@@ -42,6 +50,9 @@ class RunnerStats:
     model_runs: int = 0
     errors: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0  # model runs put off to a later tick by the budget
+    waiting: int = 0  # cameras queued for a model run now
+    oldest_wait_s: float = 0.0  # how long the longest-queued of them has waited
 
 
 class CameraState:
@@ -55,7 +66,8 @@ class CameraState:
     def __init__(self, camera_id: str, config: CameraDetectConfig, detector: Detector) -> None:
         self.camera_id = camera_id
         self.config = config
-        self.gate = MotionGate(config.motion, roi=config.roi, exclude=config.exclude, name=camera_id)
+        self.gate = MotionGate(config.motion, roi=config.roi, exclude=config.exclude, name=camera_id,
+                               phase_s=stagger_phase_s(camera_id, config.motion.scheduled_interval_s))
         kinds = [k for k in config.kinds if k in detector.kinds]
         self.flood_monitor = None
         self.flood_error: str | None = None
@@ -99,6 +111,8 @@ class MultiCameraRunner:
         self.max_batch = max_batch
         self.cameras = {cid: CameraState(cid, cfg, detector) for cid, cfg in cameras.items()}
         self.stats = RunnerStats()
+        # camera -> (queue key s, since s, decision): model runs due but not yet done
+        self._waiting: dict[str, tuple[float, float, GateDecision]] = {}
 
     def add_camera(self, camera_id: str, config: CameraDetectConfig) -> None:
         """Start keeping state for one more camera (a fresh gate and confirmer)."""
@@ -106,11 +120,13 @@ class MultiCameraRunner:
 
     def remove_camera(self, camera_id: str) -> None:
         self.cameras.pop(camera_id, None)
+        self._waiting.pop(camera_id, None)
 
-    def process(self, frames: Mapping[str, tuple[np.ndarray, float]]) -> list[CameraResult]:
-        """One tick: ``frames`` maps camera id -> (BGR frame, capture time in s)."""
+    def process(self, frames: Mapping[str, tuple[np.ndarray, float]], *,
+                model_budget: int | None = None) -> list[CameraResult]:
+        """One tick: ``frames`` maps camera id -> (BGR frame, capture time in s).
+        ``model_budget``: at most this many model runs now (None: every one due)."""
         results: dict[str, CameraResult] = {}
-        todo: list[tuple[str, np.ndarray, GateDecision]] = []
         for cid, (frame, now_s) in frames.items():
             state = self.cameras.get(cid)
             if state is None:
@@ -125,9 +141,20 @@ class MultiCameraRunner:
                 continue
             self.stats.by_reason[decision.reason.value] = self.stats.by_reason.get(decision.reason.value, 0) + 1
             if decision.run_model:
-                todo.append((cid, frame, decision))
+                urgent = decision.reason in (GateReason.MOTION, GateReason.FIRST)
+                key = now_s - (MOTION_HEAD_START_S if urgent else 0.0)
+                old = self._waiting.get(cid)
+                if old is None or key < old[0]:
+                    self._waiting[cid] = (key, old[1] if old else now_s, decision)
             else:
                 results[cid] = CameraResult(cid, decision, None, None)
+        # queued cameras with a usable frame now (one that idles now still runs: it was due)
+        ready = [cid for _k, cid in sorted((v[0], cid) for cid, v in self._waiting.items()
+                                           if cid in frames and (cid not in results or results[cid].error is None))]
+        if model_budget is not None and len(ready) > model_budget:
+            self.stats.deferred += len(ready) - max(0, model_budget)
+            ready = ready[: max(0, model_budget)]
+        todo = [(cid, frames[cid][0], self._waiting.pop(cid)[2]) for cid in ready]
         for i in range(0, len(todo), self.max_batch):
             chunk = todo[i : i + self.max_batch]
             dets = self.detector.detect_batch([f for _, f, _ in chunk], [self.cameras[c].config for c, _, _ in chunk])
@@ -139,4 +166,7 @@ class MultiCameraRunner:
                 if state.raised:
                     logger.info("%s: hazard raised: %s", cid, ", ".join(sorted(state.raised)))
                 results[cid] = CameraResult(cid, decision, d, state)
+        self.stats.waiting = len(self._waiting)
+        latest = max((t for _f, t in frames.values()), default=0.0)
+        self.stats.oldest_wait_s = max((latest - v[1] for v in self._waiting.values()), default=0.0)
         return [results[cid] for cid in frames if cid in results]

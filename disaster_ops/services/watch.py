@@ -5,6 +5,9 @@ One tick every ``1 / sample_fps`` seconds takes the newest frame of every camera
 capture threads keep only the newest), so a slow detector drops frames instead of
 lagging. A confirmed hazard is reported (stored + fused into an incident, with a JPEG
 snapshot) when it is raised and then at most every ``report_interval_s`` while it lasts.
+``model_runs_per_s`` caps the detector's load (a queue, see
+:class:`~disaster_ops.detect.pipeline.MultiCameraRunner`); camera health is written for
+all cameras in one statement per heartbeat.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -34,7 +38,7 @@ from disaster_ops.services.people_watch import PeopleWatch
 from disaster_ops.services.projection import camera_model, camera_to_ground, is_direction_unknown
 from disaster_ops.services.roles import Principal
 from disaster_ops.services.snapshots import safe_stem, write_snapshot
-from disaster_ops.storage.db import get_engine, session_scope
+from disaster_ops.storage.db import get_engine
 from disaster_ops.storage.models import Camera, CameraStatus
 
 logger = logging.getLogger(__name__)
@@ -96,19 +100,22 @@ class Watcher:
     ``stream_url``); ``report_guard`` runs inside each detection's database transaction
     and may raise to refuse it (a cluster worker's lease check), in which case the
     camera is dropped from this watcher; ``sweep_interval_s=None`` leaves the incident
-    sweep to someone else (the cluster coordinator)."""
+    sweep to someone else (the cluster coordinator); ``model_runs_per_s`` caps the model
+    runs (the rest queue for later ticks)."""
 
     def __init__(self, cameras: list[Camera], *, detector: Detector | None = None, engine: Engine | None = None,
                  sample_fps: float = 1.0, report_interval_s: float = 15.0, replay: bool = False,
                  snapshot_dir: Path | None = None, health_interval_s: float = 5.0, allow_empty: bool = False,
                  source_factory: Callable[..., FrameSource] | None = None,
                  report_guard: Callable | None = None, guard_errors: tuple[type[Exception], ...] = (),
-                 sweep_interval_s: float | None = 30.0) -> None:
+                 sweep_interval_s: float | None = 30.0, model_runs_per_s: float | None = None) -> None:
         if not cameras and not allow_empty:
             raise ValueError("no cameras to watch (none has a stream_url)")
         self.engine = engine or get_engine()
         self.detector = detector or create_detector()
         self.sample_period_s = 1.0 / sample_fps
+        self.model_runs_per_s = model_runs_per_s  # None: run the model on every frame that needs it
+        self._model_tokens = 0.0
         self.report_interval_s = report_interval_s
         self.health_interval_s = health_interval_s
         self.snapshot_dir = snapshot_dir or (get_settings().data_dir / "snapshots")
@@ -230,7 +237,10 @@ class Watcher:
         out: list[IngestResult] = []
         if frames:
             try:
-                results = self.runner.process({k: (f.image, f.captured_at_s) for k, f in frames.items()})
+                runs_before = self.runner.stats.model_runs
+                results = self.runner.process({k: (f.image, f.captured_at_s) for k, f in frames.items()},
+                                              model_budget=self._model_budget())
+                self._model_tokens -= self.runner.stats.model_runs - runs_before
             except Exception:  # a detector crash must not kill the watcher
                 logger.exception("detector failed on this tick")
                 self.stats.errors += 1
@@ -286,6 +296,15 @@ class Watcher:
         self._retention_thread = threading.Thread(target=work, name="retention", daemon=True)
         self._retention_thread.start()
 
+    def _model_budget(self) -> int | None:
+        """Model runs allowed this tick: a token bucket filled at ``model_runs_per_s`` and
+        holding at most two ticks' worth (a quiet tick does not bank a burst)."""
+        if self.model_runs_per_s is None:
+            return None
+        per_tick = self.model_runs_per_s * self.sample_period_s
+        self._model_tokens = min(self._model_tokens + per_tick, max(1.0, 2 * per_tick))
+        return int(self._model_tokens)
+
     def _sweep(self) -> None:
         now = time.monotonic()
         if self.sweep_interval_s is None or now - self._last_sweep < self.sweep_interval_s:
@@ -338,32 +357,45 @@ class Watcher:
 
     def _write_health(self, *, force: bool = False, stopping: bool = False) -> None:
         """Heartbeat: each camera's state, last frame and last error, valid until
-        ``heartbeat_ttl_s`` from now (if the watcher dies, readers see the expiry)."""
+        ``heartbeat_ttl_s`` from now (if the watcher dies, readers see the expiry).
+
+        One UPDATE for all cameras (one executemany; psycopg pipelines it): per-camera
+        round trips cost more than the frames at a thousand cameras. A disabled camera is
+        left alone; stopping marks a camera stale ("watcher stopped") unless it was offline."""
         now = time.monotonic()
         if not force and now - self._last_health < self.health_interval_s:
             return
         self._last_health = now
         wall = datetime.now(UTC)
         expires = wall if stopping else wall + timedelta(seconds=self.health_rules.heartbeat_ttl_s)
-        with session_scope(self.engine) as s:
-            for w in self.watched.values():
-                state, reason = w.source.health()
-                cam = s.get(Camera, w.cam.id)
-                if cam is None or cam.status == CameraStatus.DISABLED.value:
-                    continue
-                age_s = w.source.seconds_since_frame()
-                if age_s is not None:
-                    cam.last_frame_at = wall - timedelta(seconds=age_s)
-                if stopping:
-                    was = getattr(cam.status, "value", cam.status)
-                    cam.status = CameraStatus.OFFLINE if was == CameraStatus.OFFLINE.value else CameraStatus.STALE
-                    reason = reason if was == CameraStatus.OFFLINE.value else "watcher stopped"
-                elif state is not SourceState.CONNECTING:
-                    cam.status = _STATE_TO_STATUS[state]
-                if reason:
-                    cam.last_error = reason[:500]
-                cam.health_expires_at = expires
-                s.add(cam)
+        rows = []
+        for w in self.watched.values():
+            state, reason = w.source.health()
+            age_s = w.source.seconds_since_frame()
+            status = None if stopping or state is SourceState.CONNECTING else _STATE_TO_STATUS[state].value
+            rows.append({"cam_id": w.cam.id, "b_frame_at": None if age_s is None else wall - timedelta(seconds=age_s),
+                         "b_status": status, "b_error": reason[:500] if reason else None, "b_expires": expires})
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(_health_update(stopping), rows)
+
+
+def _health_update(stopping: bool) -> sa.Update:
+    t = Camera.__table__
+    c = t.c
+    frame_at = sa.bindparam("b_frame_at", type_=c.last_frame_at.type)
+    error = sa.bindparam("b_error", type_=c.last_error.type)
+    was_offline = c.status == CameraStatus.OFFLINE.value
+    if stopping:
+        status = sa.case((was_offline, c.status), else_=CameraStatus.STALE.value)
+        last_error = sa.case((was_offline, sa.func.coalesce(error, c.last_error)), else_="watcher stopped")
+    else:
+        status = sa.func.coalesce(sa.bindparam("b_status", type_=c.status.type), c.status)
+        last_error = sa.func.coalesce(error, c.last_error)
+    return (t.update()
+            .where(c.id == sa.bindparam("cam_id"), c.status != CameraStatus.DISABLED.value)
+            .values(last_frame_at=sa.func.coalesce(frame_at, c.last_frame_at), status=status, last_error=last_error,
+                    health_expires_at=sa.bindparam("b_expires", type_=c.health_expires_at.type)))
 
 
 _STATE_TO_STATUS = {SourceState.ONLINE: CameraStatus.ONLINE, SourceState.STALE: CameraStatus.STALE,
