@@ -38,7 +38,7 @@ PG_TESTS    ?= tests/disaster_ops/test_storage.py tests/disaster_ops/test_regist
                tests/disaster_ops/test_cop_view.py tests/disaster_ops/test_camera_health.py \
                tests/disaster_ops/test_missions.py tests/disaster_ops/test_watch.py \
                tests/disaster_ops/test_aerial.py tests/disaster_ops/test_safe_missions.py \
-               tests/hardening/test_postgres.py
+               tests/disaster_ops/test_watch_health_batch.py tests/hardening/test_postgres.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

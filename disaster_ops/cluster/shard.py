@@ -40,6 +40,7 @@ class ShardConfig:
     lease_ttl_s: float = leases.LEASE_TTL_S
     renew_interval_s: float = 3.0
     detector_threads: int = 1
+    model_runs_per_s: float | None = None  # cap per worker; the rest queue (None: no cap)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class ShardStatus:
     reports: int
     lag_s: float
     tick_s: float
+    model_runs: int = 0
+    waiting: int = 0  # cameras queued for a model run (budget)
+    oldest_wait_s: float = 0.0  # how long the longest-queued one has waited
 
 
 class ShardWorker:
@@ -75,7 +79,7 @@ class ShardWorker:
                                sample_fps=config.sample_fps, report_interval_s=config.report_interval_s,
                                replay=config.replay, snapshot_dir=Path(config.data_dir) / "snapshots",
                                source_factory=open_source, report_guard=self._guard, guard_errors=(LeaseLost,),
-                               sweep_interval_s=None)
+                               sweep_interval_s=None, model_runs_per_s=config.model_runs_per_s)
         self._threads = [threading.Thread(target=self.watcher.run, name=f"{worker_id}-watch", daemon=True),
                          threading.Thread(target=self._renew_loop, name=f"{worker_id}-lease", daemon=True)]
         for t in self._threads:
@@ -119,8 +123,10 @@ class ShardWorker:
         st = self.watcher.stats
         with self._tokens_lock:
             tokens = dict(self.tokens)
+        rs = self.watcher.runner.stats
         return ShardStatus(self.worker_id, self.node, os.getpid(), tokens, st.ticks, st.frames,
-                           st.reports, round(self.watcher.lag_s, 3), round(self.watcher.tick_s, 3))
+                           st.reports, round(self.watcher.lag_s, 3), round(self.watcher.tick_s, 3),
+                           rs.model_runs, rs.waiting, round(rs.oldest_wait_s, 1))
 
     def stop(self) -> None:
         self.watcher.stop_event.set()

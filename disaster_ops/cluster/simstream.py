@@ -1,10 +1,14 @@
-"""Load-test camera streams: a real clip decoded once per process at a low rate and
-served to many simulated cameras, so a 2-core box can stand in for a thousand CCTV feeds.
+"""A SIMULATOR of camera streams for load tests: a real clip decoded once per process at
+a low rate and size into a shared ring of frames, served to many simulated cameras, so a
+2-core box can stand in for a thousand CCTV feeds.
 
-A camera whose ``stream_url`` is ``sim:PATH?fps=1&static=1&offset=7`` shows the clip at
-``PATH`` sampled ``fps`` times a second (``static=1``: frame ``offset`` forever, as most
-CCTV pictures are). Every other URL opens a real :class:`FrameSource`. This is for
-``benchmarks/scale.py``; it measures the cluster and the detector path, not decoding.
+A camera whose ``stream_url`` is ``sim:PATH?fps=1&static=1&offset=7&width=480`` shows the
+clip at ``PATH`` sampled ``fps`` times a second, ``width`` pixels wide (default 640; like
+a camera's detection substream), each camera at its own phase ``offset`` in the ring
+(``static=1``: frame ``offset`` forever, as most CCTV pictures are). No decoding, no
+thread per camera: what it measures is the cluster, the motion gate, the detector and the
+database path, not video decoding. Every other URL opens a real :class:`FrameSource`
+(a reader thread and a decoder per camera). For ``benchmarks/scale.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ WIDTH_PX = 640
 
 
 @lru_cache(maxsize=16)
-def _clip(path: str, fps: float) -> tuple[np.ndarray, ...]:
-    """``path`` sampled at ``fps``, at most :data:`MAX_FRAMES` frames, WIDTH_PX wide."""
+def _clip(path: str, fps: float, width_px: int = WIDTH_PX) -> tuple[np.ndarray, ...]:
+    """``path`` sampled at ``fps``, at most :data:`MAX_FRAMES` frames, at most ``width_px`` wide."""
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise ValueError(f"{path}: cannot open the clip")
@@ -41,8 +45,8 @@ def _clip(path: str, fps: float) -> tuple[np.ndarray, ...]:
             if not ok:
                 break
             h, w = img.shape[:2]
-            if w > WIDTH_PX:
-                img = cv2.resize(img, (WIDTH_PX, round(h * WIDTH_PX / w)), interpolation=cv2.INTER_AREA)
+            if w > width_px:
+                img = cv2.resize(img, (width_px, round(h * width_px / w)), interpolation=cv2.INTER_AREA)
             out.append(img)
         i += 1
     cap.release()
@@ -61,7 +65,10 @@ class SimStream:
         self.fps = float(q.get("fps", 1.0))
         self.static = q.get("static", "0") == "1"
         self.offset = int(q.get("offset", 0))
-        self.frames = _clip(path, self.fps)
+        width_px = int(q.get("width", WIDTH_PX))
+        if not 32 <= width_px <= 4096:
+            raise ValueError(f"{url}: width must be 32..4096 px")
+        self.frames = _clip(path, self.fps, width_px)
         self.state, self.reason = SourceState.CONNECTING, ""
         self._t0 = 0.0
         self._taken = -1

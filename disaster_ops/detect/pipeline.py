@@ -9,7 +9,7 @@ With a ``model_budget`` (model runs this tick; a worker's rate limit), frames th
 the model beyond the budget wait in a queue and run on a later tick with that camera's
 newest frame: bursts (cameras started together, many scheduled checks due at once)
 become a steady load. Motion gets a head start of :data:`MOTION_HEAD_START_S` in the
-queue; a scheduled check that has waited longer goes first, so neither starves.
+queue; a first or scheduled check that has waited longer goes first, so neither starves.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from disaster_ops.detect.records import Detections
 
 logger = logging.getLogger(__name__)
 
-MOTION_HEAD_START_S = 5.0  # queue priority of a motion (or first) frame over a scheduled check
+MOTION_HEAD_START_S = 5.0  # queue priority of a motion frame over a first or scheduled check, s
 
 
 @dataclass
@@ -141,8 +141,7 @@ class MultiCameraRunner:
                 continue
             self.stats.by_reason[decision.reason.value] = self.stats.by_reason.get(decision.reason.value, 0) + 1
             if decision.run_model:
-                urgent = decision.reason in (GateReason.MOTION, GateReason.FIRST)
-                key = now_s - (MOTION_HEAD_START_S if urgent else 0.0)
+                key = now_s - (MOTION_HEAD_START_S if decision.reason is GateReason.MOTION else 0.0)
                 old = self._waiting.get(cid)
                 if old is None or key < old[0]:
                     self._waiting[cid] = (key, old[1] if old else now_s, decision)
