@@ -25,6 +25,10 @@ def watch(
                                        "(HOST:PORT of its head); one worker per free watch_slot."),
     ray_port_base: int = typer.Option(6379, "--ray-port-base", min=1024, max=65000,
                                       help="--workers: first port of the local Ray node (see docs/deployment.md)."),
+    model_runs_per_s: float | None = typer.Option(
+        None, "--model-runs-per-s", min=0.1, max=10_000,
+        help="Cap the detector at this many frames per second per watcher/worker; frames due beyond it queue "
+             "(motion first) instead of bursting. Default: no cap. Example: --model-runs-per-s 8"),
 ) -> None:
     """Watch CCTV streams: motion-gated detection, N-of-M confirmation, incidents on the map.
 
@@ -45,10 +49,12 @@ def watch(
         from disaster_ops.cli.workers_cmd import run_cluster
 
         run_cluster([c.source_key for c in cams], workers=workers, cluster=cluster, port_base=ray_port_base,
-                    fps=fps, report_interval_s=report_interval_s, replay=replay, duration_s=duration_s)
+                    fps=fps, report_interval_s=report_interval_s, replay=replay, duration_s=duration_s,
+                    model_runs_per_s=model_runs_per_s)
         return
     try:
-        watcher = Watcher(cams, sample_fps=fps, report_interval_s=report_interval_s, replay=replay)
+        watcher = Watcher(cams, sample_fps=fps, report_interval_s=report_interval_s, replay=replay,
+                          model_runs_per_s=model_runs_per_s)
     except (KeyError, DetectError) as exc:
         fail(str(exc).strip("'\""))
 

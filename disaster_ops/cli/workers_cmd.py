@@ -92,7 +92,8 @@ def node(
 
 
 def run_cluster(camera_keys: list[str], *, workers: int | None, cluster: str | None, port_base: int, fps: float,
-                report_interval_s: float, replay: bool, duration_s: float | None) -> None:
+                report_interval_s: float, replay: bool, duration_s: float | None,
+                model_runs_per_s: float | None = None) -> None:
     """``watch --workers N`` (local node with N slots) or ``watch --cluster HOST:PORT``."""
     _need_ray()
     import ray
@@ -116,7 +117,7 @@ def run_cluster(camera_keys: list[str], *, workers: int | None, cluster: str | N
             local.stop()
         fail(f"cannot join the Ray cluster at {cluster}: {exc}")
     shard = ShardConfig(database_url=str(s.database_url), data_dir=str(s.data_dir.resolve()), sample_fps=fps,
-                        report_interval_s=report_interval_s, replay=replay)
+                        report_interval_s=report_interval_s, replay=replay, model_runs_per_s=model_runs_per_s)
     coord = Coordinator(camera_keys, shard, get_engine(), CoordinatorConfig(max_workers=workers))
 
     def _stop(_sig, _frm):

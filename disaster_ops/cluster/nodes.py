@@ -32,6 +32,8 @@ class NodeSpec:
     slots: int = 1  # camera workers this node may host
     object_store_bytes: int = 100_000_000
     temp_dir: str | None = None  # head only
+    worker_port_offset: int = 100  # worker processes listen on port_base + offset ...
+    worker_ports: int = 100  # ... up to this many ports (a node hosting one camera worker needs few)
 
     @property
     def gcs_address(self) -> str:
@@ -49,11 +51,12 @@ def ray_start_command(spec: NodeSpec, *, block: bool = True) -> list[str]:
            f"--node-manager-port={b + 1}", f"--object-manager-port={b + 2}",
            f"--dashboard-agent-listen-port={b + 4}", f"--dashboard-agent-grpc-port={b + 5}",
            f"--metrics-export-port={b + 6}", f"--runtime-env-agent-port={b + 7}",
-           f"--min-worker-port={b + 100}", f"--max-worker-port={b + 199}",
+           f"--min-worker-port={b + spec.worker_port_offset}",
+           f"--max-worker-port={b + spec.worker_port_offset + spec.worker_ports - 1}",
            f"--num-cpus={spec.num_cpus:g}", f"--object-store-memory={spec.object_store_bytes}",
            f"--resources={json.dumps({SLOT_RESOURCE: spec.slots})}", "--disable-usage-stats"]
     if spec.head_address is None:
-        cmd += ["--head", f"--port={b}", "--include-dashboard=false"]
+        cmd += ["--head", f"--port={b}", "--include-dashboard=false", f"--ray-client-server-port={b + 3}"]
         if spec.temp_dir:
             cmd.append(f"--temp-dir={spec.temp_dir}")
     else:

@@ -8,8 +8,9 @@ tick (e.g. every second).
 With a ``model_budget`` (model runs this tick; a worker's rate limit), frames that need
 the model beyond the budget wait in a queue and run on a later tick with that camera's
 newest frame: bursts (cameras started together, many scheduled checks due at once)
-become a steady load. Motion gets a head start of :data:`MOTION_HEAD_START_S` in the
-queue; a first or scheduled check that has waited longer goes first, so neither starves.
+become a steady load. Motion frames (something moves: the likeliest fire) take up to half
+of each tick's budget, oldest first; first and scheduled checks take the rest in the order
+they fell due, and either side takes what the other leaves, so neither starves.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from disaster_ops.detect.records import Detections
 
 logger = logging.getLogger(__name__)
 
-MOTION_HEAD_START_S = 5.0  # queue priority of a motion frame over a first or scheduled check, s
 
 
 @dataclass
@@ -111,8 +111,8 @@ class MultiCameraRunner:
         self.max_batch = max_batch
         self.cameras = {cid: CameraState(cid, cfg, detector) for cid, cfg in cameras.items()}
         self.stats = RunnerStats()
-        # camera -> (queue key s, since s, decision): model runs due but not yet done
-        self._waiting: dict[str, tuple[float, float, GateDecision]] = {}
+        # camera -> (due since s, decision): model runs due but not yet done
+        self._waiting: dict[str, tuple[float, GateDecision]] = {}
 
     def add_camera(self, camera_id: str, config: CameraDetectConfig) -> None:
         """Start keeping state for one more camera (a fresh gate and confirmer)."""
@@ -141,19 +141,13 @@ class MultiCameraRunner:
                 continue
             self.stats.by_reason[decision.reason.value] = self.stats.by_reason.get(decision.reason.value, 0) + 1
             if decision.run_model:
-                key = now_s - (MOTION_HEAD_START_S if decision.reason is GateReason.MOTION else 0.0)
                 old = self._waiting.get(cid)
-                if old is None or key < old[0]:
-                    self._waiting[cid] = (key, old[1] if old else now_s, decision)
+                if old is None or (decision.reason is GateReason.MOTION and old[1].reason is not GateReason.MOTION):
+                    self._waiting[cid] = (old[0] if old else now_s, decision)
             else:
                 results[cid] = CameraResult(cid, decision, None, None)
-        # queued cameras with a usable frame now (one that idles now still runs: it was due)
-        ready = [cid for _k, cid in sorted((v[0], cid) for cid, v in self._waiting.items()
-                                           if cid in frames and (cid not in results or results[cid].error is None))]
-        if model_budget is not None and len(ready) > model_budget:
-            self.stats.deferred += len(ready) - max(0, model_budget)
-            ready = ready[: max(0, model_budget)]
-        todo = [(cid, frames[cid][0], self._waiting.pop(cid)[2]) for cid in ready]
+        ready = self._pick(frames, results, model_budget)
+        todo = [(cid, frames[cid][0], self._waiting.pop(cid)[1]) for cid in ready]
         for i in range(0, len(todo), self.max_batch):
             chunk = todo[i : i + self.max_batch]
             dets = self.detector.detect_batch([f for _, f, _ in chunk], [self.cameras[c].config for c, _, _ in chunk])
@@ -167,5 +161,20 @@ class MultiCameraRunner:
                 results[cid] = CameraResult(cid, decision, d, state)
         self.stats.waiting = len(self._waiting)
         latest = max((t for _f, t in frames.values()), default=0.0)
-        self.stats.oldest_wait_s = max((latest - v[1] for v in self._waiting.values()), default=0.0)
+        self.stats.oldest_wait_s = max((latest - v[0] for v in self._waiting.values()), default=0.0)
         return [results[cid] for cid in frames if cid in results]
+
+    def _pick(self, frames, results, budget: int | None) -> list[str]:
+        """Queued cameras to run now: those with a usable frame this tick (one whose gate
+        idles now still runs: it was due), motion first up to half the budget."""
+        ready = sorted((v[0], cid, v[1].reason is GateReason.MOTION) for cid, v in self._waiting.items()
+                       if cid in frames and (cid not in results or results[cid].error is None))
+        if budget is None or len(ready) <= budget:
+            return [cid for _t, cid, _m in ready]
+        budget = max(0, budget)
+        motion = [cid for _t, cid, m in ready if m]
+        rest = [cid for _t, cid, m in ready if not m]
+        take_m = min(len(motion), max(budget - len(rest), -(-budget // 2)))
+        picked = motion[:take_m] + rest[: budget - take_m]
+        self.stats.deferred += len(ready) - len(picked)
+        return picked
