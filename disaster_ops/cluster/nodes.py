@@ -56,7 +56,7 @@ def ray_start_command(spec: NodeSpec, *, block: bool = True) -> list[str]:
            f"--num-cpus={spec.num_cpus:g}", f"--object-store-memory={spec.object_store_bytes}",
            f"--resources={json.dumps({SLOT_RESOURCE: spec.slots})}", "--disable-usage-stats"]
     if spec.head_address is None:
-        cmd += ["--head", f"--port={b}", "--include-dashboard=false", f"--ray-client-server-port={b + 3}"]
+        cmd += ["--head", f"--port={b}", "--include-dashboard=false"]
         if spec.temp_dir:
             cmd.append(f"--temp-dir={spec.temp_dir}")
     else:

@@ -66,6 +66,9 @@ class ShardWorker:
         from disaster_ops.config import get_settings
 
         get_settings.cache_clear()
+        import cv2
+
+        cv2.setNumThreads(1)  # per-camera images are small: OpenCV's thread pool costs more than it gives
         self.worker_id, self.config = worker_id, config
         self.node = node or socket.gethostname()
         self.engine = make_engine(config.database_url)
