@@ -220,7 +220,7 @@ def cluster_run(url: str, data_dir: Path, args, pg_pid: int) -> dict:
     keys = [f"gg:{i:06d}" for i in range(n_streams)]
     fire_keys = {k for i, k in enumerate(keys) if i % FIRE_EVERY == 0}
     shard = ShardConfig(database_url=url, data_dir=str(data_dir), sample_fps=1.0, report_interval_s=15.0,
-                        lease_ttl_s=30.0, renew_interval_s=5.0, model_runs_per_s=args.model_runs_per_s)
+                        lease_ttl_s=30.0, renew_interval_s=5.0, model_runs_per_s=args.model_runs_per_s or None)
     coord = Coordinator(keys, shard, eng, CoordinatorConfig(step_interval_s=0.5, ping_timeout_s=3.0,
                                                             misses_allowed=1, call_timeout_s=120.0))
     th = threading.Thread(target=coord.run, daemon=True)
@@ -369,7 +369,8 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=1000)
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--registry", type=int, default=170_000)
-    ap.add_argument("--model-runs-per-s", type=float, default=5.0, help="model budget of each camera worker")
+    ap.add_argument("--model-runs-per-s", type=float, default=5.0,
+                    help="model budget of each camera worker; 0: none (every check due runs at once, as before)")
     ap.add_argument("--fire-every", type=int, default=FIRE_EVERY)
     ap.add_argument("--moving-every", type=int, default=MOVING_EVERY)
     ap.add_argument("--warmup-s", type=float, default=60.0)

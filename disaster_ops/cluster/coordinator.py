@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import ray
 from ray.exceptions import GetTimeoutError, RayError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from disaster_ops.cluster import leases
 from disaster_ops.cluster.actor import WatchActor
@@ -89,7 +90,11 @@ class Coordinator:
         t_end = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set() and (t_end is None or time.monotonic() < t_end):
-                self.step()
+                try:
+                    self.step()
+                except SQLAlchemyError:  # e.g. a deadlock victim or a dropped connection: the
+                    # step's transaction rolled back; the next step plans from what is recorded
+                    logger.exception("coordinator step failed; retrying")
                 self.stop_event.wait(self.config.step_interval_s)
         finally:
             self.shutdown()

@@ -91,7 +91,9 @@ def renew(engine: Engine, worker_id: str, tokens: Mapping[str, int], *, ttl_s: f
     now = utcnow()
     with session_scope(engine) as s:
         serialise(s, _LOCK + ":renew")
-        q = select(CameraLease).where(CameraLease.worker_id == worker_id)
+        # rows locked in key order, as grant_many locks them: a renewal of 500 leases and a
+        # grant of the same cameras to another worker otherwise deadlock (seen at 1,000 streams)
+        q = select(CameraLease).where(CameraLease.worker_id == worker_id).order_by(CameraLease.camera_key)
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update()
         rows = {r.camera_key: r for r in s.exec(q)}
