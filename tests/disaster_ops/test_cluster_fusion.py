@@ -16,9 +16,7 @@ from disaster_ops.incidents.fusion import GroundDetection
 from disaster_ops.storage.db import make_engine
 from disaster_ops.storage.migrate import upgrade
 from disaster_ops.storage.models import Detection, Incident
-from tests.disaster_ops._pgserver import pg_binaries, pg_server
 
-PG_PORT = 18401
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
@@ -110,11 +108,9 @@ def test_two_workers_seeing_one_fire_make_one_incident_sqlite(data_dir):
     _assert_one_incident_two_sources(*_race(url))
 
 
-@pytest.mark.skipif(pg_binaries() is None, reason="PostgreSQL server binaries not installed")
-def test_two_workers_seeing_one_fire_make_one_incident_postgres():
+def test_two_workers_seeing_one_fire_make_one_incident_postgres(pg_url):
     pytest.importorskip("psycopg")
-    with pg_server(PG_PORT) as url:
-        _assert_one_incident_two_sources(*_race(url))
+    _assert_one_incident_two_sources(*_race(pg_url))  # a port of DISASTER_OPS_TEST_PG_PORTS
 
 
 # ---------------------------------------------------------------- health command

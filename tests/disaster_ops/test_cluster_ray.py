@@ -9,6 +9,7 @@ fire keeps being reported into the same incident and no detection is stored twic
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -31,7 +32,8 @@ from disaster_ops.cluster.coordinator import Coordinator, CoordinatorConfig
 from disaster_ops.cluster.nodes import LocalNode, NodeSpec
 from disaster_ops.cluster.shard import ShardConfig
 
-HEAD_PORT = 19000
+HEAD_PORT = int(os.environ.get("DISASTER_OPS_TEST_RAY_PORT", "19000"))  # this ..+59 (three nodes)
+PORTS = {"worker_port_offset": 10, "worker_ports": 10}  # each node b..b+19: no overlap
 FIRE = REPO / "sample_data" / "videos" / "house6.mp4"
 
 
@@ -55,10 +57,10 @@ def cluster(tmp_path):
     logs = tmp_path / "ray-logs"
     logs.mkdir()
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Unix socket paths: at most 107 bytes
-    head = LocalNode(NodeSpec(HEAD_PORT, slots=0, num_cpus=0, temp_dir=ray_tmp),
+    head = LocalNode(NodeSpec(HEAD_PORT, slots=0, num_cpus=0, temp_dir=ray_tmp, **PORTS),
                      log_path=logs / "head.log").start()
     addr = f"127.0.0.1:{HEAD_PORT}"
-    nodes = [LocalNode(NodeSpec(HEAD_PORT + 20 * (i + 1), head_address=addr, num_cpus=1, slots=1),
+    nodes = [LocalNode(NodeSpec(HEAD_PORT + 20 * (i + 1), head_address=addr, num_cpus=1, slots=1, **PORTS),
                        log_path=logs / f"node{i + 1}.log") for i in range(2)]
     try:
         for n in nodes:
@@ -161,7 +163,6 @@ def _node_port(node_label: str) -> int:
 def test_watch_workers_cli_and_status(tmp_path):
     """``watch --workers 2`` as a user runs it; ``workers status`` reports each worker's cameras."""
     import json
-    import os
     import signal
     import subprocess
     import sys
