@@ -285,7 +285,7 @@ def cluster_run(url: str, data_dir: Path, args, pg_pid: int) -> dict:
                              "model_runs_per_s": round((b.model_runs - a.model_runs) / window, 2),
                              "lag_s_median": round(statistics.median(lags[w]), 2), "lag_s_max": round(max(lags[w]), 2),
                              "tick_s": b.tick_s, "waiting_for_model": b.waiting,
-                             "oldest_wait_s": b.oldest_wait_s}
+                             "oldest_wait_s": b.oldest_wait_s, "model_rate_per_s_now": b.model_rate_per_s}
         out["workers"] = per_worker
         frames_s = sum(v["frames_per_s"] for v in per_worker.values())
         out["frames_per_s"] = round(frames_s, 1)

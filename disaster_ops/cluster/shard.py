@@ -57,6 +57,7 @@ class ShardStatus:
     model_runs: int = 0
     waiting: int = 0  # cameras queued for a model run (budget)
     oldest_wait_s: float = 0.0  # how long the longest-queued one has waited
+    model_rate_per_s: float | None = None  # the budget's current rate (adapts to the CPU it gets)
 
 
 class ShardWorker:
@@ -129,7 +130,8 @@ class ShardWorker:
         rs = self.watcher.runner.stats
         return ShardStatus(self.worker_id, self.node, os.getpid(), tokens, st.ticks, st.frames,
                            st.reports, round(self.watcher.lag_s, 3), round(self.watcher.tick_s, 3),
-                           rs.model_runs, rs.waiting, round(rs.oldest_wait_s, 1))
+                           rs.model_runs, rs.waiting, round(rs.oldest_wait_s, 1),
+                           round(self.watcher.budget.rate_per_s, 2) if self.watcher.budget else None)
 
     def stop(self) -> None:
         self.watcher.stop_event.set()

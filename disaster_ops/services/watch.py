@@ -6,8 +6,9 @@ capture threads keep only the newest), so a slow detector drops frames instead o
 lagging. A confirmed hazard is reported (stored + fused into an incident, with a JPEG
 snapshot) when it is raised and then at most every ``report_interval_s`` while it lasts.
 ``model_runs_per_s`` caps the detector's load (a queue, see
-:class:`~disaster_ops.detect.pipeline.MultiCameraRunner`); camera health is written for
-all cameras in one statement per heartbeat.
+:class:`~disaster_ops.detect.pipeline.MultiCameraRunner`; the rate adapts down to the CPU
+the watcher gets, :mod:`disaster_ops.detect.budget`); camera health is written for all
+cameras in one statement per heartbeat.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from disaster_ops.capture import FrameSource, SourceState
 from disaster_ops.capture.onvif_ptz import OnvifPtzClient
 from disaster_ops.config import get_settings
 from disaster_ops.detect import CameraDetectConfig, Detector, create_detector
+from disaster_ops.detect.budget import ModelBudget
 from disaster_ops.detect.pipeline import MultiCameraRunner
 from disaster_ops.errors import InputError
 from disaster_ops.services import incidents as incident_svc
@@ -114,8 +116,8 @@ class Watcher:
         self.engine = engine or get_engine()
         self.detector = detector or create_detector()
         self.sample_period_s = 1.0 / sample_fps
-        self.model_runs_per_s = model_runs_per_s  # None: run the model on every frame that needs it
-        self._model_tokens = 0.0
+        # None: run the model on every frame that needs it
+        self.budget = None if model_runs_per_s is None else ModelBudget(model_runs_per_s, self.sample_period_s)
         self.report_interval_s = report_interval_s
         self.health_interval_s = health_interval_s
         self.snapshot_dir = snapshot_dir or (get_settings().data_dir / "snapshots")
@@ -214,6 +216,8 @@ class Watcher:
                 with self.lock:
                     results = self.tick()
                 self.tick_s = time.monotonic() - started
+                if self.budget:
+                    self.budget.observe(self.tick_s)
                 if self.lag_s > 10 * self.sample_period_s:  # far behind: skip ticks instead of bursting
                     next_tick = time.monotonic()
                 if on_report:
@@ -239,8 +243,9 @@ class Watcher:
             try:
                 runs_before = self.runner.stats.model_runs
                 results = self.runner.process({k: (f.image, f.captured_at_s) for k, f in frames.items()},
-                                              model_budget=self._model_budget())
-                self._model_tokens -= self.runner.stats.model_runs - runs_before
+                                              model_budget=self.budget.allow() if self.budget else None)
+                if self.budget:
+                    self.budget.used(self.runner.stats.model_runs - runs_before)
             except Exception:  # a detector crash must not kill the watcher
                 logger.exception("detector failed on this tick")
                 self.stats.errors += 1
@@ -295,15 +300,6 @@ class Watcher:
 
         self._retention_thread = threading.Thread(target=work, name="retention", daemon=True)
         self._retention_thread.start()
-
-    def _model_budget(self) -> int | None:
-        """Model runs allowed this tick: a token bucket filled at ``model_runs_per_s`` and
-        holding at most two ticks' worth (a quiet tick does not bank a burst)."""
-        if self.model_runs_per_s is None:
-            return None
-        per_tick = self.model_runs_per_s * self.sample_period_s
-        self._model_tokens = min(self._model_tokens + per_tick, max(1.0, 2 * per_tick))
-        return int(self._model_tokens)
 
     def _sweep(self) -> None:
         now = time.monotonic()

@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 
 from disaster_ops.detect import CameraDetectConfig, DetectorConfig, MotionConfig, create_detector
+from disaster_ops.detect.budget import MIN_RATE_PER_S, ModelBudget
 from disaster_ops.detect.motion import GateReason, MotionGate, stagger_phase_s
 from disaster_ops.detect.pipeline import MultiCameraRunner
 
@@ -69,3 +70,22 @@ def test_model_budget_queues_the_start_up_burst_and_every_camera_gets_its_run():
     assert all(ran.values()), [c for c, v in ran.items() if not v]  # the burst was queued, none dropped
     assert max(det.batches) <= 4 and runner.stats.waiting == 0
     assert (3, GateReason.MOTION) in ran["c39"]  # motion jumps the queue of first/scheduled checks
+
+
+def test_model_budget_adapts_to_the_cpu_the_worker_gets():
+    b = ModelBudget(15.0, 1.0)
+    assert b.allow() == 15
+    b.used(15)
+    for _ in range(5):  # ticks overrun their period: the worker gets less CPU than the cap assumed
+        b.observe(2.4)
+    assert b.rate_per_s < 15.0 * 0.7**4 and b.allow() <= 3
+    for _ in range(200):
+        b.observe(0.2)  # ticks fit easily again: back to the cap, never above it
+    assert b.rate_per_s == 15.0
+    for _ in range(100):
+        b.observe(9.0)
+    assert b.rate_per_s == MIN_RATE_PER_S  # never stops checking
+    quiet = ModelBudget(4.0, 1.0)
+    for _ in range(10):  # quiet ticks (nothing used) bank at most two ticks' worth
+        quiet.allow()
+    assert quiet.allow() == 8
