@@ -37,7 +37,7 @@ from geo.aoi import AoiLike, PointRadius, _polygonal_part, aoi_to_m, frame_for_a
 from geo.crs import LocalFrame
 from geo.errors import GeoError
 from geo.sectors import DEFAULT_ARC_STEP_DEG, Cameras, SectorDefaults, view_sectors
-from geo.union import coverage_union_polygons
+from geo.union import coverage_union_polygons, union_parts
 
 logger = logging.getLogger(__name__)
 
@@ -345,6 +345,133 @@ class TiledCoverage:
         return shapely.union_all(self.pieces)
 
 
+def _polygons_of(geom: shapely.Geometry) -> np.ndarray:
+    parts = shapely.get_parts(_polygonal_part(geom))
+    return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)] if parts.size else parts
+
+
+def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """``geom_m`` minus the union ``parts`` (disjoint Polygons, e.g. :func:`geo.union.union_parts`),
+    as an array of Polygons, one per uncovered zone.
+
+    Only the parts crossing the edge of ``geom_m`` are overlaid with it. A part wholly
+    inside is not: its exterior becomes a hole of the zone around it and each of its holes
+    is a zone of its own (holding, as holes, the parts inside it). Each inside part is
+    placed by a point on its surface in the smallest zone-to-be that contains it. Zones
+    whose holes touch each other (or the shell) around a pocket, which would leave the
+    interior disconnected, are found on the ring/touch-point graph (its 2-core) and only
+    those rings are overlaid. A province-wide answer costs a fraction of one
+    ``difference`` of the area and the whole union, with the same geometry.
+    """
+    hit = tree.query(geom_m)
+    if hit.size == 0:
+        return _polygons_of(geom_m)
+    cand = parts[hit]
+    shapely.prepare(geom_m)
+    inside = shapely.contains_properly(geom_m, cand)
+    inner, cross = cand[inside], cand[~inside]
+    cross = cross[shapely.intersects(geom_m, cross)]
+    regions = _polygons_of(shapely.difference(geom_m, shapely.multipolygons(cross)) if cross.size else geom_m)
+    if inner.size == 0 or regions.size == 0:
+        return regions
+    rings, owner = shapely.get_rings(inner, return_index=True)
+    is_ext = np.r_[True, owner[1:] != owner[:-1]]
+    containers = np.concatenate([regions, shapely.polygons(rings[~is_ext])])
+    probe = shapely.point_on_surface(inner)
+    pi, ci = shapely.STRtree(containers).query(probe, predicate="within")
+    order = np.lexsort((shapely.area(containers)[ci], pi))
+    pi, ci = pi[order], ci[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    child, home = pi[first], ci[first]
+    if child.size != inner.size:  # a part no zone holds (numerically degenerate): overlay all
+        logger.debug("uncovered_from_union: %d parts unplaced, overlaying", inner.size - child.size)
+        return _polygons_of(shapely.difference(geom_m, shapely.multipolygons(cand)))
+    c_rings, c_owner = shapely.get_rings(containers, return_index=True)
+    ring_geom = np.concatenate([c_rings, shapely.get_exterior_ring(inner[child])])
+    ring_zone = np.concatenate([c_owner, home])
+    ring_rank = np.r_[np.where(np.r_[True, c_owner[1:] != c_owner[:-1]], 0, 1), np.full(child.size, 2)]
+    cyclic = _rings_in_touch_cycles(ring_geom, ring_zone)
+    cyclic &= ring_rank == 2  # the children among them
+    if cyclic.any():
+        ring_geom, ring_zone, ring_rank = _split_pocketed(containers, ring_geom, ring_zone, ring_rank, cyclic,
+                                                         inner[child])
+    _, ring_zone = np.unique(ring_zone, return_inverse=True)  # zones numbered 0..n-1
+    o = np.lexsort((ring_rank, ring_zone))
+    return shapely.polygons(ring_geom[o], indices=ring_zone[o])
+
+
+def _rings_in_touch_cycles(rings: np.ndarray, zone: np.ndarray) -> np.ndarray:
+    """Mask of rings on a cycle of the graph rings -- shared vertices, within each zone.
+
+    Rings of one polygon that touch only in a tree pattern keep its interior connected;
+    a cycle (two holes touching twice, or a ring of holes) may enclose a pocket.
+    """
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    last = np.r_[ring_of[1:] != ring_of[:-1], True]  # closing coordinate
+    coords, ring_of = coords[~last], ring_of[~last]
+    x, y = coords[:, 0], coords[:, 1]
+    o = np.argsort(x, kind="stable")
+    dup_x = np.zeros(x.size, dtype=bool)
+    same = x[o][1:] == x[o][:-1]
+    dup_x[o[1:][same]] = True
+    dup_x[o[:-1][same]] = True
+    idx = np.flatnonzero(dup_x)
+    out = np.zeros(rings.size, dtype=bool)
+    if idx.size == 0:
+        return out
+    z = zone[ring_of[idx]]
+    o = idx[np.lexsort((ring_of[idx], y[idx], x[idx], z))]
+    zs, xs, ys, rs = zone[ring_of[o]], x[o], y[o], ring_of[o]
+    new_pt = np.r_[True, (zs[1:] != zs[:-1]) | (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])]
+    pt = np.cumsum(new_pt) - 1
+    keep = np.r_[True, (pt[1:] != pt[:-1]) | (rs[1:] != rs[:-1])]  # one edge per (point, ring)
+    e_pt, e_ring = pt[keep], rs[keep]
+    alive = np.ones(e_pt.size, dtype=bool)
+    while alive.any():  # peel leaves until only cycles (the 2-core) are left
+        deg_pt = np.bincount(e_pt[alive], minlength=pt[-1] + 1)
+        deg_ring = np.bincount(e_ring[alive], minlength=rings.size)
+        kill = alive & ((deg_pt[e_pt] <= 1) | (deg_ring[e_ring] <= 1))
+        if not kill.any():
+            break
+        alive &= ~kill
+    out[e_ring[alive]] = True
+    return out
+
+
+def _split_pocketed(containers, ring_geom, ring_zone, ring_rank, cyclic, children):
+    """Overlay the zones whose holes enclose pockets: container minus its cyclic children;
+    the other children of those zones are placed again in the pieces."""
+    n_cont = containers.size
+    zones = np.unique(ring_zone[cyclic])
+    affected = np.isin(ring_zone, zones)
+    child_ring = np.flatnonzero(ring_rank == 2)
+    child_of_ring = np.full(ring_geom.size, -1)
+    child_of_ring[child_ring] = np.arange(child_ring.size)
+    pieces, piece_src = [], []
+    for zi in zones.tolist():
+        # filled exteriors: the children's holes are zones of their own already
+        cut = shapely.polygons(shapely.get_exterior_ring(children[child_of_ring[cyclic & (ring_zone == zi)]]))
+        got = _polygons_of(shapely.difference(containers[zi], shapely.multipolygons(cut)))
+        pieces.append(got)
+        piece_src.append(np.full(got.size, zi))
+    pieces = np.concatenate(pieces)
+    free = np.flatnonzero(affected & (ring_rank == 2) & ~cyclic)
+    keep = ~affected
+    p_rings, p_owner = shapely.get_rings(pieces, return_index=True)
+    new_geom = [ring_geom[keep], p_rings]
+    new_zone = [ring_zone[keep], n_cont + p_owner]
+    new_rank = [ring_rank[keep], np.where(np.r_[True, p_owner[1:] != p_owner[:-1]], 0, 1)]
+    if free.size:
+        kids = children[child_of_ring[free]]
+        pi, ci = shapely.STRtree(pieces).query(shapely.point_on_surface(kids), predicate="within")
+        first = np.r_[True, pi[1:] != pi[:-1]] if pi.size else np.array([], dtype=bool)
+        pi, ci = pi[first], ci[first]
+        new_geom.append(ring_geom[free[pi]])
+        new_zone.append(n_cont + ci)
+        new_rank.append(np.full(pi.size, 2))
+    return np.concatenate(new_geom), np.concatenate(new_zone), np.concatenate(new_rank)
+
+
 def _strip_seam_vertices(pieces: np.ndarray, tile_m: float) -> np.ndarray:
     """Pieces without the collinear vertices that lie inside straight runs along tile edges.
 
@@ -560,21 +687,42 @@ class CoverageIndex:
     invalid: list[tuple[str, str]] = field(default_factory=list)
     arc_step_deg: float = DEFAULT_ARC_STEP_DEG
     rows_skipped: int = 0  # source rows that were not cameras at all (set by the caller)
+    # The union of all sectors as disjoint Polygons (``union=True``): the product's path,
+    # see :func:`uncovered_from_union`.
+    union: np.ndarray | None = None
     _polygons_m: np.ndarray | None = field(default=None, repr=False)
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _points: tuple | None = field(default=None, repr=False)
+    _union_tree: shapely.STRtree | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, cameras: Cameras, *, frame: LocalFrame | None = None, defaults: SectorDefaults | None = None,
               arc_step_deg: float = DEFAULT_ARC_STEP_DEG, precompute: bool = True,
-              tile_m: float = DEFAULT_TILE_M, workers: int = 1) -> CoverageIndex:
+              tile_m: float = DEFAULT_TILE_M, workers: int = 1, union: bool = False) -> CoverageIndex:
+        """Sectors of ``cameras``; with ``precompute`` the tiled union and its per-tile gaps,
+        with ``union`` the whole union as disjoint polygons (:func:`geo.union.union_parts`,
+        what the product builds: cheaper, and queries of any size are answered from it)."""
         sectors = view_sectors(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
         polys = sectors.polygons_m[sectors.valid]
         is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0
         tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers).with_gaps()
                  if precompute else None)
+        whole = union_parts(polys, is_disc) if union else None
         return cls(sectors.frame, sectors.cameras.subset(sectors.valid), tiled, sectors.problems(),
-                   arc_step_deg, _polygons_m=polys)
+                   arc_step_deg, union=whole, _polygons_m=polys)
+
+    @property
+    def covered_area_m2(self) -> float | None:
+        """Area of the union of all sectors, frame units (None without ``tiled`` or ``union``)."""
+        if self.union is not None:
+            return float(shapely.area(self.union).sum())
+        return self.tiled.area_m2 if self.tiled is not None else None
+
+    @property
+    def union_tree(self) -> shapely.STRtree:
+        if self._union_tree is None:
+            self._union_tree = shapely.STRtree(self.union if self.union is not None else [])
+        return self._union_tree
 
     @property
     def polygons_m(self) -> np.ndarray:
@@ -632,6 +780,7 @@ class CoverageIndex:
         gap_n = np.array([t._gaps[k].size for k in gap_keys], dtype=np.int64)
         gap_blob, gap_offsets = _wkb_blob(np.concatenate([t._gaps[k] for k in gap_keys]) if gap_keys
                                           else np.array([], dtype=object))
+        union_blob, union_offsets = _wkb_blob(self.union if self.union is not None else np.array([], dtype=object))
         c = self.cameras
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -645,7 +794,9 @@ class CoverageIndex:
                  tile_y=t.tile_y if t else np.array([], dtype=np.int64),
                  pieces=np.frombuffer(blob, dtype=np.uint8), offsets=offsets,
                  gap_tiles=np.array(gap_keys, dtype=np.int64).reshape(-1, 2), gap_n=gap_n,
-                 gaps=np.frombuffer(gap_blob, dtype=np.uint8), gap_offsets=gap_offsets)
+                 gaps=np.frombuffer(gap_blob, dtype=np.uint8), gap_offsets=gap_offsets,
+                 has_union=np.array(self.union is not None), union=np.frombuffer(union_blob, dtype=np.uint8),
+                 union_offsets=union_offsets)
         tmp.replace(p)
 
     @classmethod
@@ -671,7 +822,10 @@ class CoverageIndex:
                     for (ix, iy), e, n in zip(z["gap_tiles"].tolist(), ends.tolist(), z["gap_n"].tolist(),
                                               strict=True):
                         tiled._gaps[(ix, iy)] = gaps[e - n:e]
-            return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]))
+            union = None
+            if "has_union" in z.files and bool(z["has_union"]):
+                union = _from_wkb_blob(z["union"], z["union_offsets"])
+            return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]), union=union)
 
 
 def _wkb_blob(geoms: np.ndarray) -> tuple[bytes, np.ndarray]:
@@ -780,7 +934,13 @@ def uncovered_zones(
         invalid = list(cameras.invalid)
         frame = cameras.frame
         aoi_m = aoi_to_m(aoi_n, frame)
-        if cameras.tiled is not None:
+        if cameras.union is not None:
+            covered = None  # computed on demand from the uncovered part
+            zones_m = uncovered_from_union(aoi_m, cameras.union, cameras.union_tree)
+            uncovered = (zones_m[0] if zones_m.size == 1 else shapely.multipolygons(zones_m)) if zones_m.size \
+                else shapely.Polygon()
+            used = cameras.cameras_reaching(aoi_m)
+        elif cameras.tiled is not None:
             covered = None  # computed on demand from the uncovered part
             uncovered = cameras.tiled.uncovered(aoi_m, check_valid=False)
             used = cameras.cameras_reaching(aoi_m)

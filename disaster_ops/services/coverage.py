@@ -44,7 +44,7 @@ WHOLE_INDEX_SHARE = 0.25
 # tiles leave fewer seams to dissolve in a province-wide answer (2.3 -> 1.6 s CPU from 2 to
 # 4 km on 170,000 cameras) while a 2 km-radius query stays ~30 ms CPU.
 INDEX_TILE_M = 4000.0
-_CACHE_VERSION = "3"  # 2: per-tile gaps stored with the pieces; 3: 4 km tiles
+_CACHE_VERSION = "4"  # 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
 
@@ -116,15 +116,14 @@ def _index_for(key: str, load_cameras, aoi, overrides: Overrides) -> CoverageInd
     if aoi is not None and len(cams):
         near = _candidates(cams, _aoi_bounds_wgs84(aoi))
         if near.size < WHOLE_INDEX_SHARE * len(cams):
-            idx = CoverageIndex.build(cams.subset(near), workers=_workers(), tile_m=INDEX_TILE_M)
+            idx = CoverageIndex.build(cams.subset(near), precompute=False, union=True)
             idx.rows_skipped = skipped
             return idx
     defaults = get_settings().camera_defaults
     from geo.sectors import SectorDefaults
 
     idx = CoverageIndex.build(cams, defaults=SectorDefaults(defaults.heading_deg, defaults.fov_deg,
-                                                            defaults.range_m), workers=_workers(),
-                               tile_m=INDEX_TILE_M)
+                                                            defaults.range_m), precompute=False, union=True)
     idx.rows_skipped = skipped
     _store(key, idx)
     return idx
@@ -187,6 +186,13 @@ def file_index(path: Path, *, aoi=None, overrides: Overrides | None = None) -> C
     ver = hashlib.blake2b(f"{_CACHE_VERSION}|{digest}|{ov.key()}".encode(), digest_size=10).hexdigest()
 
     def load() -> tuple[Cameras, int]:
+        from disaster_ops.registry.fast_plain import read_plain_arrays
+
+        fast = read_plain_arrays(raw, Path(path), defaults=get_settings().camera_defaults,
+                                 limits=get_settings().limits)
+        if fast is not None:  # a simple plain CSV: column-wise, the same cameras
+            return Cameras(fast.lat, fast.lon, fast.heading_deg, fast.fov_deg, fast.range_m,
+                           fast.source_key), 0
         _, _, rows = read_registry(Path(path), defaults=get_settings().camera_defaults,
                                    limits=get_settings().limits)
         records, skipped = [], 0

@@ -109,10 +109,10 @@ def test_index_is_cached_and_rebuilt_when_registry_changes(tmp_path, data_dir):
     assert cov_svc.file_index(reg) is first  # reused in the process
     cov_svc.clear_memory()
     again = cov_svc.file_index(reg)  # from the disk cache
-    assert again is not first and again.tiled.area_m2 == pytest.approx(first.tiled.area_m2)
+    assert again is not first and again.covered_area_m2 == pytest.approx(first.covered_area_m2)
     reg.write_text("id,lat,lon,heading_deg,fov_deg,range_m\na,37.5,127.0,0,360,80\n", encoding="utf-8")
     changed = cov_svc.file_index(reg)
-    assert changed.tiled.area_m2 > first.tiled.area_m2 * 2
+    assert changed.covered_area_m2 > first.covered_area_m2 * 2
 
 
 def test_db_index_invalidated_by_import(tmp_path, engine):
@@ -127,4 +127,4 @@ def test_db_index_invalidated_by_import(tmp_path, engine):
     reg.write_text("id,lat,lon,heading_deg,fov_deg,range_m\nb,37.51,127.0,0,360,50\n", encoding="utf-8")
     import_registry(reg, engine=engine)
     two = cov_svc.db_index(engine=engine)
-    assert len(two.cameras) == 2 and two.tiled.area_m2 == pytest.approx(2 * one.tiled.area_m2, rel=1e-6)
+    assert len(two.cameras) == 2 and two.covered_area_m2 == pytest.approx(2 * one.covered_area_m2, rel=1e-6)
