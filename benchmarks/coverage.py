@@ -7,9 +7,10 @@
     (:class:`geo.coverage.TiledCoverage`) against plain ``shapely.union_all`` of the same
     polygons, same run, areas compared;
 (c) the COMMAND users run: ``disaster-ops coverage --area <province box> --cameras
-    <170,000-row CSV> --out zones.geojsonl`` as a separate process, first run (cold: reads
-    the file, builds and caches the index) and second run (the cached index), against the
-    same-run naive single ``shapely.union_all`` of all sectors; covered fraction compared.
+    <170,000-row CSV> --out zones.geojsonl`` as a separate process, cold (a fresh data
+    directory: reads the file, builds and caches the index, answers) and warm (the cached
+    index), against the naive single ``shapely.union_all`` of all sectors measured in the
+    same run, three runs (``--runs``); covered fraction compared, load average printed.
 
 Run:  nice -n 10 .venv/bin/python benchmarks/coverage.py [--quick]
 Wall and CPU (process) seconds are both printed: on a shared machine CPU time is the
@@ -59,6 +60,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="Threads for the tiled union (tiles are independent).")
     ap.add_argument("--skip-baseline", action="store_true", help="Skip plain union_all (b) (takes ~30-60 s).")
     ap.add_argument("--command-only", action="store_true", help="Only (c): the command against the baseline.")
+    ap.add_argument("--runs", type=int, default=3, help="Runs of (c) (cold + warm command + baseline each).")
     args = ap.parse_args()
     n = args.cameras or (20_000 if args.quick else 170_000)
     repeats = args.repeats or (7 if args.quick else 21)
@@ -78,7 +80,7 @@ def main() -> None:
     print(f"  view_sectors: {polys.size:,} polygons ({n_vert:,} vertices) in {c.wall_s:.2f} s wall")
 
     if args.command_only:
-        command_vs_naive(cams, polys, frame)
+        command_vs_naive(cams, polys, frame, args.runs)
         return
 
     # ---------------- (a) 2 km radius around a point
@@ -140,14 +142,39 @@ def main() -> None:
         print(f"  speed-up with {workers} thread(s): tiled {c.wall_s / wall_s:.1f}x wall, {c.cpu_s / cpu_s:.1f}x CPU; "
               f"tiled + merged into one geometry {c.wall_s / (wall_s + merge_wall):.1f}x wall, "
               f"{c.cpu_s / (cpu_s + merge_cpu):.1f}x CPU  (target >= 5x)")
-    command_vs_naive(cams, polys, frame)
+    command_vs_naive(cams, polys, frame, args.runs)
 
 
-def command_vs_naive(cams, polys, frame) -> None:
-    """(c): the product command, as a user runs it, against a naive single union_all."""
+def _command(aoi: Path, reg: Path, out: Path, env: dict) -> tuple[float, float, dict]:
+    """One ``disaster-ops coverage`` process: (wall s, CPU s of the child, its JSON summary)."""
     import json
     import os
     import subprocess
+
+    t0 = os.times()
+    with Clock() as c:
+        r = subprocess.run([sys.executable, "-m", "disaster_ops", "coverage", "--area", str(aoi),
+                            "--cameras", str(reg), "--out", str(out), "--json"],
+                           capture_output=True, text=True, env=env, check=False)
+    t1 = os.times()
+    if r.returncode != 0:
+        print(r.stderr)
+        raise SystemExit(1)
+    cpu_s = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+    return c.wall_s, cpu_s, json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def command_vs_naive(cams, polys, frame, runs: int = 3) -> None:
+    """(c): the product command, as a user runs it, against a naive single union_all.
+
+    Each run: the command cold (a fresh data directory: reads the CSV, builds and caches
+    the index, answers), the command warm (the cached index), then the naive baseline in
+    this process; ratios are within the run. Load average printed with each run: on a
+    shared machine the CPU-time ratio is the steadier figure.
+    """
+    import json
+    import os
+    import shutil
     import tempfile
 
     repo = Path(__file__).resolve().parents[1]
@@ -163,39 +190,39 @@ def command_vs_naive(cams, polys, frame) -> None:
         box = shapely.box(cams.lon.min() - pad, cams.lat.min() - pad, cams.lon.max() + pad, cams.lat.max() + pad)
         aoi = tmp / "province.geojson"
         aoi.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(box)}))
-        # The province box (~15,900 km²) is over the default AOI limit (2,000 km²): a user
-        # asking for a province raises it, as here.
-        env = {**os.environ, "DISASTER_OPS_DATA_DIR": str(tmp / "var"), "DISASTER_OPS_LIMITS__AOI_MAX_AREA_KM2": "50000",
-               "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
-        print(f"\n(c) the command: disaster-ops coverage --area <province box {box.bounds}> "
-              f"--cameras <{len(cams):,}-row CSV> --out zones.geojsonl")
-        runs = []
-        for label in ("cold (reads CSV, builds + caches index)", "warm (cached index)"):
-            out = tmp / "zones.geojsonl"
-            t0 = os.times()
-            with Clock() as c:
-                r = subprocess.run([sys.executable, "-m", "disaster_ops", "coverage", "--area", str(aoi),
-                                    "--cameras", str(reg), "--out", str(out), "--json"],
-                                   capture_output=True, text=True, env=env, check=False)
-            if r.returncode != 0:
-                print(r.stderr)
-                raise SystemExit(1)
-            t1 = os.times()
-            child_cpu_s = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
-            summary = json.loads(r.stdout.strip().splitlines()[-1])
-            runs.append((label, c.wall_s, child_cpu_s, summary))
-            print(f"  {label}: {c.wall_s:.2f} s wall, {child_cpu_s:.2f} s CPU; {summary['zones']:,} zones, covered "
-                  f"{summary['covered_fraction'] * 100:.4f} %, {out.stat().st_size / 1e6:.1f} MB")
-        with Clock() as c:
-            base = shapely.union_all(polys)
         aoi_m = frame.geom_to_m(box)
-        base_frac = base.intersection(aoi_m).area / aoi_m.area
-        print(f"  naive single shapely.union_all of the {polys.size:,} sectors (baseline, same run): "
-              f"{c.wall_s:.2f} s wall, {c.cpu_s:.2f} s CPU; covered {base_frac * 100:.4f} %")
-        for label, wall_s, cpu_s, summary in runs:
-            diff = abs(summary["covered_fraction"] - base_frac) / base_frac
-            print(f"  {label}: {c.wall_s / wall_s:.1f}x wall, {c.cpu_s / cpu_s:.1f}x CPU the baseline (target >= 5x); "
-                  f"covered area {diff * 100:.4f} % apart (limit 0.1 %)")
+        out = tmp / "zones.geojsonl"
+        print(f"\n(c) the command: disaster-ops coverage --area <province box {box.bounds}> "
+              f"--cameras <{len(cams):,}-row CSV> --out zones.geojsonl; {runs} runs")
+        rows = []
+        for run in range(1, runs + 1):
+            data = tmp / f"var{run}"
+            shutil.rmtree(data, ignore_errors=True)
+            # The province box (~15,900 km²) is over the default AOI limit (2,000 km²): a
+            # user asking for a province raises it, as here.
+            env = {**os.environ, "DISASTER_OPS_DATA_DIR": str(data), "DISASTER_OPS_LIMITS__AOI_MAX_AREA_KM2": "50000",
+                   "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+            load0 = os.getloadavg()[0]
+            cold = _command(aoi, reg, out, env)
+            size_mb = out.stat().st_size / 1e6
+            warm = _command(aoi, reg, out, env)
+            with Clock() as c:
+                base = shapely.union_all(polys)
+            base_frac = base.intersection(aoi_m).area / aoi_m.area
+            load1 = os.getloadavg()[0]
+            print(f"  run {run} (load average {load0:.1f} -> {load1:.1f}): naive union_all {c.wall_s:.1f} s wall, "
+                  f"{c.cpu_s:.2f} s CPU, covered {base_frac * 100:.4f} %")
+            for label, (wall_s, cpu_s, summary) in (("cold (no cache)", cold), ("warm (cached index)", warm)):
+                diff = abs(summary["covered_fraction"] - base_frac) / base_frac
+                print(f"    command {label}: {wall_s:.1f} s wall, {cpu_s:.2f} s CPU -> {c.wall_s / wall_s:.1f}x wall, "
+                      f"{c.cpu_s / cpu_s:.1f}x CPU the baseline (target >= 5x); {summary['zones']:,} zones, "
+                      f"covered {summary['covered_fraction'] * 100:.4f} % ({diff * 100:.4f} % apart, limit 0.1 %)"
+                      + (f", {size_mb:.1f} MB" if label.startswith("cold") else ""))
+            rows.append((c.cpu_s / cold[1], c.cpu_s / warm[1], c.wall_s / cold[0], c.wall_s / warm[0]))
+        r = np.array(rows)
+        print(f"  CPU ratio cold min/median {r[:, 0].min():.1f}/{np.median(r[:, 0]):.1f}x, warm "
+              f"{r[:, 1].min():.1f}/{np.median(r[:, 1]):.1f}x; wall ratio cold {r[:, 2].min():.1f}/"
+              f"{np.median(r[:, 2]):.1f}x, warm {r[:, 3].min():.1f}/{np.median(r[:, 3]):.1f}x")
 
 
 if __name__ == "__main__":

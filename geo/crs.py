@@ -68,11 +68,11 @@ class LocalFrame:
 
     def geom_to_m(self, geom_wgs84):
         """Shapely geometry (or array of them) in lon/lat → metric CRS."""
-        return shapely.transform(geom_wgs84, lambda c: np.column_stack(self._fwd.transform(c[:, 0], c[:, 1])))
+        return shapely.transform(geom_wgs84, self._fwd.transform, interleaved=False)
 
     def geom_to_wgs84(self, geom_m):
         """Shapely geometry (or array of them) in the metric CRS → lon/lat."""
-        return shapely.transform(geom_m, lambda c: np.column_stack(self._inv.transform(c[:, 0], c[:, 1])))
+        return shapely.transform(geom_m, self._inv.transform, interleaved=False)
 
     @classmethod
     def tangent(cls, lat: float, lon: float) -> LocalFrame:

@@ -26,48 +26,65 @@ logger = logging.getLogger(__name__)
 def dedupe_polygons(polys: np.ndarray) -> np.ndarray:
     """Indices of the first occurrence of each distinct polygon (exact coordinates).
 
-    Candidates share bounds, area and vertex count (a cheap numeric key); they are
-    confirmed with ``equals_exact`` so distinct polygons are never merged.
+    Candidates share bounds, area and vertex count (a cheap numeric key, grouped with one
+    lexsort); they are confirmed with ``equals_exact`` so distinct polygons are never merged.
     """
     if polys.size == 0:
         return np.array([], dtype=np.int64)
     key = np.column_stack([shapely.bounds(polys), shapely.area(polys), shapely.get_num_coordinates(polys)])
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    dup = np.flatnonzero(first[inverse] != np.arange(polys.size))
-    same = shapely.equals_exact(polys[dup], polys[first[inverse[dup]]], tolerance=0.0)
+    order = np.lexsort(key.T[::-1])  # stable: within a run, original order
+    k = key[order]
+    same = np.r_[False, (k[1:] == k[:-1]).all(axis=1)]
+    head = order[np.maximum.accumulate(np.where(same, 0, np.arange(order.size)))]  # first of each run
+    dup = order[same]
+    first = head[same]
+    equal = shapely.equals_exact(polys[dup], polys[first], tolerance=0.0)
     keep = np.ones(polys.size, dtype=bool)
-    keep[dup[same]] = False
+    keep[dup[equal]] = False
     return np.flatnonzero(keep)
 
 
-def enclosing_circles(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ring_coords(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exterior ring coordinates (closing one included): (coords, owner, start of each ring)."""
+    coords, idx = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
+    starts = np.r_[0, np.flatnonzero(idx[1:] != idx[:-1]) + 1]
+    return coords, idx, starts
+
+
+def enclosing_circles(polys: np.ndarray, rings=None) -> tuple[np.ndarray, np.ndarray]:
     """(centre (N, 2), radius (N,)) of a circle enclosing each polygon's exterior vertices.
 
     Centre = mean of the ring's vertices, radius = farthest vertex: not minimal, but any
     polygon lies inside the convex hull of its vertices, so inside this circle.
     """
-    coords, idx = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
+    coords, idx, starts = rings if rings is not None else _ring_coords(polys)
     n = polys.size
     counts = np.bincount(idx, minlength=n).astype(float)
     cx = np.bincount(idx, weights=coords[:, 0], minlength=n) / counts
     cy = np.bincount(idx, weights=coords[:, 1], minlength=n) / counts
     d = np.hypot(coords[:, 0] - cx[idx], coords[:, 1] - cy[idx])
-    rad = np.zeros(n)
-    np.maximum.at(rad, idx, d)
+    rad = np.maximum.reduceat(d, starts) if d.size else np.zeros(n)
     return np.column_stack([cx, cy]), rad
 
 
-def disc_inner_circles(discs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(centre, inscribed radius) of regular-polygon discs (as built by :func:`geo.sectors.view_sectors`)."""
-    c = shapely.centroid(discs)
-    cx, cy = shapely.get_x(c), shapely.get_y(c)
-    ring = shapely.get_exterior_ring(discs)
-    first = shapely.get_point(ring, 0)
-    circum = np.hypot(shapely.get_x(first) - cx, shapely.get_y(first) - cy)
-    n_edges = shapely.get_num_points(ring) - 1
-    inner = circum * np.cos(np.pi / np.maximum(n_edges, 3)) * (1.0 - 1e-9)
-    return np.column_stack([cx, cy]), inner
+def disc_inner_circles(discs: np.ndarray, rings=None) -> tuple[np.ndarray, np.ndarray]:
+    """(centre, inscribed radius) of convex discs (regular polygons, as built by
+    :func:`geo.sectors.view_sectors`): the mean of the vertices and its distance to the
+    nearest edge line, shrunk by 1e-9 of itself against rounding."""
+    coords, idx, starts = rings if rings is not None else _ring_coords(discs)
+    n = discs.size
+    closing = np.r_[starts[1:] - 1, idx.size - 1]
+    counts = np.bincount(idx, minlength=n).astype(float) - 1.0
+    cx = (np.bincount(idx, weights=coords[:, 0], minlength=n) - coords[closing, 0]) / counts
+    cy = (np.bincount(idx, weights=coords[:, 1], minlength=n) - coords[closing, 1]) / counts
+    a, b = coords[:-1], coords[1:]
+    edge = idx[1:] == idx[:-1]
+    a, b, own = a[edge], b[edge], idx[:-1][edge]
+    ex, ey = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    px, py = cx[own] - a[:, 0], cy[own] - a[:, 1]
+    dist = np.abs(ex * py - ey * px) / np.hypot(ex, ey)
+    inner = np.minimum.reduceat(dist, starts - np.arange(starts.size)) if dist.size else np.zeros(n)
+    return np.column_stack([cx, cy]), inner * (1.0 - 1e-9)
 
 
 def contained_in_discs(polys: np.ndarray, is_disc: np.ndarray) -> np.ndarray:
@@ -78,8 +95,12 @@ def contained_in_discs(polys: np.ndarray, is_disc: np.ndarray) -> np.ndarray:
     disc_idx = np.flatnonzero(is_disc)
     if disc_idx.size == 0 or polys.size < 2:
         return out
-    dc, dr = disc_inner_circles(polys[disc_idx])
-    pc, pr = enclosing_circles(polys)
+    coords, idx, starts = _ring_coords(polys)
+    pc, pr = enclosing_circles(polys, (coords, idx, starts))
+    sel = is_disc[idx]
+    d_idx = np.cumsum(is_disc) - 1  # position among the discs
+    d_starts = np.r_[0, np.flatnonzero(np.diff(idx[sel]) != 0) + 1] if sel.any() else np.array([], dtype=np.int64)
+    dc, dr = disc_inner_circles(polys[disc_idx], (coords[sel], d_idx[idx[sel]], d_starts))
     # Only polygons smaller than the biggest disc can be inside one.
     cand = np.flatnonzero(pr < dr.max())
     if cand.size == 0:

@@ -332,3 +332,21 @@ def test_incident_popup_is_escaped_local_and_small():
     layers.incident_layer([inc], details=None).add_to(fmap)
     html = fmap.get_root().render()
     assert "zoom in for its sources" in html and "data:image" not in html
+
+
+def test_camera_tooltip_shows_a_hostile_camera_name_as_text():
+    """A registry row named ``<img src=x onerror=alert(1)>`` (camera names come from outside)
+    reaches the rendered map as escaped text inside the script's JSON, never as markup."""
+    import folium
+
+    from disaster_ops.services.cop import CameraMarker
+    from ui import layers
+
+    evil = "<img src=x onerror=alert(1)>"
+    cam = CameraMarker(1, evil, 35.1, 129.03, 90.0, 60.0, 50.0, "online", "manual", f"{evil}`${{1}}`")
+    fmap = folium.Map(location=[35.1, 129.03], zoom_start=15)
+    layers.camera_layer([cam]).add_to(fmap)
+    page = fmap.get_root().render()
+    assert "<img src=x" not in page and "onerror=alert(1)>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # shown, as text, in the tooltip
+    assert "${1}" not in page and "`" not in layers._camera_tip(cam)
