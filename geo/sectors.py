@@ -107,6 +107,10 @@ class ViewSectors:
     reasons: np.ndarray
     frame: LocalFrame
     cameras: Cameras
+    # (N, 5): apex x, y (frame metres), grid heading (degrees clockwise from grid north),
+    # fov (degrees, 360 = disc) and reach (frame metres) of each polygon; NaN where invalid.
+    # Lets a union reason about the shapes without reading their vertices (geo.union).
+    params_m: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.valid.shape[0])
@@ -212,30 +216,37 @@ def view_sectors(
     n_seg = np.maximum(1, np.ceil(fov_i / arc_step_deg - 1e-9)).astype(int)
     n_seg[disc] = np.maximum(n_seg[disc], 3)
 
-    # One vectorised build per distinct segment count (a handful of groups, not per camera).
+    # One vectorised build per distinct segment count and shape (a handful of groups, not
+    # per camera), written straight into the coordinate array shapely reads.
     for k in np.unique(n_seg):
-        g = np.flatnonzero(n_seg == k)
-        gd = disc[g]
-        # Sectors: apex + (k+1) arc points + apex = k+3 coordinates.
-        # Discs: k+2 evenly spaced points + closing point = k+3 coordinates too.
-        t_sec = np.linspace(0.0, 1.0, k + 1)
-        t_disc = np.arange(k + 2) / (k + 2)
-        ang = np.where(
-            gd[:, None],
-            head[g, None] + 360.0 * np.concatenate([t_disc, t_disc[:1]])[None, :] * 1.0,
-            np.concatenate(
-                [np.zeros((g.size, 1)),
-                 head[g, None] - fov_i[g, None] / 2.0 + fov_i[g, None] * t_sec[None, :],
-                 np.zeros((g.size, 1))], axis=1),
-        )
-        rad = np.radians(ang)
-        r = np.where(gd[:, None], r_grid[g, None], 1.0) * np.ones_like(rad)
-        if (~gd).any():
-            sec = ~gd
-            r[sec] = r_grid[g[sec], None] * np.concatenate([[0.0], np.ones(k + 1), [0.0]])[None, :]
-        xs = x0[g, None] + r * np.sin(rad)
-        ys = y0[g, None] + r * np.cos(rad)
-        polygons[idx[g]] = shapely.polygons(np.stack([xs, ys], axis=-1))
+        for is_disc in (True, False):
+            g = np.flatnonzero((n_seg == k) & (disc == is_disc))
+            if g.size == 0:
+                continue
+            if is_disc:
+                # k+2 evenly spaced points + closing point = k+3 coordinates.
+                t_disc = np.arange(k + 2) / (k + 2)
+                ang = head[g, None] + 360.0 * np.concatenate([t_disc, t_disc[:1]])[None, :]
+                r = r_grid[g, None]
+            else:
+                # apex + (k+1) arc points + apex = k+3 coordinates.
+                t_sec = np.linspace(0.0, 1.0, k + 1)
+                ang = np.concatenate(
+                    [np.zeros((g.size, 1)),
+                     head[g, None] - fov_i[g, None] / 2.0 + fov_i[g, None] * t_sec[None, :],
+                     np.zeros((g.size, 1))], axis=1)
+                r = r_grid[g, None] * np.concatenate([[0.0], np.ones(k + 1), [0.0]])[None, :]
+            rad = np.radians(ang)
+            xy = np.empty((g.size, k + 3, 2))
+            np.sin(rad, out=xy[..., 0])
+            xy[..., 0] *= r
+            xy[..., 0] += x0[g, None]
+            np.cos(rad, out=xy[..., 1])
+            xy[..., 1] *= r
+            xy[..., 1] += y0[g, None]
+            polygons[idx[g]] = shapely.polygons(xy)
+    params = np.full((n, 5), np.nan)
+    params[idx] = np.column_stack([x0, y0, head, fov_i, r_grid])
     if (~valid).any():
         logger.info("view_sectors: %d of %d cameras invalid", int((~valid).sum()), n)
-    return ViewSectors(polygons, valid, reasons, frame, cams)
+    return ViewSectors(polygons, valid, reasons, frame, cams, params)

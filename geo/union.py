@@ -116,9 +116,67 @@ def contained_in_discs(polys: np.ndarray, is_disc: np.ndarray) -> np.ndarray:
     return out
 
 
-def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None) -> np.ndarray:
-    """The polygons that matter for the union: duplicates and disc-contained polygons removed."""
+def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> np.ndarray:
+    """:func:`contained_in_discs` from the sectors' shapes (``ViewSectors.params_m``: apex
+    x, y, grid heading, fov, reach) instead of their vertices: the same safe test with
+    circles known in closed form, and no GEOS call.
+
+    A disc (fov 360, ``n_vertices`` corners on a circle of radius reach) holds the circle of
+    radius ``reach * cos(pi / n)``; a sector of fov <= 180 lies in the circle through its
+    apex centred half its reach out along the heading (radius the larger of ``reach / 2``
+    and the distance to an arc end), a wider one in the circle of its reach. Radii carry a
+    1e-9 relative margin for rounding.
+    """
+    x, y, head, fov, reach = (params[:, i] for i in range(5))
+    n = x.size
+    out = np.zeros(n, dtype=bool)
+    disc = fov >= 360.0
+    disc_idx = np.flatnonzero(disc)
+    if disc_idx.size == 0 or n < 2:
+        return out
+    inner = reach[disc_idx] * np.cos(np.pi / np.maximum(n_vertices[disc_idx], 3)) * (1.0 - 1e-9)
+    narrow = ~disc & (fov <= 180.0)
+    h = np.radians(head)
+    half = np.where(narrow, 0.5, 0.0)
+    cx, cy = x + half * reach * np.sin(h), y + half * reach * np.cos(h)
+    far = np.sqrt(np.maximum(1.25 - np.cos(np.radians(np.minimum(fov, 180.0)) / 2.0), 0.25))
+    enc = np.where(narrow, reach * far, reach) * (1.0 + 1e-9) + 1e-9
+    cand = np.flatnonzero(enc < inner.max())
+    if cand.size == 0:
+        return out
+    # Envelope pairs of the circles' boxes (a disc's box holds its whole polygon).
+    dx, dy, dr = x[disc_idx], y[disc_idx], reach[disc_idx]
+    tree = shapely.STRtree(shapely.box(dx - dr, dy - dr, dx + dr, dy + dr))
+    k, j = tree.query(shapely.box(cx[cand] - enc[cand], cy[cand] - enc[cand], cx[cand] + enc[cand],
+                                  cy[cand] + enc[cand]))
+    i = cand[k]
+    other = disc_idx[j] != i
+    i, j = i[other], j[other]
+    dj = disc_idx[j]
+    inside = np.hypot(cx[i] - x[dj], cy[i] - y[dj]) + enc[i] <= inner[j]
+    out[i[inside]] = True
+    return out
+
+
+def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
+                            params: np.ndarray | None = None) -> np.ndarray:
+    """The polygons that matter for the union: duplicates and disc-contained polygons removed.
+
+    With ``params`` (the sectors' shapes, ``ViewSectors.params_m``, one row per polygon)
+    duplicates are equal shape rows (the same parameters build the same polygon) and the
+    containment test uses closed-form circles: no vertex is read.
+    """
     polys = np.asarray(polys, dtype=object)
+    if params is not None:
+        params = np.asarray(params, dtype=float)
+        order = np.lexsort(params.T[::-1])
+        p = params[order]
+        same = np.r_[False, (p[1:] == p[:-1]).all(axis=1)]
+        keep = np.sort(order[~same])  # the first of equal rows (lexsort is stable)
+        polys, params = polys[keep], params[keep]
+        drop = contained_in_discs_by_shape(params, shapely.get_num_coordinates(polys) - 1)
+        logger.debug("coverage union: %d polygons, %d contained in a disc", polys.size, int(drop.sum()))
+        return polys[~drop]
     keep = dedupe_polygons(polys)
     polys = polys[keep]
     if is_disc is None:
@@ -129,7 +187,8 @@ def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None
     return polys[~drop]
 
 
-def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None) -> np.ndarray:
+def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
+                params: np.ndarray | None = None) -> np.ndarray:
     """The union of ``polys`` as an array of disjoint Polygons (parts may touch at points).
 
     After :func:`coverage_union_polygons`, the polygons are unioned per connected group
@@ -143,7 +202,8 @@ def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None) -> np.ndar
     polys = polys[present]
     if polys.size == 0:
         return np.array([], dtype=object)
-    polys = coverage_union_polygons(polys, None if is_disc is None else np.asarray(is_disc, dtype=bool)[present])
+    polys = coverage_union_polygons(polys, None if is_disc is None else np.asarray(is_disc, dtype=bool)[present],
+                                    params=None if params is None else np.asarray(params)[present])
     union = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
     parts = shapely.get_parts(union(polys))
     return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]

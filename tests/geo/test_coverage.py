@@ -197,3 +197,28 @@ def test_zone_geojson_writer_round_trips_exactly():
     for g, text in zip([holed, multi], geometries_json(np.array([holed, multi], dtype=object)), strict=True):
         back = shapely.from_geojson(text.decode())
         assert back.geom_type == g.geom_type and shapely.equals_exact(back, g, tolerance=0)
+
+
+def test_zones_cut_from_the_union_match_the_overlay_with_pockets_and_islands():
+    """uncovered_from_union builds zones from rings, not one overlay: a pocket closed by
+    parts that only touch at points, a covered ring with an uncovered hole holding a
+    covered island, and a part crossing the area's edge all come out as the overlay does."""
+    from geo.coverage import uncovered_from_union
+
+    tri = [shapely.Polygon([(0, 1), (1, 0), (1, 1)]), shapely.Polygon([(1, 0), (0, -1), (1, -1)]),
+           shapely.Polygon([(0, -1), (-1, 0), (-1, -1)]), shapely.Polygon([(-1, 0), (0, 1), (-1, 1)])]
+    ring = shapely.box(10, 10, 20, 20).difference(shapely.box(12, 12, 18, 18))
+    island = shapely.box(14, 14, 16, 16)
+    edge = shapely.box(28, 0, 35, 5)  # crosses the area's edge at x = 30
+    parts = np.array([*tri, ring, island, edge], dtype=object)
+    area = shapely.box(-5, -5, 30, 25)
+    zones = uncovered_from_union(area, parts, shapely.STRtree(parts))
+    ref = area.difference(shapely.union_all(parts))
+    assert shapely.is_valid(zones).all()
+    assert len(zones) == len(shapely.get_parts(ref)) == 3  # outside, the pocket, the hole around the island
+    assert shapely.multipolygons(zones).symmetric_difference(ref).area < 1e-9
+    pocket = [z for z in zones if z.area == pytest.approx(2.0)]
+    assert len(pocket) == 1 and pocket[0].equals(shapely.Polygon([(0, 1), (1, 0), (0, -1), (-1, 0)]))
+    # a small area inside the ring's hole: the island's outline is its only hole
+    inner = uncovered_from_union(shapely.box(13, 13, 17, 17), parts, shapely.STRtree(parts))
+    assert len(inner) == 1 and inner[0].area == pytest.approx(16 - 4) and len(inner[0].interiors) == 1

@@ -58,3 +58,29 @@ def test_merged_dissolves_seams_exactly_with_a_coverage_union():
     assert merged.is_valid and fast.is_valid
     assert merged.symmetric_difference(ref).area < 1e-6 * ref.area
     assert len(shapely.get_parts(merged)) == len(shapely.get_parts(ref))
+
+
+def test_shape_based_prefilter_is_safe_and_union_parts_equal_union_all():
+    """The product's union: duplicates and contained sectors found from the sectors' shape
+    parameters (no vertex read), then a disjoint-subset union; the geometry is the plain
+    ``union_all`` of every sector, including wide sectors (fov > 180) and odd headings."""
+    from geo.union import contained_in_discs_by_shape, union_parts
+
+    rng = np.random.default_rng(21)
+    n = 3000
+    lat = np.round(37.5 + rng.normal(0, 0.004, n), 4)
+    lon = np.round(127.0 + rng.normal(0, 0.005, n), 4)
+    fov = rng.choice([360.0, 60.0, 120.0, 200.0, 300.0], n)
+    cams = Cameras(lat, lon, rng.uniform(0, 360, n), fov, rng.choice([30.0, 50.0, 100.0], n))
+    s = view_sectors(cams, frame=LocalFrame.around(37.5, 127.0))
+    polys, params = s.polygons_m[s.valid], s.params_m[s.valid]
+    drop = contained_in_discs_by_shape(params, shapely.get_num_coordinates(polys) - 1)
+    assert 0 < drop.sum() < polys.size
+    disc = params[:, 3] >= 360.0
+    i, _ = shapely.STRtree(polys[disc]).query(polys[drop], predicate="covered_by")
+    assert np.unique(i).size == drop.sum()  # each dropped polygon lies in some disc
+    parts = union_parts(polys, disc, params=params)
+    ref = shapely.union_all(polys)
+    assert shapely.is_valid(parts).all()
+    assert shapely.area(parts).sum() == pytest.approx(ref.area, rel=1e-9)
+    assert shapely.multipolygons(parts).symmetric_difference(ref).area < 1e-9 * ref.area
