@@ -2,8 +2,9 @@
 
 Cameras come from a registry file (Korean CCTV standard CSV, GeoJSON or plain CSV, read by
 :mod:`disaster_ops.registry`) or, by default, from the database. The geometry is
-:func:`geo.coverage.uncovered_zones` on the indexed, tiled path: the coverage index is
-built once per registry version and cached (:mod:`disaster_ops.services.coverage`).
+:func:`geo.coverage.uncovered_zones` on the indexed path: the union of all view sectors is
+built once per registry version and cached (:mod:`disaster_ops.services.coverage`), and
+zones are cut from it without a province-sized overlay.
 Output: one valid feature per zone (:mod:`geo.zones_io`), GeoJSON, GeoJSON sequence,
 GeoPackage or FlatGeobuf by the ``--out`` suffix.
 """

@@ -1,12 +1,15 @@
 """Coverage indexes for the product: built once, reused, rebuilt when the registry changes.
 
 The ``coverage`` command, the dashboard's gaps and the gap-survey planner all answer
-"what does no camera see here" from a :class:`geo.coverage.CoverageIndex` (sectors +
-tiled union). An index is keyed by what it was built from:
+"what does no camera see here" from a :class:`geo.coverage.CoverageIndex` holding the
+union of all sectors as disjoint polygons (``union=True``: a disjoint-subset union, and
+zones cut from it by :func:`geo.coverage.uncovered_from_union`). An index is keyed by
+what it was built from:
 
 * the database registry: ``(count, max id, max updated_at)`` of the camera table plus
   the view overrides, so an import, an edit or a deletion invalidates it;
-* a registry file: a hash of the file's bytes plus the overrides.
+* a registry file: a hash of the file's bytes plus the overrides (a simple plain CSV is
+  read column-wise, :mod:`disaster_ops.registry.fast_plain`; any other file row by row).
 
 Indexes live in memory for the process (the dashboard) and on disk under
 ``<data_dir>/cache/coverage/`` (``.npz`` of plain arrays, no pickle) for the next
@@ -40,10 +43,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WHOLE_INDEX_SHARE = 0.25
-# Tile of the product's indexes: building costs the same from 1 to 8 km tiles; larger
-# tiles leave fewer seams to dissolve in a province-wide answer (2.3 -> 1.6 s CPU from 2 to
-# 4 km on 170,000 cameras) while a 2 km-radius query stays ~30 ms CPU.
-INDEX_TILE_M = 4000.0
 _CACHE_VERSION = "4"  # 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
