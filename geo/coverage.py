@@ -707,7 +707,7 @@ class CoverageIndex:
         is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0
         tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers).with_gaps()
                  if precompute else None)
-        whole = union_parts(polys, is_disc, params=sectors.params_m[sectors.valid]) if union else None
+        whole = union_parts(polys, is_disc, params=sectors.params_m[sectors.valid], workers=workers) if union else None
         return cls(sectors.frame, sectors.cameras.subset(sectors.valid), tiled, sectors.problems(),
                    arc_step_deg, union=whole, _polygons_m=polys)
 

@@ -116,6 +116,21 @@ def contained_in_discs(polys: np.ndarray, is_disc: np.ndarray) -> np.ndarray:
     return out
 
 
+def shape_circles(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centre x, centre y, radius) of a circle enclosing each sector, from its shape row
+    (apex x, y, grid heading, fov, reach): a disc's circle; for fov <= 180 the circle
+    centred half the reach out along the heading (radius the larger of ``reach / 2`` and
+    the distance to an arc end); wider sectors the circle of their reach around the apex.
+    Radii carry a 1e-9 relative (+1 nm) margin for rounding."""
+    x, y, head, fov, reach = (params[:, i] for i in range(5))
+    narrow = (fov < 360.0) & (fov <= 180.0)
+    h = np.radians(head)
+    half = np.where(narrow, 0.5, 0.0)
+    cx, cy = x + half * reach * np.sin(h), y + half * reach * np.cos(h)
+    far = np.sqrt(np.maximum(1.25 - np.cos(np.radians(np.minimum(fov, 180.0)) / 2.0), 0.25))
+    return cx, cy, np.where(narrow, reach * far, reach) * (1.0 + 1e-9) + 1e-9
+
+
 def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> np.ndarray:
     """:func:`contained_in_discs` from the sectors' shapes (``ViewSectors.params_m``: apex
     x, y, grid heading, fov, reach) instead of their vertices: the same safe test with
@@ -127,7 +142,7 @@ def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> n
     and the distance to an arc end), a wider one in the circle of its reach. Radii carry a
     1e-9 relative margin for rounding.
     """
-    x, y, head, fov, reach = (params[:, i] for i in range(5))
+    x, y, _, fov, reach = (params[:, i] for i in range(5))
     n = x.size
     out = np.zeros(n, dtype=bool)
     disc = fov >= 360.0
@@ -135,12 +150,7 @@ def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> n
     if disc_idx.size == 0 or n < 2:
         return out
     inner = reach[disc_idx] * np.cos(np.pi / np.maximum(n_vertices[disc_idx], 3)) * (1.0 - 1e-9)
-    narrow = ~disc & (fov <= 180.0)
-    h = np.radians(head)
-    half = np.where(narrow, 0.5, 0.0)
-    cx, cy = x + half * reach * np.sin(h), y + half * reach * np.cos(h)
-    far = np.sqrt(np.maximum(1.25 - np.cos(np.radians(np.minimum(fov, 180.0)) / 2.0), 0.25))
-    enc = np.where(narrow, reach * far, reach) * (1.0 + 1e-9) + 1e-9
+    cx, cy, enc = shape_circles(params)
     cand = np.flatnonzero(enc < inner.max())
     if cand.size == 0:
         return out
@@ -158,6 +168,17 @@ def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> n
     return out
 
 
+def _shape_keep(polys: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Indices of the polygons that matter, from their shape rows (see :func:`coverage_union_polygons`)."""
+    order = np.lexsort(params.T[::-1])
+    p = params[order]
+    same = np.r_[False, (p[1:] == p[:-1]).all(axis=1)]
+    keep = np.sort(order[~same])  # the first of equal rows (lexsort is stable)
+    drop = contained_in_discs_by_shape(params[keep], shapely.get_num_coordinates(polys[keep]) - 1)
+    logger.debug("coverage union: %d polygons, %d contained in a disc", keep.size, int(drop.sum()))
+    return keep[~drop]
+
+
 def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
                             params: np.ndarray | None = None) -> np.ndarray:
     """The polygons that matter for the union: duplicates and disc-contained polygons removed.
@@ -168,15 +189,7 @@ def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None
     """
     polys = np.asarray(polys, dtype=object)
     if params is not None:
-        params = np.asarray(params, dtype=float)
-        order = np.lexsort(params.T[::-1])
-        p = params[order]
-        same = np.r_[False, (p[1:] == p[:-1]).all(axis=1)]
-        keep = np.sort(order[~same])  # the first of equal rows (lexsort is stable)
-        polys, params = polys[keep], params[keep]
-        drop = contained_in_discs_by_shape(params, shapely.get_num_coordinates(polys) - 1)
-        logger.debug("coverage union: %d polygons, %d contained in a disc", polys.size, int(drop.sum()))
-        return polys[~drop]
+        return polys[_shape_keep(polys, np.asarray(params, dtype=float))]
     keep = dedupe_polygons(polys)
     polys = polys[keep]
     if is_disc is None:
@@ -188,22 +201,64 @@ def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None
 
 
 def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
-                params: np.ndarray | None = None) -> np.ndarray:
+                params: np.ndarray | None = None, workers: int = 1) -> np.ndarray:
     """The union of ``polys`` as an array of disjoint Polygons (parts may touch at points).
 
-    After :func:`coverage_union_polygons`, the polygons are unioned per connected group
-    (GEOS ``DisjointSubsetUnion``, shapely >= 2.1): polygons that overlap nothing are
-    not overlaid at all and each city-sized cluster is unioned on its own, instead of one
-    cascade over the whole province. About 7x less CPU than one ``union_all`` on 170,000
-    sectors (docs/BENCHMARKS.md); the result is the same geometry.
+    After :func:`coverage_union_polygons`, the polygons are unioned per connected group:
+    polygons that overlap nothing are not overlaid at all and each city-sized cluster is
+    unioned on its own, instead of one cascade over the whole province. With ``params``
+    (``ViewSectors.params_m``) the groups come from the sectors' enclosing circles
+    (envelope pairs, then a circle test, then connected components: no GEOS predicate)
+    and ``workers > 1`` unions them on that many threads (GEOS releases the GIL; CPU time
+    is the same, wall time shorter on idle cores); without, GEOS's ``DisjointSubsetUnion``.
+    The result is the geometry of one ``union_all`` of all of them.
     """
     polys = np.asarray(polys, dtype=object)
     present = ~shapely.is_missing(polys)
     polys = polys[present]
     if polys.size == 0:
         return np.array([], dtype=object)
-    polys = coverage_union_polygons(polys, None if is_disc is None else np.asarray(is_disc, dtype=bool)[present],
-                                    params=None if params is None else np.asarray(params)[present])
-    union = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
-    parts = shapely.get_parts(union(polys))
+    if params is None:
+        polys = coverage_union_polygons(polys, None if is_disc is None else np.asarray(is_disc, dtype=bool)[present])
+        union = getattr(shapely, "disjoint_subset_union_all", shapely.union_all)
+        parts = shapely.get_parts(union(polys))
+    else:
+        params = np.asarray(params, dtype=float)[present]
+        keep = _shape_keep(polys, params)
+        polys, params = polys[keep], params[keep]
+        parts = _union_by_circle_groups(polys, params, workers)
     return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+
+
+def _union_by_circle_groups(polys: np.ndarray, params: np.ndarray, workers: int) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = polys.size
+    cx, cy, enc = shape_circles(params)
+    a, b = shapely.STRtree(polys).query(polys)  # envelope pairs
+    near = (a < b) & (np.hypot(cx[a] - cx[b], cy[a] - cy[b]) <= enc[a] + enc[b])
+    a, b = a[near], b[near]
+    _, label = connected_components(coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)),
+                                    directed=False)
+    size = np.bincount(label)
+    alone = size[label] == 1
+    order = np.flatnonzero(~alone)
+    order = order[np.argsort(label[order], kind="stable")]
+    cuts = np.flatnonzero(np.diff(label[order])) + 1
+    groups = np.split(order, cuts) if order.size else []
+
+    def run(chunk: list) -> list:
+        return [shapely.union_all(polys[g]) for g in chunk]
+
+    if workers > 1 and len(groups) >= 4 * workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        big = sorted(range(len(groups)), key=lambda i: -groups[i].size)
+        chunks = [[groups[i] for i in big[k::4 * workers]] for k in range(4 * workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            unions = [u for done in pool.map(run, chunks) for u in done]
+    else:
+        unions = run(groups)
+    return np.concatenate([polys[alone], shapely.get_parts(np.asarray(unions, dtype=object))]) if unions \
+        else polys[alone]

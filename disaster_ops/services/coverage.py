@@ -115,14 +115,14 @@ def _index_for(key: str, load_cameras, aoi, overrides: Overrides) -> CoverageInd
     if aoi is not None and len(cams):
         near = _candidates(cams, _aoi_bounds_wgs84(aoi))
         if near.size < WHOLE_INDEX_SHARE * len(cams):
-            idx = CoverageIndex.build(cams.subset(near), precompute=False, union=True)
+            idx = CoverageIndex.build(cams.subset(near), precompute=False, union=True, workers=_workers())
             idx.rows_skipped = skipped
             return idx
     defaults = get_settings().camera_defaults
     from geo.sectors import SectorDefaults
 
     idx = CoverageIndex.build(cams, defaults=SectorDefaults(defaults.heading_deg, defaults.fov_deg,
-                                                            defaults.range_m), precompute=False, union=True)
+                                                            defaults.range_m), precompute=False, union=True, workers=_workers())
     idx.rows_skipped = skipped
     _store(key, idx)
     return idx
