@@ -204,7 +204,7 @@ def view_sectors(
         else:
             frame = LocalFrame.around(37.5, 127.0)
     if idx.size == 0:
-        return ViewSectors(polygons, valid, reasons, frame, cams)
+        return ViewSectors(polygons, valid, reasons, frame, cams, np.full((n, 5), np.nan))
 
     lat, lon = cams.lat[idx], cams.lon[idx]
     x0, y0 = frame.to_xy_m(lat, lon)
