@@ -230,17 +230,32 @@ def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
     return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
 
 
-def _union_by_circle_groups(polys: np.ndarray, params: np.ndarray, workers: int) -> np.ndarray:
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label (the smallest member) of each of ``n`` nodes joined by
+    edges ``a``--``b``: vectorised hooking and pointer jumping (no scipy import)."""
+    label = np.arange(n)
+    while a.size:
+        la, lb = label[a], label[b]
+        diff = la != lb
+        if not diff.any():
+            break
+        a, b, la, lb = a[diff], b[diff], la[diff], lb[diff]
+        np.minimum.at(label, np.maximum(la, lb), np.minimum(la, lb))
+        while True:  # point every node at its root
+            up = label[label]
+            if np.array_equal(up, label):
+                break
+            label = up
+    return label
 
+
+def _union_by_circle_groups(polys: np.ndarray, params: np.ndarray, workers: int) -> np.ndarray:
     n = polys.size
     cx, cy, enc = shape_circles(params)
     a, b = shapely.STRtree(polys).query(polys)  # envelope pairs
     near = (a < b) & (np.hypot(cx[a] - cx[b], cy[a] - cy[b]) <= enc[a] + enc[b])
     a, b = a[near], b[near]
-    _, label = connected_components(coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)),
-                                    directed=False)
+    label = _components(n, a, b)
     size = np.bincount(label)
     alone = size[label] == 1
     order = np.flatnonzero(~alone)
