@@ -87,9 +87,20 @@ def test_migration_up_and_down_on_every_engine(postgis, pg_server, tmp_path):
         pg_server.drop_database(plain_name)
 
 
-def test_upgrade_backfills_rows_stored_before_postgis_columns(postgis):
+def test_upgrade_backfills_rows_stored_before_postgis_columns(postgis, sqlite):
+    """Rows an older release wrote (schema at 0003_auth) get their geometry on upgrade. They
+    are copied with that revision's columns only: today's importer writes columns (e.g.
+    ``retention_days``) that the old schema has not got."""
+    from disaster_ops.storage.models import Camera
+
     upgrade(postgis, "0003_auth")
-    import_registry(REPO / "sample_data" / "busan_junggu_cctv_2024.csv", engine=postgis)
+    import_registry(REPO / "sample_data" / "busan_junggu_cctv_2024.csv", engine=sqlite)
+    old = sa.Table("camera", sa.MetaData(), autoload_with=postgis)
+    cols = [Camera.__table__.c[n] for n in old.c.keys() if n != "id"]
+    with sqlite.connect() as src:
+        rows = [dict(r._mapping) for r in src.execute(sa.select(*cols))]
+    with postgis.begin() as dst:
+        dst.execute(old.insert(), rows)
     upgrade(postgis)
     with postgis.connect() as c:
         bad = c.execute(sa.text("SELECT count(*) FROM camera WHERE geom IS NULL "
