@@ -188,6 +188,23 @@ class RetentionSettings(BaseModel):
                                           "Example: DISASTER_OPS_RETENTION__INTERVAL_S=600.")
 
 
+class AerialPeopleSettings(BaseModel):
+    """Person detection on drone video (missing-person search sightings). Off unless
+    configured: it stores crops of people (privacy: an operator turns it on, as a camera's
+    people kinds are), and on a 2-core box it costs hazard frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="Run the person detector + tracker on every drone's georeferenced "
+                                             "frames and store sightings. Example: DISASTER_OPS_AERIAL_PEOPLE__ENABLED=1.")
+    every_n_frames: int = Field(2, ge=1, le=100, description="Run it on at most every N-th georeferenced sampled "
+                                                            "frame (frames). Example: "
+                                                            "DISASTER_OPS_AERIAL_PEOPLE__EVERY_N_FRAMES=3.")
+    sightings_every_s: float = Field(2.0, ge=0.0, le=3600.0, description="One sighting per track at most this often, "
+                                                                        "s (video time); 0 stores none. Example: "
+                                                                        "DISASTER_OPS_AERIAL_PEOPLE__SIGHTINGS_EVERY_S=5.")
+
+
 class Settings(BaseSettings):
     """Effective configuration of one process."""
 
@@ -215,6 +232,7 @@ class Settings(BaseSettings):
     coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     map: MapSettings = Field(default_factory=MapSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    aerial_people: AerialPeopleSettings = Field(default_factory=AerialPeopleSettings)
     log_level: str | None = Field(None, description="Level of the product's log on standard error: DEBUG, "
                                   "INFO, WARNING or ERROR (the CLI's --quiet / --verbose override it). "
                                   "Default: INFO for the long-running commands (watch, drone-worker, "

@@ -3,6 +3,7 @@
     disaster-ops aerial --drone sim-1 --video http://127.0.0.1:8081/video.mjpg --connect udpin:127.0.0.1:14551
     disaster-ops aerial --drone m3e --video flight.mp4 --srt flight.SRT          # DJI recording
     disaster-ops aerial --drone x8 --video flight.mp4 --tlog flight.tlog --time-offset-s 2.5
+    disaster-ops aerial --drone m3e --video flight.mp4 --srt flight.SRT --people  # + person sightings
 
 Live (``--connect``): frames are timed by arrival and matched to telemetry by arrival.
 Recorded (``--tlog`` / ``--srt``): the video file is read in order and frame times are
@@ -41,6 +42,12 @@ def aerial(
     duration_s: float | None = typer.Option(None, "--duration-s", min=0.1, help="Stop after this many seconds."),
     stats_out: Path | None = typer.Option(None, "--stats-out", help="Write the run's figures as JSON here."),
     json_out: bool = typer.Option(False, "--json", help="Print the run's figures as JSON on exit."),
+    people: bool | None = typer.Option(None, "--people/--no-people",
+                                       help="Detect and track persons and store them as drone sightings for "
+                                            "missing-person search (default: settings aerial_people.enabled, off)."),
+    people_every_n: int | None = typer.Option(None, "--people-every-n", min=1, max=100,
+                                              help="Look for people on every N-th georeferenced frame (frames; "
+                                                   "default: settings aerial_people.every_n_frames, 2)."),
 ) -> None:
     """Run one drone's video through the detectors and georeference what it sees.
 
@@ -79,12 +86,20 @@ def aerial(
     except ValueError as exc:
         fail(str(exc))
     ensure_schema()
+    from disaster_ops.config import get_settings
     from disaster_ops.services.aerial_worker import AerialWorker
+
+    people_settings = get_settings().aerial_people
+    if people is not None:
+        people_settings = people_settings.model_copy(update={"enabled": people})
+    if people_every_n is not None:
+        people_settings = people_settings.model_copy(update={"every_n_frames": people_every_n})
 
     if connect is not None:
         feed = LivePoseFeed(connect, track, label=drone).start()
     worker = AerialWorker(drone, video, track, connection=connect or "recorded", sample_fps=fps, offline=offline,
-                          time_offset_s=offset, video_delay_s=video_delay_s, hfov_deg=hfov_deg)
+                          time_offset_s=offset, video_delay_s=video_delay_s, hfov_deg=hfov_deg,
+                          people=people_settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
     try:
@@ -106,5 +121,7 @@ def stats_dict(stats) -> dict:
             "on_ground": stats.on_ground,
             "detections": stats.detections, "incidents_created": stats.incidents_created, "errors": stats.errors,
             "reconnects": stats.reconnects, "last_reason": stats.last_reason,
+            "people_frames": stats.people_frames, "persons": stats.persons, "sightings": stats.sightings,
+            "people_s": round(stats.people_s, 3), "hazards_s": round(stats.hazards_s, 3),
             "frame_to_incident_s": [round(v, 3) for v in stats.frame_to_incident_s],
             "detections_latlon": [[k, round(la, 7), round(lo, 7)] for k, la, lo in stats.detections_latlon]}

@@ -8,6 +8,10 @@ telemetry gap) is counted as un-georeferenced and never placed; a georeferenced 
 goes through :class:`~disaster_ops.services.aerial.AerialDetector` (shared detector,
 N-of-M confirmation, ground projection, incident fusion with ``source_kind = drone``).
 The camera footprint and the drone's track are written for the map about once a second.
+When the drone's people detection is on (``people`` / ``settings.aerial_people``, off by
+default), every N-th georeferenced frame also goes through the person detector and
+ByteTrack (:class:`~disaster_ops.services.aerial_people.AerialPeople`) and tracked persons
+are stored as drone sightings for missing-person search; un-georeferenced frames never are.
 
 ``start_for_drone`` is the hook a drone worker calls to run this next to its link.
 """
@@ -25,8 +29,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from disaster_ops.config import AerialPeopleSettings, get_settings
 from disaster_ops.detect import Detector
 from disaster_ops.services.aerial import AerialDetector, AerialFrame
+from disaster_ops.services.aerial_people import AerialPeople
 from disaster_ops.services.aerial_view import ViewUpdate, record_view, video_url_of
 from disaster_ops.services.drones import register_drone
 from disaster_ops.services.roles import Principal
@@ -53,6 +59,11 @@ class AerialStats:
     last_reason: str = ""
     frame_to_incident_s: list[float] = field(default_factory=list)
     detections_latlon: list[tuple[str, float, float]] = field(default_factory=list)
+    people_frames: int = 0  # frames the person detector ran on (people detection on)
+    persons: int = 0  # person boxes found on them
+    sightings: int = 0  # person sightings stored (missing-person search)
+    people_s: float = 0.0  # time spent on people (detect + track + store), s
+    hazards_s: float = 0.0  # time spent on the hazard detector path, s
 
 
 class AerialWorker:
@@ -67,6 +78,9 @@ class AerialWorker:
         sample_fps: frames per second sent to the detector.
         video_delay_s: how long after capture a live frame arrives (subtracted).
         pose_wait_s: how long to wait for telemetry newer than a live frame before deciding.
+        people: person detection / sightings for this drone (default ``settings.aerial_people``;
+            off unless configured).
+        people_detector: the person detector (default: the shipped one, loaded on first use).
     """
 
     def __init__(self, drone_name: str, video: str, track: PoseTrack, *, connection: str = "video-only",
@@ -74,7 +88,8 @@ class AerialWorker:
                  offline: bool = False, time_offset_s: float = 0.0, video_delay_s: float = 0.0,
                  pose_wait_s: float = 0.3, hfov_deg: float = 84.0, report_interval_s: float = 5.0,
                  view_interval_s: float = 1.0, snapshot_dir: Path | None = None,
-                 source_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0)) -> None:
+                 source_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0),
+                 people: AerialPeopleSettings | None = None, people_detector: Detector | None = None) -> None:
         if sample_fps <= 0:
             raise ValueError("sample_fps must be > 0")
         self.name, self.video, self.track = drone_name, video, track
@@ -88,6 +103,10 @@ class AerialWorker:
         self.source = None if offline else FrameSource(f"drone:{drone_name}", video, backoff_s=source_backoff_s,
                                                        offline_after_s=5.0)
         self.drone_id = self._register(connection)
+        people = people if people is not None else get_settings().aerial_people
+        self.people = AerialPeople(drone_name, people, sample_fps=sample_fps,
+                                   detector=people_detector) if people.enabled else None
+        self.max_range_factor = self.aerial.max_range_factor
         self.stats = AerialStats()
         self.stop_event = threading.Event()
         self._track_pts: deque[tuple[float, float]] = deque(maxlen=600)
@@ -139,6 +158,7 @@ class AerialWorker:
         self.stats.last_reason = ""
         p = fix.pose
         self._track_pts.append((p.lon, p.lat))
+        t0 = time.perf_counter()
         try:
             self._last_model = self.aerial.camera_model(p, frame.image)
             results = self.aerial.process(AerialFrame(frame.image, at, p, frame.index))
@@ -146,6 +166,9 @@ class AerialWorker:
             logger.exception("%s: frame %d failed", self.name, frame.index)
             self.stats.errors += 1
             return []
+        finally:
+            self.stats.hazards_s += time.perf_counter() - t0
+        self._people(frame, at, t_s)
         if results:
             self.stats.detections += len(results)
             self.stats.incidents_created += sum(r.created for r in results)
@@ -153,6 +176,21 @@ class AerialWorker:
                 self.stats.frame_to_incident_s.append(time.time() - frame.captured_at_s)
             self._remember_detections(results)
         return results
+
+    def _people(self, frame: Frame, at: datetime, t_s: float) -> None:
+        """Persons of a georeferenced frame -> drone sightings (every N-th frame); a failure
+        never stops the hazard path."""
+        if self.people is None or self._last_model is None or not self.people.due():
+            return
+        try:
+            self.people.process(frame.image, self._last_model, captured_at=at, stream_s=t_s,
+                                max_range_m=self.max_range_factor * self._last_model.height_m, engine=self.engine)
+        except Exception:
+            logger.exception("%s: frame %d: people not processed", self.name, frame.index)
+            self.stats.errors += 1
+        ps = self.people.stats
+        self.stats.people_frames, self.stats.persons = ps.frames, ps.persons
+        self.stats.sightings, self.stats.people_s = ps.sightings, ps.seconds
 
     def _remember_detections(self, results) -> None:
         from sqlmodel import Session
