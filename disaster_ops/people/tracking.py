@@ -24,9 +24,13 @@ class PersonTracker:
         fps: sampling rate of the frames given to :meth:`update`, frames/s.
         lost_s: a track unseen this long is ended, s.
         activation_confidence: detections below this never start a track (0..1).
+        min_iou: a detection continues a track only when their boxes overlap at least this
+            much (intersection over union, 0..1); lower for sparse frames (drones, where a
+            walking person moves most of a box width between sampled frames).
     """
 
-    def __init__(self, *, fps: float, lost_s: float = 3.0, activation_confidence: float = 0.3) -> None:
+    def __init__(self, *, fps: float, lost_s: float = 3.0, activation_confidence: float = 0.3,
+                 min_iou: float = 0.2) -> None:
         import supervision as sv
 
         if not fps > 0:
@@ -35,7 +39,7 @@ class PersonTracker:
         # supervision keeps a lost track for frame_rate / 30 * buffer frames
         self._tracker = sv.ByteTrack(
             track_activation_threshold=activation_confidence, lost_track_buffer=max(1, round(lost_s * 30)),
-            minimum_matching_threshold=0.8, frame_rate=rate, minimum_consecutive_frames=1)
+            minimum_matching_threshold=1.0 - min_iou, frame_rate=rate, minimum_consecutive_frames=1)
 
     def update(self, persons: Detections) -> Detections:
         """``persons`` with ``data["track_id"]`` (int, -1 = untracked)."""
