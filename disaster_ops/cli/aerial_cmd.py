@@ -46,8 +46,8 @@ def aerial(
                                        help="Detect and track persons and store them as drone sightings for "
                                             "missing-person search (default: settings aerial_people.enabled, off)."),
     people_every_n: int | None = typer.Option(None, "--people-every-n", min=1, max=100,
-                                              help="Look for people on every N-th georeferenced frame (frames; "
-                                                   "default: settings aerial_people.every_n_frames, 2)."),
+                                              help="Look for people on every N-th georeferenced frame (a frame "
+                                                   "count; default: settings aerial_people.every_n_frames, 2)."),
 ) -> None:
     """Run one drone's video through the detectors and georeference what it sees.
 

@@ -9,6 +9,7 @@ footprint that pose sees.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import shapely
@@ -25,7 +26,7 @@ from drone_link.telemetry.srt import load_srt
 from drone_link.video.files import iter_video_frames
 from geo.aerial import aerial_pose, image_footprint
 from geo.camera_model import CameraIntrinsics
-from tests.conftest import shared_path
+from tests.conftest import run_cli, shared_path
 
 CENTER = (35.1050, 129.0400)
 ALT_M, PITCH_DEG, HFOV_DEG = 25.0, -60.0, 84.0
@@ -132,3 +133,18 @@ def test_a_telemetry_gap_gives_no_sighting_position(engine, tmp_path):
     assert all(n == before_gap for ok, n in stored_after if not ok), stored_after  # nothing placed in the gap
     fp = _footprint()
     assert all(fp.buffer(1e-6).contains(shapely.Point(r.lon, r.lat)) for r in _sightings(engine))
+
+
+def test_aerial_command_stores_drone_sightings_only_with_people_on(data_dir, tmp_path):
+    video = shared_path("people", "drone_pdestre", "cam4.mp4")
+    srt = _fixed_pose_srt(tmp_path / "cam4.SRT", frames=60)  # 6 s of telemetry, then a gap
+    base = ("aerial", "--drone", "m3e-cli", "--video", str(video), "--srt", str(srt), "--fps", "1", "--json")
+    r = run_cli(*base, timeout_s=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    off = json.loads(r.stdout)
+    assert off["people_frames"] == off["sightings"] == 0
+    r = run_cli(*base, "--people", "--people-every-n", "1", timeout_s=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    on = json.loads(r.stdout)
+    assert on["people_frames"] == on["georeferenced"] >= 5 and on["unreferenced"] >= 8
+    assert on["sightings"] > 0 and on["persons"] >= on["sightings"]
