@@ -164,15 +164,9 @@ def snapshot_thumbnail(path: str | Path | None, *, principal: Principal | None, 
     data = snapshot_bytes(path, principal=principal, root=root)
     if data is None:
         return None
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if img is None or img.size == 0:
-        return None
-    h, w = img.shape[:2]
-    scale = min(1.0, max_px / max(h, w))
-    if scale < 1.0:
-        img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return buf.tobytes() if ok else None
+    from disaster_ops.services.snapshots import small_jpeg
+
+    return small_jpeg(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), max_px=max_px, quality=quality)
 
 
 def latest_snapshot_path(incident_id: int, *, engine: Engine | None = None) -> str | None:

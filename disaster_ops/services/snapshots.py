@@ -65,6 +65,13 @@ def thumbnail_jpeg(path: str | Path | None, *, root: Path, max_px: int = 160, qu
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
     except (OSError, ValueError, cv2.error):
         return None
+    return small_jpeg(img, max_px=max_px, quality=quality)
+
+
+def small_jpeg(img, *, max_px: int, quality: int) -> bytes | None:
+    """``img`` (BGR array, or None) shrunk so its longest side is at most ``max_px``, as JPEG bytes."""
+    import cv2
+
     if img is None or img.size == 0:
         return None
     h, w = img.shape[:2]
