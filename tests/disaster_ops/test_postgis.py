@@ -96,7 +96,7 @@ def test_upgrade_backfills_rows_stored_before_postgis_columns(postgis, sqlite):
     upgrade(postgis, "0003_auth")
     import_registry(REPO / "sample_data" / "busan_junggu_cctv_2024.csv", engine=sqlite)
     old = sa.Table("camera", sa.MetaData(), autoload_with=postgis)
-    cols = [Camera.__table__.c[n] for n in old.c.keys() if n != "id"]
+    cols = [Camera.__table__.c[col.name] for col in old.c if col.name != "id"]
     with sqlite.connect() as src:
         rows = [dict(r._mapping) for r in src.execute(sa.select(*cols))]
     with postgis.begin() as dst:
