@@ -4,6 +4,7 @@ workers and the dashboard can share one file; PostgreSQL works through the same 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,7 +32,7 @@ def make_engine(database_url: str, *, busy_timeout_s: float = 30.0) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cur, busy_timeout_s)
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -39,6 +40,26 @@ def make_engine(database_url: str, *, busy_timeout_s: float = 30.0) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _set_wal(cur, busy_timeout_s: float) -> None:
+    """``PRAGMA journal_mode=WAL``, retried: on a fresh file two processes switching it at once
+    get SQLITE_BUSY at once (SQLite does not wait there, to avoid a lock-upgrade deadlock), so
+    the second process to start died with "database is locked". Once the file is WAL the
+    pragma is a no-op."""
+    import sqlite3
+
+    deadline = time.monotonic() + busy_timeout_s
+    delay_s = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay_s)
+            delay_s = min(0.2, delay_s * 2)
 
 
 @lru_cache(maxsize=4)
