@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_SPEC) || $(PIP) install -q torch torchvision
 	$(PIP) install -q -e '.[dev,docs,cluster]'
+	# test peer: a third-party virtual ONVIF camera (tests/disaster_ops/test_onvif_ipycam.py);
+	# without its dependencies, which would add opencv-python beside opencv-python-headless
+	$(PIP) install -q --no-deps 'ipycam==1.3.0'
 	@touch $(STAMP)
 
 install: $(STAMP)

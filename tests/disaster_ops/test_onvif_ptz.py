@@ -119,10 +119,9 @@ def test_a_360_camera_detection_follows_the_reported_direction(engine, tmp_path,
     assert isinstance(camera_model(cam, width_px=1280, height_px=720), PoleModel)
 
 
-def test_watcher_places_a_ptz_cameras_fire_where_the_camera_reports_it_looks(engine, data_dir, peer, settings):
-    """End to end: the demo fire clip replayed as a PTZ camera's stream; the watcher asks the
-    (schema-checking) ONVIF peer at report time and the fire lands in that direction, not at
-    the pole with an uncertainty disc."""
+def watch_fire_on_a_ptz_camera(engine, settings: PtzSettings):
+    """The demo fire clip replayed as a PTZ camera's stream (12 s) with ``settings`` as its
+    ONVIF section; returns the fire's first detection and the camera's pole."""
     import json
 
     import shapely
@@ -141,15 +140,21 @@ def test_watcher_places_a_ptz_cameras_fire_where_the_camera_reports_it_looks(eng
         cam.detect_config = json.dumps({"ptz": json.loads(settings.model_dump_json())})
         s.add(cam)
         s.commit()
-    # the camera reports pan 15° from its zero (30°) = heading 45°, 12° down
-    peer.space, peer.pan, peer.tilt = DEGREES_SPACE, 15.0, -12.0
-    before = len(peer.requests)
     cams = cameras_to_watch(engine=engine)
     Watcher(cams, engine=engine, sample_fps=4.0, report_interval_s=60.0, replay=True).run(duration_s=12.0)
-    assert peer.requests[before:].count("GetStatus") >= 1
     fire = [i for i in list_incidents(engine=engine) if i.kind == "fire"]
     assert fire
     d = detections_of(fire[0].id, engine=engine)[0]
+    return d, shapely.Point(d.ground_lon, d.ground_lat), shapely.Point(cams[0].lon, cams[0].lat)
+
+
+def test_watcher_places_a_ptz_cameras_fire_where_the_camera_reports_it_looks(engine, data_dir, peer, settings):
+    """End to end: the watcher asks the (schema-checking) ONVIF peer at report time and the
+    fire lands in that direction, not at the pole with an uncertainty disc."""
+    # the camera reports pan 15° from its zero (30°) = heading 45°, 12° down
+    peer.space, peer.pan, peer.tilt = DEGREES_SPACE, 15.0, -12.0
+    before = len(peer.requests)
+    d, p, pole = watch_fire_on_a_ptz_camera(engine, settings)
+    assert peer.requests[before:].count("GetStatus") >= 1
     assert d.uncertainty_m is None
-    p, pole = shapely.Point(d.ground_lon, d.ground_lat), shapely.Point(cams[0].lon, cams[0].lat)
     assert p.x > pole.x and p.y > pole.y and p.distance(pole) < 0.005  # north-east, in reach
