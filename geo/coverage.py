@@ -36,13 +36,22 @@ from shapely.geometry import mapping
 from geo.aoi import AoiLike, PointRadius, _polygonal_part, aoi_to_m, frame_for_aoi, load_aoi
 from geo.crs import LocalFrame
 from geo.errors import GeoError
-from geo.sectors import DEFAULT_ARC_STEP_DEG, Cameras, SectorDefaults, view_sectors
-from geo.union import coverage_union_polygons, union_parts
+from geo.sectors import (
+    DEFAULT_ARC_STEP_DEG,
+    Cameras,
+    SectorDefaults,
+    sector_polygons,
+    sector_shapes,
+    view_sectors,
+)
+from geo.union import GroupedUnion, coverage_union_polygons, grouped_union
 
 logger = logging.getLogger(__name__)
 
 M_PER_DEG_LAT = 111_320.0
 DEFAULT_TILE_M = 2000.0  # large enough that few sectors are cut, small enough to keep unions local
+# Group unions are reused only from builds by the same GEOS (its overlay decides the parts).
+_UNION_SALT = f"geos {shapely.geos_version_string}|".encode()
 
 
 @dataclass
@@ -690,6 +699,7 @@ class CoverageIndex:
     # The union of all sectors as disjoint Polygons (``union=True``): the product's path,
     # see :func:`uncovered_from_union`.
     union: np.ndarray | None = None
+    groups: GroupedUnion | None = None  # ``union`` per group of overlapping sectors, for reuse
     _polygons_m: np.ndarray | None = field(default=None, repr=False)
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _points: tuple | None = field(default=None, repr=False)
@@ -698,18 +708,39 @@ class CoverageIndex:
     @classmethod
     def build(cls, cameras: Cameras, *, frame: LocalFrame | None = None, defaults: SectorDefaults | None = None,
               arc_step_deg: float = DEFAULT_ARC_STEP_DEG, precompute: bool = True,
-              tile_m: float = DEFAULT_TILE_M, workers: int = 1, union: bool = False) -> CoverageIndex:
+              tile_m: float = DEFAULT_TILE_M, workers: int = 1, union: bool = False,
+              reuse: CoverageIndex | None = None) -> CoverageIndex:
         """Sectors of ``cameras``; with ``precompute`` the tiled union and its per-tile gaps,
-        with ``union`` the whole union as disjoint polygons (:func:`geo.union.union_parts`,
-        what the product builds: cheaper, and queries of any size are answered from it)."""
+        with ``union`` the whole union as disjoint polygons (:func:`geo.union.grouped_union`,
+        what the product builds: cheaper, and queries of any size are answered from it).
+
+        ``reuse``: an earlier index (e.g. of the registry before an edit); with ``union``,
+        every group of overlapping sectors whose members are unchanged takes its union from
+        there, so a registry change re-unions only the groups it touches. The result is the
+        same as a build without ``reuse``.
+        """
+        if union and not precompute:
+            shapes = sector_shapes(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
+            ok = np.flatnonzero(shapes.valid)
+            params, n_seg = shapes.params_m[ok], shapes.n_seg[ok]
+            previous = reuse.groups if reuse is not None and reuse.arc_step_deg == arc_step_deg else None
+            grouped = grouped_union(params, n_seg + 2, lambda idx: sector_polygons(params[idx], n_seg[idx]),
+                                    previous=previous, salt=_UNION_SALT, workers=workers)
+            problems = [(str(shapes.cameras.ids[i]), str(shapes.reasons[i])) for i in np.flatnonzero(~shapes.valid)]
+            return cls(shapes.frame, shapes.cameras.subset(shapes.valid), None, problems, arc_step_deg,
+                       union=grouped.parts, groups=grouped)
         sectors = view_sectors(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
         polys = sectors.polygons_m[sectors.valid]
         is_disc = sectors.cameras.fov_deg[sectors.valid] >= 360.0
         tiled = (TiledCoverage.build(polys, tile_m=tile_m, is_disc=is_disc, workers=workers).with_gaps()
                  if precompute else None)
-        whole = union_parts(polys, is_disc, params=sectors.params_m[sectors.valid], workers=workers) if union else None
+        grouped = None
+        if union:
+            params = sectors.params_m[sectors.valid]
+            grouped = grouped_union(params, shapely.get_num_coordinates(polys) - 1, lambda idx: polys[idx],
+                                    salt=_UNION_SALT, workers=workers)
         return cls(sectors.frame, sectors.cameras.subset(sectors.valid), tiled, sectors.problems(),
-                   arc_step_deg, union=whole, _polygons_m=polys)
+                   arc_step_deg, union=None if grouped is None else grouped.parts, groups=grouped, _polygons_m=polys)
 
     @property
     def covered_area_m2(self) -> float | None:
@@ -782,6 +813,7 @@ class CoverageIndex:
                                           else np.array([], dtype=object))
         union_blob, union_offsets = _wkb_blob(self.union if self.union is not None else np.array([], dtype=object))
         c = self.cameras
+        g = self.groups if self.groups is not None and self.union is not None else None
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp.npz")
@@ -796,7 +828,10 @@ class CoverageIndex:
                  gap_tiles=np.array(gap_keys, dtype=np.int64).reshape(-1, 2), gap_n=gap_n,
                  gaps=np.frombuffer(gap_blob, dtype=np.uint8), gap_offsets=gap_offsets,
                  has_union=np.array(self.union is not None), union=np.frombuffer(union_blob, dtype=np.uint8),
-                 union_offsets=union_offsets)
+                 union_offsets=union_offsets, has_groups=np.array(g is not None),
+                 group_keys=g.group_keys if g is not None else np.zeros((0, 16), dtype=np.uint8),
+                 group_n=g.group_n if g is not None else np.zeros(0, dtype=np.int64),
+                 n_alone=np.array(g.n_alone if g is not None else 0))
         tmp.replace(p)
 
     @classmethod
@@ -825,7 +860,12 @@ class CoverageIndex:
             union = None
             if "has_union" in z.files and bool(z["has_union"]):
                 union = _from_wkb_blob(z["union"], z["union_offsets"])
-            return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]), union=union)
+            groups = None
+            if union is not None and "has_groups" in z.files and bool(z["has_groups"]):
+                groups = GroupedUnion(union, int(z["n_alone"]), z["group_keys"].astype(np.uint8),
+                                      z["group_n"].astype(np.int64))
+            return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]), union=union,
+                       groups=groups)
 
 
 def _wkb_blob(geoms: np.ndarray) -> tuple[bytes, np.ndarray]:

@@ -161,30 +161,34 @@ def _validate(cams: Cameras) -> np.ndarray:
     return reasons
 
 
-def view_sectors(
+@dataclass
+class SectorShapes:
+    """The shape of every camera's sector without its vertices (what :func:`view_sectors`
+    builds its polygons from); one entry per input camera, in input order.
+
+    ``params_m`` rows are (apex x, apex y in ``frame`` metres, grid heading in degrees
+    clockwise from grid north, fov degrees (360 = disc), reach in grid metres), NaN where
+    invalid; ``n_seg`` is the number of arc segments (polygons have ``n_seg + 3``
+    coordinates, closing one included). :func:`sector_polygons` turns rows into polygons.
+    """
+
+    valid: np.ndarray
+    reasons: np.ndarray
+    frame: LocalFrame
+    cameras: Cameras
+    params_m: np.ndarray
+    n_seg: np.ndarray
+
+
+def sector_shapes(
     cameras: Cameras,
     *,
     frame: LocalFrame | None = None,
     defaults: SectorDefaults | None = None,
     arc_step_deg: float = DEFAULT_ARC_STEP_DEG,
-) -> ViewSectors:
-    """View polygons of many cameras at once, in a metric frame.
-
-    Args:
-        cameras: positions and view parameters (NaN = missing).
-        frame: metric frame for the output; default: the UTM zone of the cameras' mean position.
-        defaults: fill values for missing (NaN) heading / fov / range.
-        arc_step_deg: angular spacing of arc vertices (smaller = rounder, slower unions).
-
-    Returns:
-        :class:`ViewSectors` with a polygon, validity flag and reason per camera.
-
-    Example:
-        >>> cams = Cameras(lat=[37.5], lon=[127.0], heading_deg=[90.0], fov_deg=[60.0], range_m=[50.0])
-        >>> s = view_sectors(cams)
-        >>> bool(s.valid[0]), round(s.polygons_m[0].area)  # ~ pi * 50² / 6
-        (True, 1304)
-    """
+) -> SectorShapes:
+    """Validate ``cameras`` and compute each sector's shape row (see :class:`SectorShapes`):
+    the positions are reprojected, no polygon is built."""
     if not (0.0 < arc_step_deg <= 90.0):
         raise ValueError(f"arc_step_deg must be in (0, 90], got {arc_step_deg}")
     defaults = defaults or SectorDefaults()
@@ -195,7 +199,8 @@ def view_sectors(
     reasons = _validate(cams)
     valid = reasons == ""
     n = len(cams)
-    polygons = np.full(n, None, dtype=object)
+    params = np.full((n, 5), np.nan)
+    n_seg = np.zeros(n, dtype=np.int64)
 
     idx = np.flatnonzero(valid)
     if frame is None:
@@ -204,7 +209,7 @@ def view_sectors(
         else:
             frame = LocalFrame.around(37.5, 127.0)
     if idx.size == 0:
-        return ViewSectors(polygons, valid, reasons, frame, cams, np.full((n, 5), np.nan))
+        return SectorShapes(valid, reasons, frame, cams, params, n_seg)
 
     lat, lon = cams.lat[idx], cams.lon[idx]
     x0, y0 = frame.to_xy_m(lat, lon)
@@ -213,11 +218,26 @@ def view_sectors(
     disc = fov_i >= 360.0
     head = np.where(disc, 0.0, np.nan_to_num(heading[idx])) + north_deg
     r_grid = rng[idx] * scale
-    n_seg = np.maximum(1, np.ceil(fov_i / arc_step_deg - 1e-9)).astype(int)
-    n_seg[disc] = np.maximum(n_seg[disc], 3)
+    seg = np.maximum(1, np.ceil(fov_i / arc_step_deg - 1e-9)).astype(int)
+    seg[disc] = np.maximum(seg[disc], 3)
+    params[idx] = np.column_stack([x0, y0, head, fov_i, r_grid])
+    n_seg[idx] = seg
+    if (~valid).any():
+        logger.info("view_sectors: %d of %d cameras invalid", int((~valid).sum()), n)
+    return SectorShapes(valid, reasons, frame, cams, params, n_seg)
 
-    # One vectorised build per distinct segment count and shape (a handful of groups, not
-    # per camera), written straight into the coordinate array shapely reads.
+
+def sector_polygons(params_m: np.ndarray, n_seg: np.ndarray) -> np.ndarray:
+    """Polygons of valid shape rows (:class:`SectorShapes`), in the rows' order.
+
+    One vectorised build per distinct segment count and shape (a handful of groups, not
+    per camera), written straight into the coordinate array shapely reads.
+    """
+    params_m = np.asarray(params_m, dtype=float).reshape(-1, 5)
+    n_seg = np.asarray(n_seg, dtype=np.int64)
+    polygons = np.full(n_seg.size, None, dtype=object)
+    x0, y0, head, fov_i, r_grid = (params_m[:, i] for i in range(5))
+    disc = fov_i >= 360.0
     for k in np.unique(n_seg):
         for is_disc in (True, False):
             g = np.flatnonzero((n_seg == k) & (disc == is_disc))
@@ -244,9 +264,37 @@ def view_sectors(
             np.cos(rad, out=xy[..., 1])
             xy[..., 1] *= r
             xy[..., 1] += y0[g, None]
-            polygons[idx[g]] = shapely.polygons(xy)
-    params = np.full((n, 5), np.nan)
-    params[idx] = np.column_stack([x0, y0, head, fov_i, r_grid])
-    if (~valid).any():
-        logger.info("view_sectors: %d of %d cameras invalid", int((~valid).sum()), n)
-    return ViewSectors(polygons, valid, reasons, frame, cams, params)
+            polygons[g] = shapely.polygons(xy)
+    return polygons
+
+
+def view_sectors(
+    cameras: Cameras,
+    *,
+    frame: LocalFrame | None = None,
+    defaults: SectorDefaults | None = None,
+    arc_step_deg: float = DEFAULT_ARC_STEP_DEG,
+) -> ViewSectors:
+    """View polygons of many cameras at once, in a metric frame.
+
+    Args:
+        cameras: positions and view parameters (NaN = missing).
+        frame: metric frame for the output; default: the UTM zone of the cameras' mean position.
+        defaults: fill values for missing (NaN) heading / fov / range.
+        arc_step_deg: angular spacing of arc vertices (smaller = rounder, slower unions).
+
+    Returns:
+        :class:`ViewSectors` with a polygon, validity flag and reason per camera.
+
+    Example:
+        >>> cams = Cameras(lat=[37.5], lon=[127.0], heading_deg=[90.0], fov_deg=[60.0], range_m=[50.0])
+        >>> s = view_sectors(cams)
+        >>> bool(s.valid[0]), round(s.polygons_m[0].area)  # ~ pi * 50² / 6
+        (True, 1304)
+    """
+    sh = sector_shapes(cameras, frame=frame, defaults=defaults, arc_step_deg=arc_step_deg)
+    polygons = np.full(len(sh.cameras), None, dtype=object)
+    idx = np.flatnonzero(sh.valid)
+    if idx.size:
+        polygons[idx] = sector_polygons(sh.params_m[idx], sh.n_seg[idx])
+    return ViewSectors(polygons, sh.valid, sh.reasons, sh.frame, sh.cameras, sh.params_m)

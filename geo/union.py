@@ -15,7 +15,10 @@ that work without changing the result:
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -168,13 +171,15 @@ def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> n
     return out
 
 
-def _shape_keep(polys: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """Indices of the polygons that matter, from their shape rows (see :func:`coverage_union_polygons`)."""
+def _shape_keep(params: np.ndarray, n_vertices: np.ndarray) -> np.ndarray:
+    """Indices of the sectors that matter, from their shape rows (see :func:`coverage_union_polygons`):
+    the first of equal rows, and not inside another camera's disc. ``n_vertices``: each
+    polygon's corner count (coordinates less the closing one)."""
     order = np.lexsort(params.T[::-1])
     p = params[order]
     same = np.r_[False, (p[1:] == p[:-1]).all(axis=1)]
     keep = np.sort(order[~same])  # the first of equal rows (lexsort is stable)
-    drop = contained_in_discs_by_shape(params[keep], shapely.get_num_coordinates(polys[keep]) - 1)
+    drop = contained_in_discs_by_shape(params[keep], np.asarray(n_vertices)[keep])
     logger.debug("coverage union: %d polygons, %d contained in a disc", keep.size, int(drop.sum()))
     return keep[~drop]
 
@@ -189,7 +194,7 @@ def coverage_union_polygons(polys: np.ndarray, is_disc: np.ndarray | None = None
     """
     polys = np.asarray(polys, dtype=object)
     if params is not None:
-        return polys[_shape_keep(polys, np.asarray(params, dtype=float))]
+        return polys[_shape_keep(np.asarray(params, dtype=float), shapely.get_num_coordinates(polys) - 1)]
     keep = dedupe_polygons(polys)
     polys = polys[keep]
     if is_disc is None:
@@ -224,9 +229,8 @@ def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
         parts = shapely.get_parts(union(polys))
     else:
         params = np.asarray(params, dtype=float)[present]
-        keep = _shape_keep(polys, params)
-        polys, params = polys[keep], params[keep]
-        parts = _union_by_circle_groups(polys, params, workers)
+        n_vertices = shapely.get_num_coordinates(polys) - 1
+        return grouped_union(params, n_vertices, lambda idx: polys[idx], workers=workers).parts
     return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
 
 
@@ -249,31 +253,101 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return label
 
 
-def _union_by_circle_groups(polys: np.ndarray, params: np.ndarray, workers: int) -> np.ndarray:
-    n = polys.size
+@dataclass
+class GroupedUnion:
+    """A union as disjoint Polygons, kept per group so that a later build can reuse it.
+
+    ``parts`` holds first the ``n_alone`` polygons that overlap nothing (no overlay), then
+    the union parts of each group in turn (``group_n`` parts each). A group is a connected
+    set of sectors whose enclosing circles overlap; ``group_keys`` (16-byte digests, one
+    row per group) name a group by its members' shape rows and the build settings
+    (``salt``), so two builds with a group of the same members get the same union: a
+    registry change only re-unions the groups whose members changed.
+    """
+
+    parts: np.ndarray
+    n_alone: int
+    group_keys: np.ndarray  # (G, 16) uint8
+    group_n: np.ndarray  # (G,) int64
+    reused: int = 0  # groups taken from the previous build
+    unioned: int = 0  # groups unioned by this build
+
+    def by_key(self) -> dict[bytes, np.ndarray]:
+        """Parts of each group, by its key."""
+        ends = self.n_alone + np.cumsum(self.group_n)
+        return {k.tobytes(): self.parts[e - n:e]
+                for k, e, n in zip(self.group_keys, ends.tolist(), self.group_n.tolist(), strict=True)}
+
+
+def group_labels(params: np.ndarray) -> np.ndarray:
+    """Connected-component label of each sector (shape rows, ``ViewSectors.params_m``):
+    sectors whose enclosing circles overlap are joined (boxes of the circles paired with
+    an STRtree, then the exact circle test; no polygon needed)."""
     cx, cy, enc = shape_circles(params)
-    a, b = shapely.STRtree(polys).query(polys)  # envelope pairs
+    a, b = shapely.STRtree(shapely.box(cx - enc, cy - enc, cx + enc, cy + enc)).query(
+        shapely.box(cx - enc, cy - enc, cx + enc, cy + enc))
     near = (a < b) & (np.hypot(cx[a] - cx[b], cy[a] - cy[b]) <= enc[a] + enc[b])
-    a, b = a[near], b[near]
-    label = _components(n, a, b)
+    return _components(params.shape[0], a[near], b[near])
+
+
+def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable[[np.ndarray], np.ndarray], *,
+                  previous: GroupedUnion | None = None, salt: bytes = b"", workers: int = 1) -> GroupedUnion:
+    """The union of the sectors with shape rows ``params`` as a :class:`GroupedUnion`.
+
+    ``polygons(idx)`` returns the polygons of rows ``idx`` (built on demand: rows dropped
+    by the pre-filter, and rows of groups found in ``previous``, are never built).
+    Duplicates and sectors inside another camera's disc are dropped
+    (:func:`contained_in_discs_by_shape`), the rest grouped (:func:`group_labels`); a
+    group whose key is in ``previous`` (same members, same ``salt``) takes its parts from
+    there, every other group is unioned (one ``union_all`` of its members in shape-row
+    order, optionally on ``workers`` threads; GEOS releases the GIL). The same inputs give
+    the same parts whether a group was reused or unioned.
+    """
+    params = np.asarray(params, dtype=float).reshape(-1, 5)
+    n_vertices = np.asarray(n_vertices, dtype=np.int64)
+    empty = np.zeros((0, 16), dtype=np.uint8)
+    if params.shape[0] == 0:
+        return GroupedUnion(np.array([], dtype=object), 0, empty, np.zeros(0, dtype=np.int64))
+    keep = _shape_keep(params, n_vertices)
+    p, nv = params[keep], n_vertices[keep]
+    label = group_labels(p)
     size = np.bincount(label)
-    alone = size[label] == 1
-    order = np.flatnonzero(~alone)
-    order = order[np.argsort(label[order], kind="stable")]
+    alone = keep[size[label] == 1]
+    member = np.flatnonzero(size[label] > 1)
+    # Members of a group together, each group in shape-row order (deterministic input).
+    rows = np.column_stack([p[member], nv[member].astype(float)])
+    order = member[np.lexsort((*rows.T[::-1], label[member]))]
     cuts = np.flatnonzero(np.diff(label[order])) + 1
     groups = np.split(order, cuts) if order.size else []
+    rows_all = np.column_stack([p, nv.astype(float)])
+    keys = np.zeros((len(groups), 16), dtype=np.uint8)
+    for i, g in enumerate(groups):
+        keys[i] = np.frombuffer(hashlib.blake2b(salt + rows_all[g].tobytes(), digest_size=16).digest(),
+                                dtype=np.uint8)
+    known = previous.by_key() if previous is not None else {}
+    todo = [i for i in range(len(groups)) if keys[i].tobytes() not in known]
+    need = np.concatenate([np.arange(0), *(groups[i] for i in todo)]).astype(np.int64)
+    built = polygons(keep[np.concatenate([np.flatnonzero(size[label] == 1), need])])
+    alone_polys = np.asarray(built[:alone.size], dtype=object)
+    by_row = dict(zip(need.tolist(), range(alone.size, alone.size + need.size), strict=True))
 
     def run(chunk: list) -> list:
-        return [shapely.union_all(polys[g]) for g in chunk]
+        out = []
+        for i in chunk:
+            u = shapely.get_parts(shapely.union_all(built[[by_row[r] for r in groups[i].tolist()]]))
+            out.append((i, u[(shapely.get_type_id(u) == 3) & (shapely.area(u) > 0)]))
+        return out
 
-    if workers > 1 and len(groups) >= 4 * workers:
+    if workers > 1 and len(todo) >= 4 * workers:
         from concurrent.futures import ThreadPoolExecutor
 
-        big = sorted(range(len(groups)), key=lambda i: -groups[i].size)
-        chunks = [[groups[i] for i in big[k::4 * workers]] for k in range(4 * workers)]
+        big = sorted(todo, key=lambda i: -groups[i].size)
+        chunks = [big[k::4 * workers] for k in range(4 * workers)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            unions = [u for done in pool.map(run, chunks) for u in done]
+            done = dict(pair for got in pool.map(run, chunks) for pair in got)
     else:
-        unions = run(groups)
-    return np.concatenate([polys[alone], shapely.get_parts(np.asarray(unions, dtype=object))]) if unions \
-        else polys[alone]
+        done = dict(run(todo))
+    group_parts = [done[i] if i in done else known[keys[i].tobytes()] for i in range(len(groups))]
+    parts = np.concatenate([alone_polys, *group_parts]) if group_parts else alone_polys
+    return GroupedUnion(parts, int(alone.size), keys, np.array([g.size for g in group_parts], dtype=np.int64),
+                        reused=len(groups) - len(todo), unioned=len(todo))

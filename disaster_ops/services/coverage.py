@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WHOLE_INDEX_SHARE = 0.25
-_CACHE_VERSION = "4"  # 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself
+# 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself; 5: kept per group (reuse)
+_CACHE_VERSION = "5"
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
 
@@ -106,6 +107,33 @@ def _store(key: str, idx: CoverageIndex) -> None:
         logger.warning("coverage cache not written (%s)", exc)
 
 
+def _previous(key: str) -> CoverageIndex | None:
+    """An earlier index to take unchanged group unions from: the one in memory, else the
+    last one cached for the same source, else the newest cached one (group keys name
+    their members, so any index of the same cache version is safe to reuse)."""
+    with _lock:
+        for idx in _memory.values():
+            if idx.groups is not None:
+                return idx
+    d = _cache_dir()
+    if not d.is_dir():
+        return None
+    try:
+        files = sorted(d.glob("*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
+    except OSError:
+        return None
+    same = [f for f in files if f.name.startswith(key.split("-")[0] + "-")]
+    for path in (same or files)[:1]:
+        try:
+            idx = CoverageIndex.load(path)
+        except Exception as exc:  # noqa: BLE001 - a damaged cache is not reused
+            logger.warning("coverage cache %s not reused (%s)", path, exc)
+            continue
+        if idx.groups is not None:
+            return idx
+    return None
+
+
 def _index_for(key: str, load_cameras, aoi, overrides: Overrides) -> CoverageIndex:
     idx = _cached(key)
     if idx is not None:
@@ -121,8 +149,11 @@ def _index_for(key: str, load_cameras, aoi, overrides: Overrides) -> CoverageInd
     defaults = get_settings().camera_defaults
     from geo.sectors import SectorDefaults
 
-    idx = CoverageIndex.build(cams, defaults=SectorDefaults(defaults.heading_deg, defaults.fov_deg,
-                                                            defaults.range_m), precompute=False, union=True, workers=_workers())
+    previous = _previous(key)
+    idx = CoverageIndex.build(cams, defaults=SectorDefaults(defaults.heading_deg, defaults.fov_deg, defaults.range_m),
+                              precompute=False, union=True, workers=_workers(), reuse=previous)
+    if idx.groups is not None:
+        logger.info("coverage index: %d groups unioned, %d reused", idx.groups.unioned, idx.groups.reused)
     idx.rows_skipped = skipped
     _store(key, idx)
     return idx
