@@ -128,3 +128,63 @@ def test_db_index_invalidated_by_import(tmp_path, engine):
     import_registry(reg, engine=engine)
     two = cov_svc.db_index(engine=engine)
     assert len(two.cameras) == 2 and two.covered_area_m2 == pytest.approx(2 * one.covered_area_m2, rel=1e-6)
+
+
+def _zone_set(out) -> dict[bytes, object]:
+    df = pyogrio.read_dataframe(out)  # GDAL with default settings
+    geoms = shapely.normalize(np.asarray(df.geometry.values, dtype=object))
+    return dict(zip(shapely.to_wkb(geoms).tolist(), geoms, strict=True))
+
+
+def test_one_moved_camera_rebuilds_only_its_group_and_changes_only_the_zones_near_it(tmp_path, data_dir,
+                                                                                      monkeypatch):
+    """The real Busan registry over the whole city, then the same file with one camera in
+    Haeundae moved 33 m north (a re-export). The second run re-unions only the groups of
+    overlapping sectors around that camera (the rest come from the cached index), every
+    zone it changed lies within the camera's reach, and its output is byte for byte what a
+    build from scratch (fresh data directory) writes."""
+    from disaster_ops.config import get_settings
+    from disaster_ops.services import coverage as cov_svc
+
+    city = _district(shared_path("boundaries", "southkorea-maps", "skorea_provinces_geo_simple.json"), "부산광역시")
+    district = shapely.geometry.shape(_district(shared_path("boundaries", "southkorea-maps",
+                                                            "skorea_municipalities_geo_simple.json"),
+                                                "해운대구", "21")["features"][0]["geometry"])
+    reg = tmp_path / "busan.csv"
+    reg.write_bytes(shared_path("cctv_registry", "busan_cctv_standard_2024.csv").read_bytes())
+    cov_svc.clear_memory()
+    before, out_before = _run(tmp_path, city, reg, "before.geojsonl")
+
+    lines = reg.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    ilat, ilon = header.index("WGS84위도"), header.index("WGS84경도")
+    for n, line in enumerate(lines[1:], 1):
+        row = next(csv.reader([line]))
+        if row[ilat] and row[ilon] and line.count(row[ilat]) == 1 and \
+                district.contains(shapely.Point(float(row[ilon]), float(row[ilat]))):
+            break
+    lat, lon = float(row[ilat]), float(row[ilon])
+    lines[n] = line.replace(row[ilat], f"{lat + 0.0003:.8f}")
+    reg.write_text("".join(lines), encoding="utf-8")
+    cov_svc.clear_memory()  # as a new process would: only the disk cache is left
+    after, out_after = _run(tmp_path, city, reg, "after.geojsonl")
+    index = cov_svc.file_index(reg)  # the index that run built (kept in memory)
+    assert index.groups is not None and 1 <= index.groups.unioned <= 3
+    assert index.groups.reused > 100 * index.groups.unioned
+    assert after["cameras_used"] == before["cameras_used"]
+
+    old, new = _zone_set(out_before), _zone_set(out_after)
+    changed = [g for k, g in old.items() if k not in new] + [g for k, g in new.items() if k not in old]
+    assert changed, "moving a camera changed no zone"
+    reach_deg = (get_settings().camera_defaults.ptz_range_m + 60.0) / 88_000.0  # > range in degrees of lon here
+    near = shapely.box(lon - reach_deg, lat - reach_deg, lon + reach_deg, lat + 0.0003 + reach_deg)
+    assert all(g.intersects(near) for g in changed)
+    assert len(old) - sum(k not in new for k in old) >= len(old) - 2  # the other zones are the same polygons
+
+    monkeypatch.setenv("DISASTER_OPS_DATA_DIR", str(tmp_path / "fresh"))
+    get_settings.cache_clear()
+    cov_svc.clear_memory()
+    scratch, out_scratch = _run(tmp_path, city, reg, "scratch.geojsonl")
+    assert cov_svc.file_index(reg).groups.reused == 0
+    assert out_scratch.read_bytes() == out_after.read_bytes()
+    assert scratch == {**after, "out": scratch["out"]}

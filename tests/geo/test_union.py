@@ -84,3 +84,48 @@ def test_shape_based_prefilter_is_safe_and_union_parts_equal_union_all():
     assert shapely.is_valid(parts).all()
     assert shapely.area(parts).sum() == pytest.approx(ref.area, rel=1e-9)
     assert shapely.multipolygons(parts).symmetric_difference(ref).area < 1e-9 * ref.area
+
+
+def test_grouped_union_rebuilds_only_the_groups_a_change_touches_and_equals_a_fresh_build():
+    """A registry edit (one camera moved, one added) re-unions only the groups of
+    overlapping sectors it touches; every other group comes from the previous build, and
+    the parts are exactly (same coordinates, same order) those of a build from scratch."""
+    from geo.union import grouped_union
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    lat = 37.5 + rng.normal(0, 0.03, n)
+    lon = 127.0 + rng.normal(0, 0.04, n)
+    fov = rng.choice([360.0, 60.0, 120.0, 200.0], n)
+    head = rng.uniform(0, 360, n)
+    reach = rng.choice([30.0, 50.0, 100.0], n)
+    frame = LocalFrame.around(37.5, 127.0)
+
+    def build(cams, previous=None):
+        s = view_sectors(cams, frame=frame)
+        polys, params = s.polygons_m[s.valid], s.params_m[s.valid]
+        asked = []
+
+        def polygons(idx):
+            asked.append(np.asarray(idx).size)
+            return polys[idx]
+
+        g = grouped_union(params, shapely.get_num_coordinates(polys) - 1, polygons, previous=previous)
+        return g, polys, sum(asked)
+
+    first, polys, built_first = build(Cameras(lat, lon, head, fov, reach))
+    ref = shapely.union_all(polys)
+    assert shapely.area(first.parts).sum() == pytest.approx(ref.area, rel=1e-9)
+    assert first.unioned == first.group_keys.shape[0] > 50 and first.reused == 0
+    lat2, lon2 = lat.copy(), lon.copy()
+    lat2[17] += 0.0003  # ~33 m north
+    cams2 = Cameras(np.r_[lat2, 37.5], np.r_[lon2, 127.0], np.r_[head, 0.0], np.r_[fov, 360.0], np.r_[reach, 80.0])
+    again, polys2, built_again = build(cams2, previous=first)
+    fresh, _, _ = build(cams2)
+    assert 1 <= again.unioned <= 4 and again.reused >= first.unioned - 8
+    # reused groups' polygons are never built (only lone sectors and the touched groups)
+    assert built_again - again.n_alone < (built_first - first.n_alone) / 5
+    assert again.n_alone == fresh.n_alone and (again.group_keys == fresh.group_keys).all()
+    assert (shapely.to_wkb(again.parts) == shapely.to_wkb(fresh.parts)).all()
+    ref2 = shapely.union_all(polys2)
+    assert shapely.multipolygons(again.parts).symmetric_difference(ref2).area < 1e-9 * ref2.area
