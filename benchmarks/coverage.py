@@ -8,9 +8,11 @@
     polygons, same run, areas compared;
 (c) the COMMAND users run: ``disaster-ops coverage --area <province box> --cameras
     <170,000-row CSV> --out zones.geojsonl`` as a separate process, cold (a fresh data
-    directory: reads the file, builds and caches the index, answers) and warm (the cached
-    index), against the naive single ``shapely.union_all`` of all sectors measured in the
-    same run, three runs (``--runs``); covered fraction compared, load average printed.
+    directory: reads the file, builds and caches the index, answers), warm (the cached
+    index) and after a re-export of the file with 10 cameras moved ~33 m (the cached
+    index of the previous version gives every group of overlapping sectors those cameras
+    do not touch), against the naive single ``shapely.union_all`` of all sectors measured
+    in the same run, three runs (``--runs``); covered fraction compared, load average printed.
 
 Run:  nice -n 10 .venv/bin/python benchmarks/coverage.py [--quick]
 Wall and CPU (process) seconds are both printed: on a shared machine CPU time is the
@@ -164,13 +166,27 @@ def _command(aoi: Path, reg: Path, out: Path, env: dict) -> tuple[float, float, 
     return c.wall_s, cpu_s, json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _write_registry(path: Path, cams, moved: np.ndarray | None = None) -> None:
+    """The plain CSV of ``cams``; rows ``moved`` 0.0003° (~33 m) north."""
+    lat = cams.lat.copy()
+    if moved is not None:
+        lat[moved] += 0.0003
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("id,lat,lon,heading_deg,fov_deg,range_m\n")
+        for i in range(len(cams)):
+            fh.write(f"c{i},{lat[i]:.7f},{cams.lon[i]:.7f},{cams.heading_deg[i] % 360:.2f},"
+                     f"{cams.fov_deg[i]:.1f},{cams.range_m[i]:.1f}\n")
+
+
 def command_vs_naive(cams, polys, frame, runs: int = 3) -> None:
     """(c): the product command, as a user runs it, against a naive single union_all.
 
     Each run: the command cold (a fresh data directory: reads the CSV, builds and caches
-    the index, answers), the command warm (the cached index), then the naive baseline in
-    this process; ratios are within the run. Load average printed with each run: on a
-    shared machine the CPU-time ratio is the steadier figure.
+    the index, answers), the command warm (the cached index), the command after the file
+    is rewritten with 10 cameras moved (incremental: the previous version's index is
+    reused group by group), then the naive baseline (of the original cameras) in this
+    process; ratios are within the run. Load average printed with each run: on a shared
+    machine the CPU-time ratio is the steadier figure.
     """
     import json
     import os
@@ -181,11 +197,6 @@ def command_vs_naive(cams, polys, frame, runs: int = 3) -> None:
     with tempfile.TemporaryDirectory(prefix="covbench-") as tmp:
         tmp = Path(tmp)
         reg = tmp / "province.csv"
-        with reg.open("w", encoding="utf-8") as fh:
-            fh.write("id,lat,lon,heading_deg,fov_deg,range_m\n")
-            for i in range(len(cams)):
-                fh.write(f"c{i},{cams.lat[i]:.7f},{cams.lon[i]:.7f},{cams.heading_deg[i] % 360:.2f},"
-                         f"{cams.fov_deg[i]:.1f},{cams.range_m[i]:.1f}\n")
         pad = 0.01
         box = shapely.box(cams.lon.min() - pad, cams.lat.min() - pad, cams.lon.max() + pad, cams.lat.max() + pad)
         aoi = tmp / "province.geojson"
@@ -202,27 +213,33 @@ def command_vs_naive(cams, polys, frame, runs: int = 3) -> None:
             # user asking for a province raises it, as here.
             env = {**os.environ, "DISASTER_OPS_DATA_DIR": str(data), "DISASTER_OPS_LIMITS__AOI_MAX_AREA_KM2": "50000",
                    "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+            _write_registry(reg, cams)
             load0 = os.getloadavg()[0]
             cold = _command(aoi, reg, out, env)
             size_mb = out.stat().st_size / 1e6
             warm = _command(aoi, reg, out, env)
+            _write_registry(reg, cams, np.random.default_rng(run).choice(len(cams), 10, replace=False))
+            inc = _command(aoi, reg, out, env)
             with Clock() as c:
                 base = shapely.union_all(polys)
             base_frac = base.intersection(aoi_m).area / aoi_m.area
             load1 = os.getloadavg()[0]
             print(f"  run {run} (load average {load0:.1f} -> {load1:.1f}): naive union_all {c.wall_s:.1f} s wall, "
                   f"{c.cpu_s:.2f} s CPU, covered {base_frac * 100:.4f} %")
-            for label, (wall_s, cpu_s, summary) in (("cold (no cache)", cold), ("warm (cached index)", warm)):
+            for label, (wall_s, cpu_s, summary) in (("cold (no cache)", cold), ("warm (cached index)", warm),
+                                                    ("10 cameras moved (incremental)", inc)):
                 diff = abs(summary["covered_fraction"] - base_frac) / base_frac
                 print(f"    command {label}: {wall_s:.1f} s wall, {cpu_s:.2f} s CPU -> {c.wall_s / wall_s:.1f}x wall, "
                       f"{c.cpu_s / cpu_s:.1f}x CPU the baseline (target >= 5x); {summary['zones']:,} zones, "
                       f"covered {summary['covered_fraction'] * 100:.4f} % ({diff * 100:.4f} % apart, limit 0.1 %)"
                       + (f", {size_mb:.1f} MB" if label.startswith("cold") else ""))
-            rows.append((c.cpu_s / cold[1], c.cpu_s / warm[1], c.wall_s / cold[0], c.wall_s / warm[0]))
+            rows.append([c.cpu_s / x[1] for x in (cold, warm, inc)] + [c.wall_s / x[0] for x in (cold, warm, inc)])
         r = np.array(rows)
-        print(f"  CPU ratio cold min/median {r[:, 0].min():.1f}/{np.median(r[:, 0]):.1f}x, warm "
-              f"{r[:, 1].min():.1f}/{np.median(r[:, 1]):.1f}x; wall ratio cold {r[:, 2].min():.1f}/"
-              f"{np.median(r[:, 2]):.1f}x, warm {r[:, 3].min():.1f}/{np.median(r[:, 3]):.1f}x")
+        cpu = ", ".join(f"{k} {r[:, i].min():.1f}/{np.median(r[:, i]):.1f}x"
+                        for i, k in enumerate(("cold", "warm", "incremental")))
+        wall = ", ".join(f"{k} {r[:, i + 3].min():.1f}/{np.median(r[:, i + 3]):.1f}x"
+                         for i, k in enumerate(("cold", "warm", "incremental")))
+        print(f"  CPU ratio min/median: {cpu}; wall ratio min/median: {wall}")
 
 
 if __name__ == "__main__":
