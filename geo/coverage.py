@@ -910,6 +910,19 @@ def valid_wgs84(geoms: np.ndarray) -> np.ndarray:
     return g
 
 
+def wgs84_on_grid(frame: LocalFrame, geoms_m: np.ndarray) -> np.ndarray:
+    """``geoms_m`` in lon/lat rounded to :data:`OUTPUT_GRID_DEG`: the same doubles as
+    :func:`valid_wgs84`'s rounding of ``frame.geom_to_wgs84(geoms_m)``, in one pass over the
+    coordinates (validity is the caller's to check)."""
+    inv = frame._inv.transform
+
+    def to_grid(x, y):
+        lon, lat = inv(x, y)
+        return np.round(lon / OUTPUT_GRID_DEG) * OUTPUT_GRID_DEG, np.round(lat / OUTPUT_GRID_DEG) * OUTPUT_GRID_DEG
+
+    return shapely.transform(np.asarray(geoms_m, dtype=object), to_grid, interleaved=False)
+
+
 def _snap_one(geom: shapely.Geometry) -> shapely.Geometry:
     for candidate in (geom, _polygonal_part(shapely.make_valid(geom))):
         try:
@@ -1031,9 +1044,14 @@ def uncovered_zones(
     if parts.size:
         parts, areas = parts[order], areas[order]
         dist = dist[order] if dist is not None else None
-        raw = frame.geom_to_wgs84(parts)
-        wgs = valid_wgs84(raw)
-        changed = shapely.get_num_coordinates(wgs) != shapely.get_num_coordinates(raw)
+        wgs = wgs84_on_grid(frame, parts)  # reprojected and rounded in one coordinate pass
+        changed = np.zeros(parts.size, dtype=bool)
+        bad = ~shapely.is_valid(wgs)
+        if bad.any():  # rounding broke these: snap / repair them from the unrounded lon/lat
+            raw = frame.geom_to_wgs84(parts[bad])
+            fixed = valid_wgs84(raw)
+            changed[bad] = shapely.get_num_coordinates(fixed) != shapely.get_num_coordinates(raw)
+            wgs[bad] = fixed
         if changed.any():  # the output needed a repair: make the metric zone valid as well
             parts = parts.copy()
             parts[changed] = [_polygonal_part(shapely.make_valid(p)) for p in parts[changed]]
