@@ -284,8 +284,8 @@ def group_labels(params: np.ndarray) -> np.ndarray:
     sectors whose enclosing circles overlap are joined (boxes of the circles paired with
     an STRtree, then the exact circle test; no polygon needed)."""
     cx, cy, enc = shape_circles(params)
-    a, b = shapely.STRtree(shapely.box(cx - enc, cy - enc, cx + enc, cy + enc)).query(
-        shapely.box(cx - enc, cy - enc, cx + enc, cy + enc))
+    boxes = shapely.box(cx - enc, cy - enc, cx + enc, cy + enc)
+    a, b = shapely.STRtree(boxes).query(boxes)
     near = (a < b) & (np.hypot(cx[a] - cx[b], cy[a] - cy[b]) <= enc[a] + enc[b])
     return _components(params.shape[0], a[near], b[near])
 
