@@ -188,3 +188,47 @@ def test_one_moved_camera_rebuilds_only_its_group_and_changes_only_the_zones_nea
     assert cov_svc.file_index(reg).groups.reused == 0
     assert out_scratch.read_bytes() == out_after.read_bytes()
     assert scratch == {**after, "out": scratch["out"]}
+
+
+def _cluster_csv(path, lat, lon, header="id,lat,lon,heading_deg,fov_deg,range_m") -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(header + "\n")
+        for i, (a, b) in enumerate(zip(lat, lon, strict=True)):
+            fh.write(f"k{i},{a:.7f},{b:.7f},{(i * 37) % 360},{360 if i % 2 else 90},60\n")
+
+
+def test_a_new_file_and_a_re_import_reuse_the_unchanged_groups(tmp_path, engine):
+    """A registry exported again under a new name, and a database re-import with one camera
+    moved, union only the groups the change touches; the answers equal a fresh build."""
+    from disaster_ops.services import coverage as cov_svc
+    from disaster_ops.services.cameras import import_registry
+    from geo.coverage import CoverageIndex
+    from geo.sectors import Cameras
+
+    rng = np.random.default_rng(3)
+    lat = 35.15 + rng.normal(0, 0.008, 600)
+    lon = 129.05 + rng.normal(0, 0.008, 600)
+    moved = int(np.argmin(np.hypot(lat - 35.15, lon - 129.05)))  # in the dense middle: in a group
+    a = tmp_path / "export_monday.csv"
+    _cluster_csv(a, lat, lon)
+    first = cov_svc.file_index(a)
+    assert first.groups.reused == 0 and first.groups.unioned > 20
+    lat[moved] += 0.0003
+    b = tmp_path / "export_tuesday.csv"
+    _cluster_csv(b, lat, lon)
+    cov_svc.clear_memory()  # a new process: the newest cached index is the one reused
+    second = cov_svc.file_index(b)
+    assert 1 <= second.groups.unioned <= 3 and second.groups.reused >= first.groups.unioned - 4
+    as_written = [np.array([float(f"{v:.7f}") for v in x]) for x in (lat, lon)]
+    fresh = CoverageIndex.build(Cameras(*as_written, (np.arange(600) * 37) % 360.0,
+                                        np.where(np.arange(600) % 2, 360.0, 90.0), 60.0),
+                                precompute=False, union=True)
+    assert (shapely.to_wkb(second.union) == shapely.to_wkb(fresh.union)).all()
+
+    import_registry(a, engine=engine)
+    before = cov_svc.db_index(engine=engine)
+    import_registry(b, engine=engine)  # the same keys: the moved camera is updated in place
+    after = cov_svc.db_index(engine=engine)
+    assert len(after.cameras) == 600 and after is not before
+    assert 1 <= after.groups.unioned <= 3 and after.groups.reused >= before.groups.unioned - 4
+    assert shapely.area(after.union).sum() == pytest.approx(shapely.area(fresh.union).sum(), rel=1e-12)
