@@ -419,7 +419,7 @@ def _rings_in_touch_cycles(rings: np.ndarray, zone: np.ndarray) -> np.ndarray:
     last = np.r_[ring_of[1:] != ring_of[:-1], True]  # closing coordinate
     coords, ring_of = coords[~last], ring_of[~last]
     x, y = coords[:, 0], coords[:, 1]
-    o = np.argsort(x, kind="stable")
+    o = np.argsort(x)  # any order of ties: only equal neighbours are flagged
     dup_x = np.zeros(x.size, dtype=bool)
     same = x[o][1:] == x[o][:-1]
     dup_x[o[1:][same]] = True

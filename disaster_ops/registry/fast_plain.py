@@ -93,8 +93,13 @@ def read_plain_arrays(raw: bytes, path: Path, *, defaults: CameraDefaults | None
         return None
     flat = "\n".join(body).replace("\n", ",").split(",")
 
+    # str.strip() of every field, as the row reader does, only where a field can hold
+    # whitespace (plain ASCII without spaces, tabs or separators has none to strip).
+    bare = text.isascii() and not any(c in text for c in " \t\x0b\x0c\x1c\x1d\x1e\x1f")
+
     def column(field: str) -> list[str]:
-        return [v.strip() for v in flat[col[field]::ncols]]
+        values = flat[col[field]::ncols]
+        return values if bare else [v.strip() for v in values]
 
     ids = column("id")
     if "" in ids or len(set(ids)) != n:
