@@ -862,8 +862,11 @@ class CoverageIndex:
                 union = _from_wkb_blob(z["union"], z["union_offsets"])
             groups = None
             if union is not None and "has_groups" in z.files and bool(z["has_groups"]):
-                groups = GroupedUnion(union, int(z["n_alone"]), z["group_keys"].astype(np.uint8),
-                                      z["group_n"].astype(np.int64))
+                keys, counts, n_alone = z["group_keys"], z["group_n"].astype(np.int64), int(z["n_alone"])
+                if keys.ndim != 2 or keys.shape != (counts.size, 16) or (counts < 1).any() or n_alone < 0 \
+                        or n_alone + int(counts.sum()) != union.size:
+                    raise ValueError(f"{path}: group table does not match the union")
+                groups = GroupedUnion(union, n_alone, keys.astype(np.uint8), counts)
             return cls(frame, cams, tiled, invalid, float(z["arc_step_deg"]), int(z["rows_skipped"]), union=union,
                        groups=groups)
 

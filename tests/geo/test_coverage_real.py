@@ -232,3 +232,36 @@ def test_a_new_file_and_a_re_import_reuse_the_unchanged_groups(tmp_path, engine)
     assert len(after.cameras) == 600 and after is not before
     assert 1 <= after.groups.unioned <= 3 and after.groups.reused >= before.groups.unioned - 4
     assert shapely.area(after.union).sum() == pytest.approx(shapely.area(fresh.union).sum(), rel=1e-12)
+
+
+def test_a_damaged_cache_is_rebuilt_not_reused(tmp_path, data_dir):
+    """A truncated cache file, or one whose group table does not match its union, is neither
+    trusted as the index nor reused for a rebuild: the answer equals a fresh build."""
+    from disaster_ops.services import coverage as cov_svc
+    from geo.coverage import CoverageIndex
+
+    rng = np.random.default_rng(4)
+    lat = 35.15 + rng.normal(0, 0.006, 300)
+    lon = 129.05 + rng.normal(0, 0.006, 300)
+    reg = tmp_path / "cams.csv"
+    _cluster_csv(reg, lat, lon)
+    good = cov_svc.file_index(reg)
+    (cache,) = (data_dir / "cache" / "coverage").glob("*.npz")
+    with np.load(cache) as z:
+        fields = dict(z)
+    fields["group_n"] = fields["group_n"] + 1  # parts no longer add up
+    np.savez(cache.with_name("tampered.npz"), **fields)
+    with pytest.raises(ValueError, match="group table"):
+        CoverageIndex.load(cache.with_name("tampered.npz"))
+    cache.with_name("tampered.npz").replace(cache)
+    cov_svc.clear_memory()
+    again = cov_svc.file_index(reg)  # the damaged file is not trusted: rebuilt
+    assert again.groups.reused == 0
+    assert (shapely.to_wkb(again.union) == shapely.to_wkb(good.union)).all()
+    (cache,) = (data_dir / "cache" / "coverage").glob("*.npz")
+    cache.write_bytes(cache.read_bytes()[:1000])  # truncated
+    cov_svc.clear_memory()
+    lat[0] += 0.0003
+    _cluster_csv(reg, lat, lon)
+    changed = cov_svc.file_index(reg)  # nothing to reuse: a full build, same as from scratch
+    assert changed.groups.reused == 0 and changed.groups.unioned > 5
