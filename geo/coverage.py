@@ -50,8 +50,9 @@ logger = logging.getLogger(__name__)
 
 M_PER_DEG_LAT = 111_320.0
 DEFAULT_TILE_M = 2000.0  # large enough that few sectors are cut, small enough to keep unions local
-# Group unions are reused only from builds by the same GEOS (its overlay decides the parts).
-_UNION_SALT = f"geos {shapely.geos_version_string}|".encode()
+# Group unions are reused only from builds by the same GEOS (its overlay decides the parts)
+# and numpy (its sin/cos place the sector vertices).
+_UNION_SALT = f"geos {shapely.geos_version_string}|numpy {np.__version__}|".encode()
 
 
 @dataclass

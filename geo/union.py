@@ -8,9 +8,12 @@ that work without changing the result:
 2. **Contained sectors** are dropped: a polygon whose enclosing circle lies inside the
    inscribed circle of a disc polygon (a 360° camera) adds nothing. The test is exact-safe
    (conservative) and vectorised over STRtree envelope pairs.
-3. **Tiled union**: what is left is clipped to a square grid (``tile_m``) and unioned per
-   tile; the pieces of different tiles have disjoint interiors, so areas add up exactly.
-   The result is a :class:`TiledCoverage` (see :mod:`geo.coverage`).
+3. **Grouped union** (the product's path, :func:`grouped_union`): what is left is split
+   into connected groups of sectors whose enclosing circles overlap; lone sectors need no
+   overlay, each group is one ``union_all``. Groups are kept by a digest of their members,
+   so a later build (after a registry edit) unions only the groups whose members changed.
+   (:class:`geo.coverage.TiledCoverage` instead clips to a square grid and unions per
+   tile; kept for callers that want per-tile pieces.)
 """
 
 from __future__ import annotations
