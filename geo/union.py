@@ -19,6 +19,7 @@ that work without changing the result:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -321,7 +322,8 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
     rows = np.column_stack([p[member], nv[member].astype(float)])
     order = member[np.lexsort((*rows.T[::-1], label[member]))]
     cuts = np.flatnonzero(np.diff(label[order])) + 1
-    groups = np.split(order, cuts) if order.size else []
+    bounds = [0, *cuts.tolist(), order.size]
+    groups = [order[a:b] for a, b in itertools.pairwise(bounds)] if order.size else []
     rows_all = np.column_stack([p, nv.astype(float)])
     keys = np.zeros((len(groups), 16), dtype=np.uint8)
     for i, g in enumerate(groups):

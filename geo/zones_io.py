@@ -77,7 +77,8 @@ def geometries_json(geoms: np.ndarray) -> list[bytes]:
     polys, poly_zone = shapely.get_parts(geoms, return_index=True)
     rings, ring_poly = shapely.get_rings(polys, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-    per_ring = np.split(coords, np.cumsum(np.bincount(ring_of, minlength=rings.size))[:-1])
+    ends = np.cumsum(np.bincount(ring_of, minlength=rings.size)).tolist()
+    per_ring = [coords[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]  # views, as np.split gives
     ring_cuts = np.r_[0, np.cumsum(np.bincount(ring_poly, minlength=polys.size))]
     per_poly = [per_ring[a:b] for a, b in itertools.pairwise(ring_cuts)]
     poly_cuts = np.r_[0, np.cumsum(np.bincount(poly_zone, minlength=geoms.size))]
