@@ -8,7 +8,10 @@ ground→image map is a homography, so it is exact), sky above the horizon, and 
 fire as an upright flame column standing on its ground point (the patch drawn over the
 column's image extent: end-on from straight above, rising above the point in an
 oblique view). The truth an accuracy test compares with is the centre of the column's
-base on the ground.
+base on the ground. A patch is a labelled flame box cut from a CCTV frame, and some
+boxes hold floor below the flame (up to a fifth of the box); those rows are cut off when
+the patch is planted (:func:`flame_base_row`), so the flame itself stands on the ground
+point and does not float above it on a strip of floor.
 
 :class:`SimAerialCamera` follows a :class:`~drone_link.sim.vehicle.SimVehicle`: on its own
 thread it renders the camera view from the vehicle's current position and heading with a
@@ -65,6 +68,7 @@ class GroundScene:
         self.frame = LocalFrame.tangent(center_lat, center_lon)
         self.hazards: tuple[PlantedHazard, ...] = ()
         self._patches: dict[PlantedHazard, np.ndarray] = {}
+        self._cut_px: dict[PlantedHazard, int] = {}  # longer side of each patch as cut (its size_m)
         for hz in hazards:
             self.plant(hz)
 
@@ -91,7 +95,22 @@ class GroundScene:
         if not (0 <= cx < w and 0 <= cy < h):
             raise ValueError(f"hazard at {hazard.lat:.6f},{hazard.lon:.6f} lies outside the ground image")
         self.hazards = (*self.hazards, hazard)
-        self._patches[hazard] = patch
+        self._cut_px[hazard] = max(patch.shape[:2])
+        self._patches[hazard] = patch[: flame_base_row(patch) + 1]
+
+
+# A patch pixel is flame when bright and coloured, or white-hot (HSV, OpenCV's 0-255 scale).
+FLAME_MIN_VALUE, FLAME_MIN_SATURATION, FLAME_WHITE_VALUE = 200, 60, 235
+
+
+def flame_base_row(patch: np.ndarray, *, min_px: int = 2) -> int:
+    """The lowest row of a flame patch (BGR) with at least ``min_px`` flame pixels; the last
+    row when none has (the whole patch is then taken as the flame)."""
+    hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
+    flame = (hsv[..., 2] >= FLAME_MIN_VALUE) & ((hsv[..., 1] >= FLAME_MIN_SATURATION)
+                                                | (hsv[..., 2] >= FLAME_WHITE_VALUE))
+    rows = np.nonzero(flame.sum(axis=1) >= min_px)[0]
+    return int(rows.max()) if rows.size else patch.shape[0] - 1
 
 
 def synthetic_texture(width_px: int, height_px: int, *, m_per_px: float, seed: int = 7) -> np.ndarray:
@@ -158,11 +177,13 @@ def render(scene: GroundScene, pose: PinholePose) -> np.ndarray:
     return out
 
 
-def hazard_volume_m(hazard: PlantedHazard, patch_shape: tuple[int, ...]) -> tuple[float, float]:
+def hazard_volume_m(hazard: PlantedHazard, patch_shape: tuple[int, ...], *, cut_px: int | None = None
+                    ) -> tuple[float, float]:
     """``(base_diameter_m, height_m)`` of a planted fire: the patch is a side view of the flame,
-    its longer side ``size_m``, so its width is the burning base and its height the flame's."""
+    the longer side of the patch as cut (``cut_px``, default the patch's own) ``size_m``, so
+    its width is the burning base and its height the flame's."""
     ph, pw = patch_shape[:2]
-    k = hazard.size_m / max(ph, pw)
+    k = hazard.size_m / (cut_px or max(ph, pw))
     return pw * k, ph * k
 
 
@@ -184,7 +205,7 @@ def _draw_hazards(scene: GroundScene, pose: PinholePose, img: np.ndarray) -> Non
 
     for hz in scene.hazards:
         patch = scene._patches[hz]
-        base_m, height_m = hazard_volume_m(hz, patch.shape)
+        base_m, height_m = hazard_volume_m(hz, patch.shape, cut_px=scene._cut_px.get(hz))
         e, n = (float(v) for v in pose.frame.to_xy_m(hz.lat, hz.lon))
         b, t = px(e, n, 0.0), px(e, n, height_m)
         if b is None or t is None:
