@@ -107,6 +107,11 @@ def box_foot_px(pose: PinholePose, box) -> tuple[float, float, float, float, flo
 # validation views of benchmarks/aerial_validation.py (0.3: nadir 1.60 m, 45° 2.28 m median;
 # 0.5: 1.47 / 2.94 m; 0.7: 1.28 / 3.60 m), never on the tests' or the demo's scenes.
 CELL_PEAK_SHARE = 0.3
+# The column's near end is the centre of its last cell, not the cell's outer edge: chosen on the
+# same validation views after the synthetic flames were made to stand on their ground point
+# (aerial4; docs/aerial.md): centre 1.86 m nadir / 2.46 m 45° median, outer edge 2.15 / 3.12 m
+# (both err towards the camera with the edge: -1.3 / -1.9 m along the view; centre -0.5 / 0.0 m).
+END_AT_CELL_CENTRE = True
 
 
 def cells_foot_px(pose: PinholePose, cells: np.ndarray, *, peak_share: float | None = None
@@ -116,7 +121,10 @@ def cells_foot_px(pose: PinholePose, cells: np.ndarray, *, peak_share: float | N
     ``cells``: rows ``u_px, v_px, score, cell_w_px, cell_h_px`` (cell centres and sizes in
     the image). The column is outlined by its cells scoring at least ``peak_share`` of the
     best one (``CELL_PEAK_SHARE`` by default); its axis runs along world-down through their score-weighted centroid; its
-    near end is the farthest such cell edge along world-down, its half-width ``r`` half the
+    near end is the centre of the farthest such cell along world-down (not the cell's outer
+    edge: a cell scores a flame that covers only part of it, and the model's view of each
+    cell is wider than the cell, so the scored region runs past the flame by about half a
+    cell; ``END_AT_CELL_CENTRE``), its half-width ``r`` half the
     cells' spread across it; the base centre lies behind the near end by
     ``r · sin(depression)``, as for a box. A box is the cells' bounding rectangle, which
     adds up to a cell of slack on each side and a corner of the rectangle where a leaning
@@ -137,7 +145,7 @@ def cells_foot_px(pose: PinholePose, cells: np.ndarray, *, peak_share: float | N
     t = -(c[:, 0] - cu) * gv + (c[:, 1] - cv) * gu  # across it
     half_s = 0.5 * (abs(gu) * c[:, 3] + abs(gv) * c[:, 4])
     half_t = 0.5 * (abs(gv) * c[:, 3] + abs(gu) * c[:, 4])
-    s_end = float((s + half_s).max())
+    s_end = float((s + (0.0 if END_AT_CELL_CENTRE else half_s)).max())
     t_lo, t_hi = float((t - half_t).min()), float((t + half_t).max())
     r, t_mid = (t_hi - t_lo) / 2.0, (t_hi + t_lo) / 2.0
     eu, ev = cu + gu * s_end - gv * t_mid, cv + gv * s_end + gu * t_mid
