@@ -34,7 +34,7 @@ def test_tiles_cover_the_frame_and_overlap_by_half():
 def nadir_fire():
     f = LocalFrame.tangent(*CENTER)
     lat, lon = (float(v) for v in f.to_latlon(-15.0, 20.0))
-    hz = parse_hazard(f"fire,{lat},{lon}", 3)
+    hz = parse_hazard(f"fire,{lat},{lon}", 0)  # the patch with the least floor under its flame
     scene = build_scene(*CENTER, size_m=300.0, hazards=(hz,), seed=31)
     pose = aerial_pose(lat=CENTER[0], lon=CENTER[1], alt_agl_m=75.0, yaw_deg=30.0, gimbal_pitch_deg=-90.0,
                        intrinsics=CameraSpec().intrinsics)
