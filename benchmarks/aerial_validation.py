@@ -61,7 +61,10 @@ def views(n_per: int):
 
 class Variant:
     """A candidate aerial detector: ``tiles320`` (grid 3 at 320 px), ``wholeS`` (whole frame at S px),
-    ``tilesS`` / ``gGtilesS`` (G×G half-overlapping tiles at S px), suffix ``-cN``: slant range limit N × altitude."""
+    ``tilesS`` / ``gGtilesS`` (G×G half-overlapping tiles at S px), suffix ``-cN``: slant range limit N × altitude,
+    ``-bF`` box core factor, ``-tf`` flood on tiles too (as shipped), ``-box`` foot from the box not the cells,
+    ``-pS`` cells at >= S of the peak, ``-mN`` cell margin, ``-edge`` a column's near end at its last cell's
+    outer edge (aerial3) instead of its centre."""
 
     def __init__(self, name: str) -> None:
         import re
@@ -69,7 +72,7 @@ class Variant:
         from disaster_ops.detect import DetectorConfig, create_detector
         from disaster_ops.detect.tiling import SlicedDetector
 
-        m = re.fullmatch(r"(?:g(\d))?(tiles|whole)(\d+)(?:-c([\d.]+))?(?:-b([\d.]+))?(-tf)?(-box)?(?:-p([\d.]+))?(?:-m(\d))?", name)
+        m = re.fullmatch(r"(?:g(\d))?(tiles|whole)(\d+)(?:-c([\d.]+))?(?:-b([\d.]+))?(-tf)?(-box)?(?:-p([\d.]+))?(?:-m(\d))?(-edge)?", name)
         grid = int(m.group(1) or 3)
         size = int(m.group(3))
         self.range_factor = float(m.group(4) or 10.0)
@@ -80,6 +83,7 @@ class Variant:
         self.peak_share = float(m.group(8)) if m.group(8) else None
         self.margin = int(m.group(9)) if m.group(9) else None
         self.core = float(m.group(5)) if m.group(5) else None
+        self.edge = bool(m.group(10))
 
     def locate(self, img, pose):
 
@@ -87,6 +91,8 @@ class Variant:
         from geo import box_ground
 
         old = postprocess.BOX_CORE_FACTOR, tiling.CELL_MARGIN, box_ground.CELL_PEAK_SHARE
+        old_end = box_ground.END_AT_CELL_CENTRE
+        box_ground.END_AT_CELL_CENTRE = not self.edge
         if self.core is not None:
             postprocess.BOX_CORE_FACTOR = self.core
         if self.margin is not None:
@@ -98,6 +104,7 @@ class Variant:
             d = self._place(d, pose)
         finally:
             postprocess.BOX_CORE_FACTOR, tiling.CELL_MARGIN, box_ground.CELL_PEAK_SHARE = old
+            box_ground.END_AT_CELL_CENTRE = old_end
         return d
 
     def _place(self, d, pose):
