@@ -85,13 +85,7 @@ def rig_factory():
 
 @pytest.mark.parametrize("gimbal_pitch_deg, back_m, port", [
     pytest.param(-90.0, 0.0, PORT0 + 0, id="nadir"),
-    pytest.param(-45.0, 80.0, PORT0 + 5, id="oblique45", marks=pytest.mark.xfail(
-        strict=False, reason="issue #12 (aerial3): the two fires are placed 2.5 m and 4.4 m from their bases "
-        "(median 3.5 m, target 3 m; the same in every run: the hover repeats one view). The flood false alarms "
-        "and the tips-only box of earlier rounds are gone (flood on tiles, a box's cells take its whole region); "
-        "the farther fire's foot still lands beyond it: HazardNet scores its base weakly. Over the 24 fires of "
-        "the validation views (benchmarks/aerial_validation.py; 19 of 24 fires found) the 45° median is 2.3 m "
-        "(docs/aerial.md)")),
+    pytest.param(-45.0, 80.0, PORT0 + 5, id="oblique45"),
 ])
 def test_planted_fires_are_detected_from_80m_and_placed_within_3m(engine, data_dir, rig_factory,
                                                                   gimbal_pitch_deg, back_m, port):
