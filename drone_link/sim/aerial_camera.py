@@ -8,10 +8,7 @@ ground→image map is a homography, so it is exact), sky above the horizon, and 
 fire as an upright flame column standing on its ground point (the patch drawn over the
 column's image extent: end-on from straight above, rising above the point in an
 oblique view). The truth an accuracy test compares with is the centre of the column's
-base on the ground. A patch is a labelled flame box cut from a CCTV frame, and some
-boxes hold floor below the flame (up to a fifth of the box); those rows are cut off when
-the patch is planted (:func:`flame_base_row`), so the flame itself stands on the ground
-point and does not float above it on a strip of floor.
+base on the ground.
 
 :class:`SimAerialCamera` follows a :class:`~drone_link.sim.vehicle.SimVehicle`: on its own
 thread it renders the camera view from the vehicle's current position and heading with a
@@ -84,7 +81,13 @@ class GroundScene:
         return np.column_stack([w / 2.0 + np.asarray(e) / self.m_per_px, h / 2.0 - np.asarray(n) / self.m_per_px])
 
     def plant(self, hazard: PlantedHazard) -> None:
-        """Add a hazard; :func:`render` draws it as a flame column standing on its ground point."""
+        """Add a hazard; :func:`render` draws it as a flame column standing on its ground point.
+
+        A patch is a labelled flame box cut from a CCTV frame, and some boxes hold floor
+        below the flame (up to a fifth of the box); those rows are cut off here
+        (:func:`flame_base_row`), so the flame itself stands on the ground point and does
+        not float above it on an upright strip of floor.
+        """
         patch = cv2.imread(str(hazard.patch), cv2.IMREAD_COLOR)
         if patch is None:
             raise ValueError(f"{hazard.patch}: not a readable image")
