@@ -7,6 +7,12 @@ Each track has a small state machine (transition table below, checked by
 been down and still (box centre moving less than ``still_box_share`` of its diagonal)
 for ``still_s``. Two upright sightings in a row bring it back to UPRIGHT.
 
+A *fall* confirms sooner: when the track was seen upright at most ``fall_window_s`` before
+its first lying frame (a fast upright-to-lying change, not someone lying down slowly or
+found lying), lying still for ``fall_still_s`` on at least ``fall_still_frames`` sampled
+frames is enough. Short recordings (the UR Fall clips end 0.4-2 s after the person comes
+to rest) and low sampling rates need this; ``still_s`` stays the rule for everyone else.
+
 A new track that appears where a track (seen upright at some point) was lost within
 ``upright_memory_s`` continues that person's state and timer: ByteTrack often gives a
 falling or lying person a new id, because the box changes shape in a fraction of a second.
@@ -64,6 +70,9 @@ class _Track:
     anchor_xy: np.ndarray | None = None
     upright_streak: int = 0
     best_fall_score: float = 0.0
+    last_upright_s: float | None = None  # last frame the model called this person upright
+    fell: bool = False  # went down within fall_window_s of an upright sighting (a fall)
+    still_frames: int = 0  # lying frames since the still timer (re)started
 
 
 def _centre(box: np.ndarray) -> np.ndarray:
@@ -160,6 +169,8 @@ class CollapseMonitor:
               now_s: float) -> PeopleEvent | None:
         cfg = self.config
         tr.upright_streak = tr.upright_streak + 1 if upright else 0
+        if upright:
+            tr.last_upright_s = now_s
         if tr.state is TrackState.IGNORED:
             if upright:
                 tr.state = _transition(tr.state, TrackState.UPRIGHT)
@@ -168,7 +179,8 @@ class CollapseMonitor:
             if fallen:
                 tr.state = _transition(tr.state, TrackState.DOWN)
                 tr.down_since_s = tr.still_since_s = now_s
-                tr.anchor_xy, tr.best_fall_score = _centre(box), score
+                tr.anchor_xy, tr.best_fall_score, tr.still_frames = _centre(box), score, 1
+                tr.fell = tr.last_upright_s is not None and now_s - tr.last_upright_s <= cfg.fall_window_s
             return None
         if tr.state in (TrackState.DOWN, TrackState.CONFIRMED) and tr.upright_streak >= UPRIGHT_STREAK_TO_RECOVER:
             tr.state = _transition(tr.state, TrackState.UPRIGHT)
@@ -177,9 +189,12 @@ class CollapseMonitor:
             return None
         tr.best_fall_score = max(tr.best_fall_score, score)
         if np.linalg.norm(_centre(box) - tr.anchor_xy) > cfg.still_box_share * _diag(box):
-            tr.anchor_xy, tr.still_since_s = _centre(box), now_s  # still moving: timer restarts
+            tr.anchor_xy, tr.still_since_s, tr.still_frames = _centre(box), now_s, 1  # moving: timer restarts
             return None
-        if now_s - tr.still_since_s + 1e-9 < cfg.still_s:
+        tr.still_frames += 1
+        still_for_s = now_s - tr.still_since_s + 1e-9
+        fall_done = tr.fell and still_for_s >= cfg.fall_still_s and tr.still_frames >= cfg.fall_still_frames
+        if still_for_s < cfg.still_s and not fall_done:
             return None
         tr.state = _transition(tr.state, TrackState.CONFIRMED)
         if self._in_cooldown(box, now_s):

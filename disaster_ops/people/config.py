@@ -24,6 +24,18 @@ class CollapseConfig(BaseModel):
     still_s: float = Field(
         5.0, ge=0.0, le=3600.0,
         description="N: lying and still this long raises a collapse, s (someone who trips and gets up is no alarm).")
+    fall_window_s: float = Field(
+        2.0, ge=0.0, le=60.0,
+        description="A fall: the person was seen upright at most this long before first seen lying, s (a fast "
+                    "upright-to-lying change; lying down slowly, or lying when first seen, waits for still_s).")
+    fall_still_s: float = Field(
+        2.0, ge=0.0, le=3600.0,
+        description="After a fall, lying and still this long raises a collapse, s (the shorter N of a fall; "
+                    "still_s still applies when it is shorter).")
+    fall_still_frames: int = Field(
+        3, ge=1, le=10000,
+        description="After a fall, lying and still on at least this many sampled frames too, a count (one frame "
+                    "of 'Fall' while stumbling is no collapse).")
     still_box_share: float = Field(
         0.35, gt=0.0, le=5.0,
         description="Moving less than this share of the box diagonal counts as still (resets the timer when exceeded).")

@@ -72,6 +72,27 @@ def test_collapse_recovery_and_new_track_inherits_upright():
     assert [e.track_id for e in ev] == [2]
 
 
+def test_a_fall_confirms_after_fall_still_s_but_lying_down_slowly_waits_for_still_s():
+    """A fast upright-to-lying change (a fall) needs ``fall_still_s`` on ``fall_still_frames``
+    frames; lying down slowly, a stumble and a person still moving on the floor do not."""
+    cfg = CollapseConfig(still_s=5.0, fall_window_s=2.0, fall_still_s=0.2, fall_still_frames=3)
+    up, down = persons((1, STANDING, "upright", 0.1)), persons((1, LYING, "fallen", 0.7))
+    ev = run(CollapseMonitor(cfg, camera_id="cam"), [up] * 5 + [down] * 3, dt_s=0.1)
+    assert len(ev) == 1 and ev[0].started_s == pytest.approx(0.5) and ev[0].confirmed_s == pytest.approx(0.7)
+    # 0.2 s at 30 frames/s is 7 frames: the frame count alone is not enough
+    assert run(CollapseMonitor(cfg, camera_id="cam"), [up] * 5 + [down] * 4, dt_s=1 / 30) == []
+    assert len(run(CollapseMonitor(cfg, camera_id="cam"), [up] * 5 + [down] * 7, dt_s=1 / 30)) == 1
+    # sat (no clear posture: weak 'Fall' scores) for 3 s before lying: not a fall -> still_s
+    sitting = persons((1, (95, 110, 150, 175), "fallen", 0.3))
+    mon = CollapseMonitor(cfg, camera_id="cam")
+    assert run(mon, [up] * 5 + [sitting] * 30 + [down] * 40, dt_s=0.1) == []  # lying 4 s < still_s
+    assert mon.update(down, 8.4) == [] and len(mon.update(down, 8.5)) == 1  # lying still 5 s (from 3.5 s)
+    # a stumble (two 'Fall' frames, then up again) and a person crawling after the fall: nothing
+    assert run(CollapseMonitor(cfg, camera_id="cam"), [up] * 5 + [down] * 2 + [up] * 10, dt_s=0.1) == []
+    crawl = [persons((1, (70 + 40 * i, 140, 190 + 40 * i, 180), "fallen", 0.8)) for i in range(20)]
+    assert run(CollapseMonitor(cfg, camera_id="cam"), [up] * 5 + crawl, dt_s=0.1) == []
+
+
 def test_collapse_transition_table_refuses_jumps():
     with pytest.raises(ValueError, match="ignored to confirmed"):
         _transition(TrackState.IGNORED, TrackState.CONFIRMED)
