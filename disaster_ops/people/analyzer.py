@@ -20,7 +20,8 @@ from disaster_ops.detect.backends.person_yolo import Posture
 from disaster_ops.detect.config import CameraDetectConfig
 from disaster_ops.detect.records import Detections
 from disaster_ops.people.collapse import CollapseMonitor
-from disaster_ops.people.crowding import CrowdingMonitor
+from disaster_ops.people.counting import HiddenPeople
+from disaster_ops.people.crowding import CrowdingMonitor, count_in_zone
 from disaster_ops.people.events import PeopleEvent, PeopleEventKind, PeopleFrame
 from disaster_ops.people.loitering import LoiteringMonitor
 from disaster_ops.people.tracking import PersonTracker
@@ -49,6 +50,8 @@ class PeopleAnalyzer:
         people = config.people
         self.tracker = PersonTracker(fps=fps, lost_s=people.track_lost_s) if fps else None
         timed = self.tracker is not None
+        self.hidden = (HiddenPeople(hold_s=people.count_hold_s, min_frames=people.count_min_frames,
+                                    edge_px=people.count_edge_px) if timed else None)
         self.collapse = (CollapseMonitor(people.collapse, camera_id=camera_id, track_lost_s=people.track_lost_s)
                          if timed and "collapse" in kinds else None)
         self.crowding_events = timed and "crowding" in kinds
@@ -64,7 +67,9 @@ class PeopleAnalyzer:
         if self.tracker is not None:
             persons = self.tracker.update(persons)
         h, w = frame.shape[:2]
-        count, density, events = self.crowding.update(persons, (w, h), now_s)
+        hidden = self.hidden.update(persons, (w, h), now_s) if self.hidden is not None else None
+        present = Detections.merge([persons, hidden]) if hidden is not None and len(hidden) else persons
+        count, density, events = self.crowding.update(present, (w, h), now_s)
         if not self.crowding_events:
             events = []
         if self.collapse is not None:
@@ -73,7 +78,8 @@ class PeopleAnalyzer:
             events += self.loitering.update(persons, now_s)
         if self.snapshot_dir is not None:
             events = [self._with_snapshot(e, frame) for e in events]
-        return PeopleFrame(self.camera_id, now_s, persons, count, density, tuple(events))
+        return PeopleFrame(self.camera_id, now_s, persons, count, density, tuple(events),
+                           hidden=None if hidden is None else count_in_zone(hidden, self.crowding.zone_px))
 
     def counted(self, persons: Detections) -> Detections:
         """The persons that count: upright ones, and 'fallen' ones only with a fall score of at

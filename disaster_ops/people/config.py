@@ -84,6 +84,15 @@ class PeopleConfig(BaseModel):
     crowding: CrowdingConfig = Field(default_factory=CrowdingConfig)
     loitering: list[LoiterZone] = Field(default_factory=list, description="Loitering zones; none = no loitering check.")
     track_lost_s: float = Field(3.0, gt=0.0, le=60.0, description="A track unseen this long is ended, s.")
+    count_hold_s: float = Field(
+        0.6, ge=0.0, le=60.0,
+        description="A tracked person unseen this long or less still counts (hidden behind someone or a post), s; "
+                    "0 counts detections only.")
+    count_min_frames: int = Field(
+        3, ge=1, le=10000, description="Only a track seen on at least this many frames counts while hidden, a count.")
+    count_edge_px: float = Field(
+        10.0, ge=0.0, le=10000.0,
+        description="A hidden track whose last box came this close to the picture's edge has left the view, px.")
     sightings_every_s: float = Field(
         2.0, ge=0.0, le=3600.0, description="Store one sighting (missing-person search) per track at most this "
                                             "often, s; 0 stores none.")

@@ -70,6 +70,11 @@ class CrowdingMonitor:
         self._warned = not warn  # say once when crowding is on but no density can be had
 
     @property
+    def zone_px(self) -> shapely.Polygon | None:
+        """The counted zone in pixels once the first frame fixed it (None before)."""
+        return self._zone_px
+
+    @property
     def known_area_m2(self) -> float | None:
         """The zone's ground area once the first frame fixed it (None before, or unknown)."""
         return self._area_m2

@@ -94,9 +94,12 @@ class PeopleFrame:
     count: int
     density_per_m2: float | None
     events: tuple[PeopleEvent, ...] = field(default_factory=tuple)
+    hidden: int | None = None  # of ``count``: tracked people not detected in this frame (videos only)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"persons": self.persons.to_json(), "count": self.count}
+        if self.hidden is not None:
+            out["hidden"] = self.hidden
         if self.density_per_m2 is not None and np.isfinite(self.density_per_m2):
             out["density_per_m2"] = round(self.density_per_m2, 4)
         out["events"] = [e.to_json() for e in self.events]

@@ -10,6 +10,7 @@ from disaster_ops.detect.config import CameraDetectConfig
 from disaster_ops.detect.records import Detections
 from disaster_ops.people.collapse import CollapseMonitor, TrackState, _transition
 from disaster_ops.people.config import CollapseConfig, CrowdingConfig, LoiterZone, PeopleConfig
+from disaster_ops.people.counting import HiddenPeople
 from disaster_ops.people.crowding import CrowdingMonitor, count_in_zone
 from disaster_ops.people.events import PeopleEventKind
 from disaster_ops.people.loitering import LoiteringMonitor
@@ -120,6 +121,33 @@ def test_crowding_without_ground_area_counts_but_never_raises():
     count, density, ev = mon.update(crowd, (400, 300), 0.0)
     assert count == 30 and density is None and ev == []
     assert count_in_zone(Detections.empty(), mon._zone_px) == 0
+
+
+def test_hidden_tracked_people_still_count_for_a_moment():
+    """A person hidden behind another for a few frames is still there; one who walked out of
+    the picture, a one-frame blip, or someone gone longer than hold_s is not."""
+    from disaster_ops.detect import CameraDetectConfig as Cfg
+    from disaster_ops.people.analyzer import PeopleAnalyzer
+
+    hidden = HiddenPeople(hold_s=0.6, min_frames=3, edge_px=10)
+    a, b, edge = (1, (100, 50, 130, 150), "upright", 0.0), (2, (200, 50, 230, 150), "upright", 0.0), (
+        3, (390, 50, 400, 150), "upright", 0.0)
+    for t in (0.0, 0.2, 0.4):
+        assert len(hidden.update(persons(a, b, edge), (400, 300), t)) == 0
+    assert len(hidden.update(persons((4, (300, 60, 320, 120), "upright", 0.0)), (400, 300), 0.5)) == 2  # a, b
+    gone = hidden.update(persons(a), (400, 300), 0.6)
+    assert gone.data["track_id"].tolist() == [2] and gone.xyxy[0].tolist() == [200, 50, 230, 150]
+    assert len(hidden.update(persons(a), (400, 300), 1.1)) == 0  # b unseen 0.7 s > hold_s; 4 seen once
+    # in the analyzer: count = detected + hidden, "hidden" says how many of them were not seen
+    an = PeopleAnalyzer("cam", Cfg(kinds=["person"]), fps=5.0)
+    frame = np.zeros((300, 400, 3), np.uint8)
+    both = Detections(np.array([a[1], b[1]], np.float32), np.full(2, 0.8, np.float32), np.full(2, "person", object),
+                      data={"posture": np.array(["upright"] * 2, object), "fall_score": np.zeros(2, np.float32)})
+    for k in range(4):
+        pf = an.update(both, frame, k * 0.2)
+    assert (pf.count, pf.hidden) == (2, 0)
+    pf = an.update(both[np.array([True, False])], frame, 0.8)
+    assert (pf.count, pf.hidden, len(pf.persons)) == (2, 1, 1) and pf.to_json()["hidden"] == 1
 
 
 def test_loitering_dwell_and_grace():
