@@ -188,7 +188,8 @@ def config_(
                if flood.mode == "reference" else ""))
     if cfg.people_kinds():
         pc = cfg.people
-        typer.echo(f"  people: {', '.join(cfg.people_kinds())}; collapse after {pc.collapse.still_s:g} s still; "
+        typer.echo(f"  people: {', '.join(cfg.people_kinds())}; collapse after {pc.collapse.still_s:g} s still "
+                   f"({pc.collapse.fall_still_s:g} s after a fall); "
                    f"crowding >= {pc.crowding.density_per_m2:g}/m2 for {pc.crowding.hold_s:g} s in "
                    f"{'a zone' if pc.crowding.zone else 'the whole view'}; loitering zones "
                    f"{', '.join(f'{z.name} ({z.max_dwell_s:g} s)' for z in pc.loitering) or 'none'}")

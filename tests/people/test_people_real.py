@@ -16,9 +16,13 @@ from disaster_ops.cli import app
 from tests.conftest import shared_path
 
 runner = CliRunner()
-# Four of the 30 UR Fall clips (1.8 s to 3.7 s long: the quick ones); all 30 are scored by
+# Three of the 30 UR Fall clips, the person lying for only 0.4-1.1 s before the clip ends (21
+# and 24 raised nothing with N = 0.5 s at 5 frames/s); all 30 are scored by
 # benchmarks/people_eval.py, and docs/BENCHMARKS.md gives that figure, misses included.
-FALL_CLIPS = ("fall-04-cam0.mp4", "fall-12-cam0.mp4", "fall-16-cam0.mp4", "fall-19-cam0.mp4")
+FALL_CLIPS = ("fall-16-cam0.mp4", "fall-21-cam0.mp4", "fall-24-cam0.mp4")
+# the fall rule as the benchmark chose it on clips 01-10: lying still 0.2 s on 3 frames after
+# a fast upright-to-lying change (the product default is 2 s: live cameras keep recording)
+FALL_RULE = {"fall_still_s": 0.2, "fall_still_frames": 3}
 
 
 def _lines(out: str) -> list[dict]:
@@ -34,9 +38,9 @@ def person_detector():
 
 def test_each_fall_clip_raises_one_collapse(tmp_path, data_dir):
     clips = [str(shared_path("people", "fall_urfall", c)) for c in FALL_CLIPS]
-    cfg = tmp_path / "people.json"  # the clips end 0.6-2 s after the fall: N = 0.5 s (default 5 s)
-    cfg.write_text(json.dumps({"collapse": {"still_s": 0.5}}))
-    res = runner.invoke(app, ["detect", *clips, "--kinds", "person,collapse", "--fps", "5", "--json",
+    cfg = tmp_path / "people.json"
+    cfg.write_text(json.dumps({"collapse": FALL_RULE}))
+    res = runner.invoke(app, ["detect", *clips, "--kinds", "person,collapse", "--fps", "10", "--json",
                               "--people-config", str(cfg), "--snapshots", str(tmp_path / "snaps")])
     assert res.exit_code == 0, res.output
     objs = _lines(res.stdout)
@@ -46,7 +50,7 @@ def test_each_fall_clip_raises_one_collapse(tmp_path, data_dir):
         for d in o["detections"]:
             assert d["kind"] == "person" and d["posture"] in ("upright", "fallen") and isinstance(d["track_id"], int)
         for e in o["events"]:
-            assert e["kind"] == "collapse" and e["track_id"] >= 0 and e["confirmed_s"] - e["started_s"] >= 0.5
+            assert e["kind"] == "collapse" and e["track_id"] >= 0 and e["confirmed_s"] - e["started_s"] >= 0.2
             assert (tmp_path / "snaps").joinpath(e["snapshot_path"].rsplit("/", 1)[-1]).is_file()
             events[o["source"]] += 1
     assert events == Counter({c: 1 for c in clips})
@@ -57,7 +61,7 @@ def test_ordinary_walking_raises_nothing(tmp_path, data_dir):
     walk = shared_path("videos", "normal_fixed", "one-by-one-person-detection.mp4")
     cfg = tmp_path / "people.json"
     cfg.write_text(json.dumps({  # collapse as sensitive as on the UR Fall clips
-        "collapse": {"still_s": 0.5}, "crowding": {"zone_area_m2": 900, "hold_s": 5},
+        "collapse": {"still_s": 0.5, **FALL_RULE}, "crowding": {"zone_area_m2": 900, "hold_s": 5},
         "loitering": [{"name": "crossing", "polygon": [[180, 150], [430, 150], [470, 300], [140, 300]],
                        "max_dwell_s": 60}]}))
     res = runner.invoke(app, ["detect", str(pets), str(walk), "--kinds", "person,collapse,crowding,loitering",
@@ -70,6 +74,8 @@ def test_ordinary_walking_raises_nothing(tmp_path, data_dir):
     assert max(o["count"] for o in pets_objs) >= 4  # people were there, and tracked
     assert len({d["track_id"] for o in pets_objs for d in o["detections"]} - {-1}) >= 4
     assert all(0 <= o["density_per_m2"] < 0.02 for o in pets_objs)
+    # count = persons detected + tracked people hidden for a moment ("hidden")
+    assert all(o["count"] == len(o["detections"]) + o["hidden"] for o in pets_objs)
 
 
 def test_pets_counts_follow_ground_truth(person_detector):
