@@ -80,11 +80,11 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
     return [round(float(c - h), 3), round(float(c + h), 3)]
 
 
-def _subsample(rows: list[dict], native_fps: float, fps: float) -> list[dict]:
-    """The rows :func:`iter_video` would yield at ``fps`` from every-frame rows."""
+def _subsample(rows: list[dict], fps: float) -> list[dict]:
+    """The rows :func:`iter_video` would yield at ``fps`` from rows cached at a multiple of it."""
     out, next_s, step = [], 0.0, 1.0 / fps
     for r in rows:
-        if r["i"] / native_fps + 1e-9 < next_s:
+        if r["t"] + 1e-9 < next_s:
             continue
         next_s += step
         out.append(r)
@@ -96,7 +96,7 @@ class Frames:
 
     The cache (``--cache DIR``) keeps every detection scoring >= CACHE_THRESHOLD as
     ``<stem>-<fps>.json`` (fps 0 = every frame; a sampled rate is taken from the
-    every-frame file when there is one); ``threshold`` is applied when reading."""
+    every-frame file, or one at a multiple of the rate); ``threshold`` is applied when reading."""
 
     def __init__(self, detector, cache: Path | None, threshold: float) -> None:
         self.detector, self.cache, self.threshold = detector, cache, threshold
@@ -111,14 +111,13 @@ class Frames:
         key = self.cache / f"{video.stem}-{fps or 0:g}.json" if self.cache else None
         if key is not None and key.exists():
             return json.loads(key.read_text())
-        every = self.cache / f"{video.stem}-0.json" if self.cache else None
-        if fps and every is not None and every.exists():
-            import cv2
-
-            cap = cv2.VideoCapture(str(video))
-            native = cap.get(cv2.CAP_PROP_FPS) or 25.0
-            cap.release()
-            return _subsample(json.loads(every.read_text()), native, fps)
+        for other in sorted(self.cache.glob(f"{video.stem}-*.json")) if self.cache and fps else []:
+            try:  # a cache at a multiple of fps (0 = every frame)
+                rate = float(other.stem.rsplit("-", 1)[1])
+            except ValueError:
+                continue
+            if rate == 0 or (rate > fps and abs(rate / fps - round(rate / fps)) < 1e-6):
+                return _subsample(json.loads(other.read_text()), fps)
         cfg = CameraDetectConfig(kinds=["person"], thresholds={"person": CACHE_THRESHOLD})
         rows = []
         for sf in iter_video(video, fps=fps):
