@@ -21,6 +21,16 @@ those alarms sit on the images the veto scores highest.
         --features /work/cache/gate/features.npz --out docs/benchmarks/scene_veto_nested_val.json
 
 The secondary rule: add ``--in-source-val`` (``--out docs/benchmarks/scene_veto_insource_val.json``).
+
+Second experiment (helper veto9): ``--features`` from ``scene_veto_features_broad.py`` (the
+fall model's neck at 640 px), ``--classifier mlp`` for a small MLP instead of the logistic
+regression, and ``--prior-scores``/``--prior-figures`` to put the first veto (its stored
+per-image scores and thresholds) in the same table:
+
+    PYTHONPATH=. nice -n 15 .venv/bin/python training/scene_veto.py --data ../shared/data \
+        --features /work/cache/veto9/features_broad640.npz --classifier lr \
+        --prior-scores /work/cache/gate/scores_nested.json --prior-figures docs/benchmarks/scene_veto_nested_val.json \
+        --out docs/benchmarks/scene_veto_broad640_lr.json
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from disaster_ops.detect.evaluation.cross_source import Outcome, figures
@@ -40,6 +51,13 @@ from disaster_ops.detect.evaluation.sources import KINDS, TRAINABLE_GROUPS
 SEED = 0
 C_REG = 0.01
 GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
+CLASSIFIER = "lr"  # "lr" (the first experiment's) or "mlp"; set once from --classifier
+
+
+def _classifier():
+    if CLASSIFIER == "mlp":
+        return MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-2, max_iter=100, random_state=SEED)
+    return LogisticRegression(C=C_REG, class_weight="balanced", max_iter=300, random_state=SEED)
 
 
 class Veto:
@@ -57,9 +75,19 @@ class Veto:
             if yk.sum() == 0 or yk.sum() == len(yk):
                 self.models.append(None)
                 continue
-            lr = LogisticRegression(C=C_REG, class_weight="balanced", max_iter=300, random_state=SEED)
-            lr.fit(Xs[ok], yk, sample_weight=w[ok] / w[ok].mean())
-            self.models.append(lr)
+            wk = w[ok] / w[ok].mean()
+            if CLASSIFIER == "mlp":  # no class_weight in MLPClassifier: balance through the weights
+                n_pos = yk.sum()
+                wk = wk * np.where(yk == 1, len(yk) / (2 * n_pos), len(yk) / (2 * (len(yk) - n_pos)))
+            m = _classifier()
+            import warnings
+
+            from sklearn.exceptions import ConvergenceWarning
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                m.fit(Xs[ok], yk, sample_weight=wk)
+            self.models.append(m)
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         Xs = self.scaler.transform(X)
@@ -189,7 +217,13 @@ def main() -> None:
                     help="thresholds from the fold veto's own scores on the other groups' val split (not nested)")
     ap.add_argument("--out", type=Path, help="figures (JSON)")
     ap.add_argument("--scores-out", type=Path, help="per-image veto scores (JSON, large)")
+    ap.add_argument("--classifier", choices=("lr", "mlp"), default="lr",
+                    help="per-kind model: logistic regression (C fixed) or a 64-unit MLP (fixed settings)")
+    ap.add_argument("--prior-scores", type=Path, help="per-image scores of an earlier veto (its --scores-out)")
+    ap.add_argument("--prior-figures", type=Path, help="that earlier veto's --out (its thresholds are read)")
     args = ap.parse_args()
+    global CLASSIFIER
+    CLASSIFIER = args.classifier
     t0 = time.monotonic()
     z = np.load(args.features)
     F, keys, grp, split, y = z["features"], z["keys"], z["groups"], z["splits"], z["labels"].astype(int)
@@ -213,26 +247,44 @@ def main() -> None:
             thresholds[g][KINDS[k]]["t"] = th[k]
         print(f"{g}: {json.dumps(info)} ({time.monotonic() - t0:.0f} s)", flush=True)
 
-    # place the unknown wrong-kind v8 alarms pessimistically (highest veto score first)
     idx_of = {k: i for i, k in enumerate(keys)}
-    for (g, kind), m in unknown.items():
-        k = KINDS.index(kind)
-        cand = [key for key in keys[grp == g] if not samples[key].is_normal and kind not in samples[key].kinds
-                and kind not in samples[key].unknown and kind not in found[key]]
-        cand.sort(key=lambda key: -np.nan_to_num(veto_p[idx_of[key], k], nan=1.0))
-        if m > len(cand):
-            raise SystemExit(f"{g}/{kind}: {m} unknown alarms but {len(cand)} candidates")
-        for key in cand[:m]:
-            found[key].add(kind)
+
+    def placed(scores: np.ndarray) -> dict[str, set[str]]:
+        """v8's verdicts with the unknown wrong-kind alarms placed pessimistically for a veto
+        with these ``scores`` (on the images it scores highest, so they survive it)."""
+        out = {key: set(v) for key, v in found.items()}
+        for (g, kind), m in unknown.items():
+            k = KINDS.index(kind)
+            cand = [key for key in keys[grp == g] if not samples[key].is_normal and kind not in samples[key].kinds
+                    and kind not in samples[key].unknown and kind not in found[key]]
+            cand.sort(key=lambda key: -np.nan_to_num(scores[idx_of[key], k], nan=1.0))
+            if m > len(cand):
+                raise SystemExit(f"{g}/{kind}: {m} unknown alarms but {len(cand)} candidates")
+            for key in cand[:m]:
+                out[key].add(kind)
+        return out
+
+    def gate(scores: np.ndarray, th: dict, key: str, kind: str) -> bool:
+        i, k = idx_of[key], KINDS.index(kind)
+        p = scores[i, k]
+        return bool(np.isnan(p) or p >= th[grp[i]][kind]["t"])
 
     def passes(key: str, kind: str) -> bool:
-        i, k = idx_of[key], KINDS.index(kind)
-        p = veto_p[i, k]
-        return bool(np.isnan(p) or p >= thresholds[grp[i]][kind]["t"])
+        return gate(veto_p, thresholds, key, kind)
 
-    out_v8 = [Outcome(samples[key], frozenset(found[key]), (0.0, 0.0, 0.0)) for key in keys]
-    out_vt = [Outcome(samples[key], frozenset(k for k in found[key] if passes(key, k)), (0.0, 0.0, 0.0))
+    found_new = placed(veto_p)
+    out_v8 = [Outcome(samples[key], frozenset(found_new[key]), (0.0, 0.0, 0.0)) for key in keys]
+    out_vt = [Outcome(samples[key], frozenset(k for k in found_new[key] if passes(key, k)), (0.0, 0.0, 0.0))
               for key in keys]
+    prior_cols = {}
+    if args.prior_scores:
+        ps = json.loads(args.prior_scores.read_text())
+        prior_p = np.array([[np.nan if x is None else x for x in ps[key]] for key in keys], float)
+        prior_th = json.loads(args.prior_figures.read_text())["thresholds"]
+        found_prior = placed(prior_p)
+        prior_cols["v8+previous veto (stored scores)"] = [
+            Outcome(samples[key], frozenset(k for k in found_prior[key] if gate(prior_p, prior_th, key, k)),
+                    (0.0, 0.0, 0.0)) for key in keys]
 
     def table(outs: list[Outcome]) -> list:
         rows = [figures(g, [o for o in outs if o.sample.group == g], False) for g in TRAINABLE_GROUPS]
@@ -246,9 +298,10 @@ def main() -> None:
 
     # post hoc (added after the first run's figures showed the flood veto failing): veto on fire
     # and smoke only, v8's flood verdict untouched. A second look at the same test groups.
-    out_fs = [Outcome(samples[key], frozenset(k for k in found[key] if k == "flood" or passes(key, k)),
+    out_fs = [Outcome(samples[key], frozenset(k for k in found_new[key] if k == "flood" or passes(key, k)),
                       (0.0, 0.0, 0.0)) for key in keys]
-    res = {"v8": table(out_v8), "v8+veto": table(out_vt), "v8+veto fire/smoke only (post hoc)": table(out_fs)}
+    res = {"v8": table(out_v8), **{name: table(o) for name, o in prior_cols.items()}, "v8+veto": table(out_vt),
+           "v8+veto fire/smoke only (post hoc)": table(out_fs)}
     for name, rows in res.items():
         print(f"\n{name}")
         for f in rows:
@@ -261,13 +314,14 @@ def main() -> None:
             fa = f.any_false_alarm_rate
             print(f"  {f.group}: n={f.images} | " + " | ".join(cells)
                   + f" | FA {f.any_false_alarms}/{f.normals} = {fa.value:.3f} [{fa.low:.3f}-{fa.high:.3f}]")
-    diagnosis = diagnose(keys, grp, y, veto_p, found, samples)
+    diagnosis = diagnose(keys, grp, y, veto_p, found_new, samples)
     print(json.dumps(diagnosis, indent=None)[:3000])
     if args.out:
         args.out.write_text(json.dumps({
             "diagnosis": diagnosis,
             "date": time.strftime("%Y-%m-%d", time.gmtime()), "keep": args.keep,
             "threshold_rule": "in-source val" if args.in_source_val else "nested out-of-group val", "C": C_REG, "seed": SEED,
+            "classifier": args.classifier, "prior_scores": str(args.prior_scores) if args.prior_scores else None,
             "features": str(args.features), "thresholds": thresholds,
             **{name: [f.as_dict() for f in rows] for name, rows in res.items()},
         }, indent=1) + "\n")
