@@ -5,7 +5,10 @@
     disaster-ops aerial --drone x8 --video flight.mp4 --tlog flight.tlog --time-offset-s 2.5
     disaster-ops aerial --drone m3e --video flight.mp4 --srt flight.SRT --people  # + person sightings
 
-Live (``--connect``): frames are timed by arrival and matched to telemetry by arrival.
+Live (``--connect``): telemetry is timed by arrival; a frame by the capture time its
+sender stamps on it (HTTP MJPEG ``X-Timestamp``: mjpg-streamer, the simulated camera),
+else by its arrival less ``--video-delay-s`` (measure it for the drone's video link:
+RTSP/UDP links typically deliver frames 0.1-0.3 s after capture; 16 m/s × 0.2 s = 3 m).
 Recorded (``--tlog`` / ``--srt``): the video file is read in order and frame times are
 its position; an ``.SRT`` shares the video's clock, a ``.tlog`` is assumed to start
 with the video unless ``--time-offset-s`` says how many seconds into the log the video
@@ -35,7 +38,13 @@ def aerial(
     max_pose_age_s: float = typer.Option(0.5, "--max-pose-age-s", min=0.01,
                                          help="A frame this far from telemetry is un-georeferenced."),
     time_offset_s: float = typer.Option(0.0, "--time-offset-s", help="Recorded: seconds into the log the video starts."),
-    video_delay_s: float = typer.Option(0.0, "--video-delay-s", min=0.0, help="Live: capture-to-arrival delay, s."),
+    video_delay_s: float = typer.Option(0.0, "--video-delay-s", min=0.0,
+                                        help="Live: capture-to-arrival delay of the video link, s, subtracted from "
+                                             "the arrival time of frames that carry no capture stamp. "
+                                             "Example: --video-delay-s 0.2"),
+    report_interval_s: float = typer.Option(5.0, "--report-interval-s", min=0.0,
+                                            help="Report a confirmed hazard again at most every this many "
+                                                 "seconds (0: every confirmed frame). Example: --report-interval-s 1"),
     hfov_deg: float = typer.Option(84.0, "--hfov-deg", min=1.0, max=179.0, help="Camera horizontal field of view."),
     mount: str = typer.Option("gimbal", "--mount", help="gimbal (gimbal telemetry) or fixed (airframe mount)."),
     mount_pitch_deg: float = typer.Option(-90.0, "--mount-pitch-deg", help="Fixed mount: camera pitch, -90 = down."),
@@ -99,6 +108,7 @@ def aerial(
         feed = LivePoseFeed(connect, track, label=drone).start()
     worker = AerialWorker(drone, video, track, connection=connect or "recorded", sample_fps=fps, offline=offline,
                           time_offset_s=offset, video_delay_s=video_delay_s, hfov_deg=hfov_deg,
+                          report_interval_s=report_interval_s,
                           people=people_settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
@@ -117,7 +127,7 @@ def aerial(
 
 
 def stats_dict(stats) -> dict:
-    return {"frames": stats.frames, "georeferenced": stats.georeferenced, "unreferenced": stats.unreferenced,
+    return {"frames": stats.frames, "stamped": stats.stamped, "georeferenced": stats.georeferenced, "unreferenced": stats.unreferenced,
             "on_ground": stats.on_ground,
             "detections": stats.detections, "incidents_created": stats.incidents_created, "errors": stats.errors,
             "reconnects": stats.reconnects, "last_reason": stats.last_reason,

@@ -28,6 +28,10 @@ def drone_worker(
                                                "holding the key (use $DISASTER_OPS_SIGNING_KEY or a file)."),
     duration_s: float | None = typer.Option(None, "--duration-s", min=0.1, help="Stop after this many seconds."),
     heartbeat_timeout_s: float = typer.Option(60.0, "--heartbeat-timeout-s", min=0.1, help="Seconds to wait for the first heartbeat of the vehicle before giving up (exit 3). Example: --heartbeat-timeout-s 30"),
+    video_delay_s: float = typer.Option(0.0, "--video-delay-s", min=0.0,
+                                        help="Capture-to-arrival delay of this drone's video link, s, for the aerial "
+                                             "worker started on its video URL: subtracted from the arrival time of "
+                                             "frames that carry no capture stamp. Example: --video-delay-s 0.2"),
 ) -> None:
     """Keep a vehicle's live state on the map and fly the missions pilots release to it.
 
@@ -39,7 +43,8 @@ def drone_worker(
     if signing_key_env and not os.environ.get(signing_key_env):
         fail(f"--signing-key-env: environment variable {signing_key_env} is not set")
     key = signing_key(signing_key_file, env_name=signing_key_env or SIGNING_KEY_ENV)
-    worker = DroneWorker(name, connect, signing_key=key, heartbeat_timeout_s=heartbeat_timeout_s)
+    worker = DroneWorker(name, connect, signing_key=key, heartbeat_timeout_s=heartbeat_timeout_s,
+                         aerial_options={"video_delay_s": video_delay_s})
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
     try:

@@ -1,7 +1,11 @@
 """The aerial worker: one drone's video + telemetry → detector → ground → incidents, live footprint.
 
 Frames come from a live stream (:class:`~drone_link.video.FrameSource`, reconnecting like
-CCTV; timed by arrival) or a recorded video file (timed by its position). Each frame's
+CCTV) or a recorded video file (timed by its position). A live frame is timed by the
+capture time its sender stamped on it where the stream carries one (HTTP MJPEG
+``X-Timestamp``: mjpg-streamer, the simulated camera), else by its arrival less the
+drone's video delay (``video_delay_s``: RTSP/UDP links deliver 0.1-0.3 s late; 0 unless
+set, measure it per drone). Each frame's
 pose is interpolated from the drone's telemetry (:class:`~drone_link.telemetry.PoseTrack`:
 a live MAVLink link, a ``.tlog`` or a DJI ``.SRT``). A frame whose pose is unknown (a
 telemetry gap) is counted as un-georeferenced and never placed; a georeferenced frame
@@ -49,6 +53,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class AerialStats:
     frames: int = 0
+    stamped: int = 0  # live frames timed by their sender's capture stamp (else by arrival - video delay)
     georeferenced: int = 0
     unreferenced: int = 0  # frames without a usable pose (telemetry gap, no gimbal attitude...)
     on_ground: int = 0  # frames taken while the drone stood on the ground (not projected either)
@@ -76,7 +81,11 @@ class AerialWorker:
         offline: read ``video`` as a recorded file in order, timing frames by position
             plus ``time_offset_s`` on the track's clock.
         sample_fps: frames per second sent to the detector.
-        video_delay_s: how long after capture a live frame arrives (subtracted).
+        video_delay_s: how long after capture a live frame arrives (subtracted from the
+            arrival time of frames without a capture stamp).
+        max_stamp_skew_s: a capture stamp later than the frame's arrival by more than this,
+            or older than it by more than ``max_stamp_age_s``, means the sender's clock is
+            not ours: such frames are timed by arrival (warned once).
         pose_wait_s: how long to wait for telemetry newer than a live frame before deciding.
         people: person detection / sightings for this drone (default ``settings.aerial_people``;
             off unless configured).
@@ -86,7 +95,7 @@ class AerialWorker:
     def __init__(self, drone_name: str, video: str, track: PoseTrack, *, connection: str = "video-only",
                  detector: Detector | None = None, engine: Engine | None = None, sample_fps: float = 2.0,
                  offline: bool = False, time_offset_s: float = 0.0, video_delay_s: float = 0.0,
-                 pose_wait_s: float = 0.3, hfov_deg: float = 84.0, report_interval_s: float = 5.0,
+                 max_stamp_skew_s: float = 0.1, max_stamp_age_s: float = 5.0, pose_wait_s: float = 0.3, hfov_deg: float = 84.0, report_interval_s: float = 5.0,
                  view_interval_s: float = 1.0, snapshot_dir: Path | None = None,
                  source_backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0),
                  people: AerialPeopleSettings | None = None, people_detector: Detector | None = None) -> None:
@@ -96,12 +105,14 @@ class AerialWorker:
         self.engine = engine or get_engine()
         self.offline, self.time_offset_s = offline, time_offset_s
         self.video_delay_s, self.pose_wait_s = video_delay_s, pose_wait_s
+        self.max_stamp_skew_s, self.max_stamp_age_s = max_stamp_skew_s, max_stamp_age_s
+        self._stamp_warned = False
         self.period_s = 1.0 / sample_fps
         self.view_interval_s = view_interval_s
         self.aerial = AerialDetector(drone_name, hfov_deg=hfov_deg, detector=detector, engine=self.engine,
                                      snapshot_dir=snapshot_dir, report_interval_s=report_interval_s)
         self.source = None if offline else FrameSource(f"drone:{drone_name}", video, backoff_s=source_backoff_s,
-                                                       offline_after_s=5.0)
+                                                       offline_after_s=5.0, capture_stamps=True)
         self.drone_id = self._register(connection)
         people = people if people is not None else get_settings().aerial_people
         self.people = AerialPeople(drone_name, people, sample_fps=sample_fps,
@@ -129,6 +140,15 @@ class AerialWorker:
         """The frame's time on the track's clock."""
         if self.offline:
             return (frame.pos_s or 0.0) + self.time_offset_s
+        if frame.stamp_s is not None:
+            lag_s = frame.captured_at_s - frame.stamp_s
+            if -self.max_stamp_skew_s <= lag_s <= self.max_stamp_age_s:
+                return frame.stamp_s
+            if not self._stamp_warned:
+                self._stamp_warned = True
+                logger.warning("%s: frame capture stamps are %.2f s from their arrival: the sender's clock is not "
+                               "this machine's; timing frames by arrival less %.2f s", self.name, lag_s,
+                               self.video_delay_s)
         return frame.captured_at_s - self.video_delay_s
 
     def handle(self, frame: Frame) -> list:
@@ -141,8 +161,9 @@ class AerialWorker:
                 time.sleep(0.02)
         fix = self.track.pose_at(t_s)
         self.stats.frames += 1
+        self.stats.stamped += int(not self.offline and t_s == frame.stamp_s)
         self._last_fix = fix
-        at = datetime.fromtimestamp(frame.captured_at_s if not self.offline else time.time(), tz=UTC)
+        at = datetime.fromtimestamp(t_s if not self.offline else time.time(), tz=UTC)
         self._last_frame_at = at
         if not fix.georeferenced:
             if fix.on_ground:

@@ -13,7 +13,10 @@ base on the ground.
 :class:`SimAerialCamera` follows a :class:`~drone_link.sim.vehicle.SimVehicle`: on its own
 thread it renders the camera view from the vehicle's current position and heading with a
 stabilised gimbal (pitch held in the earth frame), serves it as HTTP multipart MJPEG
-(``http://127.0.0.1:PORT/video.mjpg``, what OpenCV/FFmpeg, VLC and browsers read), and
+(``http://127.0.0.1:PORT/video.mjpg``, what OpenCV/FFmpeg, VLC and browsers read) with
+each part stamped with the time the pose it shows was read (``X-Timestamp``, unix
+seconds, as mjpg-streamer stamps its frames: rendering and encoding take tens of
+milliseconds, more on a loaded machine, and the drone moves meanwhile), and
 sends the gimbal attitude as ``MOUNT_STATUS`` next to the vehicle's telemetry. With
 ``telemetry_port`` it also forwards the pose messages (``GLOBAL_POSITION_INT``,
 ``ATTITUDE``, ``MOUNT_STATUS``) to a second UDP port, as a companion computer or
@@ -276,12 +279,13 @@ class _MjpegHub:
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.jpeg: bytes | None = None
+        self.stamp_s: float | None = None
         self.seq = 0
         self.closed = False
 
-    def publish(self, jpeg: bytes) -> None:
+    def publish(self, jpeg: bytes, stamp_s: float | None = None) -> None:
         with self.cond:
-            self.jpeg, self.seq = jpeg, self.seq + 1
+            self.jpeg, self.stamp_s, self.seq = jpeg, stamp_s, self.seq + 1
             self.cond.notify_all()
 
 
@@ -305,11 +309,12 @@ def _handler(hub: _MjpegHub):
                         hub.cond.wait_for(lambda s=seen: hub.closed or hub.seq != s, timeout=2.0)
                         if hub.closed:
                             return
-                        jpeg, seen = hub.jpeg, hub.seq
+                        jpeg, stamp, seen = hub.jpeg, hub.stamp_s, hub.seq
                     if jpeg is None:
                         continue
+                    stamp_hdr = b"" if stamp is None else b"X-Timestamp: %.6f\r\n" % stamp
                     self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                                     + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+                                     + str(len(jpeg)).encode() + b"\r\n" + stamp_hdr + b"\r\n" + jpeg + b"\r\n")
             except (BrokenPipeError, ConnectionResetError, OSError):
                 return
 
@@ -347,8 +352,9 @@ class MjpegServer:
             self._server.server_close()
             self._server = None
 
-    def publish(self, jpeg: bytes) -> None:
-        self.hub.publish(jpeg)
+    def publish(self, jpeg: bytes, stamp_s: float | None = None) -> None:
+        """Serve ``jpeg`` as the newest frame, stamped ``stamp_s`` (its capture time, unix s) when given."""
+        self.hub.publish(jpeg, stamp_s)
 
 
 class SimAerialCamera:
@@ -400,8 +406,8 @@ class SimAerialCamera:
             lat, lon = v._latlon()
             return lat, lon, v.kin.alt_rel_m, v.kin.yaw_deg, v.kin.pitch_deg
 
-    def camera_pose(self) -> PinholePose | None:
-        lat, lon, alt, yaw, _ = self.true_state()
+    def camera_pose(self, state: tuple[float, float, float, float, float] | None = None) -> PinholePose | None:
+        lat, lon, alt, yaw, _ = state or self.true_state()
         if alt < 1.0:
             return None
         s = self.spec
@@ -410,20 +416,26 @@ class SimAerialCamera:
 
     # ------------------------------------------------------------------ loops
     def render_now(self) -> np.ndarray:
-        pose = self.camera_pose()
+        return self.capture()[0]
+
+    def capture(self) -> tuple[np.ndarray, float]:
+        """The camera's view now and its capture time (wall clock, s): the moment the
+        vehicle's pose was read, before rendering and encoding take their time."""
+        state = self.true_state()
+        t_s = time.time()
+        pose = self.camera_pose(state)
         if pose is None:  # on the ground: the camera sees the pad
-            img = np.full((self.spec.height_px, self.spec.width_px, 3), 80, np.uint8)
-            return img
-        return render(self.scene, pose)
+            return np.full((self.spec.height_px, self.spec.width_px, 3), 80, np.uint8), t_s
+        return render(self.scene, pose), t_s
 
     def _video_loop(self) -> None:
         period = 1.0 / self.spec.fps
         nxt = time.monotonic()
         while not self._stop.is_set():
-            img = self.render_now()
+            img, t_s = self.capture()
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, self.spec.jpeg_quality])
             if ok:
-                self.server.publish(buf.tobytes())
+                self.server.publish(buf.tobytes(), stamp_s=t_s)
                 self.frames += 1
             nxt += period
             self._stop.wait(max(0.0, nxt - time.monotonic()))

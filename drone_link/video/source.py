@@ -11,7 +11,11 @@ own frame rate, which is how the demo and the tests stand in for CCTV.
 
 Every frame carries its arrival time (``captured_at_s``, wall clock) and its position in
 the stream (``pos_s``, from the container's timestamps), so drone frames can be matched
-to telemetry: live streams by arrival time, recorded files by position.
+to telemetry: live streams by arrival time, recorded files by position. With
+``capture_stamps=True`` (drone video) an HTTP multipart MJPEG stream is read part by part
+(:mod:`drone_link.video.mjpeg`) and a frame also carries the capture time its sender
+stamped on it (``stamp_s``, ``X-Timestamp``), which matches telemetry without the
+transfer delay.
 
 URLs go to OpenCV's FFmpeg backend: ``rtsp://``, ``http(s)://`` (MJPEG or HLS),
 ``udp://@:PORT`` (MPEG-TS over UDP), an ``.sdp`` file describing an RTP/H.264 stream
@@ -47,6 +51,7 @@ class Frame:
     captured_at_s: float  # time.time() when read
     index: int  # running frame counter of this source
     pos_s: float | None = None  # position in the stream (container time), when known
+    stamp_s: float | None = None  # capture time stamped by the sender (unix s), when it sends one
 
 
 class FrameSource:
@@ -57,8 +62,9 @@ class FrameSource:
     def __init__(self, name: str, url: str, *, replay: bool = False, offline_after_s: float = 10.0,
                  open_timeout_s: float = 10.0, backoff_s: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0),
                  max_fps: float | None = None, stale_after_s: float | None = None,
-                 frozen_after_s: float | None = None) -> None:
+                 frozen_after_s: float | None = None, capture_stamps: bool = False) -> None:
         self.name, self.url, self.replay = name, url, replay
+        self.capture_stamps = capture_stamps
         self.offline_after_s, self.open_timeout_s, self.backoff_s = offline_after_s, open_timeout_s, backoff_s
         self.stale_after_s = min(stale_after_s if stale_after_s is not None else offline_after_s, offline_after_s)
         self.frozen_after_s = frozen_after_s
@@ -135,7 +141,28 @@ class FrameSource:
         return None if not self._last_frame_mono else time.monotonic() - self._last_frame_mono
 
     # ------------------------------------------------------------------ reader thread
+    def _open_mjpeg(self):
+        """The stream read part by part (keeps each part's capture stamp); None to let OpenCV
+        read it (not multipart MJPEG); False when the server cannot be reached."""
+        import urllib.error
+
+        from drone_link.video.mjpeg import MjpegStream, NotMjpeg
+
+        try:
+            return MjpegStream(self.url, timeout_s=self.open_timeout_s)
+        except NotMjpeg:
+            return None
+        except (OSError, urllib.error.URLError, ValueError) as exc:
+            self.state, self.reason = SourceState.OFFLINE, f"cannot open stream: {getattr(exc, 'reason', exc)}"
+            return False
+
     def _open(self) -> cv2.VideoCapture | None:
+        if self.capture_stamps and self.url.lower().startswith(("http://", "https://")):
+            stream = self._open_mjpeg()
+            if stream is False:
+                return None
+            if stream is not None:
+                return stream
         is_file = Path(self.url).exists()
         if is_file and self.url.lower().endswith(".sdp"):
             from drone_link.video.urls import allow_sdp_protocols
@@ -185,7 +212,7 @@ class FrameSource:
                 pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
                 pos_s = pos_ms / 1000.0 if pos_ms and pos_ms > 0 else None
                 with self._lock:
-                    self._latest = Frame(img, time.time(), index, pos_s)
+                    self._latest = Frame(img, time.time(), index, pos_s, getattr(cap, "stamp_s", None))
                 self.frames_read += 1
                 self._last_frame_mono = now
                 self._watch_picture(img, now)
