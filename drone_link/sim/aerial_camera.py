@@ -421,8 +421,11 @@ class SimAerialCamera:
     def capture(self) -> tuple[np.ndarray, float]:
         """The camera's view now and its capture time (wall clock, s): the moment the
         vehicle's pose was read, before rendering and encoding take their time."""
-        state = self.true_state()
-        t_s = time.time()
+        v = self.vehicle
+        with v._lock:  # the pose and its time together (no other thread's turn between them)
+            lat, lon = v._latlon()
+            t_s = time.time()
+            state = (lat, lon, v.kin.alt_rel_m, v.kin.yaw_deg, v.kin.pitch_deg)
         pose = self.camera_pose(state)
         if pose is None:  # on the ground: the camera sees the pad
             return np.full((self.spec.height_px, self.spec.width_px, 3), 80, np.uint8), t_s
