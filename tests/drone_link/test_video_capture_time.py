@@ -38,15 +38,15 @@ class MovingVehicle:
         self.frame = LocalFrame.tangent(*HOME)
         self.kin = SimpleNamespace(alt_rel_m=80.0, yaw_deg=0.0, pitch_deg=0.0)
         self.cfg = SimpleNamespace(sysid=1)
-        self.read_n_m: list[float] = []  # northing at each pose read (the camera's only reader here)
+        self.read_at_s: list[float] = []  # when each pose was read (the camera is the only reader here)
 
     def north_m_at(self, t_s: float) -> float:
         return SPEED_M_S * (t_s - self.t0)
 
     def _latlon(self) -> tuple[float, float]:
-        n_m = self.north_m_at(time.time())
-        self.read_n_m.append(n_m)
-        lat, lon = self.frame.to_latlon(0.0, n_m)
+        t_s = time.time()
+        self.read_at_s.append(t_s)
+        lat, lon = self.frame.to_latlon(0.0, self.north_m_at(t_s))
         return float(lat), float(lon)
 
     def _send(self, _msg) -> None:
@@ -54,14 +54,15 @@ class MovingVehicle:
 
 
 def test_a_slowly_rendered_frame_carries_the_time_of_the_pose_it_shows(monkeypatch):
-    """Rendering takes 0.3 s (a loaded machine): the frame arrives 4.8 m of flight after
-    its pose was read, yet its stamp is the pose's time, to a few centimetres of flight."""
+    """Rendering takes 0.5 s (a loaded machine): the frame arrives 8 m of flight after its
+    pose was read, yet its stamp is the pose's time (within 0.15 s, allowing for this
+    process being descheduled on a busy machine between the read and the clock)."""
     vehicle = MovingVehicle()
     renders = []
 
     def slow_render(scene, pose):
         renders.append(pose)
-        time.sleep(0.3)
+        time.sleep(0.5)
         img = np.zeros((pose.intrinsics.height_px, pose.intrinsics.width_px, 3), np.uint8)
         img[:16, :16] = min(255, 20 * len(renders))  # which render this is
         return img
@@ -71,7 +72,7 @@ def test_a_slowly_rendered_frame_carries_the_time_of_the_pose_it_shows(monkeypat
     src = FrameSource("drone:test", cam.url, capture_stamps=True).start()
     try:
         frames: list[Frame] = []
-        end = time.monotonic() + 20
+        end = time.monotonic() + 30
         while len(frames) < 4 and len(renders) < 11 and time.monotonic() < end:
             f = src.latest()
             if f is not None:
@@ -84,9 +85,10 @@ def test_a_slowly_rendered_frame_carries_the_time_of_the_pose_it_shows(monkeypat
     for f in frames:
         assert f.stamp_s is not None
         k = round(float(f.image[:16, :16].mean()) / 20) - 1
-        n_shown = vehicle.read_n_m[k]
-        assert abs(vehicle.north_m_at(f.stamp_s) - n_shown) < 0.5  # the stamp is when the pose was read
-        assert vehicle.north_m_at(f.captured_at_s) - n_shown > 4.0  # arrival is 0.3 s (4.8 m) later
+        read_s = vehicle.read_at_s[k]
+        assert 0.0 <= f.stamp_s - read_s < 0.15  # the stamp is when the pose was read
+        assert f.captured_at_s - read_s >= 0.5  # arrival: after rendering, 8 m further along
+        assert SPEED_M_S * (f.stamp_s - read_s) < 2.5 < SPEED_M_S * (f.captured_at_s - read_s)
 
 
 def _worker_clock(**kw):
