@@ -229,16 +229,15 @@ class OnvifPtzClient:
         self._auth = (settings.username, password)
         self._token = settings.profile_token
 
-    def _service(self, wsdl: str, binding: str, url: str):
-        client = _client(wsdl, self.settings.timeout_s, *self._auth)
-        return client.create_service(binding, url)
+    def _client(self, wsdl: str):
+        return _client(wsdl, self.settings.timeout_s, *self._auth)
 
     def profile_token(self) -> str:
         """The configured token, else the first Media profile that has a PTZ configuration."""
         if self._token:
             return self._token
         try:
-            profiles = self._service("media.wsdl", MEDIA_BINDING, str(self.settings.media_url)).GetProfiles()
+            profiles = self._client("media.wsdl").create_service(MEDIA_BINDING, str(self.settings.media_url)).GetProfiles()
         except Exception as exc:  # noqa: BLE001 - zeep raises transport, fault and XML errors of many types
             raise PtzError(f"{self.settings.media_url}: GetProfiles failed ({_short(exc)})") from None
         for p in profiles or []:
@@ -250,8 +249,8 @@ class OnvifPtzClient:
     def status(self) -> PtzReading | None:
         """The current position; None when the camera reports none (no PanTilt)."""
         token = self.profile_token()
-        service = self._service("ptz.wsdl", PTZ_BINDING, str(self.settings.ptz_url))
-        client = _client("ptz.wsdl", self.settings.timeout_s, *self._auth)
+        client = self._client("ptz.wsdl")
+        service = client.create_service(PTZ_BINDING, str(self.settings.ptz_url))
         try:
             # zeep builds the request (schema-valid, WS-Security); the reply is read leniently
             # by parse_status_reply, since camera firmware often bends the schema.
