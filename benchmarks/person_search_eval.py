@@ -256,13 +256,168 @@ def evaluate(shared: Path, *, all_segments: bool = True) -> dict:
             "description_last_seen_window": summary(desc_since, False) if desc_since else None, "photo_file_per_person": summary(photo_person, False)}
 
 
+# -- held-out set: four P-DESTRE drone views (tests/fixtures/people/pdestre_drone_identities.json) ---------
+
+DRONE_LABELS = ROOT / "tests" / "fixtures" / "people" / "pdestre_drone_identities.json"
+DRONE_REL = Path("data/people/drone_pdestre")
+DRONE_FPS = 10.0
+IGNORE = "ignore"
+
+
+def drone_person_key(label: str, camera: int, track: int) -> str:
+    """Who a labelled sighting is, for 'each person once': the label, except non-persons,
+    which count as one candidate per track."""
+    return f"none-c{camera}t{track}" if label == "none" else label
+
+
+def build_drone_store(shared: Path, engine, labels: dict | None = None) -> dict:
+    """The hand-labelled tracked boxes of the four drone views as sightings in ``engine``
+    (``source_kind`` drone, one ``camera_key`` per view, track ids ``camera * 1000 + track``);
+    returns sighting id -> (person label, camera, track id)."""
+    import cv2
+    from sqlmodel import Session, select
+
+    from disaster_ops.people.appearance import FEATURE_VERSION, appearance_of
+    from disaster_ops.services import sightings
+    from disaster_ops.storage.models import PersonSighting, SourceKind
+
+    labels = labels or json.loads(DRONE_LABELS.read_text(encoding="utf-8"))
+    by_cam: dict[int, list] = {}
+    for row in labels["sightings"]:
+        by_cam.setdefault(int(row[0]), []).append(row)
+    rows = []
+    for cam, items in sorted(by_cam.items()):
+        want = {int(r[1]) for r in items}
+        cap = cv2.VideoCapture(str(shared / DRONE_REL / f"cam{cam}.mp4"))
+        frames, i = {}, 0
+        while want - frames.keys():
+            ok, f = cap.read()
+            if not ok:
+                raise SystemExit(f"{shared / DRONE_REL / f'cam{cam}.mp4'}: ends before frame {max(want)}")
+            if i in want:
+                frames[i] = f
+            i += 1
+        cap.release()
+        for _, frame, track, x1, y1, x2, y2, _person in items:
+            app = appearance_of(frames[int(frame)], (x1, y1, x2, y2))
+            if app is None:
+                continue
+            rows.append(PersonSighting(
+                source_kind=SourceKind.DRONE, camera_key=f"drone:pdestre-cam{cam}",
+                captured_at=T0 + timedelta(seconds=int(frame) / DRONE_FPS), track_id=cam * 1000 + int(track),
+                x1=x1, y1=y1, x2=x2, y2=y2, lat=12.9716, lon=77.5946, uncertainty_m=30.0, confidence=1.0,
+                upper_colour=app.upper_colour, lower_colour=app.lower_colour, build=app.build.value,
+                feature_version=FEATURE_VERSION, attrs=app.vector.tobytes()))
+    sightings.store(rows, engine=engine)
+    label_of = {(int(r[0]), int(r[1]), int(r[2])): str(r[7]) for r in labels["sightings"]}
+    with Session(engine) as s:
+        stored = list(s.exec(select(PersonSighting)))
+    out = {}
+    for r in stored:
+        cam, track = r.track_id // 1000, r.track_id % 1000
+        frame = round((r.captured_at - T0).total_seconds() * DRONE_FPS)
+        out[r.id] = (label_of[(cam, frame, track)], cam, r.track_id)
+    return out
+
+
+def drone_rank(result, person: str, query_cam: int, book: dict, *, per_person: bool) -> int | None:
+    """1-based rank of the first sighting of ``person`` in another camera than the query's.
+    Ignored (neither hit nor distractor): the person's sightings in the query's camera, and
+    boxes labelled 'ignore'. ``per_person``: each person counts once (candidates are
+    sightings, deduplicated by who they are); otherwise each track is a candidate."""
+    seen: set[str] = set()
+    rank = 0
+    for c in result.candidates:
+        label, cam, track = book[c.sighting_id]
+        if label == IGNORE or (label == person and cam == query_cam):
+            continue
+        if per_person:
+            key = drone_person_key(label, cam, track % 1000)
+            if key in seen:
+                continue
+            seen.add(key)
+            rank = len(seen)
+        else:
+            rank += 1
+        if label == person:
+            return rank
+    return None
+
+
+def evaluate_drone(shared: Path, *, confidences: tuple[str, ...] = ("sure", "likely", "doubtful")) -> dict:
+    """Cross-view search on the held-out drone set: description queries (one per identity,
+    the labeller's witness description; targets in the other views) and photo queries (each
+    identity's middle sighting in each view where it appears; targets in the other views)."""
+    from disaster_ops.services import person_search as ps
+    from disaster_ops.services.roles import Principal, Role
+    from disaster_ops.storage.db import make_engine
+    from disaster_ops.storage.migrate import upgrade
+
+    labels = json.loads(DRONE_LABELS.read_text(encoding="utf-8"))
+    me = Principal("eval.manager", Role.MANAGER)
+    people = [p for p in labels["people"] if p["confidence"] in confidences]
+    res: dict[str, list[Outcome]] = {k: [] for k in (
+        "description_per_person", "description", "description_with_bag_per_person", "description_with_bag",
+        "photo_per_person", "photo")}
+    with tempfile.TemporaryDirectory() as tmp:
+        eng = make_engine(f"sqlite:///{Path(tmp) / 'drone.db'}")
+        upgrade(eng)
+        book = build_drone_store(shared, eng, labels)
+
+        def run(key: str, req_kw: dict, person: str, cam: int) -> None:
+            for per_person, suffix in ((True, "_per_person"), (False, "")):
+                req = ps.SearchRequest("evaluation: drone identity set", limit=500,
+                                       one_per_track=not per_person, **req_kw)
+                rank = drone_rank(ps.search(req, principal=me, engine=eng), person, cam, book, per_person=per_person)
+                res[key + suffix].append(Outcome(person, rank))  # type: ignore[arg-type]
+
+        for p in people:
+            pid, cam = p["person"], int(p["described_from"][0])
+            run("description", {"description": ps.Description(upper=tuple(p["upper"]), lower=tuple(p["lower"]))},
+                pid, cam)
+            upper = tuple(dict.fromkeys([*p["upper"], *p.get("bag", [])]))
+            run("description_with_bag", {"description": ps.Description(upper=upper, lower=tuple(p["lower"]))},
+                pid, cam)
+            mine = sorted((c, sid) for sid, (lab, c, _t) in book.items() if lab == pid)
+            for qcam in sorted({c for c, _ in mine}):
+                sids = [sid for c, sid in mine if c == qcam]
+                run("photo", {"photo": ps.Photo(sighting_id=sids[len(sids) // 2])}, pid, qcam)
+        eng.dispose()
+
+    def summary(outs: list[Outcome], cluster: bool) -> dict:
+        n = len(outs)
+        k5 = sum(o.hit(5) for o in outs)
+        ci = cluster_bootstrap(outs) if cluster else wilson(k5, n)
+        return {"queries": n, "people": len({o.person for o in outs}), "top5": k5 / n if n else float("nan"),
+                "top5_hits": k5, "top5_ci95": [round(ci[0], 3), round(ci[1], 3)],
+                "top1": sum(o.hit(1) for o in outs) / n if n else float("nan"),
+                "ci_method": "person-level cluster bootstrap" if cluster else "Wilson",
+                "ranks": {str(o.person): o.hit_at for o in outs} if not cluster else None,
+                "misses": sorted({str(o.person) for o in outs if not o.hit(5)})}
+
+    persons = {lab for lab, _c, _t in book.values() if lab not in (IGNORE, "none")}
+    return {"identities": [p["person"] for p in people], "confidences": list(confidences),
+            "gallery_sightings": len(book), "gallery_people": len(persons),
+            **{k: summary(v, k.startswith("photo")) for k, v in res.items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--set", choices=("pets", "drone", "both"), default="pets",
+                    help="pets: the development set (PETS 2009 S2.L1); drone: the held-out P-DESTRE drone set")
     args = ap.parse_args()
-    if not (args.shared / CLIP_REL / "gt_boxes.csv").is_file():
-        sys.exit(f"{args.shared / CLIP_REL}: PETS 2009 S2.L1 not found (give --shared)")
-    print(json.dumps(evaluate(args.shared), indent=2))
+    out = {}
+    if args.set in ("pets", "both"):
+        if not (args.shared / CLIP_REL / "gt_boxes.csv").is_file():
+            sys.exit(f"{args.shared / CLIP_REL}: PETS 2009 S2.L1 not found (give --shared)")
+        out["pets"] = evaluate(args.shared)
+    if args.set in ("drone", "both"):
+        if not (args.shared / DRONE_REL / "cam1.mp4").is_file():
+            sys.exit(f"{args.shared / DRONE_REL}: P-DESTRE drone clips not found (give --shared)")
+        out["drone"] = evaluate_drone(args.shared)
+        out["drone_sure_likely_only"] = evaluate_drone(args.shared, confidences=("sure", "likely"))
+    print(json.dumps(out if len(out) > 1 else next(iter(out.values())), indent=2))
 
 
 if __name__ == "__main__":
