@@ -23,7 +23,12 @@ a tracker that keeps each person on one track).
 95 % intervals: Wilson for the 19 queries; person-level cluster bootstrap (queries of one
 person are not independent) for the all-appearance photo queries.
 
-Run:  nice /work/main/.venv/bin/python benchmarks/person_search_eval.py [--shared ../shared]
+Held-out set (``--set drone``, :func:`evaluate_drone`): four P-DESTRE drone views, the
+product's own detector and tracker boxes, hand-labelled into 8 identities seen in two or
+three views (``tests/fixtures/people/pdestre_drone_identities.json``, its README). Targets
+are the identity's sightings in the *other* views than the query's.
+
+Run:  nice /work/main/.venv/bin/python benchmarks/person_search_eval.py [--shared ../shared] [--set pets|drone|both]
 """
 
 from __future__ import annotations
