@@ -49,3 +49,20 @@ def test_cross_view_search_on_the_held_out_drone_set():
     # measured once (final code): description 4/8, photo 10/16; chance is about 5/42 a query
     assert d["queries"] == 8 and d["top5_hits"] >= 3, d
     assert p["queries"] == 16 and p["top5_hits"] >= 8, p
+
+
+def test_two_colours_given_score_the_share_of_either():
+    """'red, blue' means any of them: a half-red, half-blue top matches fully, a red-only
+    top as well, a grey top not (grey counts 0.2 for blue)."""
+    import numpy as np
+
+    from disaster_ops.people.appearance import BLOCK, COLOUR_NAMES, VECTOR_BYTES, description_scores
+
+    vec = np.zeros((3, VECTOR_BYTES), np.uint8)
+    red, blue, grey = (COLOUR_NAMES.index(c) for c in ("red", "blue", "grey"))
+    vec[0, red], vec[0, blue] = 128, 127
+    vec[1, red] = 255
+    vec[2, grey] = 255
+    vec[:, BLOCK] = 255  # lower: black
+    s = description_scores(vec, upper=["red", "blue"], lower=None)
+    assert s[0] > 0.99 and s[1] > 0.99 and abs(s[2] - 0.2) < 0.01, s
