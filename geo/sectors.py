@@ -227,15 +227,9 @@ def sector_shapes(
     return SectorShapes(valid, reasons, frame, cams, params, n_seg)
 
 
-def sector_polygons(params_m: np.ndarray, n_seg: np.ndarray) -> np.ndarray:
-    """Polygons of valid shape rows (:class:`SectorShapes`), in the rows' order.
-
-    One vectorised build per distinct segment count and shape (a handful of groups, not
-    per camera), written straight into the coordinate array shapely reads.
-    """
-    params_m = np.asarray(params_m, dtype=float).reshape(-1, 5)
-    n_seg = np.asarray(n_seg, dtype=np.int64)
-    polygons = np.full(n_seg.size, None, dtype=object)
+def _sector_blocks(params_m: np.ndarray, n_seg: np.ndarray):
+    """Yield ``(rows, xy)`` per distinct segment count and shape: ``xy`` (len(rows), k + 3, 2)
+    holds the closed ring of each of those rows (the coordinates :func:`sector_polygons` builds)."""
     x0, y0, head, fov_i, r_grid = (params_m[:, i] for i in range(5))
     disc = fov_i >= 360.0
     for k in np.unique(n_seg):
@@ -264,8 +258,40 @@ def sector_polygons(params_m: np.ndarray, n_seg: np.ndarray) -> np.ndarray:
             np.cos(rad, out=xy[..., 1])
             xy[..., 1] *= r
             xy[..., 1] += y0[g, None]
-            polygons[g] = shapely.polygons(xy)
+            yield g, xy
+
+
+def sector_polygons(params_m: np.ndarray, n_seg: np.ndarray) -> np.ndarray:
+    """Polygons of valid shape rows (:class:`SectorShapes`), in the rows' order.
+
+    One vectorised build per distinct segment count and shape (a handful of groups, not
+    per camera), written straight into the coordinate array shapely reads.
+    """
+    params_m = np.asarray(params_m, dtype=float).reshape(-1, 5)
+    n_seg = np.asarray(n_seg, dtype=np.int64)
+    polygons = np.full(n_seg.size, None, dtype=object)
+    for g, xy in _sector_blocks(params_m, n_seg):
+        polygons[g] = shapely.polygons(xy)
     return polygons
+
+
+def sector_rings(params_m: np.ndarray, n_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exterior rings of :func:`sector_polygons` without building polygons:
+    ``(coords (M, 2), bounds (N, 2))``; row ``i``'s closed ring (closing point included) is
+    ``coords[bounds[i, 0]:bounds[i, 1]]``, the same doubles as the polygon's vertices
+    (rows are stored block by block, not necessarily in row order)."""
+    params_m = np.asarray(params_m, dtype=float).reshape(-1, 5)
+    n_seg = np.asarray(n_seg, dtype=np.int64)
+    bounds = np.zeros((n_seg.size, 2), dtype=np.int64)
+    blocks = []
+    at = 0
+    for g, xy in _sector_blocks(params_m, n_seg):
+        m = xy.shape[1]
+        bounds[g, 0] = at + m * np.arange(g.size)
+        bounds[g, 1] = bounds[g, 0] + m
+        at += g.size * m
+        blocks.append(xy.reshape(-1, 2))
+    return (np.concatenate(blocks) if blocks else np.zeros((0, 2))), bounds
 
 
 def view_sectors(

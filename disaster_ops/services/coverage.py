@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WHOLE_INDEX_SHARE = 0.25
-# 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself; 5: kept per group (reuse)
-_CACHE_VERSION = "5"
+# 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself; 5: kept per group (reuse);
+# 6: groups unioned by Clipper2 on a 1 mm grid (geo.clipper_union), groups within 2 mm joined
+_CACHE_VERSION = "6"
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
 

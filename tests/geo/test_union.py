@@ -60,7 +60,13 @@ def test_merged_dissolves_seams_exactly_with_a_coverage_union():
     assert len(shapely.get_parts(merged)) == len(shapely.get_parts(ref))
 
 
-def test_shape_based_prefilter_is_safe_and_union_parts_equal_union_all():
+# Per-group union engines: GEOS is exact to rounding; Clipper2 works on a 1 mm grid, so
+# its area may differ by ~1e-8 relative and its outline by under a millimetre.
+ENGINES = [pytest.param("geos", 1e-9, id="geos"), pytest.param("clipper2", 1e-6, id="clipper2")]
+
+
+@pytest.mark.parametrize(("engine", "rel"), ENGINES)
+def test_shape_based_prefilter_is_safe_and_union_parts_equal_union_all(engine, rel):
     """The product's union: duplicates and contained sectors found from the sectors' shape
     parameters (no vertex read), then a disjoint-subset union; the geometry is the plain
     ``union_all`` of every sector, including wide sectors (fov > 180) and odd headings."""
@@ -79,14 +85,16 @@ def test_shape_based_prefilter_is_safe_and_union_parts_equal_union_all():
     disc = params[:, 3] >= 360.0
     i, _ = shapely.STRtree(polys[disc]).query(polys[drop], predicate="covered_by")
     assert np.unique(i).size == drop.sum()  # each dropped polygon lies in some disc
-    parts = union_parts(polys, disc, params=params)
+    parts = union_parts(polys, disc, params=params, engine=engine)
     ref = shapely.union_all(polys)
     assert shapely.is_valid(parts).all()
-    assert shapely.area(parts).sum() == pytest.approx(ref.area, rel=1e-9)
-    assert shapely.multipolygons(parts).symmetric_difference(ref).area < 1e-9 * ref.area
+    assert shapely.area(parts).sum() == pytest.approx(ref.area, rel=rel)
+    assert shapely.multipolygons(parts).is_valid  # parts never overlap
+    assert shapely.multipolygons(parts).symmetric_difference(ref).area < 10 * rel * ref.area
 
 
-def test_grouped_union_rebuilds_only_the_groups_a_change_touches_and_equals_a_fresh_build():
+@pytest.mark.parametrize(("engine", "rel"), ENGINES)
+def test_grouped_union_rebuilds_only_the_groups_a_change_touches_and_equals_a_fresh_build(engine, rel):
     """A registry edit (one camera moved, one added) re-unions only the groups of
     overlapping sectors it touches; every other group comes from the previous build, and
     the parts are exactly (same coordinates, same order) those of a build from scratch."""
@@ -110,12 +118,12 @@ def test_grouped_union_rebuilds_only_the_groups_a_change_touches_and_equals_a_fr
             asked.append(np.asarray(idx).size)
             return polys[idx]
 
-        g = grouped_union(params, shapely.get_num_coordinates(polys) - 1, polygons, previous=previous)
+        g = grouped_union(params, shapely.get_num_coordinates(polys) - 1, polygons, previous=previous, engine=engine)
         return g, polys, sum(asked)
 
     first, polys, built_first = build(Cameras(lat, lon, head, fov, reach))
     ref = shapely.union_all(polys)
-    assert shapely.area(first.parts).sum() == pytest.approx(ref.area, rel=1e-9)
+    assert shapely.area(first.parts).sum() == pytest.approx(ref.area, rel=rel)
     assert first.unioned == first.group_keys.shape[0] > 50 and first.reused == 0
     lat2, lon2 = lat.copy(), lon.copy()
     lat2[17] += 0.0003  # ~33 m north
@@ -128,4 +136,4 @@ def test_grouped_union_rebuilds_only_the_groups_a_change_touches_and_equals_a_fr
     assert again.n_alone == fresh.n_alone and (again.group_keys == fresh.group_keys).all()
     assert (shapely.to_wkb(again.parts) == shapely.to_wkb(fresh.parts)).all()
     ref2 = shapely.union_all(polys2)
-    assert shapely.multipolygons(again.parts).symmetric_difference(ref2).area < 1e-9 * ref2.area
+    assert shapely.multipolygons(again.parts).symmetric_difference(ref2).area < 10 * rel * ref2.area
