@@ -65,7 +65,10 @@ def coverage(
     """Compute the parts of an area that no camera sees and write them as a GIS file.
 
     Example: disaster-ops coverage --around 35.105,129.039 --radius-m 500 --out gaps.geojson"""
+    from disaster_ops.cli._heap import keep_freed_memory
     from disaster_ops.services import coverage as cov_svc
+
+    keep_freed_memory()  # a one-shot process: reuse freed memory instead of faulting it in again
 
     if (area is None) == (around is None):
         fail("give exactly one of --area FILE or --around LAT,LON")
