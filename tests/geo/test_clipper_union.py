@@ -1,0 +1,154 @@
+"""The Clipper2 per-group union engine (geo/clipper_union.py) against GEOS's ``union_all``:
+the same parts on real registries, holes and islands kept, vertex-touching output made
+valid, and the GEOS fallback when the ``clipper2`` package cannot be imported."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import shapely
+
+from geo import clipper_union
+from geo.union import grouped_union
+from tests.conftest import shared_path
+
+pytestmark = pytest.mark.skipif(not clipper_union.available(), reason="clipper2-py not installed")
+
+
+def _cells(cells) -> tuple[np.ndarray, np.ndarray, list[shapely.Polygon]]:
+    """Unit squares (1 m, as closed rings on the 1 mm grid) at integer ``cells``."""
+    rings, polys = [], []
+    for i, j in cells:
+        sq = np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1], [i, j]], dtype=float)
+        rings.append(clipper_union.to_grid(sq))
+        polys.append(shapely.Polygon(sq))
+    ends = np.cumsum([r.shape[0] for r in rings])
+    return np.concatenate(rings), np.column_stack([ends - 5, ends]), polys
+
+
+def test_a_hole_touching_the_shell_at_a_vertex_comes_out_valid():
+    """Seven cells of a 3x3 block (the centre and one corner missing): the hole touches the
+    notch at one point. Clipper2 folds that hole into the shell's ring (a self-touching
+    ring, invalid for GEOS/QGIS/PostGIS); the engine returns the valid shell + hole."""
+    cells = [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2), (1, 2)]
+    grid, bounds, polys = _cells(cells)
+    raw = clipper_union._clipper2.union([grid[a:b - 1] for a, b in bounds.tolist()],
+                                         clipper_union._clipper2.FillRule.NON_ZERO)
+    assert len(raw) == 1 and not shapely.Polygon(raw[0] / 1000.0).is_valid  # what Clipper2 gives
+    parts, n = clipper_union.union_groups(grid, bounds, [np.arange(len(cells))])
+    assert n.tolist() == [1] and shapely.is_valid(parts).all()
+    assert shapely.get_num_interior_rings(parts[0]) == 1
+    ref = shapely.union_all(polys)
+    assert parts[0].area == pytest.approx(7.0) and parts[0].symmetric_difference(ref).area < 1e-12
+
+
+def test_holes_and_islands_in_holes_are_kept():
+    """A 5x5 frame (hole 3x3) with a cell in the middle of the hole, and a second group:
+    a 3x3 ring far away. Parts: frame with hole + island, then ring with hole."""
+    frame = [(i, j) for i in range(5) for j in range(5) if i in (0, 4) or j in (0, 4)]
+    ring = [(20 + i, j) for i in range(3) for j in range(3) if (i, j) != (1, 1)]
+    grid, bounds, polys = _cells([*frame, (2, 2), *ring])
+    groups = [np.arange(len(frame) + 1), np.arange(len(frame) + 1, len(frame) + 1 + len(ring))]
+    parts, n = clipper_union.union_groups(grid, bounds, groups)
+    assert n.tolist() == [2, 1] and shapely.is_valid(parts).all()
+    assert sorted(shapely.get_num_interior_rings(parts).tolist()) == [0, 1, 1]
+    assert sorted(shapely.area(parts).tolist()) == pytest.approx([1.0, 8.0, 16.0])
+    ref = shapely.union_all(polys)
+    assert shapely.multipolygons(parts).symmetric_difference(ref).area < 1e-12
+
+
+@pytest.mark.parametrize("name", ["busan_cctv_standard_2024.csv", "daejeon_cctv_standard_2026.csv"])
+def test_parts_equal_geos_union_all_on_real_registries(name, data_dir):
+    """Every group of overlapping sectors of a real city registry: the Clipper2 parts and
+    GEOS's ``union_all`` parts agree group by group (same number of parts and holes, area
+    and outline apart by less than the 1 mm grid along the outline; the whole area within
+    1e-6), all valid, no two parts overlap, and lone sectors are not touched."""
+    from disaster_ops.config import get_settings
+    from disaster_ops.registry import CameraRecord, read_registry
+    from geo.sectors import Cameras, SectorDefaults, sector_polygons, sector_rings, sector_shapes
+
+    d = get_settings().camera_defaults
+    _, _, rows = read_registry(shared_path("cctv_registry", name), defaults=d)
+    cams = Cameras.from_records([r for r in rows if isinstance(r, CameraRecord)])
+    sh = sector_shapes(cams, defaults=SectorDefaults(d.heading_deg, d.fov_deg, d.range_m))
+    ok = np.flatnonzero(sh.valid)
+    params, n_seg = sh.params_m[ok], sh.n_seg[ok]
+
+    def build(engine):
+        return grouped_union(params, n_seg + 2, lambda idx: sector_polygons(params[idx], n_seg[idx]),
+                             rings=lambda idx: sector_rings(params[idx], n_seg[idx]), engine=engine)
+
+    clip, geos = build("clipper2"), build("geos")
+    assert clip.group_keys.shape[0] > 100 and clip.n_alone == geos.n_alone
+    assert (clip.group_n == geos.group_n).all()  # (groups within 2 mm are joined: none here)
+    assert shapely.is_valid(clip.parts).all()
+    assert shapely.multipolygons(clip.parts).is_valid  # disjoint (may touch at points)
+    lone = slice(0, clip.n_alone)
+    assert (shapely.to_wkb(clip.parts[lone]) == shapely.to_wkb(geos.parts[lone])).all()  # not rounded
+
+    def per_group(g):  # each group's parts as one MultiPolygon (parts' order differs by engine)
+        idx = np.repeat(np.arange(g.group_n.size), g.group_n)
+        return shapely.multipolygons(g.parts[g.n_alone:], indices=idx)
+
+    mc, mg = per_group(clip), per_group(geos)
+    holes = shapely.get_num_interior_rings(clip.parts[clip.n_alone:]), shapely.get_num_interior_rings(
+        geos.parts[geos.n_alone:])
+    ic, ig = (np.repeat(np.arange(g.group_n.size), g.group_n) for g in (clip, geos))
+    assert (np.bincount(ic, weights=holes[0]) == np.bincount(ig, weights=holes[1])).all()
+    a, b = shapely.area(mc), shapely.area(mg)
+    assert (np.abs(a - b) <= 1e-3 * shapely.length(mg)).all()  # each group: rounding to 1 mm only
+    assert shapely.area(clip.parts).sum() == pytest.approx(shapely.area(geos.parts).sum(), rel=1e-6)
+    sym = shapely.area(shapely.symmetric_difference(mc, mg))
+    assert (sym <= 1e-3 * shapely.length(mg)).all()  # under 1 mm along the outline
+
+
+def test_without_clipper2_the_geos_fallback_runs_and_says_so_once(monkeypatch, caplog):
+    """``clipper2-py`` missing: the union falls back to ``shapely.union_all`` (exact), one
+    warning in the log, and its groups are keyed apart from Clipper2's."""
+    rng = np.random.default_rng(3)
+    n = 400
+    from geo.crs import LocalFrame
+    from geo.sectors import Cameras, view_sectors
+
+    cams = Cameras(37.5 + rng.normal(0, 0.003, n), 127.0 + rng.normal(0, 0.003, n), rng.uniform(0, 360, n),
+                   rng.choice([360.0, 90.0], n), 60.0)
+    s = view_sectors(cams, frame=LocalFrame.around(37.5, 127.0))
+    polys, params = s.polygons_m[s.valid], s.params_m[s.valid]
+    nv = shapely.get_num_coordinates(polys) - 1
+    with_clipper = grouped_union(params, nv, lambda idx: polys[idx])
+    monkeypatch.setattr(clipper_union, "_clipper2", None)
+    monkeypatch.setattr(clipper_union, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"):
+        g = grouped_union(params, nv, lambda idx: polys[idx])
+        again = grouped_union(params, nv, lambda idx: polys[idx], previous=with_clipper)
+    assert [r.getMessage() for r in caplog.records].count(caplog.records[0].getMessage()) == 1
+    assert "fall back to shapely.union_all" in caplog.records[0].getMessage()
+    ref = shapely.union_all(polys)
+    assert shapely.area(g.parts).sum() == pytest.approx(ref.area, rel=1e-9)
+    assert again.reused == 0  # Clipper2's groups are not taken for GEOS's
+    assert not set(map(bytes, g.group_keys)) & set(map(bytes, with_clipper.group_keys))
+
+
+def test_a_cache_of_the_previous_version_is_not_used(tmp_path, data_dir, monkeypatch):
+    """Bumping the cache version (as this engine change did) makes the next run build anew:
+    the old file is neither answered from nor its groups taken."""
+    from disaster_ops.services import coverage as cov_svc
+
+    rng = np.random.default_rng(8)
+    reg = tmp_path / "cams.csv"
+    with reg.open("w", encoding="utf-8") as fh:
+        fh.write("id,lat,lon,heading_deg,fov_deg,range_m\n")
+        for i in range(300):
+            fh.write(f"c{i},{35.15 + rng.normal(0, 0.005):.7f},{129.05 + rng.normal(0, 0.005):.7f},"
+                     f"{rng.uniform(0, 360):.1f},360,50\n")
+    with monkeypatch.context() as m:  # the previous version: cache version 5, GEOS unions
+        m.setattr(cov_svc, "_CACHE_VERSION", "5")
+        m.setattr(clipper_union, "_clipper2", None)
+        old = cov_svc.file_index(reg)
+    cov_svc.clear_memory()
+    assert len(list((data_dir / "cache" / "coverage").glob("*.npz"))) == 1
+    new = cov_svc.file_index(reg)
+    assert new is not old and new.groups.reused == 0 and new.groups.unioned > 5
+    assert new.covered_area_m2 == pytest.approx(old.covered_area_m2, rel=1e-6)
