@@ -91,9 +91,10 @@ def geometries_json(geoms: np.ndarray) -> list[bytes]:
     return out
 
 
-def _feature_bytes(zone, geometry: bytes) -> bytes:
+def _feature_head(zone) -> bytes:
+    """A feature's text up to its geometry (the geometry and a closing ``}`` follow)."""
     props = json.dumps(zone_properties(zone), ensure_ascii=False).encode()
-    return b'{"type": "Feature", "properties": ' + props + b', "geometry": ' + geometry + b"}"
+    return b'{"type": "Feature", "properties": ' + props + b', "geometry": '
 
 
 def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None) -> str:
@@ -105,14 +106,19 @@ def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None) -> str:
     if kind in ("geojson", "geojsonl"):
         zones = list(zones)
         geometry = geometries_json([z.polygon_wgs84 for z in zones])
+        # Written piece by piece: a province-wide zone's geometry is ~45 MB of text, and
+        # each concatenation would copy it into fresh (page-faulted) memory.
         with tmp.open("wb") as fh:
             if kind == "geojson":
                 fh.write(b'{"type": "FeatureCollection", "features": [\n')
-                fh.write(b",\n".join(_feature_bytes(z, g) for z, g in zip(zones, geometry, strict=True)))
+            for i, (z, g) in enumerate(zip(zones, geometry, strict=True)):
+                if kind == "geojson" and i:
+                    fh.write(b",\n")
+                fh.write(_feature_head(z))
+                fh.write(g)
+                fh.write(b"}" if kind == "geojson" else b"}\n")
+            if kind == "geojson":
                 fh.write(b"\n]}\n")
-            else:
-                for z, g in zip(zones, geometry, strict=True):
-                    fh.write(_feature_bytes(z, g) + b"\n")
     else:
         _write_gdal(list(zones), tmp, GDAL_DRIVERS["." + kind])
     tmp.replace(path)
