@@ -104,7 +104,8 @@ def _polygons(rings: list[np.ndarray], group_rings: np.ndarray, origins: np.ndar
     smallest shell of its group around it)."""
     length = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
     n_rings = length.size
-    flat = np.concatenate(rings).astype(float)  # group-local grid units: exact products below 2**53
+    flat_i = np.concatenate(rings)
+    flat = flat_i.astype(float)  # group-local grid units: exact products below 2**53
     start = np.r_[0, np.cumsum(length)[:-1]]
     ring_of = np.repeat(np.arange(n_rings), length)
     nxt = np.arange(flat.shape[0]) + 1
@@ -128,7 +129,7 @@ def _polygons(rings: list[np.ndarray], group_rings: np.ndarray, origins: np.ndar
     ro = np.repeat(np.arange(n_rings), out_len)
     pos = np.arange(int(ring_off[-1])) - ring_off[:-1][ro]
     src = start[order][ro] + np.where(pos == length_o[ro], 0, pos)
-    grid_xy = np.concatenate(rings)[src] + origins[group[order]][ro]
+    grid_xy = flat_i[src] + origins[group[order]][ro]
     parts = shapely.from_ragged_array(shapely.GeometryType.POLYGON, grid_xy / float(_PER_M),
                                       (ring_off, np.r_[0, np.cumsum(ring_n)]))
     return _repaired(parts, poly_n)
