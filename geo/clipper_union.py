@@ -62,20 +62,23 @@ def to_grid(coords_m: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(coords_m, dtype=float) * _PER_M).astype(np.int64)
 
 
-def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def union_groups(grid: np.ndarray, bounds: np.ndarray,
+                 groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union each group of closed rings (sector exteriors) with Clipper2.
 
     ``grid``: ring coordinates in grid units (:func:`to_grid`), closing points included;
     ring ``r`` is ``grid[bounds[r, 0]:bounds[r, 1]]``; ``groups``: ring indices per group.
-    Returns ``(parts, n_parts)``: the union of every group as valid shapely Polygons (frame
-    metres, group after group; parts of one group are disjoint and may touch at points) and
-    how many belong to each group.
+    Returns ``(parts, n_parts, failed)``: the union of every group as valid shapely Polygons
+    (frame metres, group after group; parts of one group are disjoint and may touch at
+    points), how many belong to each group, and the groups whose output could not be read
+    as polygons (a hole ring in no shell: never seen; those have no parts here and the
+    caller unions them another way).
     """
     cl = _clipper2
     fill = cl.FillRule.NON_ZERO
     bounds = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)
     if not len(groups):
-        return np.array([], dtype=object), np.zeros(0, dtype=np.int64)
+        return np.array([], dtype=object), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     # Each group's origin: whole kilometres below its first ring's first point.
     shift = int(_ORIGIN_M * _PER_M)
     first = np.array([int(g[0]) for g in groups], dtype=np.int64)
@@ -97,11 +100,12 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
     return _polygons(rings, group_rings, origins)
 
 
-def _polygons(rings: list[np.ndarray], group_rings: np.ndarray, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _polygons(rings: list[np.ndarray], group_rings: np.ndarray,
+              origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Valid shapely Polygons (frame metres) and their count per group from Clipper2's
     flat output: open integer rings relative to each group's origin, ``group_rings`` per
     group; counter-clockwise rings are shells, clockwise ones holes (each given to the
-    smallest shell of its group around it)."""
+    smallest shell of its group around it); also the groups left out (a hole in no shell)."""
     length = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
     n_rings = length.size
     flat_i = np.concatenate(rings)
@@ -119,10 +123,15 @@ def _polygons(rings: list[np.ndarray], group_rings: np.ndarray, origins: np.ndar
     if holes.size:
         owner[holes] = _hole_owners(holes, shell, group, flat, start, length, area2, ring_of)
     # Rings ordered polygon by polygon (shell, then its holes), polygons in ring order.
-    order = np.lexsort((~shell, owner))
+    failed = np.unique(group[owner < 0])
+    if failed.size:  # never seen; the caller unions these groups with GEOS
+        logger.warning("clipper union: %d group(s) with a hole in no shell, left to GEOS", failed.size)
+    kept = np.flatnonzero(~np.isin(group, failed))
+    order = kept[np.lexsort((~shell[kept], owner[kept]))]
+    n_rings = order.size
     poly_first = shell[order]
     ring_n = np.diff(np.r_[np.flatnonzero(poly_first), n_rings])
-    poly_n = np.bincount(group[shell], minlength=group_rings.size).astype(np.int64)
+    poly_n = np.bincount(group[order[poly_first]], minlength=group_rings.size).astype(np.int64)
     length_o = length[order]
     out_len = length_o + 1  # with the closing point
     ring_off = np.r_[0, np.cumsum(out_len)]
@@ -132,7 +141,7 @@ def _polygons(rings: list[np.ndarray], group_rings: np.ndarray, origins: np.ndar
     grid_xy = flat_i[src] + origins[group[order]][ro]
     parts = shapely.from_ragged_array(shapely.GeometryType.POLYGON, grid_xy / float(_PER_M),
                                       (ring_off, np.r_[0, np.cumsum(ring_n)]))
-    return _repaired(parts, poly_n)
+    return (*_repaired(parts, poly_n), failed)
 
 
 def _hole_owners(holes: np.ndarray, shell: np.ndarray, group: np.ndarray, flat: np.ndarray, start: np.ndarray,
@@ -174,10 +183,7 @@ def _hole_owners(holes: np.ndarray, shell: np.ndarray, group: np.ndarray, flat: 
     first = np.r_[True, ph[1:] != ph[:-1]]
     owner = np.full(shell.size, -1, dtype=np.int64)
     owner[ph[first]] = ps[first]
-    got = owner[holes]
-    if (got < 0).any():
-        raise ValueError(f"{int((got < 0).sum())} Clipper2 hole rings without a shell")
-    return got
+    return owner[holes]  # -1: in no shell
 
 
 def _repaired(parts: np.ndarray, poly_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

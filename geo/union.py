@@ -378,10 +378,13 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
             else:
                 coords, bounds = _exterior_rings(polygons(keep[need]))
             at = np.r_[0, np.cumsum([groups[i].size for i in todo])]
-            got, got_n = clipper_union.union_groups(clipper_union.to_grid(coords), bounds,
-                                                    [np.arange(at[j], at[j + 1]) for j in range(len(todo))])
+            got, got_n, failed = clipper_union.union_groups(
+                clipper_union.to_grid(coords), bounds, [np.arange(at[j], at[j + 1]) for j in range(len(todo))])
             ends = np.cumsum(got_n)
             done = {i: got[e - n:e] for i, e, n in zip(todo, ends.tolist(), got_n.tolist(), strict=True)}
+            for j in failed.tolist():  # output Clipper2 gave that could not be read: GEOS for that group
+                u = shapely.get_parts(shapely.union_all(polygons(keep[groups[todo[j]]])))
+                done[todo[j]] = u[(shapely.get_type_id(u) == 3) & (shapely.area(u) > 0)]
     else:
         built = polygons(keep[np.concatenate([lone, need])])
         alone_polys = np.asarray(built[:alone.size], dtype=object)

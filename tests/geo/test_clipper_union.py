@@ -37,8 +37,8 @@ def test_a_hole_touching_the_shell_at_a_vertex_comes_out_valid():
     raw = clipper_union._clipper2.union([grid[a:b - 1] for a, b in bounds.tolist()],
                                          clipper_union._clipper2.FillRule.NON_ZERO)
     assert len(raw) == 1 and not shapely.Polygon(raw[0] / 1000.0).is_valid  # what Clipper2 gives
-    parts, n = clipper_union.union_groups(grid, bounds, [np.arange(len(cells))])
-    assert n.tolist() == [1] and shapely.is_valid(parts).all()
+    parts, n, failed = clipper_union.union_groups(grid, bounds, [np.arange(len(cells))])
+    assert n.tolist() == [1] and failed.size == 0 and shapely.is_valid(parts).all()
     assert shapely.get_num_interior_rings(parts[0]) == 1
     ref = shapely.union_all(polys)
     assert parts[0].area == pytest.approx(7.0) and parts[0].symmetric_difference(ref).area < 1e-12
@@ -51,8 +51,8 @@ def test_holes_and_islands_in_holes_are_kept():
     ring = [(20 + i, j) for i in range(3) for j in range(3) if (i, j) != (1, 1)]
     grid, bounds, polys = _cells([*frame, (2, 2), *ring])
     groups = [np.arange(len(frame) + 1), np.arange(len(frame) + 1, len(frame) + 1 + len(ring))]
-    parts, n = clipper_union.union_groups(grid, bounds, groups)
-    assert n.tolist() == [2, 1] and shapely.is_valid(parts).all()
+    parts, n, failed = clipper_union.union_groups(grid, bounds, groups)
+    assert n.tolist() == [2, 1] and failed.size == 0 and shapely.is_valid(parts).all()
     assert sorted(shapely.get_num_interior_rings(parts).tolist()) == [0, 1, 1]
     assert sorted(shapely.area(parts).tolist()) == pytest.approx([1.0, 8.0, 16.0])
     ref = shapely.union_all(polys)
@@ -129,6 +129,29 @@ def test_without_clipper2_the_geos_fallback_runs_and_says_so_once(monkeypatch, c
     assert shapely.area(g.parts).sum() == pytest.approx(ref.area, rel=1e-9)
     assert again.reused == 0  # Clipper2's groups are not taken for GEOS's
     assert not set(map(bytes, g.group_keys)) & set(map(bytes, with_clipper.group_keys))
+
+
+def test_a_group_whose_output_cannot_be_read_is_unioned_by_geos(monkeypatch):
+    """Should Clipper2 ever give a hole ring that lies in no shell of its group, that group
+    (only) is unioned by ``shapely.union_all``: the union stays whole and valid."""
+    from geo.crs import LocalFrame
+    from geo.sectors import Cameras, view_sectors
+
+    rng = np.random.default_rng(12)
+    n = 600
+    cams = Cameras(37.5 + rng.normal(0, 0.004, n), 127.0 + rng.normal(0, 0.004, n), 0.0, 360.0, 70.0)
+    s = view_sectors(cams, frame=LocalFrame.around(37.5, 127.0))
+    polys, params = s.polygons_m[s.valid], s.params_m[s.valid]
+    nv = shapely.get_num_coordinates(polys) - 1
+    good = grouped_union(params, nv, lambda idx: polys[idx])
+    assert shapely.get_num_interior_rings(good.parts).sum() > 0  # some group has holes
+    real = clipper_union._hole_owners
+    monkeypatch.setattr(clipper_union, "_hole_owners", lambda *a: np.full(real(*a).shape, -1))
+    g = grouped_union(params, nv, lambda idx: polys[idx])
+    assert (g.group_keys == good.group_keys).all() and shapely.is_valid(g.parts).all()
+    ref = shapely.union_all(polys)
+    assert shapely.area(g.parts).sum() == pytest.approx(ref.area, rel=1e-6)
+    assert shapely.multipolygons(g.parts).symmetric_difference(ref).area < 1e-5 * ref.area
 
 
 def test_a_cache_of_the_previous_version_is_not_used(tmp_path, data_dir, monkeypatch):
