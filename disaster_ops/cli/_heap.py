@@ -1,20 +1,26 @@
-"""Keep freed heap memory in a one-shot batch process (glibc only; a no-op elsewhere).
+"""Memory handling for a one-shot batch command: freed heap memory kept (glibc), no cyclic GC.
 
 A province-scale ``coverage`` run allocates and frees hundreds of MB of numpy arrays and
 GEOS geometries in turn. With glibc's defaults, blocks over the (adaptive) mmap threshold
 come from fresh ``mmap`` pages and freed heap tops are trimmed back to the kernel, so the
-same memory is faulted in again and again: 156,000 minor page faults and 1.2-1.6 s of
-system CPU time for the 170,000-camera box on the 2-core VM. Serving blocks up to 32 MB
-from the heap and not trimming it halves the faults (docs/BENCHMARKS.md, "fifth pass").
-The process holds its peak heap until it exits: use only in short-lived commands.
+same memory is faulted in (and zeroed) again and again: 156,000 minor page faults and
+1.2-1.6 s of system CPU time for the 170,000-camera box on the 2-core VM. Serving blocks
+up to 32 MB from the heap and not trimming it cuts the faults by a third
+(docs/BENCHMARKS.md, "fifth pass"); the process then holds its peak heap until it exits.
+Python's cyclic garbage collector walks every container at each collection (~10^5 of
+them in that run, ~2 % of its CPU) and finds next to nothing: it is off while the
+command runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import gc
 import logging
 import sys
+from collections.abc import Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +28,14 @@ _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3
 _MMAP_MAX_BYTES = 32 * 1024 * 1024  # glibc's upper limit for M_MMAP_THRESHOLD on 64-bit
-_done = False
+_tuned = False
 
 
 def keep_freed_memory() -> bool:
-    """Tune glibc malloc for a batch run (once per process); False where it is not glibc."""
-    global _done
-    if _done:
+    """Tune glibc malloc for a batch run (once per process; it stays so); False where
+    malloc is not glibc's."""
+    global _tuned
+    if _tuned:
         return True
     if not sys.platform.startswith("linux"):
         return False
@@ -40,6 +47,20 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     ok = all(mallopt(param, value) == 1 for param, value in (
         (_M_MMAP_THRESHOLD, _MMAP_MAX_BYTES), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 64 * 1024 * 1024)))
-    _done = ok
+    _tuned = ok
     logger.debug("malloc tuned for a batch run: %s", ok)
     return ok
+
+
+@contextlib.contextmanager
+def batch_memory() -> Iterator[None]:
+    """For the body of a short-lived command: :func:`keep_freed_memory`, and the cyclic
+    garbage collector off (restored on exit, for callers that run commands in-process)."""
+    keep_freed_memory()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

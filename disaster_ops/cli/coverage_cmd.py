@@ -65,10 +65,17 @@ def coverage(
     """Compute the parts of an area that no camera sees and write them as a GIS file.
 
     Example: disaster-ops coverage --around 35.105,129.039 --radius-m 500 --out gaps.geojson"""
-    from disaster_ops.cli._heap import keep_freed_memory
-    from disaster_ops.services import coverage as cov_svc
+    from disaster_ops.cli._heap import batch_memory
 
-    keep_freed_memory()  # a one-shot process: reuse freed memory instead of faulting it in again
+    with batch_memory():  # a one-shot process: freed memory reused, no cyclic GC
+        _coverage(out, area, around, radius_m, cameras, fov_deg, range_m, min_area_m2, rank_from, out_format,
+                  as_json)
+
+
+def _coverage(out: Path, area: Path | None, around: str | None, radius_m: float, cameras: Path | None,
+              fov_deg: float | None, range_m: float | None, min_area_m2: float | None, rank_from: str | None,
+              out_format: str | None, as_json: bool) -> None:
+    from disaster_ops.services import coverage as cov_svc
 
     if (area is None) == (around is None):
         fail("give exactly one of --area FILE or --around LAT,LON")

@@ -1,0 +1,32 @@
+"""The batch-command memory settings (disaster_ops/cli/_heap.py): the collector is off only
+while the command runs, and glibc's malloc is tuned where it is glibc's."""
+
+import gc
+import platform
+
+import pytest
+
+from disaster_ops.cli._heap import batch_memory, keep_freed_memory
+
+
+def test_the_collector_is_off_inside_and_restored_after_even_on_error():
+    assert gc.isenabled()
+    with batch_memory():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), batch_memory():
+        raise RuntimeError("a command failing half-way")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with batch_memory():
+            pass
+        assert not gc.isenabled()  # a caller's own setting is kept
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_malloc_is_tuned_on_glibc():
+    assert keep_freed_memory() is True
+    assert keep_freed_memory() is True  # once per process, then a no-op
