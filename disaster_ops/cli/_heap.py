@@ -52,15 +52,38 @@ def keep_freed_memory() -> bool:
     return ok
 
 
+def _numpy_hugepages(enabled: bool) -> bool | None:
+    """Set numpy's transparent-hugepage advice for large arrays; the previous setting, or
+    None where this numpy has no such switch."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # pragma: no cover - numpy < 2 keeps it under numpy.core
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            return None
+    return bool(_set_madvise_hugepage(enabled))
+
+
 @contextlib.contextmanager
 def batch_memory() -> Iterator[None]:
-    """For the body of a short-lived command: :func:`keep_freed_memory`, and the cyclic
-    garbage collector off (restored on exit, for callers that run commands in-process)."""
+    """For the body of a short-lived command: :func:`keep_freed_memory`, the cyclic garbage
+    collector off, and numpy's hugepage advice off (both restored on exit, for callers that
+    run commands in-process).
+
+    Numpy asks the kernel for 2 MB pages for every array over 4 MB; where transparent
+    hugepages are "madvise" with defragmentation on demand (this VM, and many distributions'
+    default), each such fault can compact memory first: 400 MB of fresh array took 1.7 s of
+    system CPU with the advice and 0.17 s without, here.
+    """
     keep_freed_memory()
     was_enabled = gc.isenabled()
     gc.disable()
+    huge = _numpy_hugepages(False)
     try:
         yield
     finally:
+        if huge is not None:
+            _numpy_hugepages(huge)
         if was_enabled:
             gc.enable()

@@ -6,14 +6,17 @@ import platform
 
 import pytest
 
-from disaster_ops.cli._heap import batch_memory, keep_freed_memory
+from disaster_ops.cli._heap import _numpy_hugepages, batch_memory, keep_freed_memory
 
 
-def test_the_collector_is_off_inside_and_restored_after_even_on_error():
+def test_the_collector_and_hugepage_advice_are_off_inside_and_restored_after_even_on_error():
     assert gc.isenabled()
+    before = _numpy_hugepages(True)  # (reads and sets; put back at the end)
     with batch_memory():
         assert not gc.isenabled()
+        assert _numpy_hugepages(False) is False  # numpy's advice was off inside
     assert gc.isenabled()
+    assert _numpy_hugepages(before) is True  # and on again after
     with pytest.raises(RuntimeError), batch_memory():
         raise RuntimeError("a command failing half-way")
     assert gc.isenabled()
