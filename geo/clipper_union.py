@@ -257,7 +257,8 @@ def _loops(ring: np.ndarray) -> list[np.ndarray]:
 
 def _signed_area(loop: np.ndarray) -> float:
     x, y = loop[:, 0] - loop[0, 0], loop[:, 1] - loop[0, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    # (elementwise sums, not np.dot: BLAS would start its threads, which then spin)
+    return 0.5 * float((x * np.roll(y, -1)).sum() - (np.roll(x, -1) * y).sum())
 
 
 def _unpinched(poly: shapely.Polygon) -> shapely.Polygon | None:
