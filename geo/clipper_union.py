@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 GRID_M = 1e-3  # integer grid of the unions, metres
 _PER_M = 1000  # 1 / GRID_M, exact
 _ORIGIN_M = 1000.0  # per-group origins are whole kilometres
+_PAIRS_AT_ONCE = 1_000_000  # hole x shell box tests of one group done as one array, else an STRtree
 
 try:
     import clipper2 as _clipper2
@@ -156,12 +157,20 @@ def _hole_owners(holes: np.ndarray, shell: np.ndarray, group: np.ndarray, flat: 
     shells = np.flatnonzero(shell)
     # Candidate pairs per group: shells and holes of one group are contiguous in ring order.
     pairs_h, pairs_s = [], []
-    for gid in np.unique(group[holes]).tolist():
-        hs = holes[group[holes] == gid]
-        ss = shells[group[shells] == gid]
-        inside = ((lo_x[ss][None, :] <= lo_x[hs][:, None]) & (hi_x[ss][None, :] >= hi_x[hs][:, None])
-                  & (lo_y[ss][None, :] <= lo_y[hs][:, None]) & (hi_y[ss][None, :] >= hi_y[hs][:, None]))
-        hi, si = np.nonzero(inside)
+    h_group, s_group = group[holes], group[shells]  # both ascending (rings are in group order)
+    gids = np.unique(h_group)
+    h_at = np.searchsorted(h_group, gids, side="left").tolist() + [holes.size]
+    s_lo = np.searchsorted(s_group, gids, side="left").tolist()
+    s_hi = np.searchsorted(s_group, gids, side="right").tolist()
+    for k in range(gids.size):
+        hs, ss = holes[h_at[k]:h_at[k + 1]], shells[s_lo[k]:s_hi[k]]
+        if hs.size * ss.size <= _PAIRS_AT_ONCE:  # all pairs of the group at once
+            inside = ((lo_x[ss][None, :] <= lo_x[hs][:, None]) & (hi_x[ss][None, :] >= hi_x[hs][:, None])
+                      & (lo_y[ss][None, :] <= lo_y[hs][:, None]) & (hi_y[ss][None, :] >= hi_y[hs][:, None]))
+            hi, si = np.nonzero(inside)
+        else:  # a very large group: its shells' boxes in an STRtree
+            tree = shapely.STRtree(shapely.box(lo_x[ss], lo_y[ss], hi_x[ss], hi_y[ss]))
+            hi, si = tree.query(shapely.box(lo_x[hs], lo_y[hs], hi_x[hs], hi_y[hs]), predicate="within")
         pairs_h.append(hs[hi])
         pairs_s.append(ss[si])
     ph, ps = np.concatenate(pairs_h), np.concatenate(pairs_s)

@@ -59,6 +59,21 @@ def test_holes_and_islands_in_holes_are_kept():
     assert shapely.multipolygons(parts).symmetric_difference(ref).area < 1e-12
 
 
+def test_holes_of_a_very_large_group_are_placed_the_same_way(monkeypatch):
+    """Groups too large for all hole x shell box pairs at once use an STRtree: same parts."""
+    frame = [(i, j) for i in range(7) for j in range(7) if i in (0, 6) or j in (0, 6)]
+    inner = [(i, j) for i in range(2, 5) for j in range(2, 5) if (i, j) != (3, 3)]  # island with a hole
+    grid, bounds, polys = _cells([*frame, *inner])
+    groups = [np.arange(len(frame) + len(inner))]
+    parts, n, _ = clipper_union.union_groups(grid, bounds, groups)
+    monkeypatch.setattr(clipper_union, "_PAIRS_AT_ONCE", 0)
+    again, n2, _ = clipper_union.union_groups(grid, bounds, groups)
+    assert n.tolist() == n2.tolist() == [2]
+    assert (shapely.to_wkb(parts) == shapely.to_wkb(again)).all()
+    assert shapely.get_num_interior_rings(parts).tolist() == [1, 1]
+    assert shapely.multipolygons(parts).symmetric_difference(shapely.union_all(polys)).area < 1e-12
+
+
 @pytest.mark.parametrize("name", ["busan_cctv_standard_2024.csv", "daejeon_cctv_standard_2026.csv"])
 def test_parts_equal_geos_union_all_on_real_registries(name, data_dir):
     """Every group of overlapping sectors of a real city registry: the Clipper2 parts and
