@@ -51,7 +51,9 @@ class PeopleAnalyzer:
         self.tracker = PersonTracker(fps=fps, lost_s=people.track_lost_s) if fps else None
         timed = self.tracker is not None
         self.hidden = (HiddenPeople(hold_s=people.count_hold_s, min_frames=people.count_min_frames,
-                                    edge_px=people.count_edge_px) if timed else None)
+                                    edge_px=people.count_edge_px, occluded_hold_s=people.count_occluded_hold_s,
+                                    occluder_share=people.count_occluder_share,
+                                    inner_margin_share=people.count_inner_margin_share) if timed else None)
         self.collapse = (CollapseMonitor(people.collapse, camera_id=camera_id, track_lost_s=people.track_lost_s)
                          if timed and "collapse" in kinds else None)
         self.crowding_events = timed and "crowding" in kinds
