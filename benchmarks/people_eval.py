@@ -98,9 +98,11 @@ class Frames:
     ``<stem>-<fps>.json`` (fps 0 = every frame; a sampled rate is taken from the
     every-frame file, or one at a multiple of the rate); ``threshold`` is applied when reading."""
 
-    def __init__(self, detector, cache: Path | None, threshold: float) -> None:
+    def __init__(self, detector, cache: Path | None, threshold: float, far_zoom_share: float = 0.0) -> None:
         self.detector, self.cache, self.threshold = detector, cache, threshold
+        self.far_zoom_share = far_zoom_share
         self.model_s = 0.0
+        self.model_cpu_s = 0.0
         self.model_frames = 0
 
     def of(self, video: Path, fps: float | None) -> list[tuple[int, float, tuple[int, int], Detections, None]]:
@@ -108,22 +110,25 @@ class Frames:
                 for r in self._rows(video, fps)]
 
     def _rows(self, video: Path, fps: float | None) -> list[dict]:
-        key = self.cache / f"{video.stem}-{fps or 0:g}.json" if self.cache else None
+        zoom = f"-zoom{self.far_zoom_share:g}" if self.far_zoom_share else ""
+        key = self.cache / f"{video.stem}-{fps or 0:g}{zoom}.json" if self.cache else None
         if key is not None and key.exists():
             return json.loads(key.read_text())
-        for other in sorted(self.cache.glob(f"{video.stem}-*.json")) if self.cache and fps else []:
+        for other in sorted(self.cache.glob(f"{video.stem}-*.json")) if self.cache and fps and not zoom else []:
             try:  # a cache at a multiple of fps (0 = every frame)
                 rate = float(other.stem.rsplit("-", 1)[1])
             except ValueError:
                 continue
             if rate == 0 or (rate > fps and abs(rate / fps - round(rate / fps)) < 1e-6):
                 return _subsample(json.loads(other.read_text()), fps)
-        cfg = CameraDetectConfig(kinds=["person"], thresholds={"person": CACHE_THRESHOLD})
+        cfg = CameraDetectConfig(kinds=["person"], thresholds={"person": CACHE_THRESHOLD},
+                                 people=PeopleConfig(far_zoom_share=self.far_zoom_share))
         rows = []
         for sf in iter_video(video, fps=fps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             d = self.detector.detect_batch([sf.image], [cfg])[0]
             self.model_s += time.perf_counter() - t0
+            self.model_cpu_s += time.process_time() - c0
             self.model_frames += 1
             h, w = sf.image.shape[:2]
             rows.append({"i": sf.frame_index, "t": sf.time_s, "wh": [w, h], "d": _dets_to_json(d)})
@@ -318,13 +323,16 @@ def main() -> None:
     ap.add_argument("--pets-normal-fps", type=float, default=0.0, help="PETS rate for 'normal', frames/s (0 = every frame)")
     ap.add_argument("--person-threshold", type=float, default=0.25, help="person score threshold (0..1)")
     ap.add_argument("--imgsz", type=int, default=640, help="person model input, px")
+    ap.add_argument("--far-zoom-share", type=float, default=0.0,
+                    help="people.far_zoom_share of the detections (0..0.6 of the height; 0 = off)")
     ap.add_argument("--cache", type=Path, default=None, help="folder caching per-video detections (JSON)")
     ap.add_argument("--only", nargs="*", default=["falls", "normal", "pets_counts", "pets_dwell", "shanghaitech"])
     args = ap.parse_args()
     detector = create_detector(DetectorConfig(type="person", input_size_px=args.imgsz))
-    frames_of = Frames(detector, args.cache, args.person_threshold)
+    frames_of = Frames(detector, args.cache, args.person_threshold, args.far_zoom_share)
     fall_rule = CollapseConfig(fall_still_s=args.fall_still_s, fall_still_frames=args.fall_still_frames)
-    report: dict = {"fps": args.fps, "imgsz": args.imgsz, "person_threshold": args.person_threshold}
+    report: dict = {"fps": args.fps, "imgsz": args.imgsz, "person_threshold": args.person_threshold,
+                    "far_zoom_share": args.far_zoom_share}
     for part in args.only:
         t0 = time.perf_counter()
         if part == "shanghaitech":
@@ -345,6 +353,7 @@ def main() -> None:
         print(json.dumps({part: report[part]}), file=sys.stderr, flush=True)
     if frames_of.model_frames:
         report["model_s_per_frame"] = round(frames_of.model_s / frames_of.model_frames, 4)
+        report["model_cpu_s_per_frame"] = round(frames_of.model_cpu_s / frames_of.model_frames, 4)
     print(json.dumps(report, indent=1))
 
 

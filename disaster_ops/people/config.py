@@ -94,17 +94,23 @@ class PeopleConfig(BaseModel):
         10.0, ge=0.0, le=10000.0,
         description="A hidden track whose last box came this close to the picture's edge has left the view, px.")
     count_occluded_hold_s: float = Field(
-        6.0, ge=0.0, le=60.0,
+        4.0, ge=0.0, le=60.0,
         description="A tracked person unseen longer than count_hold_s still counts up to this long while they may be "
                     "hidden: their predicted box overlaps a detected person, or stays inside the picture "
                     "(count_inner_margin_share from every edge), s; 0 = off.")
     count_occluder_share: float = Field(
-        0.3, gt=0.0, le=1.0,
+        0.5, gt=0.0, le=1.0,
         description="Share of a hidden person's predicted box another detected person must cover to hide them, 0..1.")
     count_inner_margin_share: float = Field(
-        0.5, ge=0.0, le=0.5,
+        0.2, ge=0.0, le=0.5,
         description="A hidden person's predicted box centre at least this share of the picture's width and height "
                     "from every edge may be hidden behind something (a post), 0..0.5; 0.5 = only people hide people.")
+    far_zoom_share: float = Field(
+        0.0, ge=0.0, le=0.6,
+        description="Far-field zoom: a second person-model pass on the top this share of the picture (where "
+                    "people are far and small), cut in two overlapping halves stacked into one model input, so "
+                    "they are seen about 1.6x larger; merged with the whole-frame pass. 0..0.6 of the height; "
+                    "0 = off (it doubles the person model's CPU per frame).")
     sightings_every_s: float = Field(
         2.0, ge=0.0, le=3600.0, description="Store one sighting (missing-person search) per track at most this "
                                             "often, s; 0 stores none.")

@@ -17,8 +17,10 @@ box moved on at the track's last speed) still
   where nobody can leave the picture).
 
 A hidden track stops counting at once when a *new* track (first seen after the hidden one
-vanished) appears on its predicted box: that is the same person back under a new id, so
-holding them would count them twice.
+vanished) is born or now stands near its predicted box (within half a box height plus the
+distance the person could have walked since, at their last speed): that is the same person
+back under a new id, so holding them would count them twice. A detection on no track yet
+that overlaps the predicted box skips the hidden one for that frame (it is already counted).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from disaster_ops.detect.records import Detections
 from disaster_ops.people.tracking import UNTRACKED
 
 SPEED_SMOOTHING = 0.5  # weight of the newest step in the track's speed estimate (0..1)
-REAPPEAR_IOU = 0.1  # a new track on a hidden one's predicted box at least this IoU is the same person
+REAPPEAR_IOU = 0.1  # a detection on no track overlapping a hidden one's predicted box this much is them
+REAPPEAR_HEIGHTS = 0.5  # a new track born within this many box heights of a hidden one is the same person
 
 
 @dataclass
 class _Seen:
     first_s: float
+    first_box: np.ndarray
     last_s: float
     box: np.ndarray
     frames: int
@@ -59,7 +63,7 @@ class HiddenPeople:
     """
 
     def __init__(self, *, hold_s: float, min_frames: int, edge_px: float, occluded_hold_s: float = 0.0,
-                 occluder_share: float = 0.3, inner_margin_share: float = 0.5, max_predict_s: float = 1.0) -> None:
+                 occluder_share: float = 0.5, inner_margin_share: float = 0.5, max_predict_s: float = 1.0) -> None:
         self.hold_s, self.min_frames, self.edge_px = hold_s, min_frames, edge_px
         self.occluded_hold_s = occluded_hold_s
         self.occluder_share, self.inner_margin_share = occluder_share, inner_margin_share
@@ -73,7 +77,7 @@ class HiddenPeople:
         w, h = frame_wh
         longest = max(self.hold_s, self.occluded_hold_s)
         # boxes a hidden person may have come back as: new tracks, and detections on no track yet
-        fresh = [(self._seen[t].box, self._seen[t].first_s) for t in here]
+        fresh = [self._seen[t] for t in here]
         ids = persons.data.get("track_id")
         loose = [b for b, t in zip(persons.xyxy, ids if ids is not None else []) if int(t) == UNTRACKED]
         hidden = []
@@ -88,7 +92,8 @@ class HiddenPeople:
                 continue
             box = self._predicted(s, unseen_s)
             # the same person back under a new track id: stop holding them
-            if any(first_s > s.last_s and _iou(box, b) >= REAPPEAR_IOU for b, first_s in fresh):
+            reach_px = REAPPEAR_HEIGHTS * (box[3] - box[1]) + float(np.hypot(*s.velocity_px_s)) * unseen_s
+            if any(f.first_s > s.last_s and _near(box, f, reach_px) for f in fresh):
                 del self._seen[tid]
                 continue
             if any(_iou(box, b) >= REAPPEAR_IOU for b in loose):
@@ -117,14 +122,14 @@ class HiddenPeople:
             here.add(tid)
             old = self._seen.get(tid)
             if old is None:
-                self._seen[tid] = _Seen(now_s, now_s, box.copy(), 1, np.zeros(2))
+                self._seen[tid] = _Seen(now_s, box.copy(), now_s, box.copy(), 1, np.zeros(2))
                 continue
             dt = now_s - old.last_s
             v = old.velocity_px_s
             if dt > 0:
                 step = (_centre(box) - _centre(old.box)) / dt
                 v = step if old.frames == 1 else SPEED_SMOOTHING * step + (1 - SPEED_SMOOTHING) * v
-            self._seen[tid] = _Seen(old.first_s, now_s, box.copy(), old.frames + 1, v)
+            self._seen[tid] = _Seen(old.first_s, old.first_box, now_s, box.copy(), old.frames + 1, v)
         return here
 
     def _near_edge(self, box: np.ndarray, w: int, h: int) -> bool:
@@ -145,6 +150,13 @@ class HiddenPeople:
             return True
         area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
         return any(_intersection(box, b) / area >= self.occluder_share for b in persons.xyxy)
+
+
+def _near(box: np.ndarray, track: _Seen, reach_px: float) -> bool:
+    """Whether ``track`` was born, or is now, within ``reach_px`` of ``box``'s centre."""
+    reach = reach_px
+    c = _centre(box)
+    return min(np.hypot(*(_centre(track.first_box) - c)), np.hypot(*(_centre(track.box) - c))) <= reach
 
 
 def _centre(box: np.ndarray) -> np.ndarray:

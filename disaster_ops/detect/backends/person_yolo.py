@@ -10,6 +10,11 @@ or ``fallen`` (the model's ``Normal`` / ``Fall`` class) and ``data["fall_score"]
 model's ``Fall`` score, 0..1). A smaller ``input_size_px`` (faster, for many cameras)
 exports the package's PyTorch weights once to a dynamic-size ONNX model cached under
 ``<data_dir>/models/`` (keyed by the weights' hash), as the HazardNet backend does.
+
+Far-field zoom (a camera's ``people.far_zoom_share`` > 0): the top of the picture, where
+people are far and small, is cut into two overlapping halves stacked one above the other
+into a second model input (one more inference), so far people are seen larger; its boxes
+are mapped back and merged with the whole-frame ones by non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ NATIVE_SIZE_PX = 640
 UPRIGHT_CLASSES = frozenset({"normal", "person", "upright"})
 FALLEN_CLASSES = frozenset({"fall", "fallen", "lying"})
 LETTERBOX_GREY = 114
+ZOOM_OVERLAP_SHARE = 0.1  # the two zoomed halves overlap by this share of the frame width
+ZOOM_GAP_PX = 8  # grey rows between the stacked halves, px of the frame
+ZOOM_EDGE_PX = 2  # a zoomed box this close to a cut edge is a cut person: the whole-frame pass has them
+MERGE_IOU = 0.5
 
 
 class Posture:
@@ -189,10 +198,13 @@ class PersonDetector(Detector):
         h, w = frame.shape[:2]
         thr = cfg.thresholds.get("person", self.default_thresholds()["person"])
         xyxy, conf, cls, scores = decode_yolo(self._run(frame), min_confidence=thr)
-        person = self._upright[cls] | self._fallen[cls]
-        xyxy, conf, cls, scores = xyxy[person], conf[person], cls[person], scores[person]
         k, dx, dy = self._geometry(w, h)
         xyxy = (xyxy - np.array([dx, dy, dx, dy], np.float32)) / k
+        if cfg.people.far_zoom_share > 0:
+            xyxy, conf, cls, scores = self._with_far_zoom(frame, cfg.people.far_zoom_share, thr,
+                                                          (xyxy, conf, cls, scores))
+        person = self._upright[cls] | self._fallen[cls]
+        xyxy, conf, cls, scores = xyxy[person], conf[person], cls[person], scores[person]
         xyxy = np.clip(xyxy, 0, [w, h, w, h]).astype(np.float32)
         area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
         keep = area >= cfg.min_area_px
@@ -206,6 +218,37 @@ class PersonDetector(Detector):
         dets = Detections(xyxy, conf, np.full(len(conf), "person", dtype=object),
                           data={"posture": posture, "fall_score": np.round(fall_score, 4)})
         return dets[keep]
+
+    def _with_far_zoom(self, frame: np.ndarray, share: float, thr: float, whole: tuple) -> tuple:
+        """``whole`` (boxes, scores, classes, class scores in frame pixels) merged with a second
+        pass on the top ``share`` of ``frame``, its two overlapping halves stacked (module doc)."""
+        h, w = frame.shape[:2]
+        band_h = max(1, round(h * share))
+        half_w = min(w, round(w * (0.5 + ZOOM_OVERLAP_SHARE / 2)))
+        x0s = (0, w - half_w)
+        mosaic = np.full((2 * band_h + ZOOM_GAP_PX, half_w, 3), LETTERBOX_GREY, np.uint8)
+        mosaic[:band_h] = frame[:band_h, x0s[0]:x0s[0] + half_w]
+        mosaic[band_h + ZOOM_GAP_PX:] = frame[:band_h, x0s[1]:x0s[1] + half_w]
+        xyxy, conf, cls, scores = decode_yolo(self._run(mosaic), min_confidence=thr)
+        mh, mw = mosaic.shape[:2]
+        s = self.input_size_px
+        k = min(s / mw, s / mh)
+        dx, dy = (s - max(1, round(mw * k))) // 2, (s - max(1, round(mh * k))) // 2
+        xyxy = (xyxy - np.array([dx, dy, dx, dy], np.float32)) / k  # mosaic pixels
+        lower = xyxy[:, 1] >= band_h + ZOOM_GAP_PX / 2  # centre-free test: the top edge says which half
+        top = np.where(lower, band_h + ZOOM_GAP_PX, 0)
+        e = ZOOM_EDGE_PX
+        inside = (xyxy[:, 3] <= top + band_h - e) & (xyxy[:, 1] >= top) & (  # not cut at the band's bottom
+            np.where(lower, xyxy[:, 0] >= e, xyxy[:, 2] <= half_w - e))  # nor at the inner cut of its half
+        shift_x = np.where(lower, x0s[1], x0s[0])
+        xyxy = xyxy + np.c_[shift_x, -top, shift_x, -top].astype(np.float32)
+        xyxy, conf, cls, scores = xyxy[inside], conf[inside], cls[inside], scores[inside]
+        boxes = np.r_[whole[0], xyxy]
+        confs = np.r_[whole[1], conf]
+        xywh = np.c_[boxes[:, :2], boxes[:, 2:] - boxes[:, :2]]
+        idx = np.array(cv2.dnn.NMSBoxes(xywh.tolist(), confs.tolist(), thr, MERGE_IOU), dtype=int).reshape(-1)
+        return (boxes[idx].astype(np.float32), confs[idx].astype(np.float32), np.r_[whole[2], cls][idx],
+                np.r_[whole[3], scores][idx].astype(np.float32))
 
     def _geometry(self, w: int, h: int) -> tuple[float, int, int]:
         s = self.input_size_px
