@@ -298,6 +298,30 @@ def pets_dwell(frames_of: Frames, fps: float) -> dict:
             "pairs_gt_id_gt_dwell_our_dwell_tracks": pairs}
 
 
+def zoom_cost(detector, share: float, frames: int = 40) -> dict:
+    """Process CPU time per PETS frame of the person detector without and with the far-field
+    zoom (``people.far_zoom_share`` = ``share``), alternating on the same frames in one run;
+    and the zoom's effect on the persons found."""
+    video = PEOPLE / "pets2009_s2l1" / "s2l1_view001.mp4"
+    cfgs = {"whole frame 640 px": CameraDetectConfig(kinds=["person"]),
+            f"+ far zoom {share:g}": CameraDetectConfig(kinds=["person"], people=PeopleConfig(far_zoom_share=share))}
+    cpu = dict.fromkeys(cfgs, 0.0)
+    found = dict.fromkeys(cfgs, 0)
+    images = [sf.image for _, sf in zip(range(frames), iter_video(video, fps=frames / 79.0))]
+    for cfg in cfgs.values():  # warm-up
+        detector.detect_batch([images[0]], [cfg])
+    for img in images:
+        for name, cfg in cfgs.items():
+            c0 = time.process_time()
+            found[name] += len(detector.detect_batch([img], [cfg])[0])
+            cpu[name] += time.process_time() - c0
+    base = cpu["whole frame 640 px"]
+    return {"frames": len(images), **{name: {"cpu_s_per_frame": round(cpu[name] / len(images), 4),
+                                             "vs_whole_frame": round(cpu[name] / base, 2),
+                                             "persons_per_frame": round(found[name] / len(images), 2)}
+                                      for name in cfgs}}
+
+
 def shanghaitech(detector) -> dict:
     root = PEOPLE / "crowd_shanghaitech_b_subset"
     with open(root / "counts.csv") as f:
@@ -337,6 +361,8 @@ def main() -> None:
         t0 = time.perf_counter()
         if part == "shanghaitech":
             report[part] = shanghaitech(detector)
+        elif part == "zoom_cost":
+            report[part] = zoom_cost(detector, args.far_zoom_share or 0.4)
         elif part == "falls":
             report[part] = [  # the rule before the fall path (N = 0.5 s at 5 frames/s), then the fall rule
                 falls(frames_of, 5.0, CollapseConfig(still_s=0.5), "still_s 0.5 s only (before)"),
@@ -345,7 +371,9 @@ def main() -> None:
             report[part] = normal(frames_of, fall_rule.model_copy(update={"still_s": 0.5}), args.pets_normal_fps or None)
         elif part == "pets_counts":
             report[part] = [pets_counts(frames_of, rate, {
-                "detections only": PeopleConfig(count_hold_s=0.0), "with hidden tracks (default)": PeopleConfig()})
+                "detections only": PeopleConfig(count_hold_s=0.0, count_occluded_hold_s=0.0),
+                "hidden tracks, 0.6 s hold only (before)": PeopleConfig(count_occluded_hold_s=0.0),
+                "+ occlusion-aware hold (default)": PeopleConfig()})
                 for rate in (args.fps, 1.0)]
         else:
             report[part] = globals()[part](frames_of, args.fps)
