@@ -307,18 +307,23 @@ def zoom_cost(detector, share: float, frames: int = 40) -> dict:
             f"+ far zoom {share:g}": CameraDetectConfig(kinds=["person"], people=PeopleConfig(far_zoom_share=share))}
     cpu = dict.fromkeys(cfgs, 0.0)
     found = dict.fromkeys(cfgs, 0)
+    falls = dict.fromkeys(cfgs, 0)  # 'Fall' persons scoring >= fall_score_min: they would count
+    fall_min = CollapseConfig().fall_score_min
     images = [sf.image for _, sf in zip(range(frames), iter_video(video, fps=frames / 79.0))]
     for cfg in cfgs.values():  # warm-up
         detector.detect_batch([images[0]], [cfg])
     for img in images:
         for name, cfg in cfgs.items():
             c0 = time.process_time()
-            found[name] += len(detector.detect_batch([img], [cfg])[0])
+            d = detector.detect_batch([img], [cfg])[0]
             cpu[name] += time.process_time() - c0
+            found[name] += len(d)
+            falls[name] += int(((d.data["posture"] == "fallen") & (d.data["fall_score"] >= fall_min)).sum())
     base = cpu["whole frame 640 px"]
     return {"frames": len(images), **{name: {"cpu_s_per_frame": round(cpu[name] / len(images), 4),
                                              "vs_whole_frame": round(cpu[name] / base, 2),
-                                             "persons_per_frame": round(found[name] / len(images), 2)}
+                                             "persons_per_frame": round(found[name] / len(images), 2),
+                                             "counted_fall_persons": falls[name]}
                                       for name in cfgs}}
 
 

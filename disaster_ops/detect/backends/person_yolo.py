@@ -14,7 +14,7 @@ exports the package's PyTorch weights once to a dynamic-size ONNX model cached u
 Far-field zoom (a camera's ``people.far_zoom_share`` > 0): the top of the picture, where
 people are far and small, is cut into two overlapping halves stacked one above the other
 into a second model input (one more inference), so far people are seen larger; its boxes
-are mapped back and merged with the whole-frame ones by non-maximum suppression.
+are mapped back and added where no whole-frame box already holds them.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ ZOOM_OVERLAP_SHARE = 0.1  # the two zoomed halves overlap by this share of the f
 ZOOM_GAP_PX = 8  # grey rows between the stacked halves, px of the frame
 ZOOM_EDGE_PX = 2  # a zoomed box this close to a cut edge is a cut person: the whole-frame pass has them
 MERGE_IOU = 0.5
+MERGE_CONTAINED = 0.5  # a zoomed box this much inside a whole-frame box is no new person
 
 
 class Posture:
@@ -243,12 +244,19 @@ class PersonDetector(Detector):
         shift_x = np.where(lower, x0s[1], x0s[0])
         xyxy = xyxy + np.c_[shift_x, -top, shift_x, -top].astype(np.float32)
         xyxy, conf, cls, scores = xyxy[inside], conf[inside], cls[inside], scores[inside]
-        boxes = np.r_[whole[0], xyxy]
-        confs = np.r_[whole[1], conf]
-        xywh = np.c_[boxes[:, :2], boxes[:, 2:] - boxes[:, :2]]
-        idx = np.array(cv2.dnn.NMSBoxes(xywh.tolist(), confs.tolist(), thr, MERGE_IOU), dtype=int).reshape(-1)
-        return (boxes[idx].astype(np.float32), confs[idx].astype(np.float32), np.r_[whole[2], cls][idx],
-                np.r_[whole[3], scores][idx].astype(np.float32))
+        # a zoomed box mostly inside a whole-frame box is that person (or part of them: the
+        # upper body of someone cut by the band): the whole-frame box stays
+        area = np.maximum((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-9)
+        lt = np.maximum(xyxy[:, None, :2], whole[0][None, :, :2])
+        rb = np.minimum(xyxy[:, None, 2:], whole[0][None, :, 2:])
+        inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+        new = (inter / area[:, None]).max(axis=1, initial=0.0) < MERGE_CONTAINED
+        xyxy, conf, cls, scores = xyxy[new], conf[new], cls[new], scores[new]
+        # zoomed boxes of one person seen in both overlapping halves: keep the better one
+        xywh = np.c_[xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]
+        idx = np.array(cv2.dnn.NMSBoxes(xywh.tolist(), conf.tolist(), thr, MERGE_IOU), dtype=int).reshape(-1)
+        return (np.r_[whole[0], xyxy[idx]].astype(np.float32), np.r_[whole[1], conf[idx]].astype(np.float32),
+                np.r_[whole[2], cls[idx]], np.r_[whole[3], scores[idx]].astype(np.float32))
 
     def _geometry(self, w: int, h: int) -> tuple[float, int, int]:
         s = self.input_size_px
