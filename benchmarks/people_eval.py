@@ -110,18 +110,20 @@ class Frames:
                 for r in self._rows(video, fps)]
 
     def _rows(self, video: Path, fps: float | None) -> list[dict]:
-        zoom = f"-zoom{self.far_zoom_share:g}" if self.far_zoom_share else ""
+        # the zoom adds its boxes where no whole-frame box holds them, so its detections are
+        # cached at the threshold used (a box scoring under it must not hide a zoomed one)
+        zoom = f"-zoom{self.far_zoom_share:g}-t{self.threshold:g}" if self.far_zoom_share else ""
         key = self.cache / f"{video.stem}-{fps or 0:g}{zoom}.json" if self.cache else None
         if key is not None and key.exists():
             return json.loads(key.read_text())
-        for other in sorted(self.cache.glob(f"{video.stem}-*.json")) if self.cache and fps and not zoom else []:
+        for other in sorted(self.cache.glob(f"{video.stem}-*{zoom}.json")) if self.cache and fps else []:
             try:  # a cache at a multiple of fps (0 = every frame)
-                rate = float(other.stem.rsplit("-", 1)[1])
+                rate = float(other.stem[len(video.stem) + 1:len(other.stem) - len(zoom)])
             except ValueError:
                 continue
             if rate == 0 or (rate > fps and abs(rate / fps - round(rate / fps)) < 1e-6):
                 return _subsample(json.loads(other.read_text()), fps)
-        cfg = CameraDetectConfig(kinds=["person"], thresholds={"person": CACHE_THRESHOLD},
+        cfg = CameraDetectConfig(kinds=["person"], thresholds={"person": self.threshold if zoom else CACHE_THRESHOLD},
                                  people=PeopleConfig(far_zoom_share=self.far_zoom_share))
         rows = []
         for sf in iter_video(video, fps=fps):
