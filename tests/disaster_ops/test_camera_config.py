@@ -92,3 +92,20 @@ def test_watcher_falls_back_to_defaults_on_a_bad_stored_row():
     assert _settings(cam).kinds == ["fire", "smoke", "flood"]
     cam.detect_config = '{"kinds": ["fire"]}'
     assert _settings(cam).kinds == ["fire"]
+
+
+def test_people_counting_and_far_zoom_settings_are_stored(engine, tmp_path):
+    """The counting hold and the far-field zoom are per-camera people settings (issue #16)."""
+    _import_demo_camera()
+    good = tmp_path / "people.json"
+    good.write_text(json.dumps({"count_occluded_hold_s": 0.0, "far_zoom_share": 0.4}))
+    res = _cli("cameras", "config", KEY, "--local-admin", "--people-json", str(good), "--json")
+    assert res.exit_code == 0, res.output
+    cfg = get_detect_config(KEY, engine=engine)
+    assert cfg.people.count_occluded_hold_s == 0.0 and cfg.people.far_zoom_share == 0.4
+    assert cfg.people.count_inner_margin_share == 0.2  # defaults kept
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"far_zoom_share": 0.9}))
+    res = _cli("cameras", "config", KEY, "--local-admin", "--people-json", str(bad))
+    assert res.exit_code == 2 and "far_zoom_share" in res.output
+    assert get_detect_config(KEY, engine=engine).people.far_zoom_share == 0.4  # nothing stored
