@@ -12,10 +12,13 @@ Prints one JSON report:
   3. ``pets_counts``: per sampled frame, people counted vs the ground-truth boxes of
      PETS 2009 S2.L1, first half (settings chosen there) and second half (reported): share
      of frames within 10 %, within max(10 %, 1 person), mean per-frame relative error;
-     counting detections only vs also tracked people hidden for a moment;
+     counting detections only, the 0.6 s hold of hidden tracks only, and the default
+     (with the occlusion-aware hold); ``--far-zoom-share`` scores the far-field zoom;
   4. ``pets_dwell``: dwell times in a loitering zone of PETS from our tracks vs from the
      ground-truth tracks run through the same stay rule;
-  5. ``shanghaitech``: count MAE on the ShanghaiTech Part B subset (dense street crowds).
+  5. ``shanghaitech``: count MAE on the ShanghaiTech Part B subset (dense street crowds);
+  6. ``zoom_cost`` (only when asked): process CPU per PETS frame without and with the
+     far-field zoom, in the same run, and the persons and counted ``Fall`` boxes found.
 
 Detections of each video are cached as JSON (``--cache DIR``, every detection scoring
 >= 0.05) so that rules and thresholds can be re-run without the model. Run:
