@@ -143,6 +143,11 @@ class CoverageSettings(BaseModel):
                                    description="Blind spots smaller than this are dropped (slivers between "
                                                "camera views; 100 m² is a 10 m x 10 m square), m². "
                                                "Example: DISASTER_OPS_COVERAGE__GAP_MIN_AREA_M2=25.")
+    union_workers: int = Field(0, ge=0, le=64,
+                               description="Processes (or threads) that share the union of the camera views "
+                                           "when a coverage index is built; 0 = min(CPU cores, 4), 1 = no "
+                                           "extra process. More workers cut the wait, not the CPU time, "
+                                           "count. Example: DISASTER_OPS_COVERAGE__UNION_WORKERS=1.")
 
 
 class AuthSettings(BaseModel):

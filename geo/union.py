@@ -327,9 +327,10 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
     unions each group's exterior rings on a 1 mm integer grid
     (:func:`geo.clipper_union.union_groups`; ``rings(idx)`` gives the closed rings of rows
     ``idx`` as ``(coords, bounds)``, e.g. :func:`geo.sectors.sector_rings`, else they are
-    read from ``polygons``: group members' polygons are then never built); ``"geos"`` runs
-    one ``union_all`` per group in shape-row order, optionally on ``workers`` threads (GEOS
-    releases the GIL). The engine is part of the group keys, so parts of one engine are
+    read from ``polygons``: group members' polygons are then never built), its Clipper2 calls
+    shared with ``workers - 1`` forked processes on large inputs (same result); ``"geos"``
+    runs one ``union_all`` per group in shape-row order, optionally on ``workers`` threads
+    (GEOS releases the GIL). The engine is part of the group keys, so parts of one engine are
     never reused by the other.
     """
     engine = union_engine(engine)
@@ -379,7 +380,8 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
                 coords, bounds = _exterior_rings(polygons(keep[need]))
             at = np.r_[0, np.cumsum([groups[i].size for i in todo])]
             got, got_n, failed = clipper_union.union_groups(
-                clipper_union.to_grid(coords), bounds, [np.arange(at[j], at[j + 1]) for j in range(len(todo))])
+                clipper_union.to_grid(coords), bounds, [np.arange(at[j], at[j + 1]) for j in range(len(todo))],
+                workers=workers)
             ends = np.cumsum(got_n)
             done = {i: got[e - n:e] for i, e, n in zip(todo, ends.tolist(), got_n.tolist(), strict=True)}
             for j in failed.tolist():  # output Clipper2 gave that could not be read: GEOS for that group

@@ -69,7 +69,8 @@ class Overrides:
 
 
 def _workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """Workers of an index build: the ``coverage.union_workers`` setting, 0 = min(cores, 4)."""
+    return get_settings().coverage.union_workers or max(1, min(4, os.cpu_count() or 1))
 
 
 def _cache_dir() -> Path:

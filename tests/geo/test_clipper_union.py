@@ -190,3 +190,56 @@ def test_a_cache_of_the_previous_version_is_not_used(tmp_path, data_dir, monkeyp
     new = cov_svc.file_index(reg)
     assert new is not old and new.groups.reused == 0 and new.groups.unioned > 5
     assert new.covered_area_m2 == pytest.approx(old.covered_area_m2, rel=1e-6)
+
+
+def _busan_rows():
+    from disaster_ops.config import get_settings
+    from disaster_ops.registry import CameraRecord, read_registry
+    from geo.sectors import Cameras, SectorDefaults, sector_shapes
+
+    d = get_settings().camera_defaults
+    _, _, rows = read_registry(shared_path("cctv_registry", "busan_cctv_standard_2024.csv"), defaults=d)
+    cams = Cameras.from_records([r for r in rows if isinstance(r, CameraRecord)])
+    sh = sector_shapes(cams, defaults=SectorDefaults(d.heading_deg, d.fov_deg, d.range_m))
+    ok = np.flatnonzero(sh.valid)
+    return sh.params_m[ok], sh.n_seg[ok]
+
+
+@pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
+def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir):
+    """The real Busan registry unioned with the Clipper2 calls shared by 1, 2 and 3
+    processes: the same parts, byte for byte, in the same order (and the same keys)."""
+    from geo.sectors import sector_polygons, sector_rings
+
+    params, n_seg = _busan_rows()
+    monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)  # Busan is under the province threshold
+
+    def build(workers):
+        return grouped_union(params, n_seg + 2, lambda idx: sector_polygons(params[idx], n_seg[idx]),
+                             rings=lambda idx: sector_rings(params[idx], n_seg[idx]), workers=workers)
+
+    one = build(1)
+    assert one.group_keys.shape[0] > 100
+    for workers in (2, 3):
+        got = build(workers)
+        assert (got.group_n == one.group_n).all() and (got.group_keys == one.group_keys).all()
+        assert (shapely.to_wkb(got.parts) == shapely.to_wkb(one.parts)).all()
+
+
+@pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
+def test_a_worker_that_dies_is_replaced_by_this_process(monkeypatch, caplog):
+    """A forked worker that exits without an answer: its groups are unioned here (logged),
+    same parts as one process."""
+    import os
+
+    frame = [(i, j) for i in range(5) for j in range(5) if i in (0, 4) or j in (0, 4)]
+    cells = [*frame, *[(20 + i, j) for i in range(3) for j in range(3)], (40, 0), (41, 0)]
+    grid, bounds, _ = _cells(cells)
+    groups = [np.arange(16), np.arange(16, 25), np.arange(25, 27)]
+    one = clipper_union.union_groups(grid, bounds, groups)
+    monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
+    monkeypatch.setattr(clipper_union, "_child", lambda *a: os._exit(3))
+    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"):
+        two = clipper_union.union_groups(grid, bounds, groups, workers=2)
+    assert "worker for" in caplog.text
+    assert (two[1] == one[1]).all() and (shapely.to_wkb(two[0]) == shapely.to_wkb(one[0])).all()
