@@ -26,6 +26,13 @@ def utm_crs_for(lat: float, lon: float) -> CRS:
     """The UTM zone CRS (WGS84 datum) containing ``lat, lon``."""
     if not (-80.0 <= lat <= 84.0 and -180.0 <= lon <= 180.0):
         raise ValueError(f"lat/lon out of UTM range: {lat}, {lon}")
+    if lat != 0.0 and (lon + 180.0) % 6.0 != 0.0:
+        # Inside one standard 6-degree band (EPSG's UTM areas of use), off the equator: the
+        # zone by arithmetic, the answer the PROJ database query below gives, without its
+        # ~0.07 s (a tenth of the coverage command's start-up). On a band edge or the
+        # equator two zones match and the query decides, as before.
+        zone = int((lon + 180.0) // 6.0) + 1
+        return CRS.from_epsg((32600 if lat > 0 else 32700) + zone)
     infos = query_utm_crs_info(
         datum_name="WGS 84",
         area_of_interest=AreaOfInterest(lon, lat, lon, lat),

@@ -34,3 +34,20 @@ def test_grid_convergence_matches_pyproj_factors():
     fac = Proj(f.crs).get_factors(lon, lat)
     np.testing.assert_allclose(north, -np.asarray(fac.meridian_convergence), atol=1e-4)
     np.testing.assert_allclose(scale, fac.meridional_scale, atol=1e-6)
+
+
+def test_utm_zone_by_arithmetic_is_the_zone_the_proj_database_gives():
+    """The UTM zone is computed (inside a band, off the equator) instead of asked of PROJ's
+    database: the same EPSG code as the database query, north and south, near band edges,
+    and the query still decides on an edge or the equator."""
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    from geo.crs import utm_crs_for
+
+    points = [(37.0, 127.0), (35.0, 129.0), (-33.0, 151.0), (60.0, 10.0), (78.0, 15.0), (-79.0, -179.0),
+              (84.0, 179.0), (1.0, 5.9), (-1.0, 6.1), (51.5, -0.1), (37.0, 126.0), (0.0, 10.0)]
+    for lat, lon in points:
+        utm_crs_for.cache_clear()
+        want = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
+        assert utm_crs_for(lat, lon).to_epsg() == int(want[0].code), (lat, lon)
