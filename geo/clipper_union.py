@@ -23,7 +23,8 @@ imported and callers fall back to ``shapely.union_all`` (said once in the log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import shapely
@@ -75,11 +76,11 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
     as polygons (a hole ring in no shell: never seen; those have no parts here and the
     caller unions them another way).
 
-    ``workers`` > 1: the Clipper2 calls (clipper2-py holds the GIL, so threads give
-    nothing) are shared with ``workers - 1`` forked processes when there is enough work
-    (:data:`PARALLEL_MIN_RINGS` rings) and the platform forks; each takes a share of the
-    groups of about equal estimated cost (:func:`_shares`) and sends its output rings back
-    as flat int64 arrays, put back in group order. Clipper2 is deterministic, so the result is the same as with one worker. This
+    ``workers`` > 1 inside :func:`early_workers`: the Clipper2 calls (clipper2-py holds the
+    GIL, so threads give nothing) are shared with up to ``workers - 1`` of its forked
+    processes when there is enough work (:data:`PARALLEL_MIN_RINGS` rings); each takes a
+    share of the groups of about equal estimated cost (:func:`_shares`), in and out as flat
+    int64 arrays, put back in group order. Clipper2 is deterministic, so the result is the same as with one worker. This
     buys wall time, not CPU time (the fork and the transfer cost a little CPU).
     """
     cl = _clipper2
@@ -114,10 +115,22 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
         return flat, length, group_rings
 
     n_rings = sum(len(g) for g in groups)
-    workers = min(int(workers), len(groups))
-    if workers > 1 and n_rings >= PARALLEL_MIN_RINGS and _can_fork():
-        shares = _shares(np.array([int(bounds[g, 1].sum() - bounds[g, 0].sum()) for g in groups]), workers)
-        chunks = _in_processes(run, shares)
+    pool = _pool or []
+    helpers = min(int(workers) - 1, len(pool), len(groups) - 1)
+    if helpers > 0 and n_rings >= PARALLEL_MIN_RINGS:
+        shares = _shares(np.array([int(bounds[g, 1].sum() - bounds[g, 0].sum()) for g in groups]), helpers + 1)
+        lo, hi = bounds[:, 0], bounds[:, 1] - 1
+
+        def job(which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """A share's input as flat arrays: ring coordinates, ring lengths, rings per group."""
+            if not which.size:
+                return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            r = np.concatenate([groups[g] for g in which.tolist()])
+            n = hi[r] - lo[r]
+            at = np.repeat(lo[r] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+            return local[at], n, np.array([len(groups[g]) for g in which.tolist()], dtype=np.int64)
+
+        chunks = _with_workers(run, shares, [job(w) for w in shares[1:]], pool[:helpers])
         flat_i, length, group_rings = _in_group_order(chunks, shares)
     else:
         flat_i, length, group_rings = run(np.arange(len(groups)))
@@ -167,47 +180,116 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _in_processes(run, shares: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``run(groups)`` for every share: the first in this process, the others in forked
-    children at the same time (results back as raw int64 bytes through a pipe, no pickled
-    geometry). A child that fails or dies: its share is run here (logged)."""
+_pool: list | None = None  # (process, to_child, from_child) of the union workers, see early_workers
+
+
+@contextmanager
+def early_workers(workers: int) -> Iterator[None]:
+    """Fork ``workers - 1`` union worker processes now, for :func:`union_groups` calls in
+    the body (stopped on exit).
+
+    Forked early, while the process is small: a fork at union time (a ~400 MB heap)
+    made both processes copy every heap page they wrote afterwards (+0.2-0.5 s of system
+    CPU on the province). A worker waits for a share of groups (flat int64 arrays through
+    a pipe), unions it with Clipper2 and sends the rings back the same way; unused, it
+    costs the fork. No-op without clipper2, without fork, or for ``workers`` <= 1.
+    """
+    global _pool
+    if workers <= 1 or _clipper2 is None or _pool is not None or not _can_fork():
+        yield
+        return
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    procs = []
-    for which in shares[1:]:
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(run, which, send), daemon=True)
-        proc.start()
-        send.close()
-        procs.append((proc, recv, which))
-    out = [run(shares[0])]
-    for proc, recv, which in procs:
+    pool: list = []
+    try:
+        for _ in range(workers - 1):
+            job_recv, job_send = ctx.Pipe(duplex=False)
+            out_recv, out_send = ctx.Pipe(duplex=False)
+            inherited = [c for _, a, b in pool for c in (a, b)] + [job_send, out_recv]
+            proc = ctx.Process(target=_serve, args=(job_recv, out_send, inherited), daemon=True)
+            proc.start()
+            job_recv.close()
+            out_send.close()
+            pool.append((proc, job_send, out_recv))
+        _pool = pool
+        yield
+    finally:
+        _pool = None
+        for proc, job_send, out_recv in pool:
+            job_send.close()  # the worker reads EOF and exits
+            out_recv.close()
+        for proc, _, _ in pool:
+            proc.join(timeout=5)
+            if proc.is_alive():  # pragma: no cover - a worker stuck in a union
+                proc.kill()
+                proc.join()
+
+
+def _send(conn, arrays) -> None:
+    for a in arrays:
+        conn.send_bytes(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+
+
+def _recv(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    flat = np.frombuffer(conn.recv_bytes(), dtype=np.int64).reshape(-1, 2)
+    length = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    group_rings = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    if int(length.sum()) != flat.shape[0] or int(group_rings.sum()) != length.size:
+        raise ValueError("inconsistent arrays")
+    return flat, length, group_rings
+
+
+def _serve(job_recv, out_send, inherited) -> None:  # pragma: no cover - runs in the forked worker
+    """A union worker: shares of groups in, Clipper2's rings out, until the pipe closes."""
+    for c in inherited:
+        c.close()
+    cl = _clipper2
+    fill = cl.FillRule.NON_ZERO
+    while True:
         try:
-            head = np.frombuffer(recv.recv_bytes(), dtype=np.int64)
-            flat = np.frombuffer(recv.recv_bytes(), dtype=np.int64).reshape(-1, 2)
-            length = np.frombuffer(recv.recv_bytes(), dtype=np.int64)
-            group_rings = np.frombuffer(recv.recv_bytes(), dtype=np.int64)
-            if head.tolist() != [which.size, flat.shape[0], length.size] or int(length.sum()) != flat.shape[0] \
-                    or group_rings.size != which.size or int(group_rings.sum()) != length.size:
-                raise ValueError("inconsistent worker output")
-            out.append((flat, length, group_rings))
+            flat, length, per_group = _recv(job_recv)
+        except EOFError:
+            return
+        ring_at = np.r_[0, np.cumsum(length)].tolist()
+        group_at = np.r_[0, np.cumsum(per_group)].tolist()
+        rings: list[np.ndarray] = []
+        out_n = np.zeros(per_group.size, dtype=np.int64)
+        for k in range(per_group.size):
+            out = cl.union([flat[ring_at[r]:ring_at[r + 1]] for r in range(group_at[k], group_at[k + 1])], fill)
+            rings.extend(out)
+            out_n[k] = len(out)
+        out_len = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
+        try:
+            _send(out_send, (np.concatenate(rings) if rings else np.zeros((0, 2), dtype=np.int64), out_len, out_n))
+        except OSError:  # the parent stopped listening (it failed or is exiting)
+            return
+
+
+def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list) -> list:
+    """``run(shares[0])`` here while the workers of ``pool`` union the other shares (their
+    inputs in ``jobs``); a worker that fails or died: its share is run here (logged)."""
+    sent = []
+    for (proc, job_send, out_recv), job in zip(pool, jobs, strict=True):
+        try:
+            _send(job_send, job)
+            sent.append(True)
+        except OSError:
+            sent.append(False)
+    out = [run(shares[0])]
+    for k, ((proc, _, out_recv), ok) in enumerate(zip(pool, sent, strict=True)):
+        which = shares[k + 1]
+        try:
+            if not ok:
+                raise OSError("could not send the work")
+            got = _recv(out_recv)
+            if got[2].size != which.size:
+                raise ValueError("wrong number of groups")
+            out.append(got)
         except (EOFError, OSError, ValueError) as exc:
             logger.warning("clipper union: worker for %d groups failed (%s); running them here", which.size, exc)
             out.append(run(which))
-        finally:
-            recv.close()
-            proc.join()
     return out
-
-
-def _child(run, which: np.ndarray, send) -> None:  # pragma: no cover - runs in the forked child
-    flat, length, group_rings = run(which)
-    send.send_bytes(np.array([which.size, flat.shape[0], length.size], dtype=np.int64).tobytes())
-    send.send_bytes(np.ascontiguousarray(flat, dtype=np.int64).tobytes())
-    send.send_bytes(length.tobytes())
-    send.send_bytes(group_rings.tobytes())
-    send.close()
 
 
 def _polygons(flat_i: np.ndarray, length: np.ndarray, group_rings: np.ndarray,

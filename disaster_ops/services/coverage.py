@@ -68,9 +68,12 @@ class Overrides:
         return f"fov={self.fov_deg}|range={self.range_m}"
 
 
-def _workers() -> int:
+def union_workers() -> int:
     """Workers of an index build: the ``coverage.union_workers`` setting, 0 = min(cores, 4)."""
     return get_settings().coverage.union_workers or max(1, min(4, os.cpu_count() or 1))
+
+
+_workers = union_workers
 
 
 def _cache_dir() -> Path:

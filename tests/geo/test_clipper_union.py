@@ -208,7 +208,8 @@ def _busan_rows():
 @pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
 def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir):
     """The real Busan registry unioned with the Clipper2 calls shared by 1, 2 and 3
-    processes: the same parts, byte for byte, in the same order (and the same keys)."""
+    processes (workers forked early, as the command does): the same parts, byte for byte,
+    in the same order (and the same keys); the workers are gone afterwards."""
     from geo.sectors import sector_polygons, sector_rings
 
     params, n_seg = _busan_rows()
@@ -220,10 +221,14 @@ def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir
 
     one = build(1)
     assert one.group_keys.shape[0] > 100
-    for workers in (2, 3):
-        got = build(workers)
-        assert (got.group_n == one.group_n).all() and (got.group_keys == one.group_keys).all()
-        assert (shapely.to_wkb(got.parts) == shapely.to_wkb(one.parts)).all()
+    with clipper_union.early_workers(3):
+        procs = [proc for proc, _, _ in clipper_union._pool]
+        assert len(procs) == 2 and all(proc.is_alive() for proc in procs)
+        for workers in (2, 3, 3):  # (the workers serve several calls)
+            got = build(workers)
+            assert (got.group_n == one.group_n).all() and (got.group_keys == one.group_keys).all()
+            assert (shapely.to_wkb(got.parts) == shapely.to_wkb(one.parts)).all()
+    assert clipper_union._pool is None and not any(proc.is_alive() for proc in procs)
 
 
 @pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
@@ -238,8 +243,8 @@ def test_a_worker_that_dies_is_replaced_by_this_process(monkeypatch, caplog):
     groups = [np.arange(16), np.arange(16, 25), np.arange(25, 27)]
     one = clipper_union.union_groups(grid, bounds, groups)
     monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
-    monkeypatch.setattr(clipper_union, "_child", lambda *a: os._exit(3))
-    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"):
+    monkeypatch.setattr(clipper_union, "_serve", lambda *a: os._exit(3))
+    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), clipper_union.early_workers(2):
         two = clipper_union.union_groups(grid, bounds, groups, workers=2)
     assert "worker for" in caplog.text
     assert (two[1] == one[1]).all() and (shapely.to_wkb(two[0]) == shapely.to_wkb(one[0])).all()
