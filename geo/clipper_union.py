@@ -79,8 +79,10 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
     ``workers`` > 1 inside :func:`early_workers`: the Clipper2 calls (clipper2-py holds the
     GIL, so threads give nothing) are shared with up to ``workers - 1`` of its forked
     processes when there is enough work (:data:`PARALLEL_MIN_RINGS` rings); each takes a
-    share of the groups of about equal estimated cost (:func:`_shares`), in and out as flat
-    int64 arrays, put back in group order. Clipper2 is deterministic, so the result is the same as with one worker. This
+    share of the groups of about equal estimated cost (:func:`_shares`) as flat int64
+    arrays, unions them and makes them valid polygons (all of this is group by group), and
+    sends them back as flat arrays (coordinates, ring and polygon offsets), put back in
+    group order: the same parts as one process. Clipper2 is deterministic, so the result is the same as with one worker. This
     buys wall time, not CPU time (the fork and the transfer cost a little CPU).
     """
     cl = _clipper2
@@ -130,10 +132,12 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
             at = np.repeat(lo[r] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
             return local[at], n, np.array([len(groups[g]) for g in which.tolist()], dtype=np.int64)
 
-        chunks = _with_workers(run, shares, [job(w) for w in shares[1:]], pool[:helpers])
-        flat_i, length, group_rings = _in_group_order(chunks, shares)
-    else:
-        flat_i, length, group_rings = run(np.arange(len(groups)))
+        def here(which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return _polygons(*run(which), origins[which])
+
+        done = _with_workers(here, shares, [(*job(w), origins[w]) for w in shares[1:]], pool[:helpers])
+        return _in_group_order(done, shares)
+    flat_i, length, group_rings = run(np.arange(len(groups)))
     return _polygons(flat_i, length, group_rings, origins)
 
 
@@ -156,22 +160,18 @@ def _shares(n_vertices: np.ndarray, workers: int) -> list[np.ndarray]:
     return [np.flatnonzero(owner == w) for w in range(workers)]
 
 
-def _in_group_order(chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+def _in_group_order(done: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                     shares: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The workers' rings put back group after group (each group's rings in Clipper2's order)."""
-    flat = np.concatenate([c[0] for c in chunks])
-    length = np.concatenate([c[1] for c in chunks])
-    per_group = np.concatenate([c[2] for c in chunks])
+    """The shares' ``(parts, parts per group, failed groups)`` put back group after group
+    (each group's parts in their order): what one :func:`_polygons` call of all groups gives."""
     gid = np.concatenate(shares)
-    ring_gid = np.repeat(gid, per_group)
-    order = np.argsort(ring_gid, kind="stable")
-    start = np.r_[0, np.cumsum(length)[:-1]]
-    len_o = length[order]
-    first = np.r_[0, np.cumsum(len_o)[:-1]]
-    src = np.repeat(start[order] - first, len_o) + np.arange(int(len_o.sum()))
-    group_rings = np.zeros(gid.size, dtype=np.int64)
-    group_rings[gid] = per_group
-    return flat[src], len_o, group_rings
+    per_group = np.concatenate([d[1] for d in done])
+    order = np.argsort(np.repeat(gid, per_group), kind="stable")
+    parts = np.concatenate([d[0] for d in done])[order]
+    n_parts = np.zeros(gid.size, dtype=np.int64)
+    n_parts[gid] = per_group
+    failed = np.sort(np.concatenate([w[d[2]] for w, d in zip(shares, done, strict=True)])).astype(np.int64)
+    return parts, n_parts, failed
 
 
 def _can_fork() -> bool:
@@ -228,27 +228,51 @@ def early_workers(workers: int) -> Iterator[None]:
 
 def _send(conn, arrays) -> None:
     for a in arrays:
-        conn.send_bytes(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+        conn.send_bytes(np.ascontiguousarray(a).tobytes())
 
 
-def _recv(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _recv_job(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     flat = np.frombuffer(conn.recv_bytes(), dtype=np.int64).reshape(-1, 2)
     length = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
-    group_rings = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
-    if int(length.sum()) != flat.shape[0] or int(group_rings.sum()) != length.size:
+    per_group = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    origins = np.frombuffer(conn.recv_bytes(), dtype=np.int64).reshape(-1, 2)
+    if int(length.sum()) != flat.shape[0] or int(per_group.sum()) != length.size or origins.shape[0] != per_group.size:
         raise ValueError("inconsistent arrays")
-    return flat, length, group_rings
+    return flat, length, per_group, origins
+
+
+def _answer(parts: np.ndarray, n_parts: np.ndarray, failed: np.ndarray) -> list[np.ndarray]:
+    """Valid polygons as flat arrays (coordinates, ring and polygon offsets) for the pipe."""
+    if parts.size:
+        _, coords, (ring_off, poly_off) = shapely.to_ragged_array(parts)
+    else:
+        coords, ring_off, poly_off = np.zeros((0, 2)), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    return [np.asarray(coords, dtype=np.float64), np.asarray(ring_off, dtype=np.int64),
+            np.asarray(poly_off, dtype=np.int64), np.asarray(n_parts, dtype=np.int64), np.asarray(failed, dtype=np.int64)]
+
+
+def _recv_answer(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    coords = np.frombuffer(conn.recv_bytes(), dtype=np.float64).reshape(-1, 2)
+    ring_off = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    poly_off = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    n_parts = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    failed = np.frombuffer(conn.recv_bytes(), dtype=np.int64)
+    if int(n_parts.sum()) != poly_off.size - 1 or (ring_off.size and int(ring_off[-1]) != coords.shape[0]):
+        raise ValueError("inconsistent arrays")
+    parts = (shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, (ring_off, poly_off))
+             if poly_off.size > 1 else np.array([], dtype=object))
+    return parts, n_parts, failed
 
 
 def _serve(job_recv, out_send, inherited) -> None:  # pragma: no cover - runs in the forked worker
-    """A union worker: shares of groups in, Clipper2's rings out, until the pipe closes."""
+    """A union worker: shares of groups in, their valid polygons out, until the pipe closes."""
     for c in inherited:
         c.close()
     cl = _clipper2
     fill = cl.FillRule.NON_ZERO
     while True:
         try:
-            flat, length, per_group = _recv(job_recv)
+            flat, length, per_group, origins = _recv_job(job_recv)
         except EOFError:
             return
         ring_at = np.r_[0, np.cumsum(length)].tolist()
@@ -260,15 +284,18 @@ def _serve(job_recv, out_send, inherited) -> None:  # pragma: no cover - runs in
             rings.extend(out)
             out_n[k] = len(out)
         out_len = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
+        out_flat = np.concatenate(rings).astype(np.int64, copy=False) if rings else np.zeros((0, 2), dtype=np.int64)
+        answer = _answer(*_polygons(out_flat, out_len, out_n, origins))
         try:
-            _send(out_send, (np.concatenate(rings) if rings else np.zeros((0, 2), dtype=np.int64), out_len, out_n))
+            _send(out_send, answer)
         except OSError:  # the parent stopped listening (it failed or is exiting)
             return
 
 
 def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list) -> list:
     """``run(shares[0])`` here while the workers of ``pool`` union the other shares (their
-    inputs in ``jobs``); a worker that fails or died: its share is run here (logged)."""
+    inputs in ``jobs``) and make them valid polygons; a worker that fails or died: its share
+    is run here (logged)."""
     sent = []
     for (proc, job_send, out_recv), job in zip(pool, jobs, strict=True):
         try:
@@ -282,8 +309,8 @@ def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list) -> list
         try:
             if not ok:
                 raise OSError("could not send the work")
-            got = _recv(out_recv)
-            if got[2].size != which.size:
+            got = _recv_answer(out_recv)
+            if got[1].size != which.size:
                 raise ValueError("wrong number of groups")
             out.append(got)
         except (EOFError, OSError, ValueError) as exc:
