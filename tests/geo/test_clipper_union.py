@@ -167,6 +167,11 @@ def test_a_group_whose_output_cannot_be_read_is_unioned_by_geos(monkeypatch):
     ref = shapely.union_all(polys)
     assert shapely.area(g.parts).sum() == pytest.approx(ref.area, rel=1e-6)
     assert shapely.multipolygons(g.parts).symmetric_difference(ref).area < 1e-5 * ref.area
+    if clipper_union._can_fork():  # the same through a union worker (failed groups named back)
+        monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
+        with clipper_union.early_workers(2):
+            w = grouped_union(params, nv, lambda idx: polys[idx], workers=2)
+        assert (shapely.to_wkb(w.parts) == shapely.to_wkb(g.parts)).all() and (w.group_n == g.group_n).all()
 
 
 def test_a_cache_of_the_previous_version_is_not_used(tmp_path, data_dir, monkeypatch):
