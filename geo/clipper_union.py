@@ -23,6 +23,7 @@ imported and callers fall back to ``shapely.union_all`` (said once in the log).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -142,6 +143,11 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
 
 
 PARALLEL_MIN_RINGS = 20_000  # fewer rings than this: one process (a fork costs ~10-30 ms)
+# A worker's answer is awaited at most this long, or WORKER_DEADLINE_FACTOR times what this
+# process took for its own share (shares are dealt to take about the same time), whichever
+# is longer; then the worker is stopped and its share done here.
+WORKER_DEADLINE_MIN_S = 30.0
+WORKER_DEADLINE_FACTOR = 20.0
 
 
 def _shares(n_vertices: np.ndarray, workers: int) -> list[np.ndarray]:
@@ -303,17 +309,22 @@ def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list) -> list
             sent.append(True)
         except OSError:
             sent.append(False)
+    t0 = time.monotonic()
     out = [run(shares[0])]
+    deadline = time.monotonic() + max(WORKER_DEADLINE_MIN_S, WORKER_DEADLINE_FACTOR * (time.monotonic() - t0))
     for k, ((proc, _, out_recv), ok) in enumerate(zip(pool, sent, strict=True)):
         which = shares[k + 1]
         try:
             if not ok:
                 raise OSError("could not send the work")
+            if not out_recv.poll(max(0.0, deadline - time.monotonic())):
+                proc.kill()  # stuck: it must not answer a later call with this share's result
+                raise TimeoutError("no answer before the deadline; stopped")
             got = _recv_answer(out_recv)
             if got[1].size != which.size:
                 raise ValueError("wrong number of groups")
             out.append(got)
-        except (EOFError, OSError, ValueError) as exc:
+        except (EOFError, OSError, ValueError, TimeoutError) as exc:
             logger.warning("clipper union: worker for %d groups failed (%s); running them here", which.size, exc)
             out.append(run(which))
     return out

@@ -253,3 +253,31 @@ def test_a_worker_that_dies_is_replaced_by_this_process(monkeypatch, caplog):
         two = clipper_union.union_groups(grid, bounds, groups, workers=2)
     assert "worker for" in caplog.text
     assert (two[1] == one[1]).all() and (shapely.to_wkb(two[0]) == shapely.to_wkb(one[0])).all()
+
+
+@pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
+def test_a_worker_that_hangs_is_stopped_at_its_deadline(monkeypatch, caplog):
+    """A forked worker that never answers does not hang the command: at the deadline it is
+    stopped and its groups are unioned here (logged), same parts as one process; a later
+    call does not read a stale answer from it."""
+    import time
+
+    frame = [(i, j) for i in range(5) for j in range(5) if i in (0, 4) or j in (0, 4)]
+    cells = [*frame, *[(20 + i, j) for i in range(3) for j in range(3)], (40, 0), (41, 0)]
+    grid, bounds, _ = _cells(cells)
+    groups = [np.arange(16), np.arange(16, 25), np.arange(25, 27)]
+    one = clipper_union.union_groups(grid, bounds, groups)
+    monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
+    monkeypatch.setattr(clipper_union, "WORKER_DEADLINE_MIN_S", 0.5)
+    monkeypatch.setattr(clipper_union, "_serve", lambda *a: time.sleep(60))
+    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), clipper_union.early_workers(2):
+        t0 = time.monotonic()
+        two = clipper_union.union_groups(grid, bounds, groups, workers=2)
+        waited_s = time.monotonic() - t0
+        again = clipper_union.union_groups(grid, bounds, groups, workers=2)
+        procs = [proc for proc, _, _ in clipper_union._pool]
+    assert "deadline" in caplog.text
+    assert waited_s < 30  # not the worker's 60 s
+    for got in (two, again):
+        assert (got[1] == one[1]).all() and (shapely.to_wkb(got[0]) == shapely.to_wkb(one[0])).all()
+    assert not any(proc.is_alive() for proc in procs)
