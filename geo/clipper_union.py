@@ -30,6 +30,8 @@ from contextlib import contextmanager
 import numpy as np
 import shapely
 
+from geo.union import areal_polygons
+
 logger = logging.getLogger(__name__)
 
 GRID_M = 1e-3  # integer grid of the unions, metres
@@ -437,8 +439,7 @@ def _repaired(parts: np.ndarray, poly_n: np.ndarray) -> tuple[np.ndarray, np.nda
         if good:
             pieces[i] = np.array([c], dtype=object)
         else:
-            fixed = shapely.get_parts(shapely.make_valid(parts[i], method="structure"))
-            pieces[i] = fixed[(shapely.get_type_id(fixed) == 3) & (shapely.area(fixed) > 0)]
+            pieces[i] = areal_polygons(shapely.get_parts(shapely.make_valid(parts[i], method="structure")))
     logger.debug("clipper union: %d of %d polygons repaired (%d by make_valid)", bad.size, parts.size,
                  int((~ok).sum()))
     group_of = np.repeat(np.arange(poly_n.size), poly_n)

@@ -45,7 +45,7 @@ from geo.sectors import (
     sector_shapes,
     view_sectors,
 )
-from geo.union import GroupedUnion, coverage_union_polygons, grouped_union
+from geo.union import GroupedUnion, areal_polygons, coverage_union_polygons, grouped_union
 
 logger = logging.getLogger(__name__)
 
@@ -304,10 +304,10 @@ class TiledCoverage:
             fresh = edge_parts(todo)
         if fresh:
             fp = shapely.get_parts(np.asarray(fresh, dtype=object))
-            fp = fp[(shapely.get_type_id(fp) == 3) & (shapely.area(fp) > 0)]
+            fp = areal_polygons(fp)
             out.append(_strip_seam_vertices(fp, t) if fp.size else fp)
         parts = np.concatenate([np.asarray(o, dtype=object) for o in out]) if out else np.array([], dtype=object)
-        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)] if parts.size else parts
+        parts = areal_polygons(parts)
         if parts.size == 0:
             return parts
         labels = _seam_groups(parts, t)
@@ -325,7 +325,7 @@ class TiledCoverage:
             if bad.any():
                 fixed = [p for g in zones[bad] for p in shapely.get_parts(_polygonal_part(shapely.make_valid(g)))]
                 zones = np.concatenate([zones[~bad], np.asarray(fixed, dtype=object)])
-        return zones[(shapely.get_type_id(zones) == 3) & (shapely.area(zones) > 0)]
+        return areal_polygons(zones)
 
     def uncovered(self, geom_m: shapely.Geometry, *, check_valid: bool = True) -> shapely.Geometry:
         """``geom_m`` minus the coverage as one (Multi)Polygon (see :meth:`uncovered_parts`)."""
@@ -358,7 +358,7 @@ class TiledCoverage:
 
 def _polygons_of(geom: shapely.Geometry) -> np.ndarray:
     parts = shapely.get_parts(_polygonal_part(geom))
-    return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)] if parts.size else parts
+    return areal_polygons(parts)
 
 
 def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shapely.STRtree) -> np.ndarray:

@@ -58,6 +58,18 @@ def _ring_coords(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return coords, idx, starts
 
 
+def areal_polygons(geoms: np.ndarray) -> np.ndarray:
+    """The Polygons of ``geoms`` with area > 0 (an overlay's pieces without the points,
+    lines and empty pieces it can leave)."""
+    geoms = np.asarray(geoms, dtype=object)
+    return geoms[(shapely.get_type_id(geoms) == 3) & (shapely.area(geoms) > 0)]
+
+
+def _geos_union_parts(polys: np.ndarray) -> np.ndarray:
+    """One ``shapely.union_all`` of ``polys`` as its areal Polygons."""
+    return areal_polygons(shapely.get_parts(shapely.union_all(polys)))
+
+
 def enclosing_circles(polys: np.ndarray, rings=None) -> tuple[np.ndarray, np.ndarray]:
     """(centre (N, 2), radius (N,)) of a circle enclosing each polygon's exterior vertices.
 
@@ -236,7 +248,7 @@ def union_parts(polys: np.ndarray, is_disc: np.ndarray | None = None, *,
         params = np.asarray(params, dtype=float)[present]
         n_vertices = shapely.get_num_coordinates(polys) - 1
         return grouped_union(params, n_vertices, lambda idx: polys[idx], workers=workers, engine=engine).parts
-    return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+    return areal_polygons(parts)
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -385,19 +397,14 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
             ends = np.cumsum(got_n)
             done = {i: got[e - n:e] for i, e, n in zip(todo, ends.tolist(), got_n.tolist(), strict=True)}
             for j in failed.tolist():  # output Clipper2 gave that could not be read: GEOS for that group
-                u = shapely.get_parts(shapely.union_all(polygons(keep[groups[todo[j]]])))
-                done[todo[j]] = u[(shapely.get_type_id(u) == 3) & (shapely.area(u) > 0)]
+                done[todo[j]] = _geos_union_parts(polygons(keep[groups[todo[j]]]))
     else:
         built = polygons(keep[np.concatenate([lone, need])])
         alone_polys = np.asarray(built[:alone.size], dtype=object)
         by_row = dict(zip(need.tolist(), range(alone.size, alone.size + need.size), strict=True))
 
         def run(chunk: list) -> list:
-            out = []
-            for i in chunk:
-                u = shapely.get_parts(shapely.union_all(built[[by_row[r] for r in groups[i].tolist()]]))
-                out.append((i, u[(shapely.get_type_id(u) == 3) & (shapely.area(u) > 0)]))
-            return out
+            return [(i, _geos_union_parts(built[[by_row[r] for r in groups[i].tolist()]])) for i in chunk]
 
         if workers > 1 and len(todo) >= 4 * workers:
             from concurrent.futures import ThreadPoolExecutor
@@ -416,7 +423,6 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
 
 def _exterior_rings(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(coords, bounds) of the polygons' closed exterior rings (see :func:`geo.sectors.sector_rings`)."""
-    coords, idx = shapely.get_coordinates(shapely.get_exterior_ring(np.asarray(polys, dtype=object)),
-                                          return_index=True)
+    coords, idx, _ = _ring_coords(np.asarray(polys, dtype=object))
     ends = np.cumsum(np.bincount(idx, minlength=len(polys))).astype(np.int64)
     return coords, np.column_stack([np.r_[0, ends[:-1]], ends])

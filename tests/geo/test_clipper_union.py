@@ -236,17 +236,23 @@ def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir
     assert clipper_union._pool is None and not any(proc.is_alive() for proc in procs)
 
 
+def _three_groups_one_process():
+    """A ring of cells (a hole), a 3x3 block and a pair: (grid, bounds, groups, the union
+    computed in this process alone)."""
+    frame = [(i, j) for i in range(5) for j in range(5) if i in (0, 4) or j in (0, 4)]
+    cells = [*frame, *[(20 + i, j) for i in range(3) for j in range(3)], (40, 0), (41, 0)]
+    grid, bounds, _ = _cells(cells)
+    groups = [np.arange(16), np.arange(16, 25), np.arange(25, 27)]
+    return grid, bounds, groups, clipper_union.union_groups(grid, bounds, groups)
+
+
 @pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
 def test_a_worker_that_dies_is_replaced_by_this_process(monkeypatch, caplog):
     """A forked worker that exits without an answer: its groups are unioned here (logged),
     same parts as one process."""
     import os
 
-    frame = [(i, j) for i in range(5) for j in range(5) if i in (0, 4) or j in (0, 4)]
-    cells = [*frame, *[(20 + i, j) for i in range(3) for j in range(3)], (40, 0), (41, 0)]
-    grid, bounds, _ = _cells(cells)
-    groups = [np.arange(16), np.arange(16, 25), np.arange(25, 27)]
-    one = clipper_union.union_groups(grid, bounds, groups)
+    grid, bounds, groups, one = _three_groups_one_process()
     monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
     monkeypatch.setattr(clipper_union, "_serve", lambda *a: os._exit(3))
     with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), clipper_union.early_workers(2):
@@ -262,11 +268,7 @@ def test_a_worker_that_hangs_is_stopped_at_its_deadline(monkeypatch, caplog):
     call does not read a stale answer from it."""
     import time
 
-    frame = [(i, j) for i in range(5) for j in range(5) if i in (0, 4) or j in (0, 4)]
-    cells = [*frame, *[(20 + i, j) for i in range(3) for j in range(3)], (40, 0), (41, 0)]
-    grid, bounds, _ = _cells(cells)
-    groups = [np.arange(16), np.arange(16, 25), np.arange(25, 27)]
-    one = clipper_union.union_groups(grid, bounds, groups)
+    grid, bounds, groups, one = _three_groups_one_process()
     monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
     monkeypatch.setattr(clipper_union, "WORKER_DEADLINE_MIN_S", 0.5)
     monkeypatch.setattr(clipper_union, "_serve", lambda *a: time.sleep(60))
