@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disaster_ops.detect.records import Detections
-from disaster_ops.people.tracking import UNTRACKED
+from disaster_ops.people.tracking import UNTRACKED, iou_matrix
 
 SPEED_SMOOTHING = 0.5  # weight of the newest step in the track's speed estimate (0..1)
 REAPPEAR_IOU = 0.1  # a detection on no track overlapping a hidden one's predicted box this much is them
@@ -96,7 +96,7 @@ class HiddenPeople:
             if any(f.first_s > s.last_s and _near(box, f, reach_px) for f in fresh):
                 del self._seen[tid]
                 continue
-            if any(_iou(box, b) >= REAPPEAR_IOU for b in loose):
+            if loose and iou_matrix(box[None], np.asarray(loose)).max() >= REAPPEAR_IOU:
                 continue  # detected now, on no track yet: already counted
             if unseen_s <= self.hold_s or (unseen_s <= self.occluded_hold_s and self._may_be_hidden(box, persons, w, h)):
                 hidden.append((tid, box))
@@ -167,9 +167,3 @@ def _intersection(a: np.ndarray, b: np.ndarray) -> float:
     iw = min(a[2], b[2]) - max(a[0], b[0])
     ih = min(a[3], b[3]) - max(a[1], b[1])
     return float(iw * ih) if iw > 0 and ih > 0 else 0.0
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    inter = _intersection(a, b)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

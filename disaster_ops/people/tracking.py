@@ -52,7 +52,7 @@ class PersonTracker:
             # Kalman estimate, which lags a person who is falling: supervision's own mapping
             # (IoU >= 0.5) then drops them, so match with a looser IoU here.
             boxes = np.array([t.tlbr for t in tracks], np.float32)
-            iou = _iou_matrix(persons.xyxy, boxes)
+            iou = iou_matrix(persons.xyxy, boxes)
             rows, cols = linear_sum_assignment(-iou)
             for r, c in zip(rows, cols):
                 if iou[r, c] >= MIN_MAPPING_IOU:
@@ -60,7 +60,7 @@ class PersonTracker:
         return persons.with_data(track_id=ids)
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box of ``a`` (n, 4) with every box of ``b`` (m, 4), xyxy."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
