@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
 
+from geo import forked_workers
 from geo.union import areal_polygons
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
     as polygons (a hole ring in no shell: never seen; those have no parts here and the
     caller unions them another way).
 
-    ``workers`` > 1 inside :func:`early_workers`: the Clipper2 calls (clipper2-py holds the
+    ``workers`` > 1 inside :func:`geo.forked_workers.early_workers`: the Clipper2 calls (clipper2-py holds the
     GIL, so threads give nothing) are shared with up to ``workers - 1`` of its forked
     processes when there is enough work (:data:`PARALLEL_MIN_RINGS` rings); each takes a
     share of the groups of about equal estimated cost (:func:`_shares`) as flat int64
@@ -120,7 +120,7 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
         return flat, length, group_rings
 
     n_rings = sum(len(g) for g in groups)
-    pool = _pool or []
+    pool = forked_workers.pool() if _clipper2 is not None else []
     helpers = min(int(workers) - 1, len(pool), len(groups) - 1)
     if helpers > 0 and n_rings >= PARALLEL_MIN_RINGS:
         shares = _shares(np.array([int(bounds[g, 1].sum() - bounds[g, 0].sum()) for g in groups]), helpers + 1)
@@ -145,11 +145,6 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
 
 
 PARALLEL_MIN_RINGS = 20_000  # fewer rings than this: one process (a fork costs ~10-30 ms)
-# A worker's answer is awaited at most this long, or WORKER_DEADLINE_FACTOR times what this
-# process took for its own share (shares are dealt to take about the same time), whichever
-# is longer; then the worker is stopped and its share done here.
-WORKER_DEADLINE_MIN_S = 30.0
-WORKER_DEADLINE_FACTOR = 20.0
 
 
 def _shares(n_vertices: np.ndarray, workers: int) -> list[np.ndarray]:
@@ -180,63 +175,6 @@ def _in_group_order(done: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     n_parts[gid] = per_group
     failed = np.sort(np.concatenate([w[d[2]] for w, d in zip(shares, done, strict=True)])).astype(np.int64)
     return parts, n_parts, failed
-
-
-def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-_pool: list | None = None  # (process, to_child, from_child) of the union workers, see early_workers
-
-
-@contextmanager
-def early_workers(workers: int) -> Iterator[None]:
-    """Fork ``workers - 1`` union worker processes now, for :func:`union_groups` calls in
-    the body (stopped on exit).
-
-    Forked early, while the process is small: a fork at union time (a ~400 MB heap)
-    made both processes copy every heap page they wrote afterwards (+0.2-0.5 s of system
-    CPU on the province). A worker waits for a share of groups (flat int64 arrays through
-    a pipe), unions it with Clipper2 and sends the rings back the same way; unused, it
-    costs the fork. No-op without clipper2, without fork, or for ``workers`` <= 1.
-    """
-    global _pool
-    if workers <= 1 or _clipper2 is None or _pool is not None or not _can_fork():
-        yield
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    pool: list = []
-    try:
-        for _ in range(workers - 1):
-            job_recv, job_send = ctx.Pipe(duplex=False)
-            out_recv, out_send = ctx.Pipe(duplex=False)
-            inherited = [c for _, a, b in pool for c in (a, b)] + [job_send, out_recv]
-            proc = ctx.Process(target=_serve, args=(job_recv, out_send, inherited), daemon=True)
-            proc.start()
-            job_recv.close()
-            out_send.close()
-            pool.append((proc, job_send, out_recv))
-        _pool = pool
-        yield
-    finally:
-        _pool = None
-        for proc, job_send, out_recv in pool:
-            job_send.close()  # the worker reads EOF and exits
-            out_recv.close()
-        for proc, _, _ in pool:
-            proc.join(timeout=5)
-            if proc.is_alive():  # pragma: no cover - a worker stuck in a union
-                proc.kill()
-                proc.join()
-
-
-def _send(conn, arrays) -> None:
-    for a in arrays:
-        conn.send_bytes(np.ascontiguousarray(a).tobytes())
 
 
 def _recv_job(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -272,57 +210,38 @@ def _recv_answer(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return parts, n_parts, failed
 
 
-def _serve(job_recv, out_send, inherited) -> None:  # pragma: no cover - runs in the forked worker
-    """A union worker: shares of groups in, their valid polygons out, until the pipe closes."""
-    for c in inherited:
-        c.close()
-    cl = _clipper2
-    fill = cl.FillRule.NON_ZERO
-    while True:
-        try:
-            flat, length, per_group, origins = _recv_job(job_recv)
-        except EOFError:
-            return
-        ring_at = np.r_[0, np.cumsum(length)].tolist()
-        group_at = np.r_[0, np.cumsum(per_group)].tolist()
-        rings: list[np.ndarray] = []
-        out_n = np.zeros(per_group.size, dtype=np.int64)
-        for k in range(per_group.size):
-            out = cl.union([flat[ring_at[r]:ring_at[r + 1]] for r in range(group_at[k], group_at[k + 1])], fill)
-            rings.extend(out)
-            out_n[k] = len(out)
-        out_len = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
-        out_flat = np.concatenate(rings).astype(np.int64, copy=False) if rings else np.zeros((0, 2), dtype=np.int64)
-        answer = _answer(*_polygons(out_flat, out_len, out_n, origins))
-        try:
-            _send(out_send, answer)
-        except OSError:  # the parent stopped listening (it failed or is exiting)
-            return
+def _union_job(conn) -> list[np.ndarray]:  # pragma: no cover - runs in a forked worker
+    """A worker's share of groups in (flat arrays), their valid polygons out."""
+    flat, length, per_group, origins = _recv_job(conn)
+    fill = _clipper2.FillRule.NON_ZERO
+    ring_at = np.r_[0, np.cumsum(length)].tolist()
+    group_at = np.r_[0, np.cumsum(per_group)].tolist()
+    rings: list[np.ndarray] = []
+    out_n = np.zeros(per_group.size, dtype=np.int64)
+    for k in range(per_group.size):
+        out = _clipper2.union([flat[ring_at[r]:ring_at[r + 1]] for r in range(group_at[k], group_at[k + 1])], fill)
+        rings.extend(out)
+        out_n[k] = len(out)
+    out_len = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
+    out_flat = np.concatenate(rings).astype(np.int64, copy=False) if rings else np.zeros((0, 2), dtype=np.int64)
+    return _answer(*_polygons(out_flat, out_len, out_n, origins))
 
 
 def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list) -> list:
     """``run(shares[0])`` here while the workers of ``pool`` union the other shares (their
-    inputs in ``jobs``) and make them valid polygons; a worker that fails or died: its share
-    is run here (logged)."""
-    sent = []
-    for (proc, job_send, out_recv), job in zip(pool, jobs, strict=True):
-        try:
-            _send(job_send, job)
-            sent.append(True)
-        except OSError:
-            sent.append(False)
+    inputs in ``jobs``) and make them valid polygons; a worker that fails, died or misses
+    its deadline (:func:`geo.forked_workers.deadline_s`): its share is run here (logged)."""
+    sent = [forked_workers.send(w, b"union", job) for w, job in zip(pool, jobs, strict=True)]
     t0 = time.monotonic()
     out = [run(shares[0])]
-    deadline = time.monotonic() + max(WORKER_DEADLINE_MIN_S, WORKER_DEADLINE_FACTOR * (time.monotonic() - t0))
-    for k, ((proc, _, out_recv), ok) in enumerate(zip(pool, sent, strict=True)):
+    deadline = time.monotonic() + forked_workers.deadline_s(time.monotonic() - t0)
+    for k, (worker, ok) in enumerate(zip(pool, sent, strict=True)):
         which = shares[k + 1]
         try:
             if not ok:
                 raise OSError("could not send the work")
-            if not out_recv.poll(max(0.0, deadline - time.monotonic())):
-                proc.kill()  # stuck: it must not answer a later call with this share's result
-                raise TimeoutError("no answer before the deadline; stopped")
-            got = _recv_answer(out_recv)
+            forked_workers.wait(worker, deadline - time.monotonic())
+            got = _recv_answer(worker[2])
             if got[1].size != which.size:
                 raise ValueError("wrong number of groups")
             out.append(got)

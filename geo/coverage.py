@@ -23,8 +23,10 @@ coverage union, not a full overlay.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -89,6 +91,29 @@ class CoverageResult:
     cameras_used: int
     invalid_cameras: list[tuple[str, str]] = field(default_factory=list)
     _covered_m: shapely.Geometry | None = field(default=None, repr=False)
+    _ranked: _RankedZones | None = field(default=None, repr=False)  # set while the output is unchecked
+
+    def output_check(self) -> Callable[[], CoverageResult]:
+        """For a result of ``uncovered_zones(..., check_output=False)``: start the validity
+        check of the zones' lon/lat polygons (on a forked worker when one runs and the zones
+        are large, :func:`geo.forked_workers.validity`) and return a function that waits for
+        it and gives the checked result: this one when every polygon was valid (the usual
+        case), else a copy with the broken zones repaired as ``check_output=True`` would have."""
+        from geo import forked_workers
+
+        ranked = self._ranked
+        if ranked is None:
+            return lambda: self
+        pending = forked_workers.validity(ranked.wgs)
+
+        def checked() -> CoverageResult:
+            valid = pending.result()
+            self._ranked = None
+            if valid.all():
+                return self
+            return dataclasses.replace(self, zones=ranked.zones(valid))
+
+        return checked
 
     @property
     def covered_m(self) -> shapely.Geometry:
@@ -970,6 +995,7 @@ def uncovered_zones(
     defaults: SectorDefaults | None = None,
     arc_step_deg: float = DEFAULT_ARC_STEP_DEG,
     repair: bool = True,
+    check_output: bool = True,
 ) -> CoverageResult:
     """The parts of ``aoi`` that no camera sees, ranked.
 
@@ -981,6 +1007,9 @@ def uncovered_zones(
         defaults: fill values for missing camera parameters (plain ``Cameras`` only).
         arc_step_deg: arc vertex spacing of sectors (plain ``Cameras`` only).
         repair: repair an invalid AOI polygon (make_valid) instead of raising.
+        check_output: check (and repair) the zones' lon/lat polygons now; False leaves the
+            check to the caller (:meth:`CoverageResult.output_check`), e.g. to run it on a
+            worker process while the file is written.
 
     Raises:
         InvalidGeometryError: the AOI is empty, not polygonal, not lon/lat, or unrepairable.
@@ -1046,15 +1075,47 @@ def uncovered_zones(
         order = np.lexsort((-areas, dist))
     else:
         order = np.argsort(-areas, kind="stable")
-    zones: list[UncoveredZone] = []
-    if parts.size:
-        parts, areas = parts[order], areas[order]
-        dist = dist[order] if dist is not None else None
-        wgs = wgs84_on_grid(frame, parts)  # reprojected and rounded in one coordinate pass
+    ranked = _RankedZones(frame, parts[order], areas[order], None if dist is None else dist[order])
+    zones = ranked.zones(ranked.valid_mask() if check_output else None)
+    logger.debug("uncovered_zones: %d cameras used, %d zones, covered %.1f%%", used, len(zones),
+                 100.0 * covered_area / aoi_area if aoi_area else 0.0)
+    return CoverageResult(
+        zones=zones, aoi_m=aoi_m, uncovered_m=uncovered, frame=frame,
+        aoi_area_m2=aoi_area, covered_area_m2=covered_area, uncovered_area_m2=uncovered_area,
+        dropped_area_m2=dropped, cameras_used=used, invalid_cameras=invalid, _covered_m=covered,
+        _ranked=None if check_output else ranked,
+    )
+
+
+@dataclass
+class _RankedZones:
+    """The uncovered zones in rank order (metric polygons, areas, distances) and their
+    output polygons: lon/lat rounded to :data:`OUTPUT_GRID_DEG` in one coordinate pass."""
+
+    frame: LocalFrame
+    parts: np.ndarray
+    areas: np.ndarray
+    dist: np.ndarray | None
+    wgs: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.wgs = wgs84_on_grid(self.frame, self.parts) if self.parts.size else np.array([], dtype=object)
+
+    def valid_mask(self) -> np.ndarray:
+        return shapely.is_valid(self.wgs) if self.wgs.size else np.zeros(0, dtype=bool)
+
+    def zones(self, valid: np.ndarray | None) -> list[UncoveredZone]:
+        """The zones, ranked; output polygons that are not ``valid`` (rounding broke them)
+        snapped / repaired from the unrounded lon/lat, and their metric zone made valid too
+        when the repair changed them. ``valid`` None: taken as valid (not checked)."""
+        parts, wgs = self.parts, self.wgs
+        if not parts.size:
+            return []
+        bad = np.zeros(parts.size, dtype=bool) if valid is None else ~np.asarray(valid, dtype=bool)
         changed = np.zeros(parts.size, dtype=bool)
-        bad = ~shapely.is_valid(wgs)
-        if bad.any():  # rounding broke these: snap / repair them from the unrounded lon/lat
-            raw = frame.geom_to_wgs84(parts[bad])
+        if bad.any():
+            wgs = wgs.copy()
+            raw = self.frame.geom_to_wgs84(parts[bad])
             fixed = valid_wgs84(raw)
             changed[bad] = shapely.get_num_coordinates(fixed) != shapely.get_num_coordinates(raw)
             wgs[bad] = fixed
@@ -1062,19 +1123,14 @@ def uncovered_zones(
             parts = parts.copy()
             parts[changed] = [_polygonal_part(shapely.make_valid(p)) for p in parts[changed]]
         cents = shapely.centroid(parts)
-        clats, clons = frame.to_latlon(shapely.get_x(cents), shapely.get_y(cents))
+        clats, clons = self.frame.to_latlon(shapely.get_x(cents), shapely.get_y(cents))
+        zones: list[UncoveredZone] = []
         for i in range(parts.size):
             if wgs[i].is_empty:  # collapsed below the output grid (a sub-centimetre sliver)
                 continue
             zones.append(UncoveredZone(
-                polygon_wgs84=wgs[i], polygon_m=parts[i], area_m2=float(areas[i]),
+                polygon_wgs84=wgs[i], polygon_m=parts[i], area_m2=float(self.areas[i]),
                 centroid_lat=float(clats[i]), centroid_lon=float(clons[i]), rank=len(zones) + 1,
-                distance_m=None if dist is None else float(dist[i]),
+                distance_m=None if self.dist is None else float(self.dist[i]),
             ))
-    logger.debug("uncovered_zones: %d cameras used, %d zones, covered %.1f%%", used, len(zones),
-                 100.0 * covered_area / aoi_area if aoi_area else 0.0)
-    return CoverageResult(
-        zones=zones, aoi_m=aoi_m, uncovered_m=uncovered, frame=frame,
-        aoi_area_m2=aoi_area, covered_area_m2=covered_area, uncovered_area_m2=uncovered_area,
-        dropped_area_m2=dropped, cameras_used=used, invalid_cameras=invalid, _covered_m=covered,
-    )
+        return zones

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -97,14 +97,29 @@ def _feature_head(zone) -> bytes:
     return b'{"type": "Feature", "properties": ' + props + b', "geometry": '
 
 
-def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None) -> str:
-    """Write ``zones`` (:class:`~geo.coverage.UncoveredZone`) to ``path``; returns the format used."""
+def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None,
+                before_commit: Callable[[], list | None] | None = None) -> str:
+    """Write ``zones`` (:class:`~geo.coverage.UncoveredZone`) to ``path``; returns the format used.
+
+    ``before_commit``: called once the file is written under its temporary name, before it
+    is renamed into place; when it returns zones, those are written instead (e.g. the
+    zones repaired after a validity check that ran while this file was written).
+    """
     path = Path(path)
     kind = format_for(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.part{path.suffix}")
+    _write(list(zones), tmp, kind)
+    if before_commit is not None:
+        again = before_commit()
+        if again is not None:
+            _write(list(again), tmp, kind)
+    tmp.replace(path)
+    return kind
+
+
+def _write(zones: list, tmp: Path, kind: str) -> None:
     if kind in ("geojson", "geojsonl"):
-        zones = list(zones)
         geometry = geometries_json([z.polygon_wgs84 for z in zones])
         # Written piece by piece: a province-wide zone's geometry is ~45 MB of text, and
         # each concatenation would copy it into fresh (page-faulted) memory.
@@ -120,9 +135,7 @@ def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None) -> str:
             if kind == "geojson":
                 fh.write(b"\n]}\n")
     else:
-        _write_gdal(list(zones), tmp, GDAL_DRIVERS["." + kind])
-    tmp.replace(path)
-    return kind
+        _write_gdal(zones, tmp, GDAL_DRIVERS["." + kind])
 
 
 def _write_gdal(zones: list, path: Path, driver: str) -> None:

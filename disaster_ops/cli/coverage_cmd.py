@@ -67,7 +67,7 @@ def coverage(
     Example: disaster-ops coverage --around 35.105,129.039 --radius-m 500 --out gaps.geojson"""
     from disaster_ops.cli._heap import batch_memory
     from disaster_ops.services.coverage import union_workers
-    from geo.clipper_union import early_workers
+    from geo.forked_workers import early_workers
 
     # A one-shot process: freed memory reused, no cyclic GC; union workers forked while
     # the process is still small (they share the Clipper2 unions of a large cold build).
@@ -111,17 +111,26 @@ def _coverage(out: Path, area: Path | None, around: str | None, radius_m: float,
 
             ensure_schema()
             index = cov_svc.db_index(aoi=aoi, overrides=overrides)
-        result = uncovered_zones(aoi, index, min_area_m2=min_area_m2, rank_from=rank_point)
+        # The output's validity check runs on a worker while the file is written (below).
+        result = uncovered_zones(aoi, index, min_area_m2=min_area_m2, rank_from=rank_point, check_output=False)
     except InputError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{cameras}: cannot read ({exc.strerror or exc})")
     except GeoError as exc:
         fail(str(exc))
+    checked = result.output_check()
+    final = [result]
+
+    def repaired_zones() -> list | None:  # the file is renamed into place only after the check
+        final[0] = checked()
+        return None if final[0] is result else final[0].zones
+
     try:
-        written = write_zones(result.zones, out, fmt=out_format)
+        written = write_zones(result.zones, out, fmt=out_format, before_commit=repaired_zones)
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror or exc})")
+    result = final[0]
     skipped = index.rows_skipped
 
     summary = {

@@ -36,22 +36,22 @@ def test_malloc_is_tuned_on_glibc():
 
 
 def test_union_workers_are_stopped_after_the_command_even_on_error():
-    """The coverage command forks its union workers early (geo.clipper_union.early_workers):
+    """The coverage command forks its union workers early (geo.forked_workers.early_workers):
     they are gone when it returns or fails, in an in-process caller too; one worker = none."""
     import multiprocessing
 
-    from geo import clipper_union
+    from geo import clipper_union, forked_workers
 
-    if not (clipper_union.available() and clipper_union._can_fork()):
+    if not (clipper_union.available() and forked_workers.can_fork()):
         pytest.skip("needs clipper2 and fork")
-    with clipper_union.early_workers(2):
-        procs = [proc for proc, _, _ in clipper_union._pool]
+    with forked_workers.early_workers(2):
+        procs = [proc for proc, _, _ in forked_workers._pool]
         assert len(procs) == 1 and procs[0].is_alive()
-    assert clipper_union._pool is None and not procs[0].is_alive()
-    with pytest.raises(RuntimeError), clipper_union.early_workers(3):
-        procs = [proc for proc, _, _ in clipper_union._pool]
+    assert forked_workers._pool is None and not procs[0].is_alive()
+    with pytest.raises(RuntimeError), forked_workers.early_workers(3):
+        procs = [proc for proc, _, _ in forked_workers._pool]
         raise RuntimeError("a command failing half-way")
-    assert clipper_union._pool is None and not any(p.is_alive() for p in procs)
-    with clipper_union.early_workers(1):
-        assert clipper_union._pool is None
+    assert forked_workers._pool is None and not any(p.is_alive() for p in procs)
+    with forked_workers.early_workers(1):
+        assert forked_workers._pool is None
     assert not multiprocessing.active_children()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo import clipper_union
+from geo import clipper_union, forked_workers
 from geo.union import grouped_union
 from tests.conftest import shared_path
 
@@ -167,9 +167,9 @@ def test_a_group_whose_output_cannot_be_read_is_unioned_by_geos(monkeypatch):
     ref = shapely.union_all(polys)
     assert shapely.area(g.parts).sum() == pytest.approx(ref.area, rel=1e-6)
     assert shapely.multipolygons(g.parts).symmetric_difference(ref).area < 1e-5 * ref.area
-    if clipper_union._can_fork():  # the same through a union worker (failed groups named back)
+    if forked_workers.can_fork():  # the same through a union worker (failed groups named back)
         monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
-        with clipper_union.early_workers(2):
+        with forked_workers.early_workers(2):
             w = grouped_union(params, nv, lambda idx: polys[idx], workers=2)
         assert (shapely.to_wkb(w.parts) == shapely.to_wkb(g.parts)).all() and (w.group_n == g.group_n).all()
 
@@ -210,7 +210,7 @@ def _busan_rows():
     return sh.params_m[ok], sh.n_seg[ok]
 
 
-@pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
+@pytest.mark.skipif(not forked_workers.can_fork(), reason="no fork on this platform")
 def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir):
     """The real Busan registry unioned with the Clipper2 calls shared by 1, 2 and 3
     processes (workers forked early, as the command does): the same parts, byte for byte,
@@ -226,14 +226,14 @@ def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir
 
     one = build(1)
     assert one.group_keys.shape[0] > 100
-    with clipper_union.early_workers(3):
-        procs = [proc for proc, _, _ in clipper_union._pool]
+    with forked_workers.early_workers(3):
+        procs = [proc for proc, _, _ in forked_workers._pool]
         assert len(procs) == 2 and all(proc.is_alive() for proc in procs)
         for workers in (2, 3, 3):  # (the workers serve several calls)
             got = build(workers)
             assert (got.group_n == one.group_n).all() and (got.group_keys == one.group_keys).all()
             assert (shapely.to_wkb(got.parts) == shapely.to_wkb(one.parts)).all()
-    assert clipper_union._pool is None and not any(proc.is_alive() for proc in procs)
+    assert forked_workers._pool is None and not any(proc.is_alive() for proc in procs)
 
 
 def _three_groups_one_process():
@@ -246,7 +246,7 @@ def _three_groups_one_process():
     return grid, bounds, groups, clipper_union.union_groups(grid, bounds, groups)
 
 
-@pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
+@pytest.mark.skipif(not forked_workers.can_fork(), reason="no fork on this platform")
 def test_a_worker_that_dies_is_replaced_by_this_process(monkeypatch, caplog):
     """A forked worker that exits without an answer: its groups are unioned here (logged),
     same parts as one process."""
@@ -254,14 +254,14 @@ def test_a_worker_that_dies_is_replaced_by_this_process(monkeypatch, caplog):
 
     grid, bounds, groups, one = _three_groups_one_process()
     monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
-    monkeypatch.setattr(clipper_union, "_serve", lambda *a: os._exit(3))
-    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), clipper_union.early_workers(2):
+    monkeypatch.setattr(forked_workers, "_serve", lambda *a: os._exit(3))
+    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), forked_workers.early_workers(2):
         two = clipper_union.union_groups(grid, bounds, groups, workers=2)
     assert "worker for" in caplog.text
     assert (two[1] == one[1]).all() and (shapely.to_wkb(two[0]) == shapely.to_wkb(one[0])).all()
 
 
-@pytest.mark.skipif(not clipper_union._can_fork(), reason="no fork on this platform")
+@pytest.mark.skipif(not forked_workers.can_fork(), reason="no fork on this platform")
 def test_a_worker_that_hangs_is_stopped_at_its_deadline(monkeypatch, caplog):
     """A forked worker that never answers does not hang the command: at the deadline it is
     stopped and its groups are unioned here (logged), same parts as one process; a later
@@ -270,14 +270,14 @@ def test_a_worker_that_hangs_is_stopped_at_its_deadline(monkeypatch, caplog):
 
     grid, bounds, groups, one = _three_groups_one_process()
     monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
-    monkeypatch.setattr(clipper_union, "WORKER_DEADLINE_MIN_S", 0.5)
-    monkeypatch.setattr(clipper_union, "_serve", lambda *a: time.sleep(60))
-    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), clipper_union.early_workers(2):
+    monkeypatch.setattr(forked_workers, "DEADLINE_MIN_S", 0.5)
+    monkeypatch.setattr(forked_workers, "_serve", lambda *a: time.sleep(60))
+    with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), forked_workers.early_workers(2):
         t0 = time.monotonic()
         two = clipper_union.union_groups(grid, bounds, groups, workers=2)
         waited_s = time.monotonic() - t0
         again = clipper_union.union_groups(grid, bounds, groups, workers=2)
-        procs = [proc for proc, _, _ in clipper_union._pool]
+        procs = [proc for proc, _, _ in forked_workers._pool]
     assert "deadline" in caplog.text
     assert waited_s < 30  # not the worker's 60 s
     for got in (two, again):
