@@ -66,12 +66,13 @@ def coverage(
 
     Example: disaster-ops coverage --around 35.105,129.039 --radius-m 500 --out gaps.geojson"""
     from disaster_ops.cli._heap import batch_memory
-    from disaster_ops.services.coverage import union_workers
+    from disaster_ops.services.coverage import background_cache_writes, union_workers
     from geo.forked_workers import early_workers
 
-    # A one-shot process: freed memory reused, no cyclic GC; union workers forked while
-    # the process is still small (they share the Clipper2 unions of a large cold build).
-    with batch_memory(), early_workers(union_workers()):
+    # A one-shot process: freed memory reused, no cyclic GC; workers forked while the
+    # process is still small (they share the Clipper2 unions of a large cold build and
+    # check the output while it is written); the index cache written beside the query.
+    with batch_memory(), early_workers(union_workers()), background_cache_writes():
         _coverage(out, area, around, radius_m, cameras, fov_deg, range_m, min_area_m2, rank_from, out_format,
                   as_json)
 

@@ -26,6 +26,8 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +36,7 @@ import numpy as np
 
 from disaster_ops.config import get_settings
 from geo.aoi import PointRadius
-from geo.coverage import CoverageIndex, _aoi_bounds_wgs84, _candidates
+from geo.coverage import CoverageIndex, _aoi_bounds_wgs84, _candidates, write_npz
 from geo.sectors import Cameras
 
 if TYPE_CHECKING:
@@ -44,8 +46,9 @@ logger = logging.getLogger(__name__)
 
 WHOLE_INDEX_SHARE = 0.25
 # 2: per-tile gaps stored with the pieces; 3: 4 km tiles; 4: the union itself; 5: kept per group (reuse);
-# 6: groups unioned by Clipper2 on a 1 mm grid (geo.clipper_union), groups within 2 mm joined
-_CACHE_VERSION = "6"
+# 6: groups unioned by Clipper2 on a 1 mm grid (geo.clipper_union), groups within 2 mm joined;
+# 7: the union stored as flat coordinate arrays instead of WKB
+_CACHE_VERSION = "7"
 _memory: dict[str, CoverageIndex] = {}
 _lock = threading.Lock()
 
@@ -103,13 +106,45 @@ def _store(key: str, idx: CoverageIndex) -> None:
     with _lock:
         _memory.clear()  # one registry version at a time in memory
         _memory[key] = idx
+    arrays = idx.save_arrays()
+    if _writers is not None:  # inside background_cache_writes(): the file is written on a thread
+        t = threading.Thread(target=_write_cache, args=(key, arrays), name="coverage-cache", daemon=False)
+        t.start()
+        _writers.append(t)
+    else:
+        _write_cache(key, arrays)
+
+
+def _write_cache(key: str, arrays: dict) -> None:
     try:
         d = _cache_dir()
         for old in d.glob(f"{key.split('-')[0]}-*.npz"):
             old.unlink(missing_ok=True)  # older versions of the same source
-        idx.save(d / f"{key}.npz")
+        write_npz(d / f"{key}.npz", arrays)
     except OSError as exc:
         logger.warning("coverage cache not written (%s)", exc)
+
+
+_writers: list[threading.Thread] | None = None
+
+
+@contextmanager
+def background_cache_writes() -> Iterator[None]:
+    """Index cache files built in the body are written on a thread while the caller goes on
+    (the coverage command: on the province the ~25 MB write is ~0.25 s of kernel time,
+    done beside the query); every one is written before this returns. The in-memory index
+    is there at once either way."""
+    global _writers
+    if _writers is not None:
+        yield
+        return
+    _writers = []
+    try:
+        yield
+    finally:
+        writers, _writers = _writers, None
+        for t in writers:
+            t.join()
 
 
 def _previous(key: str) -> CoverageIndex | None:

@@ -265,3 +265,37 @@ def test_a_damaged_cache_is_rebuilt_not_reused(tmp_path, data_dir):
     _cluster_csv(reg, lat, lon)
     changed = cov_svc.file_index(reg)  # nothing to reuse: a full build, same as from scratch
     assert changed.groups.reused == 0 and changed.groups.unioned > 5
+
+
+def test_the_cache_keeps_the_union_exactly_and_can_be_written_beside_the_query(tmp_path, data_dir):
+    """Cache version 7 keeps the union as flat coordinate arrays: read back, the same parts
+    byte for byte; an index cache of the earlier WKB layout still loads (a rebuild may take
+    groups from it). Inside ``background_cache_writes`` (the coverage command) the file is
+    written on a thread: the index is usable at once and the file is complete on exit."""
+    from disaster_ops.services import coverage as cov_svc
+    from geo.coverage import CoverageIndex, _wkb_blob
+
+    rng = np.random.default_rng(7)
+    reg = tmp_path / "cams.csv"
+    _cluster_csv(reg, 35.15 + rng.normal(0, 0.006, 300), 129.05 + rng.normal(0, 0.006, 300))
+    cache_dir = data_dir / "cache" / "coverage"
+    with cov_svc.background_cache_writes():
+        idx = cov_svc.file_index(reg)
+        assert idx.covered_area_m2 > 0  # answered before the file is necessarily there
+    (cache,) = cache_dir.glob("*.npz")
+    assert not list(cache_dir.glob(".*"))  # no temporary file left
+    back = CoverageIndex.load(cache)
+    assert shapely.get_num_interior_rings(idx.union).sum() > 0  # holes round-trip too
+    assert (shapely.to_wkb(back.union) == shapely.to_wkb(idx.union)).all()
+    assert (back.groups.group_keys == idx.groups.group_keys).all()
+    with np.load(cache) as z:  # the earlier layout: the union as WKB
+        fields = {k: z[k] for k in z.files if not k.startswith("union_")}
+    blob, fields["union_offsets"] = _wkb_blob(idx.union)
+    fields["union"] = np.frombuffer(blob, dtype=np.uint8)
+    np.savez(tmp_path / "v6.npz", **fields)
+    assert (shapely.to_wkb(CoverageIndex.load(tmp_path / "v6.npz").union) == shapely.to_wkb(idx.union)).all()
+    fields = {k: z for k, z in np.load(cache).items()}
+    fields["union_ring_offsets"] = fields["union_ring_offsets"][:-1]  # offsets that do not add up
+    np.savez(tmp_path / "bad.npz", **fields)
+    with pytest.raises(ValueError, match="union arrays"):
+        CoverageIndex.load(tmp_path / "bad.npz")
