@@ -43,7 +43,6 @@ from geo.sectors import (
     Cameras,
     SectorDefaults,
     sector_polygons,
-    sector_rings,
     sector_shapes,
     view_sectors,
 )
@@ -752,8 +751,7 @@ class CoverageIndex:
             params, n_seg = shapes.params_m[ok], shapes.n_seg[ok]
             previous = reuse.groups if reuse is not None and reuse.arc_step_deg == arc_step_deg else None
             grouped = grouped_union(params, n_seg + 2, lambda idx: sector_polygons(params[idx], n_seg[idx]),
-                                    previous=previous, salt=_UNION_SALT, workers=workers,
-                                    rings=lambda idx: sector_rings(params[idx], n_seg[idx]))
+                                    previous=previous, salt=_UNION_SALT, workers=workers, sectors=True)
             problems = [(str(shapes.cameras.ids[i]), str(shapes.reasons[i])) for i in np.flatnonzero(~shapes.valid)]
             return cls(shapes.frame, shapes.cameras.subset(shapes.valid), None, problems, arc_step_deg,
                        union=grouped.parts, groups=grouped)

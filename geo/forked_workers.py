@@ -5,7 +5,9 @@ nothing; processes forked while the command is still small (before it reads any 
 fork of a ~400 MB heap made both processes copy every page they wrote afterwards) take
 work as flat arrays through a pipe and answer the same way. Two kinds of job:
 
-* ``union``: a share of the per-group Clipper2 unions (:func:`geo.clipper_union.union_groups`);
+* ``union``: a share of the per-group Clipper2 unions (:func:`geo.clipper_union.union_groups`),
+  or ``sectors``, the same from the sectors' shape rows
+  (:func:`geo.clipper_union.union_sector_groups`: the worker builds the rings);
 * ``valid``: ``shapely.is_valid`` of polygons (:func:`validity`), run while the parent
   writes the output file that needs the answer before it is renamed into place.
 
@@ -36,7 +38,8 @@ DEADLINE_FACTOR = 20.0
 VALIDITY_MIN_COORDS = 200_000  # fewer coordinates: checked here (the transfer would cost more)
 
 # kind -> "module:function" reading the job from the pipe and returning the answer arrays
-JOBS: dict[bytes, str] = {b"union": "geo.clipper_union:_union_job", b"valid": "geo.forked_workers:_validity_job"}
+JOBS: dict[bytes, str] = {b"union": "geo.clipper_union:_union_job", b"sectors": "geo.clipper_union:_sector_job",
+                          b"valid": "geo.forked_workers:_validity_job"}
 _pool: list | None = None  # (process, to_child, from_child) per worker, see early_workers
 
 

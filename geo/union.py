@@ -324,7 +324,7 @@ def union_engine(engine: str | None = None) -> str:
 def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable[[np.ndarray], np.ndarray], *,
                   previous: GroupedUnion | None = None, salt: bytes = b"", workers: int = 1,
                   rings: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
-                  engine: str | None = None) -> GroupedUnion:
+                  engine: str | None = None, sectors: bool = False) -> GroupedUnion:
     """The union of the sectors with shape rows ``params`` as a :class:`GroupedUnion`.
 
     ``polygons(idx)`` returns the polygons of rows ``idx`` (built on demand: rows dropped
@@ -340,7 +340,10 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
     (:func:`geo.clipper_union.union_groups`; ``rings(idx)`` gives the closed rings of rows
     ``idx`` as ``(coords, bounds)``, e.g. :func:`geo.sectors.sector_rings`, else they are
     read from ``polygons``: group members' polygons are then never built), its Clipper2 calls
-    shared with ``workers - 1`` forked processes on large inputs (same result); ``"geos"``
+    shared with ``workers - 1`` forked processes on large inputs (same result); with
+    ``sectors`` the rows are view-sector shape rows (``n_vertices`` = segments + 2) and each
+    process builds the rings of its share itself (:func:`geo.clipper_union.union_sector_groups`,
+    what the product does); ``"geos"``
     runs one ``union_all`` per group in shape-row order, optionally on ``workers`` threads
     (GEOS releases the GIL). The engine is part of the group keys, so parts of one engine are
     never reused by the other.
@@ -386,14 +389,15 @@ def grouped_union(params: np.ndarray, n_vertices: np.ndarray, polygons: Callable
         alone_polys = np.asarray(polygons(keep[lone]), dtype=object) if lone.size else np.array([], dtype=object)
         done = {}
         if todo:
-            if rings is not None:
-                coords, bounds = rings(keep[need])
-            else:
-                coords, bounds = _exterior_rings(polygons(keep[need]))
             at = np.r_[0, np.cumsum([groups[i].size for i in todo])]
-            got, got_n, failed = clipper_union.union_groups(
-                clipper_union.to_grid(coords), bounds, [np.arange(at[j], at[j + 1]) for j in range(len(todo))],
-                workers=workers)
+            local_groups = [np.arange(at[j], at[j + 1]) for j in range(len(todo))]
+            if sectors:  # each process builds the rings of its share from the rows
+                got, got_n, failed = clipper_union.union_sector_groups(
+                    params[keep[need]], n_vertices[keep[need]] - 2, local_groups, workers=workers)
+            else:
+                coords, bounds = rings(keep[need]) if rings is not None else _exterior_rings(polygons(keep[need]))
+                got, got_n, failed = clipper_union.union_groups(clipper_union.to_grid(coords), bounds, local_groups,
+                                                                workers=workers)
             ends = np.cumsum(got_n)
             done = {i: got[e - n:e] for i, e, n in zip(todo, ends.tolist(), got_n.tolist(), strict=True)}
             for j in failed.tolist():  # output Clipper2 gave that could not be read: GEOS for that group

@@ -224,16 +224,35 @@ def test_forked_workers_give_the_same_bytes_as_one_process(monkeypatch, data_dir
         return grouped_union(params, n_seg + 2, lambda idx: sector_polygons(params[idx], n_seg[idx]),
                              rings=lambda idx: sector_rings(params[idx], n_seg[idx]), workers=workers)
 
+    def build_from_rows(workers):  # what the product does: each process builds its share's rings
+        return grouped_union(params, n_seg + 2, lambda idx: sector_polygons(params[idx], n_seg[idx]),
+                             sectors=True, workers=workers)
+
     one = build(1)
     assert one.group_keys.shape[0] > 100
     with forked_workers.early_workers(3):
         procs = [proc for proc, _, _ in forked_workers._pool]
         assert len(procs) == 2 and all(proc.is_alive() for proc in procs)
-        for workers in (2, 3, 3):  # (the workers serve several calls)
-            got = build(workers)
+        for workers, how in ((2, build), (3, build), (3, build_from_rows), (1, build_from_rows),
+                             (2, build_from_rows)):  # (the workers serve several calls)
+            got = how(workers)
             assert (got.group_n == one.group_n).all() and (got.group_keys == one.group_keys).all()
             assert (shapely.to_wkb(got.parts) == shapely.to_wkb(one.parts)).all()
     assert forked_workers._pool is None and not any(proc.is_alive() for proc in procs)
+
+
+def test_a_sectors_ring_is_the_same_doubles_whatever_rows_it_is_built_with():
+    """union_sector_groups builds each share's rings apart: on the real Busan rows, the rings
+    of any subset are bit for bit the rings of the same rows built all together."""
+    from geo.sectors import sector_rings
+
+    params, n_seg = _busan_rows()
+    coords, bounds = sector_rings(params, n_seg)
+    rng = np.random.default_rng(3)
+    for rows in (rng.choice(n_seg.size, 777, replace=False), np.arange(1, n_seg.size, 2), np.array([5])):
+        sub, sub_bounds = sector_rings(params[rows], n_seg[rows])
+        for i, r in enumerate(rows.tolist()):
+            assert sub[sub_bounds[i, 0]:sub_bounds[i, 1]].tobytes() == coords[bounds[r, 0]:bounds[r, 1]].tobytes()
 
 
 def _three_groups_one_process():
