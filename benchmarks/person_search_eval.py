@@ -380,9 +380,8 @@ def evaluate_drone(shared: Path, *, confidences: tuple[str, ...] = ("sure", "lik
             pid, cam = p["person"], int(p["described_from"][0])
             run("description", {"description": ps.Description(upper=tuple(p["upper"]), lower=tuple(p["lower"]))},
                 pid, cam)
-            upper = tuple(dict.fromkeys([*p["upper"], *p.get("bag", [])]))
-            run("description_with_bag", {"description": ps.Description(upper=upper, lower=tuple(p["lower"]))},
-                pid, cam)
+            run("description_with_bag", {"description": ps.Description(
+                upper=tuple(p["upper"]), lower=tuple(p["lower"]), bag=tuple(p.get("bag", [])))}, pid, cam)
             mine = sorted((c, sid) for sid, (lab, c, _t) in book.items() if lab == pid)
             for qcam in sorted({c for c, _ in mine}):
                 sids = [sid for c, sid in mine if c == qcam]
@@ -406,18 +405,174 @@ def evaluate_drone(shared: Path, *, confidences: tuple[str, ...] = ("sure", "lik
             **{k: summary(v, k.startswith("photo")) for k, v in res.items()}}
 
 
+# -- development set: PETS 2009 S2.L1 with the product's own detector and tracker boxes ---------
+
+DET_EVERY = 2  # detector on every 2nd frame (5 frames/s), as the drone set
+MATCH_IOU, IGNORE_IOU = 0.5, 0.2
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def pets_detector_boxes(shared: Path, cache: Path | None = None) -> list[list]:
+    """The product's person detector and ByteTrack on every 2nd PETS frame, one sighting per
+    track per second (``SightingSampler(1.0)``), each labelled with the published box it
+    overlaps most: its person at IoU >= 0.5, ``ignore`` at 0.2-0.5 (a box around two people
+    or half of one), ``none`` below (not a person: a distractor per track). Rows:
+    [frame, track, x1, y1, x2, y2, person]. ``cache``: a JSON file read if present, written
+    otherwise (the detector takes minutes on 2 cores)."""
+    if cache is not None and cache.is_file():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    import pandas as pd
+
+    from disaster_ops.detect.backends.person_yolo import PersonDetector
+    from disaster_ops.people.tracking import PersonTracker
+    from disaster_ops.services.sightings import SightingSampler
+
+    base = shared / CLIP_REL
+    frames = read_frames(base / "s2l1_view001.mp4")
+    gt = {int(f): g for f, g in pd.read_csv(base / "gt_boxes.csv").groupby("frame")}
+    det, trk, sampler = PersonDetector(threads=1), PersonTracker(fps=FPS / DET_EVERY), SightingSampler(1.0)
+    rows = []
+    for i in range(0, len(frames), DET_EVERY):
+        d = trk.update(det.detect_batch([frames[i]])[0])
+        for k in np.flatnonzero(sampler.due(d.data["track_id"], i / FPS)):
+            box = [round(float(v), 1) for v in d.xyxy[k]]
+            best, who = 0.0, "none"
+            for r in (gt[i].itertuples() if i in gt else ()):
+                v = _iou(box, (r.x1, r.y1, r.x2, r.y2))
+                if v > best:
+                    best, who = v, str(int(r.track_id))
+            who = who if best >= MATCH_IOU else ("ignore" if best >= IGNORE_IOU else "none")
+            rows.append([i, int(d.data["track_id"][k]), *box, who])
+    if cache is not None:
+        cache.write_text(json.dumps(rows), encoding="utf-8")
+    return rows
+
+
+def evaluate_pets_detector(shared: Path, cache: Path | None = None) -> dict:
+    """Description and witness-photo queries on PETS with the detector's boxes (gallery: the
+    product's tracks; targets: the person's sightings at least ``GAP_S`` from the query's
+    frame, nearer ones ignored; per person and per track)."""
+    import cv2
+    from sqlmodel import Session, select
+
+    from disaster_ops.people.appearance import FEATURE_VERSION, appearance_of
+    from disaster_ops.services import person_search as ps
+    from disaster_ops.services import sightings
+    from disaster_ops.services.roles import Principal, Role
+    from disaster_ops.storage.db import make_engine
+    from disaster_ops.storage.migrate import upgrade
+    from disaster_ops.storage.models import PersonSighting, SourceKind
+
+    boxes = pets_detector_boxes(shared, cache)
+    frames = read_frames(shared / CLIP_REL / "s2l1_view001.mp4")
+    import pandas as pd
+
+    gt = pd.read_csv(shared / CLIP_REL / "gt_boxes.csv")
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    me = Principal("eval.manager", Role.MANAGER)
+    res: dict[str, list[Outcome]] = {k: [] for k in ("description_per_person", "description", "photo_file_per_person",
+                                                     "photo_file")}
+    with tempfile.TemporaryDirectory() as tmp:
+        eng = make_engine(f"sqlite:///{Path(tmp) / 'petsdet.db'}")
+        upgrade(eng)
+        rows, who = [], {}
+        for frame, track, x1, y1, x2, y2, person in boxes:
+            app = appearance_of(frames[frame], (x1, y1, x2, y2))
+            if app is None:
+                continue
+            rows.append(PersonSighting(
+                source_kind=SourceKind.CCTV, camera_key="pets2009-view001", captured_at=T0 + timedelta(seconds=frame / FPS),
+                track_id=track, x1=x1, y1=y1, x2=x2, y2=y2, lat=51.4536, lon=-0.9310, uncertainty_m=50.0,
+                confidence=1.0, upper_colour=app.upper_colour, lower_colour=app.lower_colour, build=app.build.value,
+                feature_version=FEATURE_VERSION, attrs=app.vector.tobytes()))
+            who[(frame, track)] = person
+        sightings.store(rows, engine=eng)
+        with Session(eng) as s:
+            book = {r.id: (who[(round((r.captured_at - T0).total_seconds() * FPS), r.track_id)],
+                           (r.captured_at - T0).total_seconds(), r.track_id) for r in s.exec(select(PersonSighting))}
+
+        def rank(result, person: str, q_s: float, per_person: bool) -> int | None:
+            seen: set[str] = set()
+            n = 0
+            for c in result.candidates:
+                label, t_s, track = book[c.sighting_id]
+                if label == IGNORE or (label == person and abs(t_s - q_s) < GAP_S):
+                    continue
+                if per_person:
+                    key = f"none-t{track}" if label == "none" else label
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                n += 1
+                if label == person:
+                    return n
+            return None
+
+        def run(key: str, req_kw: dict, person: str, q_s: float) -> None:
+            for per_person, suffix in ((True, "_per_person"), (False, "")):
+                req = ps.SearchRequest("evaluation: PETS, detector boxes", limit=500, one_per_track=not per_person,
+                                       **req_kw)
+                res[key + suffix].append(Outcome(int(person), rank(ps.search(req, principal=me, engine=eng), person,
+                                                                   q_s, per_person)))
+
+        for p in labels["people"]:
+            pid, fr = str(p["track_id"]), int(p["frame"])
+            q_s = fr / FPS
+            if not any(lab == pid and abs(t - q_s) >= GAP_S for lab, t, _ in book.values()):
+                continue
+            run("description", {"description": ps.Description(upper=tuple(p["upper"]), lower=tuple(p["lower"]))},
+                pid, q_s)
+            box = gt[(gt.track_id == int(pid)) & (gt.frame == fr)].iloc[0]
+            crop = frames[fr][max(0, round(box.y1)):round(box.y2), max(0, round(box.x1)):round(box.x2)]
+            path = Path(tmp) / f"query_{pid}.png"
+            cv2.imwrite(str(path), crop)
+            run("photo_file", {"photo": ps.Photo(path=path)}, pid, q_s)
+        eng.dispose()
+    n_lab = {lab for lab, _t, _tr in book.values()}
+    return {"gallery_sightings": len(book), "gallery_tracks": len({tr for _l, _t, tr in book.values()}),
+            "people_matched": len(n_lab - {IGNORE, "none"}),
+            "boxes_ignore": sum(lab == IGNORE for lab, _t, _tr in book.values()),
+            "boxes_none": sum(lab == "none" for lab, _t, _tr in book.values()),
+            **{k: _summary(v, False) for k, v in res.items()}}
+
+
+def _summary(outs: list[Outcome], cluster: bool) -> dict:
+    n = len(outs)
+    k5 = sum(o.hit(5) for o in outs)
+    ci = cluster_bootstrap(outs) if cluster else wilson(k5, n)
+    return {"queries": n, "people": len({o.person for o in outs}), "top5": k5 / n if n else float("nan"),
+            "top5_hits": k5, "top5_ci95": [round(ci[0], 3), round(ci[1], 3)],
+            "top1": sum(o.hit(1) for o in outs) / n if n else float("nan"),
+            "ci_method": "person-level cluster bootstrap" if cluster else "Wilson",
+            "ranks": {str(o.person): o.hit_at for o in outs} if not cluster else None,
+            "misses": sorted({str(o.person) for o in outs if not o.hit(5)})}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument("--set", choices=("pets", "drone", "both"), default="pets",
-                    help="pets: the development set (PETS 2009 S2.L1); drone: the held-out P-DESTRE drone set")
+    ap.add_argument("--set", choices=("pets", "pets-detector", "drone", "both", "dev"), default="pets",
+                    help="pets: PETS 2009 S2.L1, published boxes; pets-detector: the same with the product's detector "
+                         "and tracker boxes; drone: the P-DESTRE drone views (scored once as held-out, development "
+                         "since); both: pets and drone; dev: all three")
+    ap.add_argument("--det-cache", type=Path, default=None,
+                    help="JSON file for the PETS detector boxes (read if present, written otherwise)")
     args = ap.parse_args()
     out = {}
-    if args.set in ("pets", "both"):
+    if args.set in ("pets-detector", "dev"):
+        out["pets_detector"] = evaluate_pets_detector(args.shared, args.det_cache)
+    if args.set in ("pets", "both", "dev"):
         if not (args.shared / CLIP_REL / "gt_boxes.csv").is_file():
             sys.exit(f"{args.shared / CLIP_REL}: PETS 2009 S2.L1 not found (give --shared)")
         out["pets"] = evaluate(args.shared)
-    if args.set in ("drone", "both"):
+    if args.set in ("drone", "both", "dev"):
         if not (args.shared / DRONE_REL / "cam1.mp4").is_file():
             sys.exit(f"{args.shared / DRONE_REL}: P-DESTRE drone clips not found (give --shared)")
         out["drone"] = evaluate_drone(args.shared)

@@ -75,6 +75,9 @@ def search(
                                      "Example: --upper red"),
     lower: str | None = typer.Option(None, "--lower", help="Lower clothing colour(s), same names. "
                                      "Example: --lower blue,black"),
+    bag: str | None = typer.Option(None, "--bag", help="Bag or backpack colour(s), comma-separated = any of, same "
+                                   "names; counts partly in the torso region (a camera from behind or a drone from "
+                                   "above sees the backpack). Example: --bag blue,green"),
     build: str | None = typer.Option(None, "--build", help="Build from the box shape: slim, medium or broad "
                                      "(weak: a stride widens the box). Example: --build slim"),
     photo: Path | None = typer.Option(None, "--photo", help="A person crop (JPEG/PNG, the person fills it): "
@@ -98,6 +101,8 @@ def search(
     """Search the stored person sightings by description or photo; ranked candidates and the
     probable path (the same candidates in time order). Audited with --reason.
 
+    Example: disaster-ops people search --upper white --lower black --bag blue --since 6h --reason 'missing student, teal backpack' --as park.manager
+
     Example: disaster-ops people search --upper red --lower blue --since 6h --area 37.5665,126.9780,1500 --reason 'missing person report 0042' --as park.manager --json"""
     from disaster_ops.errors import InputError
     from disaster_ops.services import person_search as ps
@@ -108,8 +113,8 @@ def search(
     ensure_schema()
     with service_errors():
         try:
-            desc = ps.Description(upper=_colours(upper), lower=_colours(lower), build=build) \
-                if (upper or lower or build) else None
+            desc = ps.Description(upper=_colours(upper), lower=_colours(lower), bag=_colours(bag), build=build) \
+                if (upper or lower or bag or build) else None
         except ValueError as exc:
             raise InputError(f"--build: {exc}") from None
         pic = ps.Photo(path=photo, sighting_id=like) if (photo is not None or like is not None) else None

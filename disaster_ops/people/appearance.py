@@ -8,13 +8,24 @@ What is computed from a BGR frame and a person box (``xyxy`` pixels):
 
 - two regions of the box: **upper** (torso, 18-50 % of the box height) and **lower**
   (legs, 55-92 %); the middle 70 % of the width, pixels weighted towards the box's
-  vertical centre line (less road behind the person);
+  vertical centre line (less road behind the person). A box wider than tall
+  (height < :data:`LYING_ASPECT` x width: a person lying on the ground, or seen straight
+  from above) has no known head end, so both regions are its middle band (20-80 % of the
+  height, 80 % of the width): the whole body's colours;
 - per region, the share of pixels of each of 11 **named colours** (:data:`COLOUR_NAMES`,
   HSV rules: black/grey/white by value and saturation, the rest by hue, brown = dark
-  orange/red), and a 16-bin **hue/lightness histogram** (12 hue bins of saturated pixels,
-  4 lightness bins of grey pixels);
+  orange/red; a dark pixel that is clearly blue in CIE Lab (b* < -:data:`NAVY_MIN_BLUE`,
+  value >= 25) is **blue**, not black: navy), and a 16-bin **hue/lightness histogram**
+  (12 hue bins of saturated pixels, 4 lightness bins of grey pixels);
 - **build** from the box aspect (height / width): ``slim`` >= 3.0 > ``medium`` >= 2.3 >
   ``broad``. Weak: a walking person's stride widens the box. Height is not estimated.
+
+Descriptions score the **geometric mean** of the regions' colour shares (both must match:
+a red top over grey trousers is not "red top, blue jeans"), and a bag colour the witness
+gives counts in the torso region at :data:`BAG_WEIGHT` (a drone sees backpacks from
+behind and above). Every choice here was measured on the development sets (PETS 2009 with
+published and detector boxes, the P-DESTRE drone views): docs/BENCHMARKS.md,
+"Missing-person search, third pass".
 
 Packed as :data:`VECTOR_BYTES` uint8 (each block's shares x 255) so a million sightings
 are 54 MB and score with numpy (:func:`unpack`, :func:`description_scores`,
@@ -29,7 +40,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 1
+# 2: navy read as blue, lying boxes' regions (same 54-byte layout as 1: version-1 rows
+# are still scored; their navy reads black, which a description "blue" finds at 0.3).
+FEATURE_VERSION = 2
 COLOUR_NAMES: tuple[str, ...] = ("black", "grey", "white", "red", "orange", "yellow", "green", "blue",
                                  "purple", "pink", "brown")
 N_NAMED = len(COLOUR_NAMES)
@@ -39,6 +52,12 @@ VECTOR_BYTES = 2 * BLOCK
 UPPER_ROWS = (0.18, 0.50)  # share of the box height
 LOWER_ROWS = (0.55, 0.92)
 MIN_BOX_PX = (6, 16)  # width, height: smaller boxes carry no usable colour
+LYING_ASPECT = 0.8  # height / width below this: lying (or seen from straight above)
+LYING_ROWS = (0.20, 0.80)
+NAVY_MIN_BLUE = 16  # -b* (CIE Lab, OpenCV 8-bit scale) of a dark pixel read as blue
+NAVY_MIN_VALUE = 25  # HSV value (0..255): darker is black whatever its hue
+BAG_WEIGHT = 0.3  # how far a bag colour counts in the torso region (a shirt colour counts 1)
+SCORE_FLOOR = 0.02  # added to each region's score before the geometric mean (no ties at 0)
 
 # How far one named colour counts for another when an operator says it (dark navy is
 # often seen as black; light grey as white). Rows: said; columns: seen. Symmetric.
@@ -91,8 +110,9 @@ class Appearance:
         return [COLOUR_NAMES[i] for i in order if shares[i] >= min_share]
 
 
-def _named_and_hist(hsv: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weighted shares of the 11 named colours and the 16-bin hue/lightness histogram."""
+def _named_and_hist(hsv: np.ndarray, weight: np.ndarray, lab_b: np.ndarray | None = None) -> np.ndarray:
+    """Weighted shares of the 11 named colours and the 16-bin hue/lightness histogram.
+    ``lab_b``: the pixels' CIE Lab b* (OpenCV 8-bit, 128 = neutral) to tell navy from black."""
     h = hsv[..., 0].astype(np.int16)  # OpenCV hue 0..179
     s = hsv[..., 1].astype(np.int16)
     v = hsv[..., 2].astype(np.int16)
@@ -109,6 +129,9 @@ def _named_and_hist(hsv: np.ndarray, weight: np.ndarray) -> np.ndarray:
     brown = col & (h >= 3) & (h < 22) & (v < 150)
     named[col] = hue_name[col]
     named[brown] = 10
+    if lab_b is not None:  # dark navy: too dark for HSV hue, but clearly blue in Lab
+        navy = (v < 55) & (v >= NAVY_MIN_VALUE) & (lab_b.astype(np.int16) - 128 < -NAVY_MIN_BLUE)
+        named[navy] = 7
     named_bins = np.bincount(named.ravel(), weights=w.ravel(), minlength=N_NAMED)[:N_NAMED]
     hist_idx = np.where(grey, 12 + np.clip(v // 64, 0, 3), np.clip(h * 12 // 180, 0, 11))
     hist_bins = np.bincount(hist_idx.ravel(), weights=w.ravel(), minlength=N_HIST)[:N_HIST]
@@ -116,12 +139,13 @@ def _named_and_hist(hsv: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.concatenate([named_bins / total, hist_bins / total])
 
 
-def _region(frame: np.ndarray, box: tuple[int, int, int, int], rows: tuple[float, float]) -> np.ndarray | None:
+def _region(frame: np.ndarray, box: tuple[int, int, int, int], rows: tuple[float, float],
+            side: float = 0.15) -> np.ndarray | None:
     x1, y1, x2, y2 = box
     bh = y2 - y1
     top, bottom = y1 + round(bh * rows[0]), y1 + round(bh * rows[1])
     bw = x2 - x1
-    left, right = x1 + round(bw * 0.15), x2 - round(bw * 0.15)
+    left, right = x1 + round(bw * side), x2 - round(bw * side)
     crop = frame[max(top, 0):max(bottom, 0), max(left, 0):max(right, 0)]
     return crop if crop.size else None
 
@@ -135,15 +159,19 @@ def appearance_of(frame: np.ndarray, xyxy) -> Appearance | None:
     bw, bh = box[2] - box[0], box[3] - box[1]
     if bw < MIN_BOX_PX[0] or bh < MIN_BOX_PX[1]:
         return None
+    lying = bh < LYING_ASPECT * bw
+    regions = [(LYING_ROWS, 0.10)] * 2 if lying else [(UPPER_ROWS, 0.15), (LOWER_ROWS, 0.15)]
     blocks = []
-    for rows in (UPPER_ROWS, LOWER_ROWS):
-        crop = _region(frame, box, rows)
+    for rows, side in regions:
+        crop = _region(frame, box, rows, side)
         if crop is None:
             return None
-        hsv = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2HSV)
+        crop = np.ascontiguousarray(crop)
+        hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+        lab_b = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB)[..., 2]
         xs = np.linspace(-1.0, 1.0, hsv.shape[1], dtype=np.float32)
         weight = np.broadcast_to(np.exp(-(xs / 0.6) ** 2), hsv.shape[:2])
-        blocks.append(_named_and_hist(hsv, weight))
+        blocks.append(_named_and_hist(hsv, weight, lab_b))
     vec = np.clip(np.round(np.concatenate(blocks) * 255.0), 0, 255).astype(np.uint8)
     upper = COLOUR_NAMES[int(np.argmax(blocks[0][:N_NAMED]))]
     lower = COLOUR_NAMES[int(np.argmax(blocks[1][:N_NAMED]))]
@@ -176,33 +204,59 @@ def colour_index(name: str) -> int:
     return COLOUR_NAMES.index(key)
 
 
-def region_colour_score(packed: np.ndarray, region: str, colours: list[str]) -> np.ndarray:
+def colour_weights(colours: list[str], also: list[str] | None = None, also_weight: float = BAG_WEIGHT) -> np.ndarray:
+    """How far each of the 11 seen colours counts for a region described as ``colours``
+    (its best similarity to any of them, :data:`COLOUR_SIMILARITY`), and for ``also`` (a
+    bag's colours) at ``also_weight``; (11,) float32."""
+    w = np.zeros(N_NAMED, np.float32)
+    if colours:
+        w = np.max([COLOUR_SIMILARITY[colour_index(c)] for c in colours], axis=0)
+    if also:
+        w = np.maximum(w, also_weight * np.max([COLOUR_SIMILARITY[colour_index(c)] for c in also], axis=0))
+    return w.astype(np.float32)
+
+
+def region_colour_score(packed: np.ndarray, region: str, colours: list[str],
+                        bag: list[str] | None = None) -> np.ndarray:
     """How well each row (``(n, VECTOR_BYTES)`` uint8) of ``region`` matches ``colours``
     (0..1): the share of the region's pixels that are **any** of the colours given, near
     colours counting partly (:data:`COLOUR_SIMILARITY`; a seen colour counts with its
     best similarity to any colour given). A two-tone garment ("red, blue") scores the two
     shares together. Chosen on the PETS development set over the best single colour (same
-    top-5, better top-1 and mean rank: docs/BENCHMARKS.md, "Missing-person search")."""
+    top-5, better top-1 and mean rank: docs/BENCHMARKS.md, "Missing-person search").
+    ``bag``: the bag's colours, counting :data:`BAG_WEIGHT` where they are not also
+    the garment's (a backpack covers the torso seen from behind)."""
     start = 0 if region == "upper" else BLOCK
-    weights = np.max([COLOUR_SIMILARITY[colour_index(c)] for c in colours], axis=0)  # (11,)
+    weights = colour_weights(colours, bag)  # (11,)
     keep = [k for k in range(N_NAMED) if weights[k] > 0]
     luts = _LEVELS[None, :] * weights[keep][:, None]
     return np.minimum(_lut_sum(packed, [start + k for k in keep], luts), 1.0)
 
 
 def description_scores(packed: np.ndarray, *, upper: list[str] | None, lower: list[str] | None,
-                       build: Build | None = None, builds: np.ndarray | None = None,
-                       build_weight: float = 0.1) -> np.ndarray:
+                       bag: list[str] | None = None, build: Build | None = None,
+                       builds: np.ndarray | None = None, build_weight: float = 0.1) -> np.ndarray:
     """Score (0..1) of each packed row (``(n, VECTOR_BYTES)`` uint8) for a description: the
-    mean of the given regions' colour scores (the more of the region in the colour, the
-    higher: no saturation, so candidates do not tie), plus ``build_weight`` when the build
-    class matches."""
+    **geometric mean** of the given regions' colour scores (each plus
+    :data:`SCORE_FLOOR`; the more of the region in the colour, the higher: no saturation,
+    so candidates do not tie), so a person must match both the top and the trousers given;
+    ``bag`` colours count :data:`BAG_WEIGHT` in the torso region (with or without an upper
+    colour); plus ``build_weight`` when the build class matches. The geometric mean and
+    the bag weight were chosen on the development sets over the arithmetic mean and over
+    a bag colour counting as a shirt colour (docs/BENCHMARKS.md)."""
     packed = np.asarray(packed, np.uint8).reshape(-1, VECTOR_BYTES)
     parts = []
-    for region, colours in (("upper", upper), ("lower", lower)):
-        if colours:
-            parts.append(region_colour_score(packed, region, colours))
-    score = np.mean(parts, axis=0) if parts else np.zeros(len(packed), np.float32)
+    if upper or bag:
+        parts.append(region_colour_score(packed, "upper", list(upper or []), bag=list(bag or [])))
+    if lower:
+        parts.append(region_colour_score(packed, "lower", lower))
+    if len(parts) == 2:
+        f = np.float32(SCORE_FLOOR)
+        score = np.clip(np.sqrt((parts[0] + f) * (parts[1] + f)) - f, 0.0, 1.0)
+    elif parts:
+        score = parts[0]
+    else:
+        score = np.zeros(len(packed), np.float32)
     if build is not None and builds is not None:
         score = score * (1.0 - build_weight) + build_weight * (np.asarray(builds) == Build(build).value)
     return score.astype(np.float32)

@@ -50,7 +50,7 @@ from disaster_ops.storage.db import get_engine, session_scope
 from disaster_ops.storage.models import PersonSighting, SightingStatus, utcnow
 
 PHOTO_BASIS = "colour histogram of torso and legs (not a re-identification model)"
-DESCRIPTION_BASIS = "named clothing colours of torso and legs, build from box aspect"
+DESCRIPTION_BASIS = "named clothing colours of torso (and bag) and legs, build from box aspect"
 MIN_REASON_CHARS = 5
 SCAN_CHUNK_ROWS = 250_000
 MAX_PHOTO_BYTES = 20_000_000
@@ -102,20 +102,24 @@ class SearchArea:
 
 @dataclass(frozen=True)
 class Description:
-    """What a witness says: colours of the upper and lower clothes (any of each list), build."""
+    """What a witness says: colours of the upper and lower clothes (any of each list), of a
+    bag or backpack (any of; it counts partly in the torso region, where a camera from
+    behind or a drone from above sees it), build."""
 
     upper: tuple[str, ...] = ()
     lower: tuple[str, ...] = ()
     build: Build | None = None
+    bag: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for c in (*self.upper, *self.lower):
-            try:
-                colour_index(c)
-            except ValueError as exc:
-                raise InputError(str(exc)) from None
-        if not (self.upper or self.lower or self.build):
-            raise InputError("a description needs at least an upper or lower colour or a build")
+        for field_name in ("upper", "lower", "bag"):
+            for c in getattr(self, field_name):
+                try:
+                    colour_index(c)
+                except ValueError as exc:
+                    raise InputError(f"{field_name}: {exc}") from None
+        if not (self.upper or self.lower or self.bag or self.build):
+            raise InputError("a description needs at least an upper, lower or bag colour or a build")
         if self.build is not None:
             object.__setattr__(self, "build", Build(self.build))
 
@@ -320,7 +324,7 @@ def _crop_vector(img: np.ndarray | None, name: str) -> np.ndarray:
 def _score(packed: np.ndarray, builds, req: SearchRequest, query_vec: np.ndarray | None) -> np.ndarray:
     d = req.description
     if d is not None:
-        return description_scores(packed, upper=list(d.upper), lower=list(d.lower), build=d.build,
+        return description_scores(packed, upper=list(d.upper), lower=list(d.lower), bag=list(d.bag), build=d.build,
                                   builds=builds if d.build is not None else None)
     return photo_scores(packed, query_vec)
 
@@ -494,7 +498,7 @@ def _query_json(req: SearchRequest) -> dict:
                  "limit": req.limit}
     if req.description is not None:
         d = req.description
-        out["description"] = {"upper": list(d.upper), "lower": list(d.lower),
+        out["description"] = {"upper": list(d.upper), "lower": list(d.lower), "bag": list(d.bag),
                               "build": d.build.value if d.build else None}
     else:
         p = req.photo

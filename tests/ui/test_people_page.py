@@ -5,6 +5,7 @@ strings on the map are escaped."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -39,6 +40,7 @@ def test_manager_searches_and_sees_candidates_and_path(seeded):  # noqa: F811
     assert not at.exception, at.exception
     assert at.title[0].value == "Missing-person search"
     at.multiselect(key="ppl_upper").select("red")
+    at.multiselect(key="ppl_bag").select("blue")  # the bag field goes to the service with the rest
     at.button[0].click().run()  # no reason: refused with the reason
     assert any("reason" in e.value for e in at.error)
     at.text_input(key="ppl_reason").input("missing person report 0042")
@@ -48,6 +50,13 @@ def test_manager_searches_and_sees_candidates_and_path(seeded):  # noqa: F811
     text = " ".join(m.value for m in at.markdown)
     assert "path point 1" in text and "path point 2" in text
     assert {f"ppl_conf_{a}", f"ppl_conf_{b}"} <= {btn.key for btn in at.button}
+    with Session(seeded) as s:
+        from sqlmodel import select
+
+        from disaster_ops.storage.models import AuditEvent
+
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "people.search")).all()[-1]
+    assert json.loads(ev.details_json)["query"]["description"]["bag"] == ["blue"]
     at.button(key=f"ppl_conf_{a}").click().run()
     assert not at.exception, at.exception
 

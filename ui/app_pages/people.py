@@ -29,10 +29,12 @@ st.caption("Searches the stored person sightings of every camera and drone by cl
            "with its reason.")
 
 with st.form("ppl_form"):
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     upper = c1.multiselect("Upper clothing (any of)", COLOUR_NAMES, key="ppl_upper")
     lower = c2.multiselect("Lower clothing (any of)", COLOUR_NAMES, key="ppl_lower")
-    build = c3.selectbox("Build", ["any", *[b.value for b in Build]], key="ppl_build")
+    bag = c3.multiselect("Bag / backpack (any of)", COLOUR_NAMES, key="ppl_bag",
+                         help="Counts partly in the torso: a camera from behind or a drone from above sees the bag.")
+    build = c4.selectbox("Build", ["any", *[b.value for b in Build]], key="ppl_build")
     photo = st.file_uploader("…or a photo of the person (crop: the person fills it)", type=["jpg", "jpeg", "png"],
                              key="ppl_photo")
     now = datetime.now(UTC)
@@ -52,9 +54,9 @@ with st.form("ppl_form"):
 
 if submitted:
     try:
-        desc = ps.Description(upper=tuple(upper), lower=tuple(lower),
-                              build=None if build == "any" else Build(build)) if (upper or lower or build != "any") \
-            else None
+        desc = ps.Description(upper=tuple(upper), lower=tuple(lower), bag=tuple(bag),
+                              build=None if build == "any" else Build(build)) \
+            if (upper or lower or bag or build != "any") else None
         req = ps.SearchRequest(
             reason=reason, description=None if photo is not None else desc,
             photo=ps.Photo(data=photo.getvalue()) if photo is not None else None,
