@@ -499,6 +499,11 @@ def evaluate_pets_detector(shared: Path, cache: Path | None = None) -> dict:
                            (r.captured_at - T0).total_seconds(), r.track_id) for r in s.exec(select(PersonSighting))}
 
         def rank(result, person: str, q_s: float, per_person: bool) -> int | None:
+            """Per person: sightings, each person once, the person's sightings within GAP_S of
+            the query ignored. Per track (the product's one-per-track ranking): a track with a
+            sighting of the person within GAP_S of the query is the query's own observation
+            and ignored whole; a target is another track whose best sighting is the person."""
+            near = {tr for lab, t_s, tr in book.values() if lab == person and abs(t_s - q_s) < GAP_S}
             seen: set[str] = set()
             n = 0
             for c in result.candidates:
@@ -510,13 +515,22 @@ def evaluate_pets_detector(shared: Path, cache: Path | None = None) -> dict:
                     if key in seen:
                         continue
                     seen.add(key)
+                elif track in near:
+                    continue
                 n += 1
                 if label == person:
                     return n
             return None
 
+        def has_target(person: str, q_s: float, per_person: bool) -> bool:
+            near = {tr for lab, t_s, tr in book.values() if lab == person and abs(t_s - q_s) < GAP_S}
+            return any(lab == person and abs(t_s - q_s) >= GAP_S and (per_person or tr not in near)
+                       for lab, t_s, tr in book.values())
+
         def run(key: str, req_kw: dict, person: str, q_s: float) -> None:
             for per_person, suffix in ((True, "_per_person"), (False, "")):
+                if not has_target(person, q_s, per_person):
+                    continue
                 req = ps.SearchRequest("evaluation: PETS, detector boxes", limit=500, one_per_track=not per_person,
                                        **req_kw)
                 res[key + suffix].append(Outcome(int(person), rank(ps.search(req, principal=me, engine=eng), person,
@@ -525,7 +539,7 @@ def evaluate_pets_detector(shared: Path, cache: Path | None = None) -> dict:
         for p in labels["people"]:
             pid, fr = str(p["track_id"]), int(p["frame"])
             q_s = fr / FPS
-            if not any(lab == pid and abs(t - q_s) >= GAP_S for lab, t, _ in book.values()):
+            if not has_target(pid, q_s, True):
                 continue
             run("description", {"description": ps.Description(upper=tuple(p["upper"]), lower=tuple(p["lower"]))},
                 pid, q_s)
