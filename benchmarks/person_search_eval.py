@@ -28,7 +28,13 @@ product's own detector and tracker boxes, hand-labelled into 8 identities seen i
 three views (``tests/fixtures/people/pdestre_drone_identities.json``, its README). Targets
 are the identity's sightings in the *other* views than the query's.
 
-Run:  nice /work/main/.venv/bin/python benchmarks/person_search_eval.py [--shared ../shared] [--set pets|drone|both]
+Development set with the product's own boxes (``--set pets-detector``,
+:func:`evaluate_pets_detector`): the person detector and ByteTrack on PETS, boxes labelled
+by their overlap with the published ones. Any other identity set (``--set FILE``,
+:func:`evaluate_identity_set`): the drone set's protocol on the clips the file names.
+
+Run:  nice /work/main/.venv/bin/python benchmarks/person_search_eval.py [--shared ../shared]
+      [--set pets|pets-detector|drone|both|dev|FILE] [--det-cache FILE]
 """
 
 from __future__ import annotations
@@ -275,10 +281,70 @@ def drone_person_key(label: str, camera: int, track: int) -> str:
     return f"none-c{camera}t{track}" if label == "none" else label
 
 
-def build_drone_store(shared: Path, engine, labels: dict | None = None) -> dict:
-    """The hand-labelled tracked boxes of the four drone views as sightings in ``engine``
-    (``source_kind`` drone, one ``camera_key`` per view, track ids ``camera * 1000 + track``);
-    returns sighting id -> (person label, camera, track id)."""
+@dataclass(frozen=True)
+class IdentitySet:
+    """A hand-labelled identity set in the drone fixture's format: ``labels["sightings"]``
+    rows named by ``labels["columns"]`` (camera, frame, track, x1, y1, x2, y2, person),
+    ``labels["people"]`` the cross-clip identities with a witness description (``upper``,
+    ``lower``, optional ``bag``, ``described_from`` [camera, frame], ``confidence``);
+    ``clips`` maps each camera (as text) to its video file."""
+
+    name: str
+    labels: dict
+    clips: dict[str, Path]
+    source_kind: str = "drone"
+
+
+def drone_set(shared: Path) -> IdentitySet:
+    labels = json.loads(DRONE_LABELS.read_text(encoding="utf-8"))
+    cams = sorted({str(r[0]) for r in labels["sightings"]})
+    return IdentitySet("P-DESTRE drone views", labels, {c: shared / DRONE_REL / f"cam{c}.mp4" for c in cams})
+
+
+def _rows(labels: dict) -> list[tuple]:
+    """The sightings as (camera text, frame, track, x1, y1, x2, y2, person), whatever the
+    column order."""
+    cols = labels.get("columns") or ["camera", "frame", "track", "x1", "y1", "x2", "y2", "person"]
+    at = {name: cols.index(name) for name in ("camera", "frame", "track", "x1", "y1", "x2", "y2", "person")}
+    return [(str(r[at["camera"]]), int(r[at["frame"]]), int(r[at["track"]]), float(r[at["x1"]]),
+             float(r[at["y1"]]), float(r[at["x2"]]), float(r[at["y2"]]), str(r[at["person"]]))
+            for r in labels["sightings"]]
+
+
+def identity_set_from_file(path: Path, shared: Path) -> IdentitySet:
+    """An identity set file (the drone fixture's format) with its clips named per camera in
+    ``clip_files`` (or ``clips`` as a mapping): paths relative to ``shared/data``,
+    ``shared`` or absolute. One clear line and exit 2 when something is missing."""
+    try:
+        labels = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{path}: not a readable JSON identity set ({exc})", file=sys.stderr)
+        raise SystemExit(2) from None
+    mapping = labels.get("clip_files") or (labels["clips"] if isinstance(labels.get("clips"), dict) else None)
+    for key in ("sightings", "people"):
+        if key not in labels:
+            print(f"{path}: no '{key}' list", file=sys.stderr)
+            raise SystemExit(2)
+    if not mapping:
+        print(f"{path}: no 'clip_files' mapping camera -> video file", file=sys.stderr)
+        raise SystemExit(2)
+    clips = {}
+    for cam, rel in mapping.items():
+        cands = [Path(rel), shared / "data" / rel, shared / rel]
+        found = next((c for c in cands if c.is_file()), None)
+        if found is None:
+            print(f"{path}: camera {cam}: clip {rel} not found under {shared / 'data'}", file=sys.stderr)
+            raise SystemExit(2)
+        clips[str(cam)] = found
+    kind = str(labels.get("source_kind", "cctv"))
+    return IdentitySet(str(labels.get("name", Path(path).stem)), labels, clips, kind if kind in ("cctv", "drone")
+                       else "cctv")
+
+
+def build_identity_store(engine, ids: IdentitySet) -> dict:
+    """The labelled boxes of every camera's clip as sightings in ``engine`` (one
+    ``camera_key`` per camera, track ids ``camera index * 1000 + track``); returns sighting
+    id -> (person label, camera, track id)."""
     import cv2
     from sqlmodel import Session, select
 
@@ -286,46 +352,55 @@ def build_drone_store(shared: Path, engine, labels: dict | None = None) -> dict:
     from disaster_ops.services import sightings
     from disaster_ops.storage.models import PersonSighting, SourceKind
 
-    labels = labels or json.loads(DRONE_LABELS.read_text(encoding="utf-8"))
-    by_cam: dict[int, list] = {}
-    for row in labels["sightings"]:
-        by_cam.setdefault(int(row[0]), []).append(row)
+    rows_in = _rows(ids.labels)
+    cams = sorted({r[0] for r in rows_in}, key=lambda c: (len(c), c))
+    index = {c: i + 1 for i, c in enumerate(cams)}
+    fps_of: dict[str, float] = {}
     rows = []
-    for cam, items in sorted(by_cam.items()):
-        want = {int(r[1]) for r in items}
-        cap = cv2.VideoCapture(str(shared / DRONE_REL / f"cam{cam}.mp4"))
+    for cam in cams:
+        items = [r for r in rows_in if r[0] == cam]
+        want = {r[1] for r in items}
+        video = ids.clips[cam]
+        cap = cv2.VideoCapture(str(video))
+        fps_of[cam] = float(cap.get(cv2.CAP_PROP_FPS) or 0) or DRONE_FPS
         frames, i = {}, 0
         while want - frames.keys():
             ok, f = cap.read()
             if not ok:
-                raise SystemExit(f"{shared / DRONE_REL / f'cam{cam}.mp4'}: ends before frame {max(want)}")
+                raise SystemExit(f"{video}: ends before frame {max(want)}")
             if i in want:
                 frames[i] = f
             i += 1
         cap.release()
         for _, frame, track, x1, y1, x2, y2, _person in items:
-            app = appearance_of(frames[int(frame)], (x1, y1, x2, y2))
+            app = appearance_of(frames[frame], (x1, y1, x2, y2))
             if app is None:
                 continue
             rows.append(PersonSighting(
-                source_kind=SourceKind.DRONE, camera_key=f"drone:pdestre-cam{cam}",
-                captured_at=T0 + timedelta(seconds=int(frame) / DRONE_FPS), track_id=cam * 1000 + int(track),
+                source_kind=SourceKind(ids.source_kind), camera_key=f"{ids.source_kind}:eval-{cam}",
+                captured_at=T0 + timedelta(seconds=frame / fps_of[cam]), track_id=index[cam] * 1000 + track,
                 x1=x1, y1=y1, x2=x2, y2=y2, lat=12.9716, lon=77.5946, uncertainty_m=30.0, confidence=1.0,
                 upper_colour=app.upper_colour, lower_colour=app.lower_colour, build=app.build.value,
                 feature_version=FEATURE_VERSION, attrs=app.vector.tobytes()))
     sightings.store(rows, engine=engine)
-    label_of = {(int(r[0]), int(r[1]), int(r[2])): str(r[7]) for r in labels["sightings"]}
+    label_of = {(r[0], r[1], r[2]): r[7] for r in rows_in}
     with Session(engine) as s:
         stored = list(s.exec(select(PersonSighting)))
     out = {}
     for r in stored:
-        cam, track = r.track_id // 1000, r.track_id % 1000
-        frame = round((r.captured_at - T0).total_seconds() * DRONE_FPS)
-        out[r.id] = (label_of[(cam, frame, track)], cam, r.track_id)
+        cam = cams[r.track_id // 1000 - 1]
+        frame = round((r.captured_at - T0).total_seconds() * fps_of[cam])
+        out[r.id] = (label_of[(cam, frame, r.track_id % 1000)], cam, r.track_id)
     return out
 
 
-def drone_rank(result, person: str, query_cam: int, book: dict, *, per_person: bool) -> int | None:
+def build_drone_store(shared: Path, engine, labels: dict | None = None) -> dict:
+    """The drone set's labelled boxes as sightings (see :func:`build_identity_store`)."""
+    ids = drone_set(shared)
+    return build_identity_store(engine, ids if labels is None else IdentitySet(ids.name, labels, ids.clips))
+
+
+def drone_rank(result, person: str, query_cam: str, book: dict, *, per_person: bool) -> int | None:
     """1-based rank of the first sighting of ``person`` in another camera than the query's.
     Ignored (neither hit nor distractor): the person's sightings in the query's camera, and
     boxes labelled 'ignore'. ``per_person``: each person counts once (candidates are
@@ -350,59 +425,64 @@ def drone_rank(result, person: str, query_cam: int, book: dict, *, per_person: b
 
 
 def evaluate_drone(shared: Path, *, confidences: tuple[str, ...] = ("sure", "likely", "doubtful")) -> dict:
-    """Cross-view search on the held-out drone set: description queries (one per identity,
-    the labeller's witness description; targets in the other views) and photo queries (each
-    identity's middle sighting in each view where it appears; targets in the other views)."""
+    """Cross-view search on the drone set (:func:`evaluate_identity_set`)."""
+    return evaluate_identity_set(drone_set(shared), confidences=confidences)
+
+
+def evaluate_identity_set(ids: IdentitySet, *, confidences: tuple[str, ...] = ("sure", "likely", "doubtful")) -> dict:
+    """Cross-clip search on an identity set: description queries (one per identity, the
+    labeller's witness description: clothes only, and with the bag where one is given;
+    targets: the identity's sightings in the other cameras/clips than the one it was
+    described from) and photo queries with the colour vector (each identity's middle
+    sighting in each camera where it appears; targets in the other cameras). Per person
+    (each person once) and per track (the product's one-per-track ranking). 95 %
+    intervals: Wilson (descriptions), person-level cluster bootstrap (photos)."""
     from disaster_ops.services import person_search as ps
     from disaster_ops.services.roles import Principal, Role
     from disaster_ops.storage.db import make_engine
     from disaster_ops.storage.migrate import upgrade
 
-    labels = json.loads(DRONE_LABELS.read_text(encoding="utf-8"))
+    labels = ids.labels
     me = Principal("eval.manager", Role.MANAGER)
-    people = [p for p in labels["people"] if p["confidence"] in confidences]
+    people = [p for p in labels["people"] if p.get("confidence", "sure") in confidences]
     res: dict[str, list[Outcome]] = {k: [] for k in (
         "description_per_person", "description", "description_with_bag_per_person", "description_with_bag",
         "photo_per_person", "photo")}
     with tempfile.TemporaryDirectory() as tmp:
-        eng = make_engine(f"sqlite:///{Path(tmp) / 'drone.db'}")
+        eng = make_engine(f"sqlite:///{Path(tmp) / 'identities.db'}")
         upgrade(eng)
-        book = build_drone_store(shared, eng, labels)
+        book = build_identity_store(eng, ids)
 
-        def run(key: str, req_kw: dict, person: str, cam: int) -> None:
+        def run(key: str, req_kw: dict, person: str, cam: str) -> None:
             for per_person, suffix in ((True, "_per_person"), (False, "")):
-                req = ps.SearchRequest("evaluation: drone identity set", limit=500,
+                req = ps.SearchRequest("evaluation: identity set", limit=500,
                                        one_per_track=not per_person, **req_kw)
                 rank = drone_rank(ps.search(req, principal=me, engine=eng), person, cam, book, per_person=per_person)
                 res[key + suffix].append(Outcome(person, rank))  # type: ignore[arg-type]
 
         for p in people:
-            pid, cam = p["person"], int(p["described_from"][0])
+            pid, cam = str(p["person"]), str(p["described_from"][0])
+            if not any(lab == pid and c != cam for lab, c, _t in book.values()):
+                continue  # no sighting in another clip: no target
             run("description", {"description": ps.Description(upper=tuple(p["upper"]), lower=tuple(p["lower"]))},
                 pid, cam)
-            run("description_with_bag", {"description": ps.Description(
-                upper=tuple(p["upper"]), lower=tuple(p["lower"]), bag=tuple(p.get("bag", [])))}, pid, cam)
+            if p.get("bag"):
+                run("description_with_bag", {"description": ps.Description(
+                    upper=tuple(p["upper"]), lower=tuple(p["lower"]), bag=tuple(p["bag"]))}, pid, cam)
+            else:  # no bag given: the same query (so the row covers every identity)
+                res["description_with_bag_per_person"].append(res["description_per_person"][-1])
+                res["description_with_bag"].append(res["description"][-1])
             mine = sorted((c, sid) for sid, (lab, c, _t) in book.items() if lab == pid)
             for qcam in sorted({c for c, _ in mine}):
                 sids = [sid for c, sid in mine if c == qcam]
                 run("photo", {"photo": ps.Photo(sighting_id=sids[len(sids) // 2])}, pid, qcam)
         eng.dispose()
 
-    def summary(outs: list[Outcome], cluster: bool) -> dict:
-        n = len(outs)
-        k5 = sum(o.hit(5) for o in outs)
-        ci = cluster_bootstrap(outs) if cluster else wilson(k5, n)
-        return {"queries": n, "people": len({o.person for o in outs}), "top5": k5 / n if n else float("nan"),
-                "top5_hits": k5, "top5_ci95": [round(ci[0], 3), round(ci[1], 3)],
-                "top1": sum(o.hit(1) for o in outs) / n if n else float("nan"),
-                "ci_method": "person-level cluster bootstrap" if cluster else "Wilson",
-                "ranks": {str(o.person): o.hit_at for o in outs} if not cluster else None,
-                "misses": sorted({str(o.person) for o in outs if not o.hit(5)})}
-
     persons = {lab for lab, _c, _t in book.values() if lab not in (IGNORE, "none")}
-    return {"identities": [p["person"] for p in people], "confidences": list(confidences),
+    return {"set": ids.name, "identities": [p["person"] for p in people], "confidences": list(confidences),
             "gallery_sightings": len(book), "gallery_people": len(persons),
-            **{k: summary(v, k.startswith("photo")) for k, v in res.items()}}
+            "gallery_tracks": len({t for _l, _c, t in book.values()}),
+            **{k: _summary(v, k.startswith("photo")) for k, v in res.items()}}
 
 
 # -- development set: PETS 2009 S2.L1 with the product's own detector and tracker boxes ---------
@@ -572,14 +652,19 @@ def _summary(outs: list[Outcome], cluster: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument("--set", choices=("pets", "pets-detector", "drone", "both", "dev"), default="pets",
+    ap.add_argument("--set", default="pets",
                     help="pets: PETS 2009 S2.L1, published boxes; pets-detector: the same with the product's detector "
                          "and tracker boxes; drone: the P-DESTRE drone views (scored once as held-out, development "
-                         "since); both: pets and drone; dev: all three")
+                         "since); both: pets and drone; dev: all three; or an identity set FILE (JSON, the drone "
+                         "fixture's format with 'clip_files'): the generic cross-clip evaluation")
     ap.add_argument("--det-cache", type=Path, default=None,
                     help="JSON file for the PETS detector boxes (read if present, written otherwise)")
     args = ap.parse_args()
     out = {}
+    if args.set not in ("pets", "pets-detector", "drone", "both", "dev"):
+        ids = identity_set_from_file(Path(args.set), args.shared)
+        out["identity_set"] = evaluate_identity_set(ids)
+        out["identity_set_sure_likely_only"] = evaluate_identity_set(ids, confidences=("sure", "likely"))
     if args.set in ("pets-detector", "dev"):
         out["pets_detector"] = evaluate_pets_detector(args.shared, args.det_cache)
     if args.set in ("pets", "both", "dev"):

@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, shared_path
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -68,3 +70,26 @@ def test_two_colours_given_score_the_share_of_either():
     vec[:, BLOCK] = 255  # lower: black
     s = description_scores(vec, upper=["red", "blue"], lower=None)
     assert s[0] > 0.99 and s[1] > 0.99 and abs(s[2] - 0.2) < 0.01, s
+
+
+def test_an_identity_set_file_is_evaluated_like_the_drone_set(tmp_path):
+    """``person_search_eval.py --set FILE``: the same protocol on the clips a file names;
+    the drone labels written as such a file give the drone set's figures. A file without
+    its clips is refused with one line and exit 2."""
+    shared = shared_path("people", "drone_pdestre", "cam4.mp4").parents[3]
+    labels = json.loads(ev.DRONE_LABELS.read_text(encoding="utf-8"))
+    labels["clip_files"] = {str(c): f"people/drone_pdestre/cam{c}.mp4" for c in (1, 2, 3, 4)}
+    labels["source_kind"] = "drone"
+    f = tmp_path / "set.json"
+    f.write_text(json.dumps(labels), encoding="utf-8")
+    ids = ev.identity_set_from_file(f, shared)
+    assert ids.clips["2"] == shared / "data/people/drone_pdestre/cam2.mp4"
+    r = ev.evaluate_identity_set(ids, confidences=("sure",))
+    assert r["identities"] == ["A"] and r["description_per_person"]["queries"] == 1
+    assert r["description_per_person"]["ranks"] == ev.evaluate_drone(shared, confidences=("sure",))[
+        "description_per_person"]["ranks"]
+    del labels["clip_files"]
+    f.write_text(json.dumps(labels), encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        ev.identity_set_from_file(f, shared)
+    assert exc.value.code == 2
