@@ -44,7 +44,7 @@ import json
 import math
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -293,6 +293,7 @@ class IdentitySet:
     labels: dict
     clips: dict[str, Path]
     source_kind: str = "drone"
+    fps: dict[str, float] = field(default_factory=dict)  # per camera, when the file gives it
 
 
 def drone_set(shared: Path) -> IdentitySet:
@@ -313,20 +314,22 @@ def _rows(labels: dict) -> list[tuple]:
 
 def identity_set_from_file(path: Path, shared: Path) -> IdentitySet:
     """An identity set file (the drone fixture's format) with its clips named per camera in
-    ``clip_files`` (or ``clips`` as a mapping): paths relative to ``shared/data``,
-    ``shared`` or absolute. One clear line and exit 2 when something is missing."""
+    ``cameras`` (camera -> {source, kind video/photo, fps}) or ``clip_files`` (camera ->
+    path): paths relative to ``shared/data``, ``shared`` or absolute; a photo is one frame
+    (frame 0). One clear line and exit 2 when something is missing."""
     try:
         labels = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"{path}: not a readable JSON identity set ({exc})", file=sys.stderr)
         raise SystemExit(2) from None
-    mapping = labels.get("clip_files") or (labels["clips"] if isinstance(labels.get("clips"), dict) else None)
+    cameras = labels.get("cameras") if isinstance(labels.get("cameras"), dict) else {}
+    mapping = labels.get("clip_files") or {cam: c.get("source") for cam, c in cameras.items() if isinstance(c, dict)}
     for key in ("sightings", "people"):
         if key not in labels:
             print(f"{path}: no '{key}' list", file=sys.stderr)
             raise SystemExit(2)
     if not mapping:
-        print(f"{path}: no 'clip_files' mapping camera -> video file", file=sys.stderr)
+        print(f"{path}: no 'cameras' (or 'clip_files') mapping camera -> video or photo file", file=sys.stderr)
         raise SystemExit(2)
     clips = {}
     for cam, rel in mapping.items():
@@ -337,8 +340,9 @@ def identity_set_from_file(path: Path, shared: Path) -> IdentitySet:
             raise SystemExit(2)
         clips[str(cam)] = found
     kind = str(labels.get("source_kind", "cctv"))
+    fps = {str(cam): float(c["fps"]) for cam, c in cameras.items() if isinstance(c, dict) and c.get("fps")}
     return IdentitySet(str(labels.get("name", Path(path).stem)), labels, clips, kind if kind in ("cctv", "drone")
-                       else "cctv")
+                       else "cctv", fps)
 
 
 def build_identity_store(engine, ids: IdentitySet) -> dict:
@@ -361,17 +365,25 @@ def build_identity_store(engine, ids: IdentitySet) -> dict:
         items = [r for r in rows_in if r[0] == cam]
         want = {r[1] for r in items}
         video = ids.clips[cam]
-        cap = cv2.VideoCapture(str(video))
-        fps_of[cam] = float(cap.get(cv2.CAP_PROP_FPS) or 0) or DRONE_FPS
-        frames, i = {}, 0
-        while want - frames.keys():
-            ok, f = cap.read()
-            if not ok:
-                raise SystemExit(f"{video}: ends before frame {max(want)}")
-            if i in want:
-                frames[i] = f
-            i += 1
-        cap.release()
+        frames = {}
+        if video.suffix.lower() in (".jpg", ".jpeg", ".png"):  # a photo: one frame
+            img = cv2.imread(str(video), cv2.IMREAD_COLOR)
+            if img is None or want != {0}:
+                raise SystemExit(f"{video}: not a readable photo, or rows name frames other than 0")
+            frames[0] = img
+            fps_of[cam] = 1.0
+        else:
+            cap = cv2.VideoCapture(str(video))
+            fps_of[cam] = ids.fps.get(cam) or float(cap.get(cv2.CAP_PROP_FPS) or 0) or DRONE_FPS
+            i = 0
+            while want - frames.keys():
+                ok, f = cap.read()
+                if not ok:
+                    raise SystemExit(f"{video}: ends before frame {max(want)}")
+                if i in want:
+                    frames[i] = f
+                i += 1
+            cap.release()
         for _, frame, track, x1, y1, x2, y2, _person in items:
             app = appearance_of(frames[frame], (x1, y1, x2, y2))
             if app is None:
