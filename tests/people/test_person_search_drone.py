@@ -97,7 +97,7 @@ def test_an_identity_set_file_is_evaluated_like_the_drone_set(tmp_path):
 
 def test_cross_clip_search_on_the_indoor_identity_set():
     """The indoor identity set (UR Fall actors across clips; helper label8's labels, held-out
-    for the description scoring frozen at 575ff1d and scored once: descriptions 3/5, photos
+    for the description scoring frozen at 51df004 (575ff1d before a rebase) and scored once: descriptions 3/5, photos
     30/30, docs/BENCHMARKS.md). Thresholds: one description and two photo queries below."""
     fixture = REPO / "tests" / "fixtures" / "people" / "urfall_pooled_identities.json"
     if not fixture.is_file():
