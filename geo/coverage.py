@@ -385,7 +385,8 @@ def _polygons_of(geom: shapely.Geometry) -> np.ndarray:
     return areal_polygons(parts)
 
 
-def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shapely.STRtree,
+                         part_group: np.ndarray | None = None) -> np.ndarray:
     """``geom_m`` minus the union ``parts`` (disjoint Polygons, e.g. :func:`geo.union.union_parts`),
     as an array of Polygons, one per uncovered zone.
 
@@ -397,6 +398,12 @@ def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shap
     interior disconnected, are found on the ring/touch-point graph (its 2-core) and only
     those rings are overlaid. A province-wide answer costs a fraction of one
     ``difference`` of the area and the whole union, with the same geometry.
+
+    ``part_group`` (:meth:`geo.union.GroupedUnion.part_groups`): parts of different groups
+    never touch, so only rings that share their zone with another ring of their group (or
+    lie in the area's own zone with a part of a group that crosses the area's edge) can
+    touch; the touch search reads only those (on the province 2 % of the rings' vertices
+    instead of all), with the same result.
     """
     hit = tree.query(geom_m)
     if hit.size == 0:
@@ -404,8 +411,9 @@ def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shap
     cand = parts[hit]
     shapely.prepare(geom_m)
     inside = shapely.contains_properly(geom_m, cand)
-    inner, cross = cand[inside], cand[~inside]
-    cross = cross[shapely.intersects(geom_m, cross)]
+    crossing = ~inside
+    crossing[crossing] = shapely.intersects(geom_m, cand[crossing])
+    inner, cross = cand[inside], cand[crossing]
     regions = _polygons_of(shapely.difference(geom_m, shapely.multipolygons(cross)) if cross.size else geom_m)
     if inner.size == 0 or regions.size == 0:
         return regions
@@ -425,7 +433,13 @@ def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shap
     ring_geom = np.concatenate([c_rings, shapely.get_exterior_ring(inner[child])])
     ring_zone = np.concatenate([c_owner, home])
     ring_rank = np.r_[np.where(np.r_[True, c_owner[1:] != c_owner[:-1]], 0, 1), np.full(child.size, 2)]
-    cyclic = _rings_in_touch_cycles(ring_geom, ring_zone)
+    if part_group is None:
+        cyclic = _rings_in_touch_cycles(ring_geom, ring_zone)
+    else:
+        cyclic = np.zeros(ring_geom.size, dtype=bool)
+        g = np.asarray(part_group)[hit]
+        may = _may_touch(g[inside], g[crossing], regions.size, owner[~is_ext], c_owner, child, ring_zone)
+        cyclic[may] = _rings_in_touch_cycles(ring_geom[may], ring_zone[may])
     cyclic &= ring_rank == 2  # the children among them
     if cyclic.any():
         ring_geom, ring_zone, ring_rank = _split_pocketed(containers, ring_geom, ring_zone, ring_rank, cyclic,
@@ -433,6 +447,25 @@ def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shap
     _, ring_zone = np.unique(ring_zone, return_inverse=True)  # zones numbered 0..n-1
     o = np.lexsort((ring_rank, ring_zone))
     return shapely.polygons(ring_geom[o], indices=ring_zone[o])
+
+
+def _may_touch(inner_g: np.ndarray, cross_g: np.ndarray, n_regions: int, hole_owner: np.ndarray,
+               c_owner: np.ndarray, child: np.ndarray, ring_zone: np.ndarray) -> np.ndarray:
+    """Mask of the zone rings of :func:`uncovered_from_union` that may share a vertex with
+    another ring of their zone: the area's own rings, and rings of a part whose group has
+    another ring in that zone (or, in one of the area's zones, a part crossing the area's
+    edge). ``inner_g`` / ``cross_g``: the groups of the parts inside the area / crossing
+    its edge; ``hole_owner``: the inner part of each hole container; ``c_owner``: the
+    container of each container ring; ``child``: the inner parts placed in a zone."""
+    container_g = np.r_[np.full(n_regions, -1), inner_g[hole_owner]]
+    ring_g = np.concatenate([container_g[c_owner], inner_g[child]])
+    own = ring_g < 0  # the area's rings (every region's)
+    key = ring_zone.astype(np.int64) * (int(ring_g.max(initial=0)) + 2) + (ring_g + 1)
+    _, pair, count = np.unique(key, return_inverse=True, return_counts=True)
+    may = own | (count[pair] >= 2)
+    if cross_g.size:
+        may |= (ring_zone < n_regions) & np.isin(ring_g, cross_g)
+    return may
 
 
 def _rings_in_touch_cycles(rings: np.ndarray, zone: np.ndarray) -> np.ndarray:
@@ -1054,7 +1087,8 @@ def uncovered_zones(
         aoi_m = aoi_to_m(aoi_n, frame)
         if cameras.union is not None:
             covered = None  # computed on demand from the uncovered part
-            zones_m = uncovered_from_union(aoi_m, cameras.union, cameras.union_tree)
+            zones_m = uncovered_from_union(aoi_m, cameras.union, cameras.union_tree,
+                                           None if cameras.groups is None else cameras.groups.part_groups())
             uncovered = (zones_m[0] if zones_m.size == 1 else shapely.multipolygons(zones_m)) if zones_m.size \
                 else shapely.Polygon()
             used = cameras.cameras_reaching(aoi_m)

@@ -222,3 +222,37 @@ def test_zones_cut_from_the_union_match_the_overlay_with_pockets_and_islands():
     # a small area inside the ring's hole: the island's outline is its only hole
     inner = uncovered_from_union(shapely.box(13, 13, 17, 17), parts, shapely.STRtree(parts))
     assert len(inner) == 1 and inner[0].area == pytest.approx(16 - 4) and len(inner[0].interiors) == 1
+    # Told which parts are of one group (the touching triangles; the rest alone), the touch
+    # search reads only rings that can touch: the same zones. Touching parts split over
+    # groups would break that promise, and the pocket would be lost: the group matters.
+    groups = np.array([0, 0, 0, 0, 1, 2, 3])
+    for area_, want in ((area, zones), (shapely.box(13, 13, 17, 17), inner)):
+        got = uncovered_from_union(area_, parts, shapely.STRtree(parts), groups)
+        assert (shapely.to_wkb(got) == shapely.to_wkb(want)).all()
+    wrong = uncovered_from_union(area, parts, shapely.STRtree(parts), np.arange(7))
+    assert not any(z.equals(pocket[0]) for z in wrong)
+
+
+def test_the_touch_search_by_group_gives_the_same_zones_on_a_real_registry(data_dir):
+    """The real Busan registry's union (Clipper2 parts, groups from the build): zones of
+    areas inside it, across its edge and around all of it are byte for byte the same with
+    and without the parts' groups."""
+    from disaster_ops.registry import CameraRecord, read_registry
+    from geo.coverage import CoverageIndex, uncovered_from_union
+    from geo.sectors import Cameras
+    from tests.conftest import shared_path
+
+    _, _, rows = read_registry(shared_path("cctv_registry", "busan_cctv_standard_2024.csv"))
+    idx = CoverageIndex.build(Cameras.from_records([r for r in rows if isinstance(r, CameraRecord)]),
+                              precompute=False, union=True)
+    groups = idx.groups.part_groups()
+    assert (idx.groups.group_n >= 2).any()  # groups of several parts exist
+    x0, y0, x1, y1 = shapely.total_bounds(idx.union)
+    cents = shapely.centroid(idx.union)
+    cx, cy = float(np.median(shapely.get_x(cents))), float(np.median(shapely.get_y(cents)))  # in the city
+    for area in (shapely.box(x0 - 10, y0 - 10, x1 + 10, y1 + 10), shapely.box(cx - 3000, cy - 3000, cx + 3000, cy + 3000),
+                 shapely.Point(cx + 1500, cy - 800).buffer(2500)):
+        plain = uncovered_from_union(area, idx.union, idx.union_tree)
+        by_group = uncovered_from_union(area, idx.union, idx.union_tree, groups)
+        assert shapely.get_num_interior_rings(plain).sum() > 10  # many parts inside
+        assert (shapely.to_wkb(by_group) == shapely.to_wkb(plain)).all()
