@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -135,6 +136,26 @@ def contained_in_discs(polys: np.ndarray, is_disc: np.ndarray) -> np.ndarray:
     return out
 
 
+THREADED_QUERY_GEOMS = 50_000  # fewer query geometries: one thread
+
+
+def query_pairs(tree: shapely.STRtree, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms)`` (pairs: input index, tree index), the two halves of a large
+    input on two threads (GEOS's tree query releases the GIL): the same arrays, in the same
+    order, in ~60 % of the wall time on an idle second core."""
+    geoms = np.asarray(geoms, dtype=object)
+    h = geoms.size // 2
+    if geoms.size < THREADED_QUERY_GEOMS or (os.cpu_count() or 1) < 2:
+        return tree.query(geoms)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        second = pool.submit(tree.query, geoms[h:])
+        a1, b1 = tree.query(geoms[:h])
+        a2, b2 = second.result()
+    return np.concatenate([a1, a2 + h]), np.concatenate([b1, b2])
+
+
 def shape_circles(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(centre x, centre y, radius) of a circle enclosing each sector, from its shape row
     (apex x, y, grid heading, fov, reach): a disc's circle; for fov <= 180 the circle
@@ -176,8 +197,8 @@ def contained_in_discs_by_shape(params: np.ndarray, n_vertices: np.ndarray) -> n
     # Envelope pairs of the circles' boxes (a disc's box holds its whole polygon).
     dx, dy, dr = x[disc_idx], y[disc_idx], reach[disc_idx]
     tree = shapely.STRtree(shapely.box(dx - dr, dy - dr, dx + dr, dy + dr))
-    k, j = tree.query(shapely.box(cx[cand] - enc[cand], cy[cand] - enc[cand], cx[cand] + enc[cand],
-                                  cy[cand] + enc[cand]))
+    k, j = query_pairs(tree, shapely.box(cx[cand] - enc[cand], cy[cand] - enc[cand], cx[cand] + enc[cand],
+                                         cy[cand] + enc[cand]))
     i = cand[k]
     other = disc_idx[j] != i
     i, j = i[other], j[other]
@@ -310,7 +331,7 @@ def group_labels(params: np.ndarray, margin_m: float = 0.0) -> np.ndarray:
     cx, cy, enc = shape_circles(params)
     enc = enc + margin_m / 2.0
     boxes = shapely.box(cx - enc, cy - enc, cx + enc, cy + enc)
-    a, b = shapely.STRtree(boxes).query(boxes)
+    a, b = query_pairs(shapely.STRtree(boxes), boxes)
     near = (a < b) & (np.hypot(cx[a] - cx[b], cy[a] - cy[b]) <= enc[a] + enc[b])
     return _components(params.shape[0], a[near], b[near])
 

@@ -137,3 +137,30 @@ def test_grouped_union_rebuilds_only_the_groups_a_change_touches_and_equals_a_fr
     assert (shapely.to_wkb(again.parts) == shapely.to_wkb(fresh.parts)).all()
     ref2 = shapely.union_all(polys2)
     assert shapely.multipolygons(again.parts).symmetric_difference(ref2).area < 10 * rel * ref2.area
+
+
+def test_threaded_tree_queries_and_reprojection_give_the_same_arrays(monkeypatch):
+    """query_pairs and wgs84_on_grid split large inputs over two threads: the same pairs in
+    the same order, and the same doubles, as one call (thresholds lowered to use threads on
+    a small input)."""
+    import os
+
+    from geo import coverage as gcov
+    from geo import union as gunion
+    from geo.crs import LocalFrame
+
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(0, 5000, 3001), rng.uniform(0, 5000, 3001)
+    boxes = shapely.box(x - 40, y - 40, x + 40, y + 40)
+    tree = shapely.STRtree(boxes)
+    one = tree.query(boxes)
+    frame = LocalFrame.around(37.5, 127.0)
+    polys = shapely.buffer(shapely.points(x + 300_000, y + 4_150_000), 30.0)
+    single = gcov.wgs84_on_grid(frame, polys)
+    monkeypatch.setattr(gunion, "THREADED_QUERY_GEOMS", 0)
+    monkeypatch.setattr(gcov, "THREADED_REPROJECTION_COORDS", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    two = gunion.query_pairs(tree, boxes)
+    assert one[0].size > 3001 and all(np.array_equal(p, q) for p, q in zip(one, two, strict=True))
+    threaded = gcov.wgs84_on_grid(frame, polys)
+    assert (shapely.to_wkb(threaded) == shapely.to_wkb(single)).all()
