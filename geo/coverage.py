@@ -104,7 +104,7 @@ class CoverageResult:
         ranked = self._ranked
         if ranked is None:
             return lambda: self
-        pending = forked_workers.validity(ranked.wgs)
+        pending = ranked.pending if ranked.pending is not None else forked_workers.validity(ranked.wgs)
 
         def checked() -> CoverageResult:
             valid = pending.result()
@@ -1156,6 +1156,10 @@ def uncovered_zones(
     else:
         order = np.argsort(-areas, kind="stable")
     ranked = _RankedZones(frame, parts[order], areas[order], None if dist is None else dist[order])
+    if not check_output:  # the check starts now (on a worker when one runs), the zones are built meanwhile
+        from geo import forked_workers
+
+        ranked.pending = forked_workers.validity(ranked.wgs)
     zones = ranked.zones(ranked.valid_mask() if check_output else None)
     logger.debug("uncovered_zones: %d cameras used, %d zones, covered %.1f%%", used, len(zones),
                  100.0 * covered_area / aoi_area if aoi_area else 0.0)
@@ -1177,6 +1181,7 @@ class _RankedZones:
     areas: np.ndarray
     dist: np.ndarray | None
     wgs: np.ndarray = field(init=False)
+    pending: object | None = None  # the validity check under way (geo.forked_workers.PendingValidity)
 
     def __post_init__(self):
         self.wgs = wgs84_on_grid(self.frame, self.parts) if self.parts.size else np.array([], dtype=object)

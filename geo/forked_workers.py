@@ -111,7 +111,7 @@ def send(worker, kind: bytes, arrays) -> bool:
 
 def send_arrays(conn, arrays) -> None:
     for a in arrays:
-        conn.send_bytes(np.ascontiguousarray(a).tobytes())
+        conn.send_bytes(np.ascontiguousarray(a))  # through the buffer protocol: no copy first
 
 
 def wait(worker, timeout_s: float) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +64,30 @@ def zone_properties(zone) -> dict:
 
 
 def geometries_json(geoms: np.ndarray) -> list[bytes]:
-    """GeoJSON text (UTF-8) of each Polygon / MultiPolygon, coordinates exactly as stored.
+    """GeoJSON text (UTF-8) of each Polygon / MultiPolygon, coordinates exactly as stored
+    (the pieces of :func:`geometries_json_pieces` joined)."""
+    return [b"".join(pieces) for pieces in geometries_json_pieces(geoms)]
+
+
+PIECE_COORDS = 65_536  # a geometry with more coordinates is written a chunk of rings at a time
+
+
+def geometries_json_pieces(geoms: np.ndarray) -> Iterator[Iterator[bytes]]:
+    """Per geometry, its GeoJSON text (UTF-8) in pieces, coordinates exactly as stored.
 
     All coordinates are taken out in one vectorised pass and written by orjson straight
     from the arrays (3x faster than GEOS's GeoJSON writer on a province-wide zone); floats
-    are written as the shortest text that reads back to the same double. Without orjson,
-    GEOS's writer.
+    are written as the shortest text that reads back to the same double. A geometry of
+    more than :data:`PIECE_COORDS` coordinates comes out a chunk of rings at a time (a
+    province-wide zone is ~45 MB of text: never one object in memory); the pieces joined
+    are the bytes one ``orjson.dumps`` of the whole geometry gives. Without orjson, GEOS's
+    writer.
     """
     geoms = np.asarray(geoms, dtype=object)
     if orjson is None or geoms.size == 0:  # pragma: no cover - orjson is a dependency
-        return [shapely.to_geojson(g).encode() for g in geoms]
+        for g in geoms:
+            yield iter([shapely.to_geojson(g).encode()])
+        return
     polys, poly_zone = shapely.get_parts(geoms, return_index=True)
     rings, ring_poly = shapely.get_rings(polys, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -82,13 +96,31 @@ def geometries_json(geoms: np.ndarray) -> list[bytes]:
     ring_cuts = np.r_[0, np.cumsum(np.bincount(ring_poly, minlength=polys.size))]
     per_poly = [per_ring[a:b] for a, b in itertools.pairwise(ring_cuts)]
     poly_cuts = np.r_[0, np.cumsum(np.bincount(poly_zone, minlength=geoms.size))]
+    coord_cuts = np.r_[0, ends][ring_cuts[poly_cuts]]  # first coordinate of each geometry, and the end
     multi = shapely.get_type_id(geoms) == 6
-    out = []
     for i, (a, b) in enumerate(itertools.pairwise(poly_cuts)):
-        doc = ({"type": "MultiPolygon", "coordinates": per_poly[a:b]} if multi[i]
-               else {"type": "Polygon", "coordinates": per_poly[a] if b > a else []})
-        out.append(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY))
-    return out
+        if coord_cuts[i + 1] - coord_cuts[i] <= PIECE_COORDS or b == a:
+            doc = ({"type": "MultiPolygon", "coordinates": per_poly[a:b]} if multi[i]
+                   else {"type": "Polygon", "coordinates": per_poly[a] if b > a else []})
+            yield iter([orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)])
+        else:
+            yield _pieces(per_poly[a:b], bool(multi[i]))
+
+
+def _pieces(polys: list[list[np.ndarray]], multi: bool) -> Iterator[bytes]:
+    yield b'{"type":"MultiPolygon","coordinates":[' if multi else b'{"type":"Polygon","coordinates":'
+    for k, rings in enumerate(polys):
+        yield b"," if k else b""
+        yield b"["
+        start, n = 0, 0
+        for j, ring in enumerate(rings):  # chunks of about PIECE_COORDS coordinates
+            n += ring.shape[0]
+            if n >= PIECE_COORDS or j == len(rings) - 1:
+                chunk = orjson.dumps(rings[start:j + 1], option=orjson.OPT_SERIALIZE_NUMPY)
+                yield (b"," if start else b"") + chunk[1:-1]
+                start, n = j + 1, 0
+        yield b"]"
+    yield b"]}" if multi else b"}"
 
 
 def _feature_head(zone) -> bytes:
@@ -120,17 +152,18 @@ def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None,
 
 def _write(zones: list, tmp: Path, kind: str) -> None:
     if kind in ("geojson", "geojsonl"):
-        geometry = geometries_json([z.polygon_wgs84 for z in zones])
-        # Written piece by piece: a province-wide zone's geometry is ~45 MB of text, and
-        # each concatenation would copy it into fresh (page-faulted) memory.
+        geometry = geometries_json_pieces([z.polygon_wgs84 for z in zones])
+        # Written piece by piece: a province-wide zone's geometry is ~45 MB of text, never
+        # held whole (fresh memory is page-faulted: writing chunks reuses the same pages).
         with tmp.open("wb") as fh:
             if kind == "geojson":
                 fh.write(b'{"type": "FeatureCollection", "features": [\n')
-            for i, (z, g) in enumerate(zip(zones, geometry, strict=True)):
+            for i, (z, pieces) in enumerate(zip(zones, geometry, strict=True)):
                 if kind == "geojson" and i:
                     fh.write(b",\n")
                 fh.write(_feature_head(z))
-                fh.write(g)
+                for piece in pieces:
+                    fh.write(piece)
                 fh.write(b"}" if kind == "geojson" else b"}\n")
             if kind == "geojson":
                 fh.write(b"\n]}\n")
