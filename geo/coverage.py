@@ -412,6 +412,12 @@ def uncovered_from_union(geom_m: shapely.Geometry, parts: np.ndarray, tree: shap
     cand = parts[hit]
     shapely.prepare(geom_m)
     inside = shapely.contains_properly(geom_m, cand)
+    if inside.any() and int(shapely.get_num_interior_rings(shapely.get_parts(geom_m)).sum()):
+        # An area with holes: a part inside it whose own hole holds one of the area's holes
+        # (its filled outline meets the area's edge) is overlaid like a crossing part.
+        idx = np.flatnonzero(inside)
+        filled = shapely.polygons(shapely.get_exterior_ring(cand[idx]))
+        inside[idx[shapely.intersects(filled, shapely.boundary(geom_m))]] = False
     crossing = ~inside
     crossing[crossing] = shapely.intersects(geom_m, cand[crossing])
     inner, cross = cand[inside], cand[crossing]
