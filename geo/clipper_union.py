@@ -284,7 +284,13 @@ def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list, *, kind
     its deadline (:func:`geo.forked_workers.deadline_s`): its share is run here (logged)."""
     sent = [forked_workers.send(w, kind, job) for w, job in zip(pool, jobs, strict=True)]
     t0 = time.monotonic()
-    out = [run(shares[0])]
+    try:
+        out = [run(shares[0])]
+    except BaseException:  # the workers' answers will never be read: they must not serve again
+        for w, ok in zip(pool, sent, strict=True):
+            if ok:
+                forked_workers.retire(w)
+        raise
     deadline = time.monotonic() + forked_workers.deadline_s(time.monotonic() - t0)
     for k, (worker, ok) in enumerate(zip(pool, sent, strict=True)):
         which = shares[k + 1]
@@ -293,10 +299,12 @@ def _with_workers(run, shares: list[np.ndarray], jobs: list, pool: list, *, kind
                 raise OSError("could not send the work")
             forked_workers.wait(worker, deadline - time.monotonic())
             got = _recv_answer(worker[2])
+            forked_workers.answered(worker)
             if got[1].size != which.size:
                 raise ValueError("wrong number of groups")
             out.append(got)
         except (EOFError, OSError, ValueError, TimeoutError) as exc:
+            forked_workers.retire(worker)
             logger.warning("clipper union: worker for %d groups failed (%s); running them here", which.size, exc)
             out.append(run(which))
     return out

@@ -944,9 +944,13 @@ def write_npz(path, arrays: dict[str, np.ndarray]) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.part")  # (not *.npz: never taken for a cache while written)
-    with tmp.open("wb") as fh:
-        np.savez(fh, **arrays)
-    tmp.replace(p)
+    try:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+        tmp.replace(p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _ragged(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -962,7 +966,7 @@ def _from_ragged(coords: np.ndarray, ring_off: np.ndarray, poly_off: np.ndarray)
     coords, ring_off, poly_off = (np.asarray(coords, dtype=np.float64).reshape(-1, 2),
                                   np.asarray(ring_off, dtype=np.int64), np.asarray(poly_off, dtype=np.int64))
     if poly_off.size < 1 or ring_off.size < 1 or int(poly_off[-1]) != ring_off.size - 1 \
-            or int(ring_off[-1]) != coords.shape[0] or (np.diff(ring_off) < 4).any() or (np.diff(poly_off) < 1).any():
+            or int(ring_off[-1]) != coords.shape[0] or (np.diff(ring_off) < 4).any() or (np.diff(poly_off) < 0).any():
         raise ValueError("union arrays do not describe polygons")
     if poly_off.size == 1:
         return np.array([], dtype=object)

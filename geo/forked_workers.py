@@ -41,6 +41,7 @@ VALIDITY_MIN_COORDS = 200_000  # fewer coordinates: checked here (the transfer w
 JOBS: dict[bytes, str] = {b"union": "geo.clipper_union:_union_job", b"sectors": "geo.clipper_union:_sector_job",
                           b"valid": "geo.forked_workers:_validity_job"}
 _pool: list | None = None  # (process, to_child, from_child) per worker, see early_workers
+_owing: set[int] = set()  # pids of workers sent a job whose answer has not been read in full
 
 
 def can_fork() -> bool:
@@ -50,8 +51,28 @@ def can_fork() -> bool:
 
 
 def pool() -> list:
-    """The running workers as ``(process, to_child, from_child)``; empty outside :func:`early_workers`."""
-    return _pool or []
+    """The workers free for a job, as ``(process, to_child, from_child)``: alive and owing
+    no answer (:func:`send` .. :func:`answered`); empty outside :func:`early_workers`."""
+    return [w for w in (_pool or []) if w[0].pid not in _owing and w[0].is_alive()]
+
+
+def answered(worker) -> None:
+    """``worker``'s answer has been read in full: it is free for the next job."""
+    _owing.discard(worker[0].pid)
+
+
+def retire(worker) -> None:
+    """Stop ``worker`` and never use it again (it failed, missed its deadline, or its
+    answer cannot be read in step any more: a later job must not read a stale answer)."""
+    proc = worker[0]
+    if proc.is_alive():
+        proc.kill()
+        proc.join(timeout=5)
+    if _pool is not None and worker in _pool:
+        _pool.remove(worker)
+        worker[1].close()
+        worker[2].close()
+    _owing.discard(proc.pid)
 
 
 def deadline_s(own_s: float) -> float:
@@ -88,6 +109,7 @@ def early_workers(workers: int) -> Iterator[None]:
         yield
     finally:
         _pool = None
+        _owing.clear()
         for proc, job_send, out_recv in started:
             job_send.close()  # the worker reads EOF and exits
             out_recv.close()
@@ -99,12 +121,15 @@ def early_workers(workers: int) -> Iterator[None]:
 
 
 def send(worker, kind: bytes, arrays) -> bool:
-    """Send job ``kind`` with its ``arrays`` to ``worker`` (a :func:`pool` entry); False if it cannot take it."""
+    """Send job ``kind`` with its ``arrays`` to ``worker`` (a :func:`pool` entry), which then
+    owes an answer (:func:`answered`); False if it cannot take it (it is retired)."""
     _, job_send, _ = worker
+    _owing.add(worker[0].pid)
     try:
         job_send.send_bytes(kind)
         send_arrays(job_send, arrays)
     except (OSError, ValueError):  # closed pipe (a dead or stopped worker)
+        retire(worker)
         return False
     return True
 
@@ -116,9 +141,8 @@ def send_arrays(conn, arrays) -> None:
 
 def wait(worker, timeout_s: float) -> None:
     """Block until ``worker`` has an answer; a worker without one by then is stopped (TimeoutError)."""
-    proc, _, out_recv = worker
-    if not out_recv.poll(max(0.0, timeout_s)):
-        proc.kill()  # stuck: it must not answer a later job with this one's result
+    if not worker[2].poll(max(0.0, timeout_s)):
+        retire(worker)  # stuck: it must not answer a later job with this one's result
         raise TimeoutError("no answer before the deadline; stopped")
 
 
@@ -130,8 +154,8 @@ def _serve(job_recv, out_send, inherited) -> None:  # pragma: no cover - runs in
         try:
             kind = job_recv.recv_bytes()
             answer = _job(kind)(job_recv)
-        except EOFError:
-            return
+        except Exception:  # noqa: BLE001 - EOF (the parent is done) or a job that failed: the
+            return  # parent reads EOF and does the work itself (logged there), no traceback here
         try:
             send_arrays(out_send, answer)
         except OSError:  # the parent stopped listening (it failed or is exiting)
@@ -169,10 +193,12 @@ class PendingValidity:
             try:
                 wait(worker, deadline_s(time.monotonic() - self.sent_at))
                 got = np.frombuffer(worker[2].recv_bytes(), dtype=np.uint8)
+                answered(worker)
                 if got.size != self.geoms.size:
                     raise ValueError("wrong number of answers")
                 return got.astype(bool)
             except (EOFError, OSError, ValueError, TimeoutError) as exc:
+                retire(worker)
                 logger.warning("validity check: worker failed (%s); checking here", exc)
         return shapely.is_valid(self.geoms)
 

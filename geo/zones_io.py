@@ -141,12 +141,16 @@ def write_zones(zones: Iterable, path: Path, *, fmt: str | None = None,
     kind = format_for(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-    _write(list(zones), tmp, kind)
-    if before_commit is not None:
-        again = before_commit()
-        if again is not None:
-            _write(list(again), tmp, kind)
-    tmp.replace(path)
+    try:
+        _write(list(zones), tmp, kind)
+        if before_commit is not None:
+            again = before_commit()
+            if again is not None:
+                _write(list(again), tmp, kind)
+        tmp.replace(path)
+    except BaseException:  # a failed write (or Ctrl-C) leaves no half file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return kind
 
 

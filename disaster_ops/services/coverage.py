@@ -107,7 +107,7 @@ def _store(key: str, idx: CoverageIndex) -> None:
         _memory.clear()  # one registry version at a time in memory
         _memory[key] = idx
     arrays = idx.save_arrays()
-    if _writers is not None:  # inside background_cache_writes(): the file is written on a thread
+    if _writers is not None and _writers_owner == threading.get_ident():  # inside background_cache_writes()
         t = threading.Thread(target=_write_cache, args=(key, arrays), name="coverage-cache", daemon=False)
         t.start()
         _writers.append(t)
@@ -126,6 +126,7 @@ def _write_cache(key: str, arrays: dict) -> None:
 
 
 _writers: list[threading.Thread] | None = None
+_writers_owner: int | None = None  # the thread that opened background_cache_writes (others write at once)
 
 
 @contextmanager
@@ -134,15 +135,20 @@ def background_cache_writes() -> Iterator[None]:
     (the coverage command: on the province the ~25 MB write is ~0.25 s of kernel time,
     done beside the query); every one is written before this returns. The in-memory index
     is there at once either way."""
-    global _writers
-    if _writers is not None:
+    global _writers, _writers_owner
+    with _lock:
+        if _writers is not None:
+            mine = False
+        else:
+            _writers, _writers_owner, mine = [], threading.get_ident(), True
+    if not mine:
         yield
         return
-    _writers = []
     try:
         yield
     finally:
-        writers, _writers = _writers, None
+        with _lock:
+            writers, _writers, _writers_owner = _writers, None, None
         for t in writers:
             t.join()
 

@@ -40,10 +40,10 @@ def test_union_workers_are_stopped_after_the_command_even_on_error():
     they are gone when it returns or fails, in an in-process caller too; one worker = none."""
     import multiprocessing
 
-    from geo import clipper_union, forked_workers
+    from geo import forked_workers
 
-    if not (clipper_union.available() and forked_workers.can_fork()):
-        pytest.skip("needs clipper2 and fork")
+    if not forked_workers.can_fork():
+        pytest.skip("needs fork")
     with forked_workers.early_workers(2):
         procs = [proc for proc, _, _ in forked_workers._pool]
         assert len(procs) == 1 and procs[0].is_alive()

@@ -292,11 +292,12 @@ def test_a_worker_that_hangs_is_stopped_at_its_deadline(monkeypatch, caplog):
     monkeypatch.setattr(forked_workers, "DEADLINE_MIN_S", 0.5)
     monkeypatch.setattr(forked_workers, "_serve", lambda *a: time.sleep(60))
     with caplog.at_level(logging.WARNING, logger="geo.clipper_union"), forked_workers.early_workers(2):
+        procs = [proc for proc, _, _ in forked_workers._pool]
         t0 = time.monotonic()
         two = clipper_union.union_groups(grid, bounds, groups, workers=2)
         waited_s = time.monotonic() - t0
+        assert forked_workers.pool() == []  # the stopped worker is not used again
         again = clipper_union.union_groups(grid, bounds, groups, workers=2)
-        procs = [proc for proc, _, _ in forked_workers._pool]
     assert "deadline" in caplog.text
     assert waited_s < 30  # not the worker's 60 s
     for got in (two, again):

@@ -267,7 +267,7 @@ def test_a_damaged_cache_is_rebuilt_not_reused(tmp_path, data_dir):
     assert changed.groups.reused == 0 and changed.groups.unioned > 5
 
 
-def test_the_cache_keeps_the_union_exactly_and_can_be_written_beside_the_query(tmp_path, data_dir):
+def test_the_cache_keeps_the_union_exactly_and_can_be_written_beside_the_query(tmp_path, data_dir, monkeypatch):
     """Cache version 7 keeps the union as flat coordinate arrays: read back, the same parts
     byte for byte; an index cache of the earlier WKB layout still loads (a rebuild may take
     groups from it). Inside ``background_cache_writes`` (the coverage command) the file is
@@ -279,9 +279,20 @@ def test_the_cache_keeps_the_union_exactly_and_can_be_written_beside_the_query(t
     reg = tmp_path / "cams.csv"
     _cluster_csv(reg, 35.15 + rng.normal(0, 0.006, 300), 129.05 + rng.normal(0, 0.006, 300))
     cache_dir = data_dir / "cache" / "coverage"
-    with cov_svc.background_cache_writes():
-        idx = cov_svc.file_index(reg)
-        assert idx.covered_area_m2 > 0  # answered before the file is necessarily there
+    writers = []
+    real_write = cov_svc._write_cache
+
+    def on_which_thread(key, arrays):
+        writers.append(threading.current_thread() is threading.main_thread())
+        real_write(key, arrays)
+
+    import threading
+
+    with monkeypatch.context() as m:
+        m.setattr(cov_svc, "_write_cache", on_which_thread)
+        with cov_svc.background_cache_writes():
+            idx = cov_svc.file_index(reg)
+        assert writers == [False]  # written on a thread, finished when the block ended
     (cache,) = cache_dir.glob("*.npz")
     assert not list(cache_dir.glob(".*"))  # no temporary file left
     back = CoverageIndex.load(cache)
@@ -294,7 +305,8 @@ def test_the_cache_keeps_the_union_exactly_and_can_be_written_beside_the_query(t
     fields["union"] = np.frombuffer(blob, dtype=np.uint8)
     np.savez(tmp_path / "v6.npz", **fields)
     assert (shapely.to_wkb(CoverageIndex.load(tmp_path / "v6.npz").union) == shapely.to_wkb(idx.union)).all()
-    fields = {k: z for k, z in np.load(cache).items()}
+    with np.load(cache) as z:
+        fields = dict(z)
     fields["union_ring_offsets"] = fields["union_ring_offsets"][:-1]  # offsets that do not add up
     np.savez(tmp_path / "bad.npz", **fields)
     with pytest.raises(ValueError, match="union arrays"):

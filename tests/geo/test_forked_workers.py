@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo import forked_workers
+from geo import forked_workers, zones_io
 from geo.coverage import uncovered_zones
 from geo.sectors import Cameras
 
@@ -99,11 +99,24 @@ def test_the_command_writes_the_repaired_zone(tmp_path, data_dir, monkeypatch):
     monkeypatch.setattr(forked_workers, "VALIDITY_MIN_COORDS", 0)
     sent = []
     real = forked_workers.validity
-    monkeypatch.setattr(forked_workers, "validity", lambda g: sent.append(real(g)) or sent[-1])
+
+    def spy(g):  # whether the check went to the worker (result() clears it later)
+        pending = real(g)
+        sent.append(pending.worker is not None or not forked_workers.can_fork())
+        return pending
+
+    monkeypatch.setattr(forked_workers, "validity", spy)
+    real_write = zones_io._write
+
+    def write_then_check(zones, tmp, kind):  # the final name appears only after the check's answer
+        assert not out.exists()
+        real_write(zones, tmp, kind)
+
+    monkeypatch.setattr(zones_io, "_write", write_then_check)
     r = CliRunner().invoke(app, ["coverage", "--area", str(area), "--cameras", str(reg), "--out", str(out),
                                  "--min-area-m2", "0", "--json"])
     assert r.exit_code == 0, r.output
-    assert len(sent) == 1
+    assert sent == [True]
     geoms = [shapely.from_geojson(json.dumps(json.loads(line)["geometry"]))
              for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(geoms) == json.loads(r.stdout.strip().splitlines()[-1])["zones"] == 1
@@ -111,3 +124,51 @@ def test_the_command_writes_the_repaired_zone(tmp_path, data_dir, monkeypatch):
     expected = uncovered_zones(_area_rounding_breaks(), _one_camera(), min_area_m2=0.0).zones[0].polygon_wgs84
     assert shapely.normalize(geoms[0]).equals_exact(shapely.normalize(expected), tolerance=1e-12)
     assert not list(tmp_path.glob(".*part*"))  # no temporary file left behind
+
+
+@needs_fork
+def test_a_worker_owing_an_answer_gets_no_new_job(monkeypatch):
+    """A check whose answer was never asked for leaves its worker owing: the next job runs
+    here instead of reading that stale answer, and the worker serves again once read."""
+    monkeypatch.setattr(forked_workers, "VALIDITY_MIN_COORDS", 0)
+    good = np.array([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)], dtype=object)
+    bad = np.array([shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])], dtype=object)
+    with forked_workers.early_workers(2):
+        first = forked_workers.validity(good)
+        second = forked_workers.validity(bad)
+        assert first.worker is not None and second.worker is None  # not sent to the owing worker
+        assert second.result().tolist() == [False] and first.result().tolist() == [True, True]
+        third = forked_workers.validity(bad)
+        assert third.worker is not None and third.result().tolist() == [False]
+
+
+@needs_fork
+def test_a_failure_in_this_process_retires_the_busy_workers(monkeypatch):
+    """If this process's own share fails, the workers' answers are never read: they are
+    stopped rather than left to answer a later job with a stale result."""
+    from geo import clipper_union
+
+    if not clipper_union.available():
+        pytest.skip("needs clipper2")
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 2000, (400, 2))
+    params = np.column_stack([xy, np.zeros(400), np.full(400, 360.0), np.full(400, 30.0)])
+    groups = [np.arange(k, min(k + 4, 400)) for k in range(0, 400, 4)]
+    n_seg = np.full(400, 24)
+    monkeypatch.setattr(clipper_union, "PARALLEL_MIN_RINGS", 0)
+    real = clipper_union._sector_share
+    calls = []
+
+    def fail_here(*a):
+        calls.append(1)
+        raise RuntimeError("this process failed")
+
+    with forked_workers.early_workers(2):
+        procs = [proc for proc, _, _ in forked_workers._pool]
+        monkeypatch.setattr(clipper_union, "_sector_share", fail_here)
+        with pytest.raises(RuntimeError):
+            clipper_union.union_sector_groups(params, n_seg, groups, workers=2)
+        assert calls and forked_workers.pool() == [] and not procs[0].is_alive()
+        monkeypatch.setattr(clipper_union, "_sector_share", real)
+        parts, n_parts, _ = clipper_union.union_sector_groups(params, n_seg, groups, workers=2)  # here, alone
+        assert n_parts.size == len(groups) and shapely.is_valid(parts).all()
