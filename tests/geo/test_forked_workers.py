@@ -172,3 +172,19 @@ def test_a_failure_in_this_process_retires_the_busy_workers(monkeypatch):
         monkeypatch.setattr(clipper_union, "_sector_share", real)
         parts, n_parts, _ = clipper_union.union_sector_groups(params, n_seg, groups, workers=2)  # here, alone
         assert n_parts.size == len(groups) and shapely.is_valid(parts).all()
+
+
+def test_a_failed_check_leaves_the_previous_file_and_no_half_file(tmp_path):
+    """The output is renamed into place only after the check: if the check fails (or the
+    user stops the command), the previous file is untouched and no temporary file is left."""
+    zones = uncovered_zones(_area_rounding_breaks(), _one_camera(), min_area_m2=0.0).zones
+    out = tmp_path / "zones.geojsonl"
+    out.write_text("previous answer\n", encoding="utf-8")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        zones_io.write_zones(zones, out, before_commit=interrupted)
+    assert out.read_text(encoding="utf-8") == "previous answer\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zones.geojsonl"]
