@@ -80,7 +80,8 @@ def search(
                                    "above sees the backpack). Example: --bag blue,green"),
     build: str | None = typer.Option(None, "--build", help="Build from the box shape: slim, medium or broad "
                                      "(weak: a stride widens the box). Example: --build slim"),
-    photo: Path | None = typer.Option(None, "--photo", help="A person crop (JPEG/PNG, the person fills it): "
+    photo: Path | None = typer.Option(None, "--photo", help="A person crop (JPEG/PNG, portrait: the person "
+                                      "standing fills it; a crop wider than tall is read as a person lying): "
                                       "compared by clothing-colour histogram, not face or re-identification. "
                                       "Example: --photo missing.jpg"),
     like: int | None = typer.Option(None, "--like", help="Sighting id to search by (its colours, as --photo). "

@@ -51,7 +51,7 @@ BLOCK = N_NAMED + N_HIST  # one region's bins
 VECTOR_BYTES = 2 * BLOCK
 UPPER_ROWS = (0.18, 0.50)  # share of the box height
 LOWER_ROWS = (0.55, 0.92)
-MIN_BOX_PX = (6, 16)  # width, height: smaller boxes carry no usable colour
+MIN_BOX_PX = (6, 16)  # short side, long side: smaller boxes carry no usable colour
 LYING_ASPECT = 0.8  # height / width below this: lying (or seen from straight above)
 LYING_ROWS = (0.20, 0.80)
 NAVY_MIN_BLUE = 16  # -b* (CIE Lab, OpenCV 8-bit scale) of a dark pixel read as blue
@@ -157,9 +157,11 @@ def appearance_of(frame: np.ndarray, xyxy) -> Appearance | None:
     x1, y1, x2, y2 = (float(v) for v in xyxy)
     box = (max(0, round(x1)), max(0, round(y1)), min(wid, round(x2)), min(hgt, round(y2)))
     bw, bh = box[2] - box[0], box[3] - box[1]
-    if bw < MIN_BOX_PX[0] or bh < MIN_BOX_PX[1]:
-        return None
-    lying = bh < LYING_ASPECT * bw
+    if min(bw, bh) < MIN_BOX_PX[0] or max(bw, bh) < MIN_BOX_PX[1]:  # by the body's sides: a lying
+        return None  # person's box is wide
+    # Lying by the whole box, not the part inside the frame: a standing person cut by the
+    # frame's edge (only the legs in view) is not lying.
+    lying = (y2 - y1) < LYING_ASPECT * (x2 - x1)
     regions = [(LYING_ROWS, 0.10)] * 2 if lying else [(UPPER_ROWS, 0.15), (LOWER_ROWS, 0.15)]
     blocks = []
     for rows, side in regions:
@@ -247,7 +249,10 @@ def description_scores(packed: np.ndarray, *, upper: list[str] | None, lower: li
     packed = np.asarray(packed, np.uint8).reshape(-1, VECTOR_BYTES)
     parts = []
     if upper or bag:
-        parts.append(region_colour_score(packed, "upper", list(upper or []), bag=list(bag or [])))
+        torso = region_colour_score(packed, "upper", list(upper or []), bag=list(bag or []))
+        if not upper:  # a bag alone: on the 0..1 scale of the other scores (the build stays a tenth)
+            torso = np.minimum(torso / np.float32(BAG_WEIGHT), 1.0)
+        parts.append(torso)
     if lower:
         parts.append(region_colour_score(packed, "lower", lower))
     if len(parts) == 2:

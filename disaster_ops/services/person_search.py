@@ -37,6 +37,7 @@ from sqlmodel import Session, select
 
 from disaster_ops.errors import InputError
 from disaster_ops.people.appearance import (
+    COLOUR_NAMES,
     VECTOR_BYTES,
     Build,
     appearance_of,
@@ -113,11 +114,14 @@ class Description:
 
     def __post_init__(self) -> None:
         for field_name in ("upper", "lower", "bag"):
-            for c in getattr(self, field_name):
-                try:
-                    colour_index(c)
-                except ValueError as exc:
-                    raise InputError(f"{field_name}: {exc}") from None
+            values = getattr(self, field_name)
+            if isinstance(values, str) or not all(isinstance(c, str) for c in (values or ())):
+                raise InputError(f"{field_name}: a list of colour names")
+            try:  # stored (and audited) as the product's own names, each once
+                names = tuple(dict.fromkeys(COLOUR_NAMES[colour_index(c)] for c in (values or ())))
+            except ValueError as exc:
+                raise InputError(f"{field_name}: {exc}") from None
+            object.__setattr__(self, field_name, names)
         if not (self.upper or self.lower or self.bag or self.build):
             raise InputError("a description needs at least an upper, lower or bag colour or a build")
         if self.build is not None:
@@ -293,6 +297,9 @@ def _photo_vector(photo: Photo, session: Session) -> np.ndarray:
         row = session.get(PersonSighting, photo.sighting_id)
         if row is None:
             raise KeyError(f"no sighting {photo.sighting_id}")
+        if len(row.attrs) != VECTOR_BYTES:
+            raise InputError(f"sighting {photo.sighting_id} has a colour record of another layout "
+                             f"({len(row.attrs)} bytes, this version reads {VECTOR_BYTES}): search by its photo instead")
         return np.frombuffer(row.attrs, np.uint8)
     import cv2
 

@@ -127,6 +127,20 @@ def test_a_person_lying_down_is_described_by_the_whole_body(pets):
     assert s[0] > 0.2 and s[0] > s[1], s
 
 
+def _version_1_vector(frame: np.ndarray, box) -> np.ndarray:
+    """What version 1 stored for this box: the same regions read without the Lab navy rule."""
+    from disaster_ops.people import appearance as ap
+
+    x1, y1, x2, y2 = (round(v) for v in box)
+    blocks = []
+    for rows in (ap.UPPER_ROWS, ap.LOWER_ROWS):
+        crop = np.ascontiguousarray(ap._region(frame, (x1, y1, x2, y2), rows))
+        hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+        xs = np.linspace(-1.0, 1.0, hsv.shape[1], dtype=np.float32)
+        blocks.append(ap._named_and_hist(hsv, np.broadcast_to(np.exp(-(xs / 0.6) ** 2), hsv.shape[:2])))
+    return np.clip(np.round(np.concatenate(blocks) * 255.0), 0, 255).astype(np.uint8)
+
+
 def _store(engine, vec: np.ndarray, version: int, track: int) -> int:
     row = PersonSighting(source_kind="cctv", camera_key="cam-1", captured_at=datetime.now(UTC), track_id=track,
                          x1=0, y1=0, x2=20, y2=50, lat=37.5665, lon=126.978, upper_colour="black",
@@ -144,9 +158,8 @@ def test_sightings_of_the_previous_feature_version_are_still_searched(engine, pe
     assert FEATURE_VERSION == 2
     frame, box = pets(11, 246)
     new = appearance_of(frame, box).vector
-    old = new.copy()
-    old[BLACK] = min(255, int(old[BLACK]) + int(old[BLUE]))  # what version 1 stored: navy counted as black
-    old[BLUE] = 0
+    old = _version_1_vector(frame, box)  # version 1's own colour read: navy counted as black
+    assert old[BLACK] > new[BLACK] and old[BLUE] < new[BLUE]
     sid_new, sid_old = _store(engine, new, 2, 1), _store(engine, old, 1, 2)
     sid_foreign = _store(engine, np.zeros(VECTOR_BYTES + 6, np.uint8), 99, 3)
     res = ps.search(ps.SearchRequest("test: versions", one_per_track=False,
@@ -154,6 +167,7 @@ def test_sightings_of_the_previous_feature_version_are_still_searched(engine, pe
                     principal=MANAGER, engine=engine)
     ranked = [c.sighting_id for c in res.candidates]
     assert ranked == [sid_new, sid_old] and sid_foreign not in ranked and res.scanned == 2
+    assert res.candidates[1].score > 0.1  # found at black's similarity to blue, not at zero
 
 
 def test_cli_bag_option_is_searched_and_audited(engine, data_dir):
@@ -166,7 +180,41 @@ def test_cli_bag_option_is_searched_and_audited(engine, data_dir):
     out = json.loads(r.stdout)
     assert [c["sighting_id"] for c in out["candidates"]] == [sid] and out["candidates"][0]["score"] > 0.4
     with Session(engine) as s:
-        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "people.search")).all()[-1]
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "people.search").order_by(AuditEvent.id)).all()[-1]
     assert json.loads(ev.details_json)["query"]["description"]["bag"] == ["green", "blue"]
     r = run_cli("people", "search", "--bag", "tartan", "--reason", "cli test case", "--local-admin")
     assert r.returncode == 2 and "bag" in r.stderr and "tartan" in r.stderr
+
+
+def test_descriptions_are_stored_as_the_products_colour_names_and_a_bag_alone_keeps_build_a_tenth():
+    """Colour names are checked, written the product's way and deduplicated before they
+    reach the search or the audit log; a bag-only description scores on the same 0..1 scale
+    as the others, so a matching build adds a tenth, as the docs say (found in review)."""
+    d = ps.Description(upper=(" BLUE", "gray", "blue", "blac\u212a"), bag=("Green",))
+    assert d.upper == ("blue", "grey", "black") and d.bag == ("green",)
+    for bad in ({"upper": "blue"}, {"bag": (None,)}, {"lower": ("tartan",)}):
+        with pytest.raises(ps.InputError):
+            ps.Description(**bad)
+    vec = np.zeros((2, VECTOR_BYTES), np.uint8)
+    vec[0, COLOUR_NAMES.index("blue")] = 128  # broad person, half the torso blue
+    vec[1, COLOUR_NAMES.index("blue")] = 38   # slim person, 15 % blue
+    plain = description_scores(vec, upper=None, lower=None, bag=["blue"])
+    assert plain[0] == pytest.approx(128 / 255, abs=0.01)  # the share itself, not a third of it
+    built = description_scores(vec, upper=None, lower=None, bag=["blue"], build="slim",
+                               builds=np.array(["broad", "slim"]))
+    assert built[0] > built[1]  # the colour still ranks first; the build only a tenth
+
+
+def test_a_standing_person_cut_by_the_frame_edge_is_not_lying_and_a_lying_one_may_be_short(pets):
+    """Lying is read from the whole box, not its part inside the frame; the size limits
+    follow the body's sides, so a person lying in a drone view 14 px high is described."""
+    from disaster_ops.people import appearance as ap
+
+    frame, _ = pets(11, 246)
+    legs_only = ap.appearance_of(frame, (100, -200, 140, 20))  # 220 px tall person, 20 px in view
+    lying_same_pixels = ap.appearance_of(frame, (100, 0, 140, 20))  # a 40 x 20 box: lying
+    assert legs_only is not None and legs_only.build.value == "slim"
+    assert not np.array_equal(legs_only.vector, lying_same_pixels.vector)  # read standing, not lying
+    flat = ap.appearance_of(frame, (200, 200, 245, 214))  # lying, 45 x 14 px
+    assert flat is not None
+    assert ap.appearance_of(frame, (200, 200, 212, 204)) is None  # 12 x 4 px: too small
