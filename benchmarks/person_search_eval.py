@@ -302,14 +302,34 @@ def drone_set(shared: Path) -> IdentitySet:
     return IdentitySet("P-DESTRE drone views", labels, {c: shared / DRONE_REL / f"cam{c}.mp4" for c in cams})
 
 
+_COLUMNS = ("camera", "frame", "track", "x1", "y1", "x2", "y2", "person")
+MAX_TRACK = 1000  # a stored track id is camera index * MAX_TRACK + track
+
+
+def _fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _rows(labels: dict) -> list[tuple]:
     """The sightings as (camera text, frame, track, x1, y1, x2, y2, person), whatever the
-    column order."""
-    cols = labels.get("columns") or ["camera", "frame", "track", "x1", "y1", "x2", "y2", "person"]
-    at = {name: cols.index(name) for name in ("camera", "frame", "track", "x1", "y1", "x2", "y2", "person")}
-    return [(str(r[at["camera"]]), int(r[at["frame"]]), int(r[at["track"]]), float(r[at["x1"]]),
-             float(r[at["y1"]]), float(r[at["x2"]]), float(r[at["y2"]]), str(r[at["person"]]))
-            for r in labels["sightings"]]
+    column order; one clear line and exit 2 for a row that does not fit."""
+    cols = labels.get("columns") or list(_COLUMNS)
+    missing = [name for name in _COLUMNS if not isinstance(cols, list) or name not in cols]
+    if missing:
+        _fail(f"identity set: 'columns' lacks {', '.join(missing)}")
+    at = {name: cols.index(name) for name in _COLUMNS}
+    out = []
+    for i, r in enumerate(labels["sightings"]):
+        try:
+            row = (str(r[at["camera"]]), int(r[at["frame"]]), int(r[at["track"]]), float(r[at["x1"]]),
+                   float(r[at["y1"]]), float(r[at["x2"]]), float(r[at["y2"]]), str(r[at["person"]]))
+        except (IndexError, TypeError, ValueError, KeyError):
+            _fail(f"identity set: sightings row {i} does not match the columns {cols}")
+        if not 0 <= row[2] < MAX_TRACK:
+            _fail(f"identity set: sightings row {i}: track id {row[2]} outside 0..{MAX_TRACK - 1}")
+        out.append(row)
+    return out
 
 
 def identity_set_from_file(path: Path, shared: Path) -> IdentitySet:
@@ -320,19 +340,20 @@ def identity_set_from_file(path: Path, shared: Path) -> IdentitySet:
     try:
         labels = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        print(f"{path}: not a readable JSON identity set ({exc})", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(f"{path}: not a readable JSON identity set ({exc})")
+    if not isinstance(labels, dict):
+        _fail(f"{path}: an identity set is a JSON object, not a {type(labels).__name__}")
     cameras = labels.get("cameras") if isinstance(labels.get("cameras"), dict) else {}
     mapping = labels.get("clip_files") or {cam: c.get("source") for cam, c in cameras.items() if isinstance(c, dict)}
     for key in ("sightings", "people"):
-        if key not in labels:
-            print(f"{path}: no '{key}' list", file=sys.stderr)
-            raise SystemExit(2)
-    if not mapping:
-        print(f"{path}: no 'cameras' (or 'clip_files') mapping camera -> video or photo file", file=sys.stderr)
-        raise SystemExit(2)
+        if not isinstance(labels.get(key), list):
+            _fail(f"{path}: no '{key}' list")
+    if not isinstance(mapping, dict) or not mapping:
+        _fail(f"{path}: no 'cameras' (or 'clip_files') mapping camera -> video or photo file")
     clips = {}
     for cam, rel in mapping.items():
+        if not isinstance(rel, str) or not rel:
+            _fail(f"{path}: camera {cam}: no 'source' file named")
         cands = [Path(rel), shared / "data" / rel, shared / rel]
         found = next((c for c in cands if c.is_file()), None)
         if found is None:
@@ -347,7 +368,7 @@ def identity_set_from_file(path: Path, shared: Path) -> IdentitySet:
 
 def build_identity_store(engine, ids: IdentitySet) -> dict:
     """The labelled boxes of every camera's clip as sightings in ``engine`` (one
-    ``camera_key`` per camera, track ids ``camera index * 1000 + track``); returns sighting
+    ``camera_key`` per camera, track ids ``camera index * MAX_TRACK + track``); returns sighting
     id -> (person label, camera, track id)."""
     import cv2
     from sqlmodel import Session, select
@@ -369,7 +390,7 @@ def build_identity_store(engine, ids: IdentitySet) -> dict:
         if video.suffix.lower() in (".jpg", ".jpeg", ".png"):  # a photo: one frame
             img = cv2.imread(str(video), cv2.IMREAD_COLOR)
             if img is None or want != {0}:
-                raise SystemExit(f"{video}: not a readable photo, or rows name frames other than 0")
+                _fail(f"{video}: not a readable photo, or rows name frames other than 0")
             frames[0] = img
             fps_of[cam] = 1.0
         else:
@@ -379,7 +400,7 @@ def build_identity_store(engine, ids: IdentitySet) -> dict:
             while want - frames.keys():
                 ok, f = cap.read()
                 if not ok:
-                    raise SystemExit(f"{video}: ends before frame {max(want)}")
+                    _fail(f"{video}: ends before frame {max(want)}")
                 if i in want:
                     frames[i] = f
                 i += 1
@@ -390,7 +411,7 @@ def build_identity_store(engine, ids: IdentitySet) -> dict:
                 continue
             rows.append(PersonSighting(
                 source_kind=SourceKind(ids.source_kind), camera_key=f"{ids.source_kind}:eval-{cam}",
-                captured_at=T0 + timedelta(seconds=frame / fps_of[cam]), track_id=index[cam] * 1000 + track,
+                captured_at=T0 + timedelta(seconds=frame / fps_of[cam]), track_id=index[cam] * MAX_TRACK + track,
                 x1=x1, y1=y1, x2=x2, y2=y2, lat=12.9716, lon=77.5946, uncertainty_m=30.0, confidence=1.0,
                 upper_colour=app.upper_colour, lower_colour=app.lower_colour, build=app.build.value,
                 feature_version=FEATURE_VERSION, attrs=app.vector.tobytes()))
@@ -400,9 +421,9 @@ def build_identity_store(engine, ids: IdentitySet) -> dict:
         stored = list(s.exec(select(PersonSighting)))
     out = {}
     for r in stored:
-        cam = cams[r.track_id // 1000 - 1]
+        cam = cams[r.track_id // MAX_TRACK - 1]
         frame = round((r.captured_at - T0).total_seconds() * fps_of[cam])
-        out[r.id] = (label_of[(cam, frame, r.track_id % 1000)], cam, r.track_id)
+        out[r.id] = (label_of[(cam, frame, r.track_id % MAX_TRACK)], cam, r.track_id)
     return out
 
 
@@ -424,7 +445,7 @@ def drone_rank(result, person: str, query_cam: str, book: dict, *, per_person: b
         if label == IGNORE or (label == person and cam == query_cam):
             continue
         if per_person:
-            key = drone_person_key(label, cam, track % 1000)
+            key = drone_person_key(label, cam, track % MAX_TRACK)
             if key in seen:
                 continue
             seen.add(key)
@@ -485,7 +506,8 @@ def evaluate_identity_set(ids: IdentitySet, *, confidences: tuple[str, ...] = ("
                 res["description_with_bag_per_person"].append(res["description_per_person"][-1])
                 res["description_with_bag"].append(res["description"][-1])
             mine = sorted((c, sid) for sid, (lab, c, _t) in book.items() if lab == pid)
-            for qcam in sorted({c for c, _ in mine}):
+            seen_in = sorted({c for c, _ in mine})
+            for qcam in seen_in if len(seen_in) > 1 else []:  # a photo query needs the person in another clip
                 sids = [sid for c, sid in mine if c == qcam]
                 run("photo", {"photo": ps.Photo(sighting_id=sids[len(sids) // 2])}, pid, qcam)
         eng.dispose()
