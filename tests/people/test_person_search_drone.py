@@ -44,7 +44,7 @@ def test_drone_labels_are_labels_only_and_every_identity_crosses_views():
         assert p["upper"] and p["lower"]
 
 
-def test_cross_view_search_on_the_held_out_drone_set():
+def test_cross_view_search_on_the_drone_set():  # a development set since its one held-out look
     shared = shared_path("people", "drone_pdestre", "cam4.mp4").parents[3]
     r = ev.evaluate_drone(shared)
     assert r["gallery_sightings"] == 214
