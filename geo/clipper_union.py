@@ -89,8 +89,6 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
     group order: the same parts as one process. Clipper2 is deterministic, so the result is the same as with one worker. This
     buys wall time, not CPU time (the fork and the transfer cost a little CPU).
     """
-    cl = _clipper2
-    fill = cl.FillRule.NON_ZERO
     bounds = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)
     if not len(groups):
         return np.array([], dtype=object), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -108,17 +106,9 @@ def union_groups(grid: np.ndarray, bounds: np.ndarray, groups: Sequence[np.ndarr
     starts, ends = bounds[:, 0].tolist(), (bounds[:, 1] - 1).tolist()  # each closing point dropped
 
     def run(which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Clipper2's output rings of groups ``which`` (in that order): (flat coords, ring
-        lengths, rings per group)."""
-        rings: list[np.ndarray] = []
-        group_rings = np.zeros(which.size, dtype=np.int64)
-        for k, gi in enumerate(which.tolist()):
-            out = cl.union([local[starts[r]:ends[r]] for r in groups[gi].tolist()], fill)
-            rings.extend(out)
-            group_rings[k] = len(out)
-        length = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
-        flat = np.concatenate(rings).astype(np.int64, copy=False) if rings else np.zeros((0, 2), dtype=np.int64)
-        return flat, length, group_rings
+        """Clipper2's output rings of groups ``which`` (in that order)."""
+        return _union_rings(([local[starts[r]:ends[r]] for r in groups[gi].tolist()] for gi in which.tolist()),
+                            which.size)
 
     n_rings = sum(len(g) for g in groups)
     pool = forked_workers.pool() if _clipper2 is not None else []
@@ -254,18 +244,27 @@ def _recv_answer(conn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _union_job(conn) -> list[np.ndarray]:  # pragma: no cover - runs in a forked worker
     """A worker's share of groups in (flat arrays), their valid polygons out."""
     flat, length, per_group, origins = _recv_job(conn)
-    fill = _clipper2.FillRule.NON_ZERO
     ring_at = np.r_[0, np.cumsum(length)].tolist()
     group_at = np.r_[0, np.cumsum(per_group)].tolist()
+    groups = ([flat[ring_at[r]:ring_at[r + 1]] for r in range(group_at[k], group_at[k + 1])]
+              for k in range(per_group.size))
+    return _answer(*_polygons(*_union_rings(groups, per_group.size), origins))
+
+
+def _union_rings(groups, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clipper2's union of each group's open integer rings (``groups`` yields a list of
+    rings per group, ``n_groups`` of them): (flat output coordinates, ring lengths, rings
+    per group), what :func:`_polygons` reads."""
+    fill = _clipper2.FillRule.NON_ZERO
     rings: list[np.ndarray] = []
-    out_n = np.zeros(per_group.size, dtype=np.int64)
-    for k in range(per_group.size):
-        out = _clipper2.union([flat[ring_at[r]:ring_at[r + 1]] for r in range(group_at[k], group_at[k + 1])], fill)
+    group_rings = np.zeros(n_groups, dtype=np.int64)
+    for k, group in enumerate(groups):
+        out = _clipper2.union(group, fill)
         rings.extend(out)
-        out_n[k] = len(out)
-    out_len = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
-    out_flat = np.concatenate(rings).astype(np.int64, copy=False) if rings else np.zeros((0, 2), dtype=np.int64)
-    return _answer(*_polygons(out_flat, out_len, out_n, origins))
+        group_rings[k] = len(out)
+    length = np.fromiter((r.shape[0] for r in rings), dtype=np.int64, count=len(rings))
+    flat = np.concatenate(rings).astype(np.int64, copy=False) if rings else np.zeros((0, 2), dtype=np.int64)
+    return flat, length, group_rings
 
 
 def _sector_job(conn) -> list[np.ndarray]:  # pragma: no cover - runs in a forked worker

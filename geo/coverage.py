@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,7 +46,13 @@ from geo.sectors import (
     sector_shapes,
     view_sectors,
 )
-from geo.union import GroupedUnion, areal_polygons, coverage_union_polygons, grouped_union
+from geo.union import (
+    GroupedUnion,
+    areal_polygons,
+    coverage_union_polygons,
+    grouped_union,
+    in_halves,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -1026,15 +1031,12 @@ def wgs84_on_grid(frame: LocalFrame, geoms_m: np.ndarray) -> np.ndarray:
         return np.round(lon / OUTPUT_GRID_DEG) * OUTPUT_GRID_DEG, np.round(lat / OUTPUT_GRID_DEG) * OUTPUT_GRID_DEG
 
     def to_grid(x, y):
-        if x.size < THREADED_REPROJECTION_COORDS or (os.cpu_count() or 1) < 2:
-            return on_grid(x, y)
         # PROJ and numpy release the GIL (and pyproj's Transformer keeps one PROJ object per
-        # thread): the second half on a thread, the same doubles, ~half the wall time.
-        h = x.size // 2
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            second = pool.submit(on_grid, x[h:], y[h:])
-            lon_a, lat_a = on_grid(x[:h], y[:h])
-            lon_b, lat_b = second.result()
+        # thread): large inputs in two halves, one on a thread; the same doubles.
+        got = in_halves(lambda part: on_grid(x[part], y[part]), x.size, THREADED_REPROJECTION_COORDS)
+        if len(got) == 1:
+            return got[0]
+        (lon_a, lat_a), (lon_b, lat_b) = got
         return np.concatenate([lon_a, lon_b]), np.concatenate([lat_a, lat_b])
 
     return shapely.transform(np.asarray(geoms_m, dtype=object), to_grid, interleaved=False)
